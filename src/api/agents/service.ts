@@ -1,0 +1,262 @@
+// Agents: the draft lives on the agent row; publishing freezes it into an immutable numbered version and
+// points the agent at it; rollback only re-points. Every mutation bumps `version` (optimistic concurrency).
+// Reads of one agent are served from an in-process cache that every mutation invalidates (across replicas too).
+import { and, desc, eq, ilike, isNotNull, isNull, lt, max, sql, type SQL } from "drizzle-orm";
+import type { Principal } from "../../platform/auth/principal.ts";
+import type { Database, Db } from "../../platform/db/index.ts";
+import { agents, agentVersions } from "../../platform/db/schema/index.ts";
+import { decodeCursor, page } from "../../platform/http/pagination.ts";
+import { notFound, Problem } from "../../platform/http/problem.ts";
+import { newId } from "../../platform/ids.ts";
+import { applyFields, defaultConfig, validateConfig } from "./config.ts";
+import { diffValues } from "./diff.ts";
+import type { AgentConfig, AgentCreateInput, AgentDto, AgentPatchInput, AgentVersionDto } from "./model.ts";
+import { buildPrepublishReport } from "./report.ts";
+
+type AgentRow = typeof agents.$inferSelect;
+type VersionRow = typeof agentVersions.$inferSelect;
+
+const CACHE_MAX = 20_000;
+
+export function configOf(row: AgentRow): AgentConfig {
+  // Merge over the defaults so rows written before a field existed still read complete.
+  return { ...defaultConfig(), ...(row.config as Partial<AgentConfig>) };
+}
+
+export function toAgentDto(row: AgentRow): AgentDto {
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    version: row.version,
+    status: row.publishedVersionId ? "published" : "draft",
+    publishedVersionId: row.publishedVersionId,
+    isActive: row.isActive,
+    ...configOf(row),
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toVersionDto(row: VersionRow): AgentVersionDto {
+  return {
+    id: row.id,
+    agentId: row.agentId,
+    version: row.version,
+    compiledConfig: row.compiledConfig,
+    note: row.note,
+    publishedAt: row.publishedAt.toISOString(),
+    publishedBy: row.publishedBy,
+  };
+}
+
+/** What a published version freezes: the agent's behaviour (not its id, counters or pause switch). */
+function compile(row: AgentRow): Record<string, unknown> {
+  return { agent: { name: row.name, ...configOf(row) } };
+}
+
+export class AgentsService {
+  private cache = new Map<string, AgentDto>();
+
+  constructor(private database: Database) {
+    database.changes.subscribe("agent", (id) => this.cache.delete(id));
+  }
+
+  private get db() {
+    return this.database.db;
+  }
+
+  private changed(row: AgentRow): AgentDto {
+    this.database.changes.announce("agent", row.id);
+    return toAgentDto(row);
+  }
+
+  async create(principal: Principal, input: AgentCreateInput): Promise<AgentDto> {
+    const config = validateConfig(applyFields(defaultConfig(), input));
+    if (input.languages && input.languages.length > 1 && input.languageMode === undefined) config.languageMode = "code_switch";
+    const [row] = await this.db
+      .insert(agents)
+      .values({
+        id: newId("agt"),
+        organizationId: principal.organizationId,
+        name: input.name.trim(),
+        config: config as unknown as Record<string, unknown>,
+        isActive: input.isActive ?? true,
+        createdBy: principal.actorId,
+      })
+      .returning();
+    return toAgentDto(row!);
+  }
+
+  async get(organizationId: string, id: string): Promise<AgentDto> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      if (cached.organizationId !== organizationId) throw notFound("agent", id);
+      return cached;
+    }
+    const row = await this.findRow(this.db, organizationId, id);
+    const dto = toAgentDto(row);
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(id, dto);
+    return dto;
+  }
+
+  async list(organizationId: string, q: { status?: "draft" | "published"; q?: string; cursor?: string; limit: number }) {
+    const after = decodeCursor(q.cursor);
+    const where: SQL[] = [eq(agents.organizationId, organizationId), isNull(agents.deletedAt)];
+    if (after) where.push(lt(agents.id, after));
+    if (q.status === "published") where.push(isNotNull(agents.publishedVersionId));
+    if (q.status === "draft") where.push(isNull(agents.publishedVersionId));
+    if (q.q) where.push(ilike(agents.name, `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+    const rows = await this.db.select().from(agents).where(and(...where)).orderBy(desc(agents.id)).limit(q.limit + 1);
+    return page(rows, q.limit, (r) => r.id, toAgentDto);
+  }
+
+  async update(principal: Principal, id: string, patch: AgentPatchInput, ifMatch: number | null): Promise<AgentDto> {
+    const row = await this.db.transaction(async (tx) => {
+      const current = await this.findRow(tx as unknown as Db, principal.organizationId, id, true);
+      if (ifMatch !== null && ifMatch !== current.version) throw versionConflict(current, ifMatch);
+      const config = validateConfig(applyFields(configOf(current), patch));
+      const [updated] = await tx
+        .update(agents)
+        .set({
+          name: patch.name?.trim() ?? current.name,
+          isActive: patch.isActive ?? current.isActive,
+          config: config as unknown as Record<string, unknown>,
+          version: sql`${agents.version} + 1`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(agents.id, current.id))
+        .returning();
+      return updated!;
+    });
+    return this.changed(row);
+  }
+
+  async remove(organizationId: string, id: string): Promise<void> {
+    const [row] = await this.db
+      .update(agents)
+      .set({ deletedAt: sql`now()`, isActive: false, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(agents.id, id), eq(agents.organizationId, organizationId), isNull(agents.deletedAt)))
+      .returning();
+    if (!row) throw notFound("agent", id);
+    this.changed(row);
+  }
+
+  async publish(principal: Principal, id: string, note: string | undefined): Promise<AgentVersionDto> {
+    const { version, agent } = await this.db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      const current = await this.findRow(t, principal.organizationId, id, true);
+      const [last] = await t.select({ n: max(agentVersions.version) }).from(agentVersions).where(eq(agentVersions.agentId, id));
+      const [version] = await t
+        .insert(agentVersions)
+        .values({
+          id: newId("ver"),
+          organizationId: principal.organizationId,
+          agentId: id,
+          version: (last?.n ?? 0) + 1,
+          compiledConfig: compile(current),
+          note: note ?? null,
+          publishedBy: principal.actorId,
+        })
+        .returning();
+      const [agent] = await t
+        .update(agents)
+        .set({ publishedVersionId: version!.id, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
+        .where(eq(agents.id, id))
+        .returning();
+      return { version: version!, agent: agent! };
+    });
+    this.changed(agent);
+    return toVersionDto(version);
+  }
+
+  async listVersions(organizationId: string, id: string, q: { cursor?: string; limit: number }) {
+    await this.findRow(this.db, organizationId, id);
+    const after = decodeCursor(q.cursor);
+    const where: SQL[] = [eq(agentVersions.agentId, id), eq(agentVersions.organizationId, organizationId)];
+    if (after) where.push(lt(agentVersions.id, after));
+    const rows = await this.db.select().from(agentVersions).where(and(...where)).orderBy(desc(agentVersions.id)).limit(q.limit + 1);
+    return page(rows, q.limit, (r) => r.id, toVersionDto);
+  }
+
+  async rollback(principal: Principal, id: string, versionId: string): Promise<AgentVersionDto> {
+    const { version, agent } = await this.db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      await this.findRow(t, principal.organizationId, id, true);
+      const version = await this.findVersion(t, principal.organizationId, id, versionId);
+      const [agent] = await t
+        .update(agents)
+        .set({ publishedVersionId: version.id, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
+        .where(eq(agents.id, id))
+        .returning();
+      return { version, agent: agent! };
+    });
+    this.changed(agent);
+    return toVersionDto(version);
+  }
+
+  async diff(organizationId: string, id: string, versionId: string) {
+    const row = await this.findRow(this.db, organizationId, id);
+    const version = await this.findVersion(this.db, organizationId, id, versionId);
+    const changes = diffValues(version.compiledConfig.agent, compile(row).agent);
+    return { versionId: version.id, version: version.version, changes };
+  }
+
+  async setVoice(principal: Principal, id: string, voiceId: string, language: string | undefined): Promise<AgentDto> {
+    const row = await this.db.transaction(async (tx) => {
+      const current = await this.findRow(tx as unknown as Db, principal.organizationId, id, true);
+      const config = configOf(current);
+      const lang = language ?? config.primaryLanguage;
+      if (!config.languages.includes(lang)) {
+        throw new Problem(422, "language_not_enabled", `${lang} is not one of this agent's languages (${config.languages.join(", ")})`, {
+          errors: [{ field: "language", message: "is not one of the agent's languages" }],
+        });
+      }
+      config.voiceMap = { ...config.voiceMap, [lang]: voiceId };
+      if (lang === config.primaryLanguage) config.defaultVoiceId = voiceId;
+      const [updated] = await tx
+        .update(agents)
+        .set({ config: config as unknown as Record<string, unknown>, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
+        .where(eq(agents.id, current.id))
+        .returning();
+      return updated!;
+    });
+    return this.changed(row);
+  }
+
+  async prepublishReport(organizationId: string, id: string) {
+    const row = await this.findRow(this.db, organizationId, id);
+    const live = row.publishedVersionId ? await this.findVersion(this.db, organizationId, id, row.publishedVersionId) : null;
+    const hasUnpublishedChanges = live ? diffValues(live.compiledConfig, compile(row)).length > 0 : true;
+    return buildPrepublishReport({ name: row.name, isActive: row.isActive, config: configOf(row), everPublished: live !== null, hasUnpublishedChanges });
+  }
+
+  private async findRow(db: Db, organizationId: string, id: string, forUpdate = false): Promise<AgentRow> {
+    const query = db
+      .select()
+      .from(agents)
+      .where(and(eq(agents.id, id), eq(agents.organizationId, organizationId), isNull(agents.deletedAt)))
+      .limit(1);
+    const [row] = forUpdate ? await query.for("update") : await query;
+    if (!row) throw notFound("agent", id);
+    return row;
+  }
+
+  private async findVersion(db: Db, organizationId: string, agentId: string, versionId: string): Promise<VersionRow> {
+    const [row] = await db
+      .select()
+      .from(agentVersions)
+      .where(and(eq(agentVersions.id, versionId), eq(agentVersions.agentId, agentId), eq(agentVersions.organizationId, organizationId)))
+      .limit(1);
+    if (!row) throw notFound("version", versionId);
+    return row;
+  }
+}
+
+function versionConflict(current: AgentRow, sent: number) {
+  return new Problem(409, "version_conflict", `the agent is at version ${current.version}, not ${sent}: refetch, re-apply your changes and retry`, {
+    extensions: { currentVersion: current.version, agent: toAgentDto(current) },
+  });
+}

@@ -1,0 +1,86 @@
+// Builds the whole HTTP application from its dependencies; `main.ts` and the test harness both use it.
+import { Elysia, t } from "elysia";
+import { agentRoutes } from "./api/agents/routes.ts";
+import { AgentsService } from "./api/agents/service.ts";
+import { apiKeyRoutes } from "./api/api-keys/routes.ts";
+import { ApiKeysService } from "./api/api-keys/service.ts";
+import { auditLogRoutes } from "./api/audit-logs/routes.ts";
+import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
+import type { Config } from "./config.ts";
+import { AuditRecorder } from "./platform/audit/recorder.ts";
+import { SecretKeyAuthenticator } from "./platform/auth/keys.ts";
+import type { Sealer } from "./platform/crypto.ts";
+import type { Database } from "./platform/db/index.ts";
+import { createConventions } from "./platform/http/conventions.ts";
+import { IdempotencyStore } from "./platform/http/idempotency.ts";
+import { openApiDocs } from "./platform/http/openapi.ts";
+import { RateLimiter } from "./platform/http/rate-limit.ts";
+import type { Logger } from "./platform/log.ts";
+import pkg from "../package.json";
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  sealer: Sealer;
+  log: Logger;
+}
+
+export function createApp({ config, database, sealer, log }: AppDeps) {
+  const audit = new AuditRecorder(database.db, log);
+  const idempotency = new IdempotencyStore(database.db, sealer);
+  const conventions = createConventions({
+    log,
+    authenticator: new SecretKeyAuthenticator(database),
+    rateLimiter: new RateLimiter(config.rateLimitPerMinute),
+    idempotency,
+    audit,
+    jsonBodyLimit: config.maxJsonBodyBytes,
+  });
+  const capabilities: Capabilities = {
+    storage: database.kind,
+    voiceEnabled: false,
+    outboundEnabled: false,
+    smsEnabled: false,
+    llmConfigured: false,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+  };
+
+  const app = new Elysia({ serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
+    .use(conventions)
+    .use(openApiDocs(pkg.version))
+    .get("/health", () => ({ status: "ok" as const }), {
+      publicRoute: true,
+      response: { 200: t.Object({ status: t.Literal("ok") }) },
+      detail: { summary: "Liveness", description: "The process is up.", tags: ["Health"] },
+    })
+    .get(
+      "/ready",
+      async ({ set }) => {
+        const ready = await database.ready();
+        set.status = ready ? 200 : 503;
+        return { status: ready ? ("ready" as const) : ("not_ready" as const), storage: database.kind };
+      },
+      {
+        publicRoute: true,
+        response: { 200: t.Object({ status: t.Literal("ready"), storage: t.String() }), 503: t.Object({ status: t.Literal("not_ready"), storage: t.String() }) },
+        detail: { summary: "Readiness", description: "Storage answers and every migration is applied.", tags: ["Health"] },
+      },
+    )
+    .use(agentRoutes(conventions, new AgentsService(database)))
+    .use(apiKeyRoutes(conventions, new ApiKeysService(database)))
+    .use(auditLogRoutes(conventions, database.db, audit))
+    .use(metaRoutes(conventions, database.db, capabilities));
+
+  // Keys older than a day can no longer replay; clear them out hourly.
+  const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
+  purge.unref?.();
+
+  return {
+    app,
+    /** Store what is still buffered (audit entries) and stop background timers. */
+    async drain() {
+      clearInterval(purge);
+      await audit.flush();
+    },
+  };
+}

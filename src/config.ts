@@ -1,0 +1,113 @@
+// Every setting of the server, read from the environment in one place. `.env.example` lists the same names;
+// `loadConfig` refuses a bad value with a message naming the variable, and `main.ts` exits non-zero on it.
+import { resolve } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Embedded database, uploads and the generated master key live here. */
+  dataDir: string;
+  /** postgres:// URL; when absent the embedded PGlite store in `dataDir` is used. */
+  databaseUrl: string | null;
+  /** When set, a secret key with every scope and exactly this value exists after start. */
+  adminKey: string | null;
+  /** 32-byte key for AES-256-GCM of secrets at rest; null means "read or generate DATA_DIR/master.key". */
+  masterKey: Buffer | null;
+  logLevel: LogLevel;
+  publicBaseUrl: string;
+  /** Requests per minute per API key; 0 turns rate limiting off. */
+  rateLimitPerMinute: number;
+  /** Largest JSON body accepted, in bytes (uploads have their own 25 MB limit). */
+  maxJsonBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+const ADMIN_KEY_PATTERN = /^flowyte_sk_(live_|test_)?[A-Za-z0-9_-]{32,}$/;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string) => {
+    const v = env[name]?.trim();
+    return v === undefined || v === "" ? null : v;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const v = text(name);
+    if (v === null) return fallback;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const port = integer("PORT", 3000, 0, 65535);
+  const host = text("HOST") ?? "0.0.0.0";
+  const dataDir = resolve(text("DATA_DIR") ?? "./data");
+
+  const databaseUrl = text("DATABASE_URL");
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/.+/.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must be a postgres:// or postgresql:// URL`);
+  }
+
+  const adminKey = text("FLOWYTE_ADMIN_KEY");
+  if (adminKey !== null && !ADMIN_KEY_PATTERN.test(adminKey)) {
+    problems.push(
+      "FLOWYTE_ADMIN_KEY must look like flowyte_sk_live_<at least 32 letters, digits, '-' or '_'> (e.g. flowyte_sk_live_$(openssl rand -hex 32))",
+    );
+  }
+
+  let masterKey: Buffer | null = null;
+  const masterText = text("MASTER_KEY");
+  if (masterText !== null) {
+    masterKey = parseMasterKey(masterText);
+    if (!masterKey) problems.push("MASTER_KEY must be 32 bytes as 64 hex characters or base64 (e.g. openssl rand -hex 32)");
+  }
+
+  const levelText = (text("LOG_LEVEL") ?? "info").toLowerCase();
+  const logLevel = (["debug", "info", "warn", "error"] as const).find((l) => l === levelText);
+  if (!logLevel) problems.push(`LOG_LEVEL must be one of debug, info, warn, error (got "${levelText}")`);
+
+  let publicBaseUrl = text("PUBLIC_BASE_URL") ?? `http://localhost:${port}`;
+  try {
+    const u = new URL(publicBaseUrl);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    publicBaseUrl = publicBaseUrl.replace(/\/+$/, "");
+  } catch {
+    problems.push(`PUBLIC_BASE_URL must be an http(s) URL (got "${publicBaseUrl}")`);
+  }
+
+  const rateLimitPerMinute = integer("RATE_LIMIT_PER_MINUTE", 1200, 0, 10_000_000);
+  const maxJsonBodyBytes = integer("MAX_JSON_BODY_BYTES", 1024 * 1024, 1024, 25 * 1024 * 1024);
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    adminKey,
+    masterKey,
+    logLevel: logLevel!,
+    publicBaseUrl,
+    rateLimitPerMinute,
+    maxJsonBodyBytes,
+  };
+}
+
+export function parseMasterKey(value: string): Buffer | null {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, "hex");
+  if (/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(v)) {
+    const b = Buffer.from(v.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    if (b.length === 32) return b;
+  }
+  return null;
+}

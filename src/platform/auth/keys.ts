@@ -1,0 +1,96 @@
+// Secret API keys: `flowyte_sk_live_` + 32 random bytes (base64url). Only the SHA-256 is stored; the value is
+// shown once. Lookups are cached in-process and dropped on revoke/rotate (announced to other replicas too).
+import { randomBytes } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import { sha256Hex } from "../crypto.ts";
+import type { Database, Db } from "../db/index.ts";
+import { apiKeys } from "../db/schema/index.ts";
+import { newId } from "../ids.ts";
+import type { Principal } from "./principal.ts";
+import { isScope, type Scope } from "./scopes.ts";
+
+export const SECRET_KEY_PREFIX = "flowyte_sk_live_";
+
+export function generateSecretKey(): string {
+  return SECRET_KEY_PREFIX + randomBytes(32).toString("base64url");
+}
+
+export const describeSecret = (secret: string) => ({
+  secretHash: sha256Hex(secret),
+  prefix: secret.slice(0, SECRET_KEY_PREFIX.length + 4),
+  last4: secret.slice(-4),
+});
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export async function insertApiKey(
+  db: Db,
+  input: { organizationId: string; name: string; scopes: Scope[]; createdBy: string | null; secret?: string },
+): Promise<{ row: ApiKeyRow; secret: string }> {
+  const secret = input.secret ?? generateSecretKey();
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      id: newId("key"),
+      organizationId: input.organizationId,
+      name: input.name,
+      scopes: [...new Set(input.scopes)].sort(),
+      createdBy: input.createdBy,
+      ...describeSecret(secret),
+    })
+    .returning();
+  return { row: row!, secret };
+}
+
+const POSITIVE_TTL_MS = 60_000;
+const NEGATIVE_TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+const TOUCH_EVERY_MS = 60_000;
+
+interface Entry {
+  principal: Principal | null;
+  keyId: string | null;
+  expires: number;
+}
+
+/** Resolves a bearer secret to a principal, with an in-process cache. */
+export class SecretKeyAuthenticator {
+  private cache = new Map<string, Entry>();
+  private touched = new Map<string, number>();
+
+  constructor(private database: Database) {
+    database.changes.subscribe("api_key", (id) => {
+      for (const [hash, entry] of this.cache) if (entry.keyId === id) this.cache.delete(hash);
+    });
+  }
+
+  async authenticate(secret: string, now = Date.now()): Promise<Principal | null> {
+    const hash = sha256Hex(secret);
+    const hit = this.cache.get(hash);
+    if (hit && hit.expires > now) {
+      if (hit.keyId) this.touch(hit.keyId, now);
+      return hit.principal;
+    }
+    const [row] = await this.database.db.select().from(apiKeys).where(eq(apiKeys.secretHash, hash)).limit(1);
+    const principal: Principal | null =
+      row && !row.revokedAt
+        ? { organizationId: row.organizationId, actorType: "apiKey", actorId: row.id, scopes: new Set(row.scopes.filter(isScope)) }
+        : null;
+    if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+    this.cache.set(hash, { principal, keyId: row?.id ?? null, expires: now + (principal ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+    if (principal) this.touch(principal.actorId, now);
+    return principal;
+  }
+
+  /** Record `lastUsedAt`, at most once a minute per key and off the request path. */
+  private touch(keyId: string, now: number) {
+    const last = this.touched.get(keyId) ?? 0;
+    if (now - last < TOUCH_EVERY_MS) return;
+    this.touched.set(keyId, now);
+    this.database.db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now()` })
+      .where(eq(apiKeys.id, keyId))
+      .catch(() => {});
+  }
+}

@@ -1,0 +1,52 @@
+// Secrets at rest: AES-256-GCM under the operator's MASTER_KEY. Sealed values are text
+// `v1.<iv>.<tag>.<ciphertext>` (base64url parts) so they fit any text column and carry their format version.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseMasterKey } from "../config.ts";
+import type { Logger } from "./log.ts";
+
+export interface Sealer {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+}
+
+export function createSealer(key: Buffer): Sealer {
+  if (key.length !== 32) throw new Error("master key must be 32 bytes");
+  return {
+    seal(plaintext) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv("aes-256-gcm", key, iv);
+      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+      return ["v1", iv, cipher.getAuthTag(), body].map((p) => (typeof p === "string" ? p : p.toString("base64url"))).join(".");
+    },
+    open(sealed) {
+      const [version, iv, tag, body] = sealed.split(".");
+      if (version !== "v1" || iv === undefined || tag === undefined || body === undefined) throw new Error("not a sealed value");
+      const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+      decipher.setAuthTag(Buffer.from(tag, "base64url"));
+      return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+    },
+  };
+}
+
+/** The configured MASTER_KEY, or the one kept in DATA_DIR/master.key, generated on first start. */
+export function loadMasterKey(configured: Buffer | null, dataDir: string, log: Logger): Buffer {
+  if (configured) return configured;
+  const file = join(dataDir, "master.key");
+  if (existsSync(file)) {
+    const key = parseMasterKey(readFileSync(file, "utf8"));
+    if (!key) throw new Error(`${file} does not hold a 32-byte hex key; fix it or set MASTER_KEY`);
+    return key;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600 });
+  log.warn(`MASTER_KEY is not set: generated one into ${file}. Back it up with the data, or set MASTER_KEY (every replica needs the same one).`);
+  return key;
+}
+
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+

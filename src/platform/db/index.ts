@@ -1,0 +1,116 @@
+// Storage: Postgres through postgres-js when DATABASE_URL is set, otherwise PGlite in DATA_DIR.
+// Both speak the same Drizzle schema and migrations; migrations run at open, in one transaction.
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import type { Logger } from "../log.ts";
+import { acquireDirectoryLock } from "./lock.ts";
+import { createChangeFeed, type ChangeFeed } from "./changes.ts";
+import * as schema from "./schema/index.ts";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export { schema };
+
+export interface Database {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Cache invalidation across processes (LISTEN/NOTIFY on Postgres, in-process on PGlite). */
+  changes: ChangeFeed;
+  /** The embedded client, for libraries that take one (pg-boss's PGlite adapter). */
+  pglite: PGlite | null;
+  /** Storage answers and every migration this build ships is applied. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_FOLDER = join(import.meta.dir, "migrations");
+// Postgres advisory-lock key, so two replicas starting together do not migrate at once.
+const MIGRATION_LOCK = 7_231_001;
+
+export interface OpenOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  log: Logger;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.log) : openPglite(opts.dataDir, opts.log);
+}
+
+async function openPglite(dataDir: string, log: Logger): Promise<Database> {
+  const dir = join(dataDir, "pglite");
+  mkdirSync(dir, { recursive: true });
+  // PGlite is single-process: a second process opening the same folder would corrupt it.
+  const lock = acquireDirectoryLock(dir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+    const db = drizzlePglite(client, { schema }) as unknown as Db;
+    await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    log.debug("embedded database ready", { dir });
+    return {
+      db,
+      kind: "pglite",
+      changes: createChangeFeed(null),
+      pglite: client,
+      ready: () => migrationsApplied(db),
+      async close() {
+        await client.close();
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openPostgres(url: string, log: Logger): Promise<Database> {
+  await migrateWithLock(url);
+  const client = postgres(url, { max: 10, onnotice: () => {} });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  const changes = createChangeFeed(client);
+  await changes.start();
+  log.debug("postgres ready");
+  return {
+    db,
+    kind: "postgres",
+    changes,
+    pglite: null,
+    ready: () => migrationsApplied(db),
+    async close() {
+      await changes.stop();
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function migrateWithLock(url: string) {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migratePostgres(drizzlePostgres(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    await client`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+const expectedMigrations: number = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")).entries.length;
+
+async function migrationsApplied(db: Db): Promise<boolean> {
+  try {
+    const rows = (await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown;
+    const list = Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows;
+    return Number((list[0] as { n: number }).n) >= expectedMigrations;
+  } catch {
+    return false;
+  }
+}

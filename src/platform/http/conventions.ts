@@ -1,0 +1,167 @@
+// The API's cross-cutting conventions as one Elysia plugin, used by every route module:
+// request ids, body limits and JSON parsing, problem+json errors, bearer-key authentication,
+// per-route scopes (`scope:`), per-key rate limits, Idempotency-Key replay (`idempotent:`) and the audit trail.
+import { Elysia } from "elysia";
+import type { AuditRecorder } from "../audit/recorder.ts";
+import type { SecretKeyAuthenticator } from "../auth/keys.ts";
+import type { Principal } from "../auth/principal.ts";
+import { SCOPES, type Scope } from "../auth/scopes.ts";
+import type { Logger } from "../log.ts";
+import { bodyLimitFor, checkDeclaredLength, parseJsonBody } from "./body.ts";
+import { toProblem } from "./errors.ts";
+import { IdempotencyStore } from "./idempotency.ts";
+import { Problem } from "./problem.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+
+export const SECURITY_SCHEME = "flowyte";
+
+export interface ConventionDeps {
+  log: Logger;
+  authenticator: SecretKeyAuthenticator;
+  rateLimiter: RateLimiter;
+  idempotency: IdempotencyStore;
+  audit: AuditRecorder;
+  jsonBodyLimit: number;
+}
+
+type AuthFailure = "missing" | "malformed" | "invalid";
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const NUMERIC_QUERY = ["limit", "page"];
+
+let requestCounter = 0;
+const requestIdPrefix = Math.random().toString(36).slice(2, 8);
+const nextRequestId = () => `req_${requestIdPrefix}${(++requestCounter).toString(36)}`;
+
+export function problemResponse(problem: Problem, instance: string, requestId: string | undefined) {
+  return new Response(JSON.stringify(problem.body(instance, requestId)), {
+    status: problem.status,
+    headers: { "content-type": "application/problem+json", ...problem.headers },
+  });
+}
+
+export function createConventions(deps: ConventionDeps) {
+  const idempotencyClaims = new WeakMap<Request, { organizationId: string; key: string; done: boolean }>();
+
+  return new Elysia({ name: "flowyte-conventions" })
+    .onRequest(({ request, set }) => {
+      const incoming = request.headers.get("x-request-id");
+      set.headers["x-request-id"] = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : nextRequestId();
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        const path = new URL(request.url).pathname;
+        checkDeclaredLength(request, bodyLimitFor(path, deps.jsonBodyLimit));
+      }
+    })
+    .onTransform({ as: "global" }, ({ query }) => {
+      // Numeric query parameters arrive as text; turn plain digits into numbers so the schemas can say `integer`.
+      for (const name of NUMERIC_QUERY) {
+        const v = query[name];
+        if (typeof v === "string" && /^\d{1,9}$/.test(v)) (query as Record<string, unknown>)[name] = Number(v);
+      }
+    })
+    .onParse({ as: "global" }, ({ request, contentType, path }) => parseJsonBody(request, contentType, bodyLimitFor(path, deps.jsonBodyLimit)))
+    .onError({ as: "global" }, ({ code, error, request, set, path }) => {
+      const requestId = set.headers["x-request-id"] as string | undefined;
+      const problem = toProblem(code, error, deps.log, requestId ?? "");
+      set.status = problem.status;
+      return problemResponse(problem, path ?? new URL(request.url).pathname, requestId);
+    })
+    .derive({ as: "global" }, async ({ headers }): Promise<{ principal: Principal | null; authFailure: AuthFailure | null }> => {
+      const header = headers.authorization;
+      if (!header) return { principal: null, authFailure: "missing" };
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) return { principal: null, authFailure: "malformed" };
+      const token = match[1]!;
+      const principal = token.startsWith("flowyte_sk_") ? await deps.authenticator.authenticate(token) : null;
+      return principal ? { principal, authFailure: null } : { principal: null, authFailure: "invalid" };
+    })
+    .macro({
+      /** The scope a route needs; "any" = any authenticated secret key. Checked before the body is validated. */
+      scope: (scope: Scope | "any") => ({
+        detail: {
+          security: [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }],
+          "x-scope": scope,
+        } as Record<string, unknown>,
+        transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> } }) {
+          const { principal, authFailure, set } = ctx;
+          if (!principal) throw unauthorized(authFailure ?? "missing");
+          if (deps.rateLimiter.enabled) {
+            const d = deps.rateLimiter.take(principal.actorId);
+            set.headers["ratelimit-limit"] = String(d.limit);
+            set.headers["ratelimit-remaining"] = String(d.remaining);
+            if (!d.allowed) {
+              throw new Problem(429, "rate_limited", `rate limit of ${d.limit} requests a minute reached; retry in ${d.retryAfterS} s`, {
+                headers: { "retry-after": String(d.retryAfterS), "ratelimit-reset": String(d.retryAfterS) },
+              });
+            }
+          }
+          if (scope !== "any" && !principal.scopes.has(scope)) {
+            throw new Problem(403, "insufficient_scope", `this operation needs the ${scope} scope, which this key does not have`, {
+              extensions: { requiredScope: scope },
+            });
+          }
+        },
+      }),
+      /** Routes anyone may call (health, documentation). */
+      publicRoute: { detail: { security: [] } as Record<string, unknown> },
+      /** Honour Idempotency-Key: replay the first successful result of a retried POST. */
+      idempotent: {
+        detail: {
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description: "Retry-safe key (1–255 chars). A retry with the same key and body replays the first result for 24 h.",
+              schema: { type: "string", maxLength: 255 },
+            },
+          ],
+        } as Record<string, unknown>,
+        async beforeHandle(ctx: { principal: Principal | null; request: Request; headers: Record<string, string | undefined>; body: unknown; path: string; set: { status?: number | string; headers: Record<string, unknown> } }) {
+          const key = ctx.headers["idempotency-key"];
+          if (key === undefined || !ctx.principal) return;
+          const organizationId = ctx.principal.organizationId;
+          const claim = await deps.idempotency.claim(organizationId, key, IdempotencyStore.requestHash(ctx.request.method, ctx.path, ctx.body));
+          if (claim.kind === "replay") {
+            ctx.set.status = claim.status;
+            ctx.set.headers["idempotent-replayed"] = "true";
+            return claim.body;
+          }
+          idempotencyClaims.set(ctx.request, { organizationId, key, done: false });
+        },
+        async afterHandle(ctx: { request: Request; response: unknown; set: { status?: number | string } }) {
+          const claim = idempotencyClaims.get(ctx.request);
+          if (!claim || ctx.response instanceof Response) return;
+          claim.done = true;
+          await deps.idempotency.complete(claim.organizationId, claim.key, Number(ctx.set.status ?? 200), ctx.response);
+        },
+        afterResponse(ctx: { request: Request }) {
+          const claim = idempotencyClaims.get(ctx.request);
+          if (claim && !claim.done) void deps.idempotency.release(claim.organizationId, claim.key).catch(() => {});
+        },
+      },
+    })
+    .onAfterResponse({ as: "global" }, (ctx) => {
+      const { request, set } = ctx;
+      const principal = (ctx as unknown as { principal?: Principal | null }).principal;
+      if (!principal || !MUTATING.has(request.method)) return;
+      deps.audit.record({
+        organizationId: principal.organizationId,
+        actorType: principal.actorType,
+        actorId: principal.actorId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: Number(set.status ?? 200),
+        requestId: (set.headers["x-request-id"] as string | undefined) ?? null,
+      });
+    });
+}
+
+function unauthorized(failure: AuthFailure) {
+  const detail =
+    failure === "missing"
+      ? "send a secret key as Authorization: Bearer flowyte_sk_…"
+      : failure === "malformed"
+        ? "the Authorization header must be Bearer <key>"
+        : "this key is not valid or has been revoked";
+  return new Problem(401, failure === "invalid" ? "invalid_api_key" : "unauthorized", detail, { headers: { "www-authenticate": 'Bearer realm="flowyte"' } });
+}

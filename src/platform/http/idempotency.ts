@@ -1,0 +1,75 @@
+// Idempotency-Key on mutating POSTs: the first request with a key runs and its result is kept (sealed, since it
+// may carry a secret shown once); a retry with the same key and the same request gets that result again
+// instead of acting twice. Keys live for 24 hours per organization. A request that fails frees its key.
+import { and, eq, lt, sql } from "drizzle-orm";
+import type { Sealer } from "../crypto.ts";
+import { sha256Hex } from "../crypto.ts";
+import type { Db } from "../db/index.ts";
+import { idempotencyKeys } from "../db/schema/index.ts";
+import { Problem } from "./problem.ts";
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+// A first request that has held its key this long without finishing is assumed dead (process crash).
+const STALE_PENDING_MS = 5 * 60 * 1000;
+
+export type Claim = { kind: "claimed" } | { kind: "replay"; status: number; body: unknown };
+
+export class IdempotencyStore {
+  constructor(private db: Db, private sealer: Sealer) {}
+
+  static requestHash(method: string, path: string, body: unknown) {
+    return sha256Hex(`${method} ${path}\n${JSON.stringify(body ?? null)}`);
+  }
+
+  async claim(organizationId: string, key: string, requestHash: string, now = Date.now()): Promise<Claim> {
+    if (key.length < 1 || key.length > 255) {
+      throw new Problem(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters", {
+        errors: [{ field: "Idempotency-Key", message: "must be 1 to 255 characters" }],
+      });
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const inserted = await this.db
+        .insert(idempotencyKeys)
+        .values({ organizationId, key, requestHash })
+        .onConflictDoNothing()
+        .returning({ key: idempotencyKeys.key });
+      if (inserted.length) return { kind: "claimed" };
+
+      const [row] = await this.db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.organizationId, organizationId), eq(idempotencyKeys.key, key)));
+      if (!row) continue; // released in between: try again
+      const age = now - row.createdAt.getTime();
+      if (age > IDEMPOTENCY_TTL_MS || (row.status === null && age > STALE_PENDING_MS)) {
+        await this.release(organizationId, key);
+        continue;
+      }
+      if (row.requestHash !== requestHash) {
+        throw new Problem(422, "idempotency_key_reused", "this Idempotency-Key was already used for a different request");
+      }
+      if (row.status === null || row.sealedBody === null) {
+        throw new Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly", {
+          headers: { "retry-after": "1" },
+        });
+      }
+      return { kind: "replay", status: row.status, body: JSON.parse(this.sealer.open(row.sealedBody)) };
+    }
+    throw new Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly");
+  }
+
+  async complete(organizationId: string, key: string, status: number, body: unknown) {
+    await this.db
+      .update(idempotencyKeys)
+      .set({ status, sealedBody: this.sealer.seal(JSON.stringify(body ?? null)) })
+      .where(and(eq(idempotencyKeys.organizationId, organizationId), eq(idempotencyKeys.key, key)));
+  }
+
+  async release(organizationId: string, key: string) {
+    await this.db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.organizationId, organizationId), eq(idempotencyKeys.key, key)));
+  }
+
+  async purgeExpired(now = Date.now()) {
+    await this.db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, sql`${new Date(now - IDEMPOTENCY_TTL_MS).toISOString()}::timestamptz`));
+  }
+}

@@ -1,0 +1,43 @@
+// One running appliance: storage opened and migrated, organizations bootstrapped, HTTP listening.
+import { createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { bootstrapOrganizations } from "./platform/auth/organizations.ts";
+import { createSealer, loadMasterKey } from "./platform/crypto.ts";
+import { openDatabase, type Database } from "./platform/db/index.ts";
+import type { Logger } from "./platform/log.ts";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  database: Database;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  try {
+    const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
+    await bootstrapOrganizations(database.db, config.adminKey, log);
+    const { app, drain } = createApp({ config, database, sealer, log });
+    app.listen({ port: config.port, hostname: config.host });
+    const port = app.server!.port!;
+    const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+    log.info(`listening on ${url} (storage: ${database.kind}); API docs at ${config.publicBaseUrl}/api/v1/docs`);
+    let stopped = false;
+    return {
+      url,
+      port,
+      database,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await app.stop(true);
+        await drain();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
