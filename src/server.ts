@@ -10,6 +10,8 @@ export interface RunningServer {
   url: string;
   port: number;
   database: Database;
+  /** The registered routes with their documentation, for introspection (the docs test walks them). */
+  routes: { method: string; path: string; hidden: boolean; detail: Record<string, unknown> | undefined }[];
   stop(): Promise<void>;
 }
 
@@ -28,10 +30,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       url,
       port,
       database,
+      routes: app.routes.map((r) => {
+        const detail = (r.hooks as { detail?: Record<string, unknown> }).detail;
+        return { method: r.method, path: r.path, hidden: detail?.hide === true, detail };
+      }),
       async stop() {
         if (stopped) return;
         stopped = true;
         await app.stop(true);
+        // Elysia runs after-response hooks (the audit trail) in setImmediate: let the queued ones record first.
+        await new Promise((r) => setImmediate(r));
         await drain();
         await database.close();
       },

@@ -26,5 +26,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
 }
 
 function errorReplacer(_key: string, value: unknown) {
-  return value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+  if (!(value instanceof Error)) return value;
+  // Driver errors wrap the database's own message in `cause`; keep it, it is the useful part.
+  return { name: value.name, message: value.message, stack: value.stack, ...(value.cause ? { cause: value.cause } : {}) };
 }

@@ -1,37 +1,22 @@
-// Request bodies: the size limit is enforced from Content-Length before anything is read, and again while
-// reading bodies sent without one. JSON is the only body type most routes take; multipart is left to the
-// routes that declare it (uploads).
+// Request bodies are checked before anything is read: the declared length against the route's limit (413) and
+// the media type (415: JSON everywhere except the multipart upload routes). Bodies sent without a declared
+// length are bounded by the server's hard cap (`maxRequestBodySize`, 32 MiB).
 import { Problem } from "./problem.ts";
 
 export const UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
 const MULTIPART_OVERHEAD = 64 * 1024;
+const MULTIPART_PATHS = ["/api/v1/uploads"];
 
-export function bodyLimitFor(path: string, jsonLimit: number): number {
-  return path.startsWith("/api/v1/uploads") ? UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD : jsonLimit;
-}
-
-export function tooLarge(limit: number) {
-  return new Problem(413, "payload_too_large", `the request body is larger than ${limit} bytes`);
-}
-
-/** Reject an over-long request before reading it. */
-export function checkDeclaredLength(request: Request, limit: number) {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limit) throw tooLarge(limit);
-}
-
-export async function parseJsonBody(request: Request, contentType: string, limit: number): Promise<unknown> {
-  if (!/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
-    if (/^multipart\/form-data/i.test(contentType)) return undefined; // the route's own parser takes it
-    if (request.headers.get("content-length") === "0") return undefined;
-    throw new Problem(415, "unsupported_media_type", "send the body as application/json");
-  }
-  const text = await request.text();
-  if (text.length > limit) throw tooLarge(limit);
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Problem(400, "invalid_json", "the request body is not valid JSON", { errors: [{ field: "body", message: "is not valid JSON" }] });
+export function checkRequestBody(request: Request, path: string, jsonLimit: number) {
+  const multipart = MULTIPART_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
+  const limit = multipart ? UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD : jsonLimit;
+  const length = request.headers.get("content-length");
+  if (Number(length ?? 0) > limit) throw new Problem(413, "payload_too_large", `the request body is larger than ${limit} bytes`);
+  const hasBody = (length !== null && length !== "0") || request.headers.has("transfer-encoding");
+  if (!hasBody) return;
+  const type = request.headers.get("content-type") ?? "";
+  const json = /^application\/([\w.+-]*\+)?json\b/i.test(type);
+  if (!(json || (multipart && /^multipart\/form-data/i.test(type)))) {
+    throw new Problem(415, "unsupported_media_type", multipart ? "send the file as multipart/form-data" : "send the body as application/json");
   }
 }

@@ -7,7 +7,7 @@ import type { SecretKeyAuthenticator } from "../auth/keys.ts";
 import type { Principal } from "../auth/principal.ts";
 import { SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
-import { bodyLimitFor, checkDeclaredLength, parseJsonBody } from "./body.ts";
+import { checkRequestBody } from "./body.ts";
 import { toProblem } from "./errors.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
@@ -46,10 +46,7 @@ export function createConventions(deps: ConventionDeps) {
     .onRequest(({ request, set }) => {
       const incoming = request.headers.get("x-request-id");
       set.headers["x-request-id"] = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : nextRequestId();
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        const path = new URL(request.url).pathname;
-        checkDeclaredLength(request, bodyLimitFor(path, deps.jsonBodyLimit));
-      }
+      if (request.method !== "GET" && request.method !== "HEAD") checkRequestBody(request, new URL(request.url).pathname, deps.jsonBodyLimit);
     })
     .onTransform({ as: "global" }, ({ query }) => {
       // Numeric query parameters arrive as text; turn plain digits into numbers so the schemas can say `integer`.
@@ -58,7 +55,6 @@ export function createConventions(deps: ConventionDeps) {
         if (typeof v === "string" && /^\d{1,9}$/.test(v)) (query as Record<string, unknown>)[name] = Number(v);
       }
     })
-    .onParse({ as: "global" }, ({ request, contentType, path }) => parseJsonBody(request, contentType, bodyLimitFor(path, deps.jsonBodyLimit)))
     .onError({ as: "global" }, ({ code, error, request, set, path }) => {
       const requestId = set.headers["x-request-id"] as string | undefined;
       const problem = toProblem(code, error, deps.log, requestId ?? "");

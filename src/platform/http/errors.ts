@@ -18,7 +18,7 @@ export function toProblem(code: string | number, error: unknown, log: Logger, re
       return validationProblem(fieldErrors(v.all ?? [], v.type ?? "body"));
     }
     case "PARSE":
-      return new Problem(400, "invalid_body", "the request body could not be parsed", { errors: [{ field: "body", message: "is not valid JSON" }] });
+      return new Problem(400, "invalid_json", "the request body is not valid JSON", { errors: [{ field: "body", message: "is not valid JSON" }] });
     case "NOT_FOUND":
       return new Problem(404, "route_not_found", "no such route");
     case "INVALID_FILE_TYPE":

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "bun:test";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+};
+
+describe("configuration", () => {
+  it("has working defaults for a fresh machine", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3000, databaseUrl: null, adminKey: null, masterKey: null, logLevel: "info", publicBaseUrl: "http://localhost:3000", rateLimitPerMinute: 1200 });
+    expect(c.dataDir.endsWith("/data")).toBe(true);
+  });
+
+  it("reads every setting", () => {
+    const c = loadConfig({
+      PORT: "8080",
+      DATA_DIR: "/var/lib/flowyte",
+      DATABASE_URL: "postgres://u@db:5432/flowyte",
+      FLOWYTE_ADMIN_KEY: "flowyte_sk_live_" + "a".repeat(40),
+      MASTER_KEY: "ab".repeat(32),
+      LOG_LEVEL: "debug",
+      PUBLIC_BASE_URL: "https://agents.example.com/",
+      RATE_LIMIT_PER_MINUTE: "0",
+    });
+    expect(c).toMatchObject({ port: 8080, dataDir: "/var/lib/flowyte", databaseUrl: "postgres://u@db:5432/flowyte", logLevel: "debug", publicBaseUrl: "https://agents.example.com", rateLimitPerMinute: 0 });
+    expect(c.masterKey!.length).toBe(32);
+  });
+
+  it("names each bad variable", () => {
+    const problems = problemsOf({ PORT: "eighty", DATABASE_URL: "mysql://x", FLOWYTE_ADMIN_KEY: "secret", MASTER_KEY: "short", LOG_LEVEL: "loud", PUBLIC_BASE_URL: "ftp://x" });
+    expect(problems.map((p) => p.split(" ")[0])).toEqual(["PORT", "DATABASE_URL", "FLOWYTE_ADMIN_KEY", "MASTER_KEY", "LOG_LEVEL", "PUBLIC_BASE_URL"]);
+  });
+
+  it("makes `bun start` exit non-zero with the message on a bad value", async () => {
+    const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
+    const code = await proc.exited;
+    expect(code).toBe(2);
+    expect(await new Response(proc.stderr).text()).toContain("PORT must be an integer between 0 and 65535");
+  });
+});

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+
+let app: TestApp;
+let key: string;
+beforeAll(async () => {
+  app = await startTestApp();
+  ({ key } = await app.newOrg());
+});
+afterAll(() => app.stop());
+
+const isProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  expect(res.body).toMatchObject({ type: `https://docs.flowyte.com/errors/${code}`, status, code });
+  for (const field of ["title", "detail", "instance"]) expect(typeof res.body[field]).toBe("string");
+  expect(res.body.instance.startsWith("/")).toBe(true);
+};
+
+describe("envelope and problems", () => {
+  it("wraps successes as { success, data }", async () => {
+    const res = await app.api("GET", "/api/v1/meta/languages", { key });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(Object.keys(res.body).sort()).toEqual(["data", "success"]);
+    expect(res.body.success).toBe(true);
+  });
+
+  it("answers 401 problem+json without a key, with a malformed header, and with an unknown key", async () => {
+    const none = await app.api("GET", "/api/v1/agents", { key: null });
+    isProblem(none, 401, "unauthorized");
+    expect(none.headers.get("www-authenticate")).toContain("Bearer");
+    isProblem(await app.api("GET", "/api/v1/agents", { key: null, headers: { authorization: "Basic abc" } }), 401, "unauthorized");
+    isProblem(await app.api("GET", "/api/v1/agents", { key: "flowyte_sk_live_notarealkeynotarealkeynotarealkey000" }), 401, "invalid_api_key");
+  });
+
+  it("answers 403 insufficient_scope naming the scope a route needs", async () => {
+    const { organizationId } = await app.newOrg();
+    const readOnly = await app.keyWith(organizationId, ["agents:read"]);
+    const res = await app.api("POST", "/api/v1/agents", { key: readOnly, body: { name: "x" } });
+    isProblem(res, 403, "insufficient_scope");
+    expect(res.body.detail).toContain("agents:write");
+    expect(res.body.requiredScope).toBe("agents:write");
+  });
+
+  it("checks the key before the body: no key with a bad body is still 401", async () => {
+    isProblem(await app.api("POST", "/api/v1/agents", { key: null, body: { name: 5 } }), 401, "unauthorized");
+  });
+
+  it("gives every response a request id, echoing a sane incoming one", async () => {
+    const a = await app.api("GET", "/health", { key: null });
+    expect(a.headers.get("x-request-id")).toMatch(/^req_/);
+    const b = await app.api("GET", "/api/v1/agents/nope", { key, headers: { "x-request-id": "trace-123" } });
+    expect(b.headers.get("x-request-id")).toBe("trace-123");
+    expect(b.body.requestId).toBe("trace-123");
+  });
+
+  it("refuses malformed JSON, non-JSON bodies and unknown routes with problems", async () => {
+    const bad = await app.api("POST", "/api/v1/agents", { key, raw: '{"name": ', headers: { "content-type": "application/json" } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-type")).toBe("application/problem+json");
+    expect(bad.body.errors).toEqual([{ field: "body", message: "is not valid JSON" }]);
+    isProblem(await app.api("POST", "/api/v1/agents", { key, raw: "name=x", headers: { "content-type": "text/plain" } }), 415, "unsupported_media_type");
+    isProblem(await app.api("GET", "/api/v1/no-such-thing", { key }), 404, "route_not_found");
+  });
+
+  it("refuses a body over the limit with 413 before reading it", async () => {
+    const res = await app.api("POST", "/api/v1/agents", { key, body: { name: "x".repeat(2 * 1024 * 1024) } });
+    isProblem(res, 413, "payload_too_large");
+  });
+});
+
+describe("rate limiting", () => {
+  it("answers 429 with Retry-After once a key spends its budget, per key", async () => {
+    const limited = await startTestApp({ RATE_LIMIT_PER_MINUTE: "5" });
+    try {
+      const org = await limited.newOrg();
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 7; i++) {
+        last = await limited.api("GET", "/api/v1/agents", { key: org.key });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      isProblem(last!, 429, "rate_limited");
+      expect(Number(last!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      // Another key has its own budget.
+      const other = await limited.newOrg();
+      expect((await limited.api("GET", "/api/v1/agents", { key: other.key })).headers.get("ratelimit-remaining")).toBe("4");
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe("idempotency", () => {
+  it("replays the first result for a retried POST and acts only once", async () => {
+    const org = await app.newOrg();
+    const headers = { "idempotency-key": "create-agent-1" };
+    const first = await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Once" }, headers });
+    const again = await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Once" }, headers });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    const list = await app.api("GET", "/api/v1/agents", { key: org.key });
+    expect(list.body.data.map((a: { name: string }) => a.name)).toEqual(["Once"]);
+  });
+
+  it("refuses the same key with a different body, and scopes keys per organization", async () => {
+    const org = await app.newOrg();
+    const headers = { "idempotency-key": "shared-key" };
+    await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "A" }, headers });
+    isProblem(await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "B" }, headers }), 422, "idempotency_key_reused");
+    const other = await app.newOrg();
+    const theirs = await app.api("POST", "/api/v1/agents", { key: other.key, body: { name: "A" }, headers });
+    expect(theirs.status).toBe(201);
+    expect(theirs.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("frees the key when the first request fails, so a corrected retry runs", async () => {
+    const org = await app.newOrg();
+    const headers = { "idempotency-key": "fails-first" };
+    const failed = await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Klingon", languages: ["tlh"] }, headers });
+    expect(failed.status).toBe(422);
+    await Bun.sleep(50);
+    const retried = await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Klingon", languages: ["tlh"] }, headers });
+    expect(retried.status).toBe(422);
+    expect(retried.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("keeps a secret shown once retrievable only through the replay, sealed at rest", async () => {
+    const org = await app.newOrg();
+    const headers = { "idempotency-key": "mint-key" };
+    const first = await app.api("POST", "/api/v1/api-keys", { key: org.key, body: { name: "ci", scopes: ["agents:read"] }, headers });
+    const again = await app.api("POST", "/api/v1/api-keys", { key: org.key, body: { name: "ci", scopes: ["agents:read"] }, headers });
+    expect(again.body.data.secret).toBe(first.body.data.secret);
+    const rows = await app.server.database.db.execute(`select sealed_body from idempotency_keys where key = 'mint-key'` as never);
+    const stored = JSON.stringify(rows);
+    expect(stored).toContain("v1.");
+    expect(stored).not.toContain(first.body.data.secret);
+  });
+});

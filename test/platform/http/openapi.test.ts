@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { ALL_SCOPES, type Scope } from "../../../src/platform/auth/scopes.ts";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+
+let app: TestApp;
+let doc: any;
+beforeAll(async () => {
+  app = await startTestApp();
+  doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
+});
+afterAll(() => app.stop());
+
+type Operation = { method: string; path: string; op: any };
+const operations = (): Operation[] =>
+  Object.entries<any>(doc.paths).flatMap(([path, item]) =>
+    ["get", "post", "put", "patch", "delete"].filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), path, op: item[m] })),
+  );
+const scopesOf = (op: any): string[] => (op.security ?? []).flatMap((s: Record<string, string[]>) => Object.values(s).flat());
+
+describe("the OpenAPI document", () => {
+  it("is served at /api/v1/openapi.json as OpenAPI 3.1", () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.info.title).toContain("Flowyte");
+    expect(doc.components.securitySchemes.flowyte).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+
+  it("documents every registered route with a summary, and a scope unless it is explicitly public", () => {
+    const routes = app.server.routes.filter((r) => !r.hidden);
+    expect(routes.length).toBeGreaterThan(15);
+    for (const r of routes) {
+      expect({ route: `${r.method} ${r.path}`, summary: typeof r.detail?.summary }).toEqual({ route: `${r.method} ${r.path}`, summary: "string" });
+      const security = r.detail?.security as unknown[] | undefined;
+      expect({ route: `${r.method} ${r.path}`, declared: Array.isArray(security) }).toEqual({ route: `${r.method} ${r.path}`, declared: true });
+      if (security!.length === 0) expect(["/health", "/ready"]).toContain(r.path);
+    }
+  });
+
+  it("lists each operation's scope and error responses", () => {
+    for (const { method, path, op } of operations()) {
+      if (path === "/health" || path === "/ready") continue;
+      const scopes = scopesOf(op);
+      expect({ op: `${method} ${path}`, scoped: scopes.length > 0 && scopes.every((s) => ALL_SCOPES.includes(s as Scope)) }).toEqual({ op: `${method} ${path}`, scoped: true });
+      for (const status of ["401", "403", "429"]) expect({ op: `${method} ${path}`, status, has: status in op.responses }).toEqual({ op: `${method} ${path}`, status, has: true });
+      if (op.requestBody) expect(Object.keys(op.requestBody.content)).toEqual(["application/json"]);
+    }
+  });
+
+  it("serves a browsable docs page whose assets come from this server", async () => {
+    const page = await fetch(`${app.url}/api/v1/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("/api/v1/docs/assets/swagger-ui-bundle.js");
+    expect(html).toContain("/api/v1/openapi.json");
+    expect(html).not.toMatch(/https?:\/\/(unpkg|cdn\.jsdelivr)/);
+    const js = await fetch(`${app.url}/api/v1/docs/assets/swagger-ui-bundle.js`);
+    expect(js.status).toBe(200);
+    expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    expect((await fetch(`${app.url}/api/v1/docs/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
+  });
+});
+
+describe("scope enforcement, route by route from the document", () => {
+  it("refuses every operation with 403 naming its scope to a key holding every other scope", async () => {
+    const { organizationId } = await app.newOrg();
+    const keys = new Map<string, string>();
+    let checked = 0;
+    for (const { method, path, op } of operations()) {
+      const scopes = scopesOf(op);
+      if (scopes.length !== 1) continue; // "any authenticated key" operations list every scope
+      const scope = scopes[0] as Scope;
+      if (!keys.has(scope)) keys.set(scope, await app.keyWith(organizationId, ALL_SCOPES.filter((s) => s !== scope && s !== "chat:public")));
+      const url = path.replace(/\{[^}]+\}/g, "zz_unknown");
+      const res = await app.api(method, url, { key: keys.get(scope)!, body: ["POST", "PUT", "PATCH"].includes(method) ? {} : undefined });
+      expect({ op: `${method} ${path}`, status: res.status, code: res.body?.code, requiredScope: res.body?.requiredScope }).toEqual({
+        op: `${method} ${path}`,
+        status: 403,
+        code: "insufficient_scope",
+        requiredScope: scope,
+      });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
+  it("lets any valid key read the meta endpoints and refuses no key", async () => {
+    const { organizationId } = await app.newOrg();
+    const narrow = await app.keyWith(organizationId, ["numbers:read"]);
+    for (const path of ["/api/v1/meta/account", "/api/v1/meta/languages"]) {
+      expect((await app.api("GET", path, { key: narrow })).status).toBe(200);
+      expect((await app.api("GET", path, { key: null })).status).toBe(401);
+    }
+  });
+});
