@@ -5,6 +5,11 @@ import { AgentsService } from "./api/agents/service.ts";
 import { apiKeyRoutes } from "./api/api-keys/routes.ts";
 import { ApiKeysService } from "./api/api-keys/service.ts";
 import { auditLogRoutes } from "./api/audit-logs/routes.ts";
+import type { ApiContext } from "./api/context.ts";
+import { guardrailRoutes } from "./api/guardrails/routes.ts";
+import { playbookRoutes } from "./api/playbooks/routes.ts";
+import { skillRoutes } from "./api/skills/routes.ts";
+import { variableRoutes } from "./api/variables/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import type { Config } from "./config.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
@@ -41,9 +46,11 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     voiceEnabled: false,
     outboundEnabled: false,
     smsEnabled: false,
-    llmConfigured: false,
+    llmConfigured: config.llm !== null,
     rateLimitPerMinute: config.rateLimitPerMinute,
   };
+
+  const ctx: ApiContext = { conventions, database, sealer, config, log };
 
   const app = new Elysia({ serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
     .use(conventions)
@@ -69,7 +76,11 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(agentRoutes(conventions, new AgentsService(database)))
     .use(apiKeyRoutes(conventions, new ApiKeysService(database)))
     .use(auditLogRoutes(conventions, database.db, audit))
-    .use(metaRoutes(conventions, database.db, capabilities));
+    .use(metaRoutes(conventions, database.db, capabilities))
+    .use(skillRoutes(ctx))
+    .use(playbookRoutes(ctx))
+    .use(variableRoutes(ctx))
+    .use(guardrailRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);

@@ -21,6 +21,14 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Largest JSON body accepted, in bytes (uploads have their own 25 MB limit). */
   maxJsonBodyBytes: number;
+  /** OpenAI-compatible chat completions server (Ollama, vLLM, llama.cpp); null = the built-in brain. */
+  llm: { baseUrl: string; apiKey: string | null; model: string } | null;
+  /** Hosts, IPs or CIDRs that skills may reach even though they are private, loopback or link-local. */
+  egressAllowlist: string[];
+  /** SMTP server for the email skill (smtp:// or smtps:// URL with credentials); null = email skills unavailable. */
+  smtp: { url: string; from: string } | null;
+  /** Nominatim-compatible geocoder; null = offline geocoding from the bundled postal-code and city data. */
+  geocoderUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +95,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const rateLimitPerMinute = integer("RATE_LIMIT_PER_MINUTE", 1200, 0, 10_000_000);
   const maxJsonBodyBytes = integer("MAX_JSON_BODY_BYTES", 1024 * 1024, 1024, 25 * 1024 * 1024);
 
+  const url = (name: string, protocols: string[]) => {
+    const v = text(name);
+    if (v === null) return null;
+    try {
+      const u = new URL(v);
+      if (protocols.includes(u.protocol)) return v.replace(/\/+$/, "");
+    } catch {}
+    problems.push(`${name} must be a ${protocols.map((p) => p.replace(":", "")).join(" or ")} URL (got "${v}")`);
+    return null;
+  };
+
+  const llmBaseUrl = url("LLM_BASE_URL", ["http:", "https:"]);
+  const llmModel = text("LLM_MODEL");
+  if (llmBaseUrl && !llmModel) problems.push("LLM_MODEL is required when LLM_BASE_URL is set (e.g. llama3.1:8b)");
+  const llm = llmBaseUrl && llmModel ? { baseUrl: llmBaseUrl, apiKey: text("LLM_API_KEY"), model: llmModel } : null;
+
+  const egressAllowlist = (text("EGRESS_ALLOWLIST") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+
+  const smtpUrl = url("SMTP_URL", ["smtp:", "smtps:"]);
+  const smtpFrom = text("SMTP_FROM");
+  if (smtpFrom !== null && !/^[^\s@]+@[^\s@]+$/.test(smtpFrom)) problems.push(`SMTP_FROM must be an email address (got "${smtpFrom}")`);
+  const smtp = smtpUrl ? { url: smtpUrl, from: smtpFrom ?? `no-reply@${new URL(publicBaseUrl).hostname}` } : null;
+
+  const geocoderUrl = url("GEOCODER_URL", ["http:", "https:"]);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -99,6 +132,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicBaseUrl,
     rateLimitPerMinute,
     maxJsonBodyBytes,
+    llm,
+    egressAllowlist,
+    smtp,
+    geocoderUrl,
   };
 }
 

@@ -3,3 +3,7 @@ export * from "./api-keys.ts";
 export * from "./agents.ts";
 export * from "./audit-logs.ts";
 export * from "./idempotency-keys.ts";
+export * from "./skills.ts";
+export * from "./playbooks.ts";
+export * from "./guardrails.ts";
+export * from "./conversations.ts";

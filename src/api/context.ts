@@ -1,0 +1,16 @@
+// What every API route module is built from. Modules create their own services from it.
+import type { Config } from "../config.ts";
+import type { Sealer } from "../platform/crypto.ts";
+import type { Database } from "../platform/db/index.ts";
+import type { createConventions } from "../platform/http/conventions.ts";
+import type { Logger } from "../platform/log.ts";
+
+export type Conventions = ReturnType<typeof createConventions>;
+
+export interface ApiContext {
+  conventions: Conventions;
+  database: Database;
+  sealer: Sealer;
+  config: Config;
+  log: Logger;
+}

@@ -1,0 +1,85 @@
+import { boolean, bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { agents } from "./agents.ts";
+import { organizations } from "./organizations.ts";
+
+/** One conversation on any channel: simulate, chat, widget, OpenAI-compatible, voice, probe. */
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    agentId: text("agent_id").notNull().references(() => agents.id),
+    /** The published version served; null when the draft ran (draftMode). */
+    agentVersionId: text("agent_version_id"),
+    draftMode: boolean("draft_mode").notNull().default(false),
+    channel: text("channel").notNull(),
+    source: text("source").notNull(),
+    status: text("status").notNull().default("active"),
+    outcome: text("outcome"),
+    summary: text("summary"),
+    topic: text("topic"),
+    sentiment: text("sentiment"),
+    language: text("language"),
+    callerNumber: text("caller_number"),
+    userTurnCount: integer("user_turn_count").notNull().default(0),
+    goalCompleted: boolean("goal_completed").notNull().default(false),
+    /** Runtime state carried between turns (playbook position, slots, verification, counters). */
+    state: jsonb("state").$type<Record<string, unknown>>().notNull(),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+  },
+  (t) => [index("conversations_org_idx").on(t.organizationId, t.id), index("conversations_agent_idx").on(t.agentId, t.id)],
+);
+
+/** The receipt: the ordered event log of a conversation (AuditEventDTO). */
+export const conversationEvents = pgTable(
+  "conversation_events",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    conversationId: text("conversation_id").notNull().references(() => conversations.id),
+    seq: integer("seq").notNull(),
+    /** Milliseconds since the conversation started. */
+    tsMs: bigint("ts_ms", { mode: "number" }).notNull(),
+    channel: text("channel").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    traceId: text("trace_id"),
+  },
+  (t) => [uniqueIndex("conversation_events_seq_idx").on(t.conversationId, t.seq)],
+);
+
+/** The transcript: what was said, by whom (redacted when a content policy asks for it). */
+export const conversationMessages = pgTable(
+  "conversation_messages",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    conversationId: text("conversation_id").notNull().references(() => conversations.id),
+    role: text("role").notNull(),
+    content: text("content").notNull(),
+    language: text("language"),
+    tsMs: bigint("ts_ms", { mode: "number" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("conversation_messages_conv_idx").on(t.conversationId, t.id)],
+);
+
+/** A probe run: a scripted scenario played against an agent, with its verdict. */
+export const probeRuns = pgTable(
+  "probe_runs",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    agentId: text("agent_id").notNull().references(() => agents.id),
+    scenarioId: text("scenario_id").notNull(),
+    mode: text("mode").notNull(),
+    status: text("status").notNull(),
+    conversationId: text("conversation_id"),
+    result: jsonb("result").$type<Record<string, unknown>>(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("probe_runs_agent_idx").on(t.agentId, t.id)],
+);

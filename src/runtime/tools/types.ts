@@ -1,0 +1,42 @@
+// The contract between the conversation runtime and skill executors ("skills as tools").
+// The runtime decides whether a call may happen (guardrails); an executor only performs it.
+import type { CompiledSkill } from "../compiled.ts";
+
+export interface SkillCallContext {
+  organizationId: string;
+  agentId: string;
+  conversationId: string;
+  channel: "voice" | "chat";
+  /** Conversation variables: collected slots, skill outputs, caller_number, caller_name, verified… */
+  variables: Readonly<Record<string, unknown>>;
+  signal: AbortSignal;
+}
+
+export type SkillOutcome =
+  /** The action ran; `data` is what it returned, `variables` the values mapped into conversation variables. */
+  | { kind: "result"; data: Record<string, unknown>; variables?: Record<string, unknown> }
+  /** Hand the caller to a person: a fixed number, or null to use the agent's handoff rules. */
+  | { kind: "transfer"; destination: string | null; warm: boolean; reason?: string }
+  | { kind: "end_call"; message?: string }
+  | { kind: "take_message" }
+  | { kind: "repeat" }
+  | { kind: "collect_digits"; variable: string; maxDigits?: number; submitKey?: string; prompt?: string }
+  | { kind: "start_playbook"; playbookId: string }
+  /** The action could not run; `code` is stable (integration_not_connected, timeout, http_error, egress_refused, …). */
+  | { kind: "error"; code: string; message: string };
+
+export type RunSkill = (skill: CompiledSkill, args: Record<string, unknown>, ctx: SkillCallContext) => Promise<SkillOutcome>;
+
+/** Retrieval from the agent's knowledge, shared by the knowledge_query skill and the brains. */
+export interface Passage {
+  id: string;
+  text: string;
+  score: number;
+  sourceId: string;
+  sourceUrl?: string | null;
+  question?: string | null;
+}
+
+export interface Retriever {
+  search(input: { organizationId: string; agentId: string; query: string; limit?: number; sourceIds?: string[] }): Promise<Passage[]>;
+}
