@@ -8,20 +8,17 @@ import { agents, agentVersions } from "../../platform/db/schema/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
+import type { CompiledConfig } from "../../runtime/compiled.ts";
+import { compileDraft, configOf, diffView } from "./compile.ts";
 import { applyFields, defaultConfig, validateConfig } from "./config.ts";
 import { diffValues } from "./diff.ts";
-import type { AgentConfig, AgentCreateInput, AgentDto, AgentPatchInput, AgentVersionDto } from "./model.ts";
+import type { AgentCreateInput, AgentDto, AgentPatchInput, AgentVersionDto } from "./model.ts";
 import { buildPrepublishReport } from "./report.ts";
 
 type AgentRow = typeof agents.$inferSelect;
 type VersionRow = typeof agentVersions.$inferSelect;
 
 const CACHE_MAX = 20_000;
-
-export function configOf(row: AgentRow): AgentConfig {
-  // Merge over the defaults so rows written before a field existed still read complete.
-  return { ...defaultConfig(), ...(row.config as Partial<AgentConfig>) };
-}
 
 export function toAgentDto(row: AgentRow): AgentDto {
   return {
@@ -51,13 +48,10 @@ export function toVersionDto(row: VersionRow): AgentVersionDto {
   };
 }
 
-/** What a published version freezes: the agent's behaviour (not its id, counters or pause switch). */
-function compile(row: AgentRow): Record<string, unknown> {
-  return { agent: { name: row.name, ...configOf(row) } };
-}
-
 export class AgentsService {
   private cache = new Map<string, AgentDto>();
+  /** Published versions never change: their compiled configuration is cached for good. */
+  private versions = new Map<string, CompiledConfig>();
 
   constructor(private database: Database) {
     database.changes.subscribe("agent", (id) => this.cache.delete(id));
@@ -156,7 +150,7 @@ export class AgentsService {
           organizationId: principal.organizationId,
           agentId: id,
           version: (last?.n ?? 0) + 1,
-          compiledConfig: compile(current),
+          compiledConfig: (await compileDraft(t, current)) as unknown as Record<string, unknown>,
           note: note ?? null,
           publishedBy: principal.actorId,
         })
@@ -200,7 +194,7 @@ export class AgentsService {
   async diff(organizationId: string, id: string, versionId: string) {
     const row = await this.findRow(this.db, organizationId, id);
     const version = await this.findVersion(this.db, organizationId, id, versionId);
-    const changes = diffValues(version.compiledConfig.agent, compile(row).agent);
+    const changes = diffValues(diffView(version.compiledConfig as unknown as CompiledConfig), diffView(await compileDraft(this.db, row)));
     return { versionId: version.id, version: version.version, changes };
   }
 
@@ -229,8 +223,42 @@ export class AgentsService {
   async prepublishReport(organizationId: string, id: string) {
     const row = await this.findRow(this.db, organizationId, id);
     const live = row.publishedVersionId ? await this.findVersion(this.db, organizationId, id, row.publishedVersionId) : null;
-    const hasUnpublishedChanges = live ? diffValues(live.compiledConfig, compile(row)).length > 0 : true;
-    return buildPrepublishReport({ name: row.name, isActive: row.isActive, config: configOf(row), everPublished: live !== null, hasUnpublishedChanges });
+    const draft = await compileDraft(this.db, row);
+    const hasUnpublishedChanges = live ? diffValues(diffView(live.compiledConfig as unknown as CompiledConfig), diffView(draft)).length > 0 : true;
+    return buildPrepublishReport({ isActive: row.isActive, compiled: draft, everPublished: live !== null, hasUnpublishedChanges });
+  }
+
+  /**
+   * What a conversation runs: the live version (`draftMode` false) or the draft compiled now.
+   * Throws 409 no_published_version when there is nothing live, and 409 agent_paused when isActive is false.
+   */
+  async compiledFor(organizationId: string, id: string, draftMode: boolean): Promise<{ compiled: CompiledConfig; versionId: string | null; agent: AgentDto }> {
+    const agent = await this.get(organizationId, id);
+    if (draftMode) {
+      const row = await this.findRow(this.db, organizationId, id);
+      return { compiled: await compileDraft(this.db, row), versionId: null, agent };
+    }
+    if (!agent.isActive) throw new Problem(409, "agent_paused", "this agent is paused (isActive is false); set isActive to true to serve live traffic");
+    if (!agent.publishedVersionId) {
+      throw new Problem(409, "no_published_version", "agent has no published version; publish it or retry with draftMode:true", { title: "No published version" });
+    }
+    return { compiled: await this.versionConfig(organizationId, id, agent.publishedVersionId), versionId: agent.publishedVersionId, agent };
+  }
+
+  /** The compiled configuration of one published version (cached: versions are immutable). */
+  async versionConfig(organizationId: string, agentId: string, versionId: string): Promise<CompiledConfig> {
+    const cached = this.versions.get(versionId);
+    if (cached) return cached;
+    const version = await this.findVersion(this.db, organizationId, agentId, versionId);
+    const compiled = normalizeCompiled(version.compiledConfig);
+    if (this.versions.size >= CACHE_MAX) this.versions.clear();
+    this.versions.set(versionId, compiled);
+    return compiled;
+  }
+
+  /** The current draft compiled, for conversations run in draft mode. */
+  async draftConfig(organizationId: string, agentId: string): Promise<CompiledConfig> {
+    return compileDraft(this.db, await this.findRow(this.db, organizationId, agentId));
   }
 
   private async findRow(db: Db, organizationId: string, id: string, forUpdate = false): Promise<AgentRow> {
@@ -253,6 +281,12 @@ export class AgentsService {
     if (!row) throw notFound("version", versionId);
     return row;
   }
+}
+
+/** Versions published before skills, playbooks and guardrails were compiled in have only `agent`. */
+function normalizeCompiled(stored: Record<string, unknown>): CompiledConfig {
+  const c = stored as Partial<CompiledConfig> & { agent: CompiledConfig["agent"] };
+  return { agent: { ...defaultConfig(), ...c.agent }, skills: c.skills ?? [], playbooks: c.playbooks ?? [], guardrails: c.guardrails ?? [], callerVerification: c.callerVerification ?? [] };
 }
 
 function versionConflict(current: AgentRow, sent: number) {

@@ -1,0 +1,142 @@
+// The built-in brain: works with no model at all. It recognizes requests for a person, goodbyes and repeats,
+// routes an utterance to the playbook or skill whose description matches it best, fills the skill's parameters
+// with typed extractors, answers from retrieved knowledge, and otherwise says plainly that it does not know.
+import type { CompiledPlaybook, CompiledSkill } from "../compiled.ts";
+import { extract, type SlotType } from "../extractors.ts";
+import { overlapScore, tokens } from "../text.ts";
+import type { Brain, BrainAction, BrainContext } from "./types.ts";
+
+const MATCH_THRESHOLD = 0.3;
+const KNOWLEDGE_THRESHOLD = 0.35;
+
+export const WANTS_PERSON =
+  /\b(speak|talk|connect|transfer|put me through|get me)\b.*\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b|^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
+export const WANTS_END = /\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks|no thank you|hang up|end the call|we're done)\b/i;
+export const WANTS_REPEAT = /\b(repeat that|say that again|pardon|come again|what did you say|repeat)\b/i;
+
+interface Indexed<T> {
+  item: T;
+  words: Set<string>;
+}
+
+const indexCache = new WeakMap<object, { skills: Indexed<CompiledSkill>[]; playbooks: Indexed<CompiledPlaybook>[] }>();
+
+function index(ctx: BrainContext) {
+  let cached = indexCache.get(ctx.skills);
+  if (!cached) {
+    cached = {
+      skills: ctx.skills.map((item) => ({
+        item,
+        words: new Set(tokens([item.name.replace(/[_-]/g, " "), item.description, ...Object.entries(item.parametersSchema.properties ?? {}).map(([k, v]) => `${k.replace(/_/g, " ")} ${v.description ?? ""}`)].join(" "))),
+      })),
+      playbooks: ctx.playbooks.map((item) => ({ item, words: new Set(tokens(`${item.name} ${item.description}`)) })),
+    };
+    indexCache.set(ctx.skills, cached);
+  }
+  return cached;
+}
+
+export const builtinBrain: Brain = {
+  name: "builtin",
+  async next(ctx) {
+    if (ctx.toolResults.length) return [{ type: "reply", text: describeResult(ctx) }];
+    const text = ctx.userText;
+    if (WANTS_PERSON.test(text)) return [{ type: "transfer", reason: text }];
+    if (WANTS_END.test(text)) return [{ type: "end", text: null }];
+
+    const words = tokens(text);
+    const { skills, playbooks } = index(ctx);
+    let best: { score: number; action: BrainAction } | null = null;
+    for (const p of playbooks) {
+      const score = overlapScore(words, p.words);
+      if (score >= MATCH_THRESHOLD && (!best || score > best.score)) best = { score, action: { type: "start_playbook", playbook: p.item } };
+    }
+    for (const s of skills) {
+      // Verifier-style and transfer skills are reached through their own flows; knowledge answers come below.
+      if (s.item.skillType === "knowledge_query") continue;
+      const score = overlapScore(words, s.words);
+      if (score >= MATCH_THRESHOLD && (!best || score > best.score + 0.05)) {
+        best = { score, action: { type: "call_skill", callId: `call_${ctx.state.toolCallCount + 1}`, skill: s.item, args: extractArguments(s.item, text, ctx) } };
+      }
+    }
+    if (best) return [best.action];
+
+    const top = ctx.passages[0];
+    if (top && top.score >= KNOWLEDGE_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text) }];
+
+    return [{ type: "reply", text: "I'm sorry, I don't know the answer to that." }];
+  },
+};
+
+function describeResult(ctx: BrainContext): string {
+  const last = ctx.toolResults[ctx.toolResults.length - 1]!;
+  if (!last.ok) return last.skill.errorHandling.message ?? "I'm sorry, I couldn't complete that just now.";
+  const r = last.result;
+  for (const key of ["message", "reply", "text", "summary"]) {
+    if (typeof r[key] === "string" && r[key]) return r[key] as string;
+  }
+  const parts = Object.entries(r)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
+    .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`);
+  return parts.length ? `Here's what I found. ${parts.join("; ")}.` : "Done. Is there anything else I can help with?";
+}
+
+/** The first two sentences of a passage, or an FAQ passage's answer. */
+function answerFrom(text: string): string {
+  const answer = /(?:^|\n)A:\s*([\s\S]+)/.exec(text)?.[1] ?? text;
+  const sentences = answer.replace(/\s+/g, " ").trim().match(/[^.!?]+[.!?]+/g);
+  return sentences ? sentences.slice(0, 2).join(" ").trim() : answer.trim();
+}
+
+/** A parameter's type as a slot type, from its JSON Schema and its name. */
+export function slotTypeFor(name: string, schema: { type?: string; enum?: unknown[]; format?: string }): SlotType | null {
+  const n = name.toLowerCase();
+  if (schema.enum?.length) return "choice";
+  if (schema.type === "boolean") return "yes_no";
+  if (schema.type === "integer") return "integer";
+  if (schema.type === "number") return "number";
+  if (schema.format === "email" || n.includes("email")) return "email";
+  if (schema.format === "date" || /(^|_)date$|day$/.test(n)) return "date";
+  if (schema.format === "time" || /(^|_)time$/.test(n)) return "time";
+  if (schema.format === "date-time" || n.includes("datetime") || n.includes("when")) return "datetime";
+  if (/phone|mobile|cell|callback/.test(n)) return "phone";
+  if (/address/.test(n)) return "address";
+  if (/(^|_)(first_|last_|full_)?name$/.test(n)) return "name";
+  if (/zip|postcode|postal/.test(n)) return "text";
+  if (/(^|_)(id|number|no|code|pin|ref|reference|serial)$|order|account|ticket|confirmation/.test(n)) return "digits";
+  return null;
+}
+
+const POSTCODE = /\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b/i;
+const IDENTIFIER = /\b(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,}\b/i;
+const FREE_TEXT = /^(query|question|text|message|description|problem|issue|details|request|reason|topic)$/i;
+
+/** Fill what the utterance already says; the runtime asks for the rest. */
+export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<BrainContext, "state">): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  const props = Object.entries(skill.parametersSchema.properties ?? {});
+  for (const [name, schema] of props) {
+    const known = ctx.state.variables[name];
+    if (known !== undefined && known !== null && known !== "") {
+      args[name] = known;
+      continue;
+    }
+    if (FREE_TEXT.test(name) && props.length === 1) {
+      args[name] = text;
+      continue;
+    }
+    const value = extractParameter(name, schema, text);
+    if (value !== undefined) args[name] = value;
+  }
+  return args;
+}
+
+export function extractParameter(name: string, schema: { type?: string; enum?: unknown[]; format?: string }, text: string): unknown {
+  const n = name.toLowerCase();
+  if (/zip|postcode|postal/.test(n)) return POSTCODE.exec(text)?.[0].toUpperCase();
+  const type = slotTypeFor(name, schema);
+  if (type === "digits") return IDENTIFIER.exec(text)?.[0];
+  if (!type) return undefined;
+  const got = extract(type, text, { options: schema.enum?.map(String) });
+  return got.ok ? got.value : undefined;
+}

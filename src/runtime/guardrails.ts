@@ -1,0 +1,233 @@
+// The guardrail engine: every action and every disclosure passes through it, whatever the brain wants.
+// It never asks a model; each decision is a rule applied to the compiled configuration and the conversation state.
+import { hasSchedule, hoursStatus, type HoursStatus } from "./business-hours.ts";
+import type { AgentSettings, CompiledConfig, CompiledGuardrail, CompiledSkill, CompiledVerification } from "./compiled.ts";
+import { escapeRegExp } from "./extractors.ts";
+import type { ConversationState } from "./state.ts";
+
+export type GuardrailEvent = { policyType: string; decision: "allowed" | "blocked" | "redacted" | "confirm_required" | "verification_required" | "escalated"; reason: string; skill?: string; fields?: string[] };
+
+export type Authorization =
+  | { kind: "allow"; events: GuardrailEvent[] }
+  | { kind: "block"; say: string; events: GuardrailEvent[] }
+  | { kind: "escalate"; say: string; events: GuardrailEvent[] }
+  | { kind: "confirm"; events: GuardrailEvent[] }
+  | { kind: "verify"; config: CompiledVerification; events: GuardrailEvent[] };
+
+interface WriteGate {
+  confirmBeforeWrite: boolean;
+  requireVerified: boolean;
+  alwaysEscalate: string[];
+}
+
+const AUDIENCE_VERIFIED = "verified";
+
+export class Guardrails {
+  private readonly policies: CompiledGuardrail[];
+  private readonly agent: AgentSettings;
+  private readonly writeGate: WriteGate | null;
+  private readonly rate: { perMinute: number | null; perCall: number | null };
+  private readonly content: { bannedTopics: string[]; redactPii: boolean; escalationThreshold: number | null };
+  private readonly bannedWords: RegExp | null;
+  private readonly skillWindows: Record<string, string>;
+
+  constructor(
+    private compiled: CompiledConfig,
+    private clock: () => number,
+  ) {
+    this.policies = compiled.guardrails;
+    this.agent = compiled.agent;
+    const gates = this.ofType("write_gate");
+    this.writeGate = gates.length
+      ? {
+          confirmBeforeWrite: gates.some((g) => g.config.confirmBeforeWrite !== false),
+          requireVerified: gates.some((g) => g.config.requireVerified === true),
+          alwaysEscalate: gates.flatMap((g) => (g.config.alwaysEscalate as string[] | undefined) ?? []),
+        }
+      : null;
+    const limits = this.ofType("rate_limit");
+    const min = (key: string) => {
+      const values = limits.map((l) => l.config[key]).filter((v): v is number => typeof v === "number");
+      return values.length ? Math.min(...values) : null;
+    };
+    this.rate = { perMinute: min("toolCallsPerMinute"), perCall: min("toolCallsPerCall") };
+    const content = this.ofType("content_policy");
+    const thresholds = content.map((c) => c.config.escalationThreshold).filter((v): v is number => typeof v === "number");
+    this.content = {
+      bannedTopics: content.flatMap((c) => (c.config.bannedTopics as string[] | undefined) ?? []),
+      redactPii: content.some((c) => c.config.redactPii === true),
+      escalationThreshold: thresholds.length ? Math.min(...thresholds) : null,
+    };
+    const banned = this.agent.lexicon.banned ?? [];
+    this.bannedWords = banned.length ? new RegExp(`\\b(${banned.map(escapeRegExp).join("|")})\\b`, "gi") : null;
+    this.skillWindows = Object.assign({}, ...this.ofType("business_hours").map((p) => (p.config.skills as Record<string, string> | undefined) ?? {}));
+  }
+
+  private ofType(type: CompiledGuardrail["policyType"]) {
+    return this.policies.filter((p) => p.policyType === type);
+  }
+
+  get redactsPii() {
+    return this.content.redactPii;
+  }
+
+  get escalationThreshold() {
+    return this.content.escalationThreshold;
+  }
+
+  /** Business hours: the agent's own schedule, or a business_hours policy's when the agent has none. */
+  hours(): HoursStatus {
+    const policy = this.ofType("business_hours")[0];
+    const hours = hasSchedule(this.agent.businessHours) || !policy ? this.agent.businessHours : (policy.config as AgentSettings["businessHours"]);
+    return hoursStatus(hours, this.clock());
+  }
+
+  afterHours(): NonNullable<AgentSettings["businessHours"]["afterHours"]> {
+    const policy = this.ofType("business_hours")[0];
+    return this.agent.businessHours.afterHours ?? ((policy?.config.afterHours as AgentSettings["businessHours"]["afterHours"]) ?? {});
+  }
+
+  /** A caller's words that touch a banned topic are declined before any brain sees them. */
+  screenInput(text: string): { topic: string } | null {
+    const topic = this.content.bannedTopics.find((t) => mentions(text, t));
+    return topic ? { topic } : null;
+  }
+
+  isVerified(state: ConversationState): boolean {
+    const v = state.verification;
+    return v.verified && (v.expiresAt === null || v.expiresAt > this.clock());
+  }
+
+  /** May this skill run now, with these arguments? */
+  authorize(skill: CompiledSkill, state: ConversationState, opts: { channel: "voice" | "chat"; confirmed: boolean }): Authorization {
+    const events: GuardrailEvent[] = [];
+    const refuse = (policyType: string, reason: string, say: string): Authorization => ({ kind: "block", say, events: [...events, { policyType, decision: "blocked", reason, skill: skill.name }] });
+
+    if (skill.channels.length && !skill.channels.includes(opts.channel)) {
+      return refuse("skill_channels", `${skill.name} is not available on ${opts.channel}`, "I can't do that here, sorry.");
+    }
+
+    const hours = this.hours();
+    const window = this.skillWindows[skill.name] ?? "always";
+    if (hours.configured) {
+      if (!hours.open && window === "business_hours_only") {
+        return refuse("business_hours", "skill is available during business hours only", `I can do that during business hours${hours.nextOpening ? `; we open ${hours.nextOpening}` : ""}.`);
+      }
+      if (hours.open && window === "after_hours_only") return refuse("business_hours", "skill is available after hours only", "That's only available outside business hours.");
+      const mode = this.afterHours().mode ?? "full";
+      const acting = skill.isWrite || skill.skillType === "transfer";
+      if (!hours.open && mode !== "full" && acting && !(skill.skillType === "transfer" && this.afterHours().allowHumanTransfer)) {
+        return refuse("business_hours", `closed (${hours.localTime}); after-hours mode ${mode} allows no ${skill.isWrite ? "writes" : "transfers"}`, `We're closed right now${hours.nextOpening ? ` and open again ${hours.nextOpening}` : ""}, so I can't do that until then. I can take a message if you like.`);
+      }
+    }
+
+    if (this.writeGate?.alwaysEscalate.includes(skill.name)) {
+      return { kind: "escalate", say: "That's something a member of our team needs to handle. Let me connect you.", events: [...events, { policyType: "write_gate", decision: "escalated", reason: "always-escalate action", skill: skill.name }] };
+    }
+
+    const now = this.clock();
+    const recent = state.toolCallTimes.filter((t) => t > now - 60_000);
+    if (this.rate.perMinute !== null && recent.length >= this.rate.perMinute) {
+      return refuse("rate_limit", `${this.rate.perMinute} tool calls a minute reached`, "I need a moment before I can do that again.");
+    }
+    if (this.rate.perCall !== null && state.toolCallCount >= this.rate.perCall) {
+      return refuse("rate_limit", `${this.rate.perCall} tool calls in this conversation reached`, "I've done as much as I can in this conversation; a member of our team can help with the rest.");
+    }
+
+    const verification = this.compiled.callerVerification[0];
+    const stepUp = verification?.stepUpFor.includes(skill.name) && !state.verification.steppedUp.includes(skill.name);
+    const needsVerified = skill.requiresVerifiedIdentity || (skill.isWrite && this.writeGate?.requireVerified === true) || stepUp;
+    if (needsVerified && (!this.isVerified(state) || stepUp)) {
+      if (!verification) return refuse("verify_before_disclose", "caller verification is required but not configured", "I can't do that without verifying who you are, and I'm not able to verify callers here.");
+      if (state.verification.locked) return refuse("verify_before_disclose", "verification locked after too many attempts", "I'm not able to verify you right now, so I can't do that.");
+      return { kind: "verify", config: verification, events: [...events, { policyType: "verify_before_disclose", decision: "verification_required", reason: stepUp ? "step-up verification for this action" : "skill requires a verified caller", skill: skill.name }] };
+    }
+
+    const needsConfirmation = skill.requiresConfirmation || (skill.isWrite && this.writeGate?.confirmBeforeWrite === true);
+    if (needsConfirmation && !opts.confirmed) {
+      return { kind: "confirm", events: [...events, { policyType: "write_gate", decision: "confirm_required", reason: skill.requiresConfirmation ? "skill asks for confirmation" : "confirm before any write", skill: skill.name }] };
+    }
+
+    events.push({ policyType: "tool_call", decision: "allowed", reason: "no policy objects", skill: skill.name });
+    return { kind: "allow", events };
+  }
+
+  /**
+   * What a skill's result may carry back into the conversation: the skill's allowedFields and allowed_fields
+   * policies narrow it; verify_before_disclose hides verified-only fields from an unverified caller (their values
+   * are kept aside so a reply that mentions them anyway is caught).
+   */
+  filterResult(skill: CompiledSkill, data: Record<string, unknown>, state: ConversationState): { data: Record<string, unknown>; events: GuardrailEvent[] } {
+    const events: GuardrailEvent[] = [];
+    const allowLists = [
+      skill.allowedFields.length ? skill.allowedFields : null,
+      ...this.ofType("allowed_fields").filter((p) => !p.appliesToSkillType || p.appliesToSkillType === skill.skillType).map((p) => (p.config.fields as string[] | undefined) ?? []),
+    ].filter((l): l is string[] => l !== null);
+    let out: Record<string, unknown> = { ...data };
+    if (allowLists.length) {
+      const dropped = Object.keys(out).filter((k) => !allowLists.every((l) => l.includes(k)));
+      for (const k of dropped) delete out[k];
+      if (dropped.length) events.push({ policyType: "allowed_fields", decision: "redacted", reason: "fields outside the skill's allowed fields", skill: skill.name, fields: dropped });
+    }
+    if (!this.isVerified(state)) {
+      const hidden = this.verifiedOnlyFields().filter((f) => f in out);
+      for (const f of hidden) {
+        collectValues(out[f], state.guardedValues);
+        delete out[f];
+      }
+      if (hidden.length) events.push({ policyType: "verify_before_disclose", decision: "redacted", reason: "verified callers only", skill: skill.name, fields: hidden });
+    }
+    return { data: out, events };
+  }
+
+  verifiedOnlyFields(): string[] {
+    return this.ofType("verify_before_disclose").flatMap((p) =>
+      ((p.config.fields as { field: string; audience: string }[] | undefined) ?? []).filter((f) => f.audience === AUDIENCE_VERIFIED).map((f) => f.field),
+    );
+  }
+
+  /** The last word on what is said: banned words never spoken, guarded values never leaked, banned topics declined. */
+  screenReply(text: string, state: ConversationState): { text: string; events: GuardrailEvent[] } {
+    const events: GuardrailEvent[] = [];
+    let out = text;
+    if (!this.isVerified(state)) {
+      const leaked = state.guardedValues.filter((v) => v.length >= 2 && mentionsValue(out, v));
+      if (leaked.length) {
+        out = "I can share that once I've verified your identity.";
+        events.push({ policyType: "verify_before_disclose", decision: "blocked", reason: "reply disclosed a verified-only value to an unverified caller" });
+      }
+    }
+    const topic = this.content.bannedTopics.find((t) => mentions(out, t));
+    if (topic) {
+      out = "That's not something I can discuss.";
+      events.push({ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${topic}` });
+    }
+    if (this.bannedWords) {
+      const replaced = out.replace(this.bannedWords, "").replace(/\s{2,}/g, " ").replace(/\s+([.,!?])/g, "$1").trim();
+      if (replaced !== out) {
+        events.push({ policyType: "lexicon", decision: "redacted", reason: "banned word removed" });
+        out = replaced;
+      }
+    }
+    return { text: out, events };
+  }
+}
+
+function mentions(text: string, topic: string): boolean {
+  return new RegExp(`\\b${escapeRegExp(topic.toLowerCase())}`, "i").test(text);
+}
+
+function mentionsValue(text: string, value: string): boolean {
+  const compact = (s: string) => s.toLowerCase().replace(/[\s,$£€]/g, "");
+  return compact(text).includes(compact(value));
+}
+
+function collectValues(value: unknown, into: string[]) {
+  if (value === null || value === undefined) return;
+  if (typeof value === "object") {
+    for (const v of Object.values(value as Record<string, unknown>)) collectValues(v, into);
+    return;
+  }
+  const s = String(value);
+  if (!into.includes(s)) into.push(s);
+}

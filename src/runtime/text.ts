@@ -1,0 +1,81 @@
+// Small text tools the runtime shares: tokenizing for matching utterances to descriptions, {placeholder}
+// templating, PII redaction for stored transcripts, and a lexicon-based sentiment score (no model).
+import Sentiment from "sentiment";
+
+const STOPWORDS = new Set(
+  "a an and are as at be but by can could do does for from have how i i'd i'm is it its me my of on or our please so that the their them this to us want was we what when where which who why will with would you your yes no hi hello hey need like just about get".split(" "),
+);
+
+export function tokens(text: string): string[] {
+  return text
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 1 && !STOPWORDS.has(w))
+    .map(stem);
+}
+
+/** A light suffix stripper so "booking", "booked" and "books" meet "book". */
+function stem(w: string): string {
+  if (w.length > 5 && w.endsWith("ing")) return w.slice(0, -3);
+  if (w.length > 4 && w.endsWith("ed")) return w.slice(0, -2);
+  if (w.length > 4 && w.endsWith("ies")) return `${w.slice(0, -3)}y`;
+  if (w.length > 3 && w.endsWith("s") && !w.endsWith("ss")) return w.slice(0, -1);
+  return w;
+}
+
+/** Share of the utterance's words that the description covers, weighted toward rarer (longer) words. */
+export function overlapScore(utterance: string[], description: Set<string>): number {
+  if (!utterance.length || !description.size) return 0;
+  let hit = 0;
+  let total = 0;
+  for (const w of utterance) {
+    const weight = Math.min(3, w.length / 3);
+    total += weight;
+    if (description.has(w)) hit += weight;
+  }
+  return hit / total;
+}
+
+/** Replace `{name}` with values; unknown names are left as they are so a reader sees what was missing. */
+export function fillTemplate(template: string, values: Readonly<Record<string, unknown>>): string {
+  return template.replace(/\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g, (whole, name: string) => {
+    const v = values[name];
+    return v === undefined || v === null ? whole : String(v);
+  });
+}
+
+export function placeholders(template: string): string[] {
+  return [...template.matchAll(/\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g)].map((m) => m[1]!);
+}
+
+const PII_PATTERNS: [RegExp, string][] = [
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[email]"],
+  [/\b(?:\d[ -]?){13,19}\b/g, "[card number]"],
+  [/\b\d{3}-\d{2}-\d{4}\b/g, "[ssn]"],
+  [/\+?\d[\d\s().-]{7,}\d/g, "[phone]"],
+];
+
+export function redactPii(text: string): string {
+  return PII_PATTERNS.reduce((acc, [re, label]) => acc.replace(re, label), text);
+}
+
+const sentiment = new Sentiment();
+
+export type SentimentLabel = "positive" | "neutral" | "negative" | "frustrated";
+
+/** AFINN score of one utterance; below zero is a negative turn. */
+export function sentimentScore(text: string): number {
+  return sentiment.analyze(text).comparative;
+}
+
+export function sentimentLabel(scores: number[]): SentimentLabel {
+  if (!scores.length) return "neutral";
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const negatives = scores.filter((s) => s < 0).length;
+  if (negatives >= 3 || mean < -0.5) return "frustrated";
+  if (mean < -0.05) return "negative";
+  if (mean > 0.1) return "positive";
+  return "neutral";
+}
