@@ -300,7 +300,7 @@ export class ConversationRuntime {
         return this.transfer(turn, action.reason, null);
       case "end":
         turn.stop = true;
-        this.say(turn, action.text || "Thank you for calling. Goodbye!");
+        this.say(turn, action.text || goodbye(live.row.channel));
         return this.finish(turn, "caller_done");
       case "reply":
         return;
@@ -394,7 +394,7 @@ export class ConversationRuntime {
         await this.transfer(turn, outcome.reason ?? skill.description, outcome.destination, outcome.warm);
         return { status: "left" };
       case "end_call":
-        this.say(turn, outcome.message ?? "Thank you for calling. Goodbye!");
+        this.say(turn, outcome.message ?? goodbye(live.row.channel));
         this.finish(turn, "agent_ended");
         return { status: "left" };
       case "take_message":
@@ -677,7 +677,7 @@ export class ConversationRuntime {
     const { live } = turn;
     if (live.row.status === "ended") return;
     const outcome = reason === "transferred" ? "transferred" : reason === "error" ? "error" : live.row.userTurnCount === 0 ? "abandoned" : "completed";
-    live.receipt.add("call_ended", { reason, outcome, durationMs: this.elapsed(live) });
+    live.receipt.add("call_ended", { reason, outcome, durationMs: this.elapsed(live), goalCompleted: live.state.goalCompleted });
     live.row.status = "ended";
     live.row.outcome = outcome;
     live.row.endedAt = new Date(this.clock());
@@ -893,6 +893,8 @@ export class ConversationRuntime {
 
 export class ConversationNotFoundError extends Error {}
 export class ConversationEndedError extends Error {}
+
+const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
 
 function requiredMissing(skill: CompiledSkill, args: Record<string, unknown>): string[] {
   const required = skill.requiredParams.length ? skill.requiredParams : (skill.parametersSchema.required ?? []);

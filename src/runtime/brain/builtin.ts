@@ -13,6 +13,7 @@ export const WANTS_PERSON =
   /\b(speak|talk|connect|transfer|put me through|get me)\b.*\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b|^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
 export const WANTS_END = /\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks|no thank you|hang up|end the call|we're done)\b/i;
 export const WANTS_REPEAT = /\b(repeat that|say that again|pardon|come again|what did you say|repeat)\b/i;
+const ASKS_HOURS = /\b(hours|open|opening|close|closing|closed)\b/i;
 
 interface Indexed<T> {
   item: T;
@@ -63,10 +64,21 @@ export const builtinBrain: Brain = {
 
     const top = ctx.passages[0];
     if (top && top.score >= KNOWLEDGE_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text) }];
+    if (ASKS_HOURS.test(text) && ctx.hours.configured) return [{ type: "reply", text: describeHours(ctx) }];
 
-    return [{ type: "reply", text: "I'm sorry, I don't know the answer to that." }];
+    // An empty reply tells the runtime the brain does not know: it answers so, records the gap, offers a person.
+    return [{ type: "reply", text: "" }];
   },
 };
+
+function describeHours(ctx: BrainContext): string {
+  const weekly = ctx.agent.businessHours.weekly ?? {};
+  const days = Object.entries(weekly)
+    .filter(([, ranges]) => ranges && ranges.length)
+    .map(([day, ranges]) => `${day.charAt(0).toUpperCase()}${day.slice(1)} ${ranges!.map((r) => `${r.start} to ${r.end}`).join(" and ")}`);
+  const now = ctx.hours.open ? "We're open right now." : `We're closed right now${ctx.hours.nextOpening ? `; we open again ${ctx.hours.nextOpening}` : ""}.`;
+  return `${now} Our hours are ${days.join("; ")} (${ctx.hours.timezone} time).`;
+}
 
 function describeResult(ctx: BrainContext): string {
   const last = ctx.toolResults[ctx.toolResults.length - 1]!;
