@@ -174,12 +174,12 @@ describe("guardrail policies", () => {
       expect(fieldsOf(semantic)).toEqual(["[0].config.timezone", "[0].config.weekly.funday", "[0].config.afterHours.number"]);
     });
 
-    it("content_policy", async () => {
+    it("content_policy, filling defaults and dropping unknown keys", async () => {
       expect(fieldsOf(await put([{ policyType: "content_policy", config: { escalationThreshold: 0, bannedTopics: [""] } }])).sort()).toEqual([
         "[0].config.bannedTopics[0]",
         "[0].config.escalationThreshold",
       ]);
-      const ok = await put([{ policyType: "content_policy", config: {} }]);
+      const ok = await put([{ policyType: "content_policy", config: { unknownKnob: 1 } }]);
       expect(ok.body.data[0].config).toEqual({ bannedTopics: [], redactPii: false });
     });
   });
