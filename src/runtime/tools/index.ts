@@ -1,0 +1,79 @@
+// Skill executors ("skills as tools"): one per skill type, behind the RunSkill contract of types.ts.
+// The execution-config schema of each type lives beside its executor, so what the API accepts is what runs.
+import type { TSchema } from "@sinclair/typebox";
+import type { Config } from "../../config.ts";
+import type { Sealer } from "../../platform/crypto.ts";
+import { createEgressGuard } from "../../platform/egress.ts";
+import type { Geocoder } from "../../platform/geo/index.ts";
+import type { Logger } from "../../platform/log.ts";
+import type { SkillType } from "../compiled.ts";
+import { BuiltinConfig, builtinExecutor } from "./builtin.ts";
+import { EmailConfig, emailExecutor } from "./email.ts";
+import { GeoConfig, geoExecutor } from "./geo.ts";
+import { HttpWebhookConfig, httpWebhookExecutor } from "./http-webhook.ts";
+import { INTEGRATION_CONFIGS, integrationExecutor } from "./integration.ts";
+import { KnowledgeQueryConfig, knowledgeQueryExecutor } from "./knowledge-query.ts";
+import { failure } from "./outcomes.ts";
+import { PlaybookConfig, playbookExecutor } from "./playbook.ts";
+import { TransferConfig, transferExecutor } from "./transfer.ts";
+import type { Retriever, RunSkill } from "./types.ts";
+
+export { oneOf, unmetConditions } from "./schema.ts";
+export { BUILTIN_ACTIONS } from "./builtin.ts";
+export { GEO_ACTIONS } from "./geo.ts";
+export { HTTP_METHODS, type HttpWebhookConfig } from "./http-webhook.ts";
+export { INTEGRATION_KINDS, type IntegrationSkillType } from "./integration.ts";
+export type { TransferConfig } from "./transfer.ts";
+export type * from "./types.ts";
+
+/** The executionConfig each skill type takes (TypeBox, i.e. JSON Schema). */
+export const EXECUTION_CONFIGS: Record<SkillType, TSchema> = {
+  http_webhook: HttpWebhookConfig,
+  email: EmailConfig,
+  transfer: TransferConfig,
+  builtin: BuiltinConfig,
+  geo: GeoConfig,
+  playbook: PlaybookConfig,
+  knowledge_query: KnowledgeQueryConfig,
+  ...INTEGRATION_CONFIGS,
+};
+
+export interface SkillRunnerDeps {
+  sealer: Sealer;
+  config: Pick<Config, "egressAllowlist" | "smtp">;
+  fetch?: typeof fetch;
+  retriever?: Retriever | null;
+  geocoder: Geocoder;
+  log: Logger;
+}
+
+export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {
+  const guard = createEgressGuard({ allowlist: deps.config.egressAllowlist, fetch: deps.fetch });
+  const executors: Record<SkillType, RunSkill> = {
+    http_webhook: httpWebhookExecutor({ guard, sealer: deps.sealer }),
+    email: emailExecutor({ smtp: deps.config.smtp }),
+    transfer: transferExecutor,
+    builtin: builtinExecutor,
+    geo: geoExecutor({ geocoder: deps.geocoder }),
+    playbook: playbookExecutor,
+    knowledge_query: knowledgeQueryExecutor({ retriever: deps.retriever ?? null }),
+    db_query: integrationExecutor,
+    native_sql: integrationExecutor,
+    native_rest: integrationExecutor,
+    native_graphql: integrationExecutor,
+    calendar: integrationExecutor,
+    google_sheets: integrationExecutor,
+    crm: integrationExecutor,
+    sms: integrationExecutor,
+    mcp: integrationExecutor,
+  };
+  return async (skill, args, ctx) => {
+    try {
+      return await executors[skill.skillType](skill, args, ctx);
+    } catch (error) {
+      // An executor answers failures as outcomes; reaching here is a bug, which must not end the conversation.
+      deps.log.error("skill executor failed", { skillId: skill.id, skillType: skill.skillType, error });
+      return failure("skill_failed", "the action failed unexpectedly");
+    }
+  };
+}

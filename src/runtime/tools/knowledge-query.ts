@@ -1,0 +1,25 @@
+// knowledge_query: look the caller's question up in the agent's knowledge sources.
+import { Type, type Static } from "@sinclair/typebox";
+import type { Retriever, RunSkill } from "./types.ts";
+
+export const KnowledgeQueryConfig = Type.Object({
+  sourceIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: "Only these knowledge sources; default: all of the agent's" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 3, description: "Passages to return" })),
+});
+export type KnowledgeQueryConfig = Static<typeof KnowledgeQueryConfig>;
+
+export function knowledgeQueryExecutor(deps: { retriever: Retriever | null }): RunSkill {
+  return async (skill, args, ctx) => {
+    const config = skill.executionConfig as KnowledgeQueryConfig;
+    const query = typeof args.query === "string" ? args.query : Object.values(args).find((v): v is string => typeof v === "string");
+    if (!deps.retriever || !query?.trim()) return { kind: "result", data: { passages: [] } };
+    const passages = await deps.retriever.search({
+      organizationId: ctx.organizationId,
+      agentId: ctx.agentId,
+      query,
+      limit: config.limit ?? 3,
+      ...(config.sourceIds?.length ? { sourceIds: config.sourceIds } : {}),
+    });
+    return { kind: "result", data: { passages: passages.map((p) => ({ text: p.text, score: p.score, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null })) } };
+  };
+}

@@ -1,0 +1,3 @@
+import type { SkillOutcome } from "./types.ts";
+
+export const failure = (code: string, message: string): SkillOutcome => ({ kind: "error", code, message });
