@@ -188,8 +188,8 @@ const RESERVED: ReadonlySet<string> = new Set(RESERVED_VARIABLES);
 
 /** Every problem with a graph, each naming its field (`nodes[2].data.skillId`, `connections[1].target`); empty when valid. */
 export function validateGraph(graph: Graph, context: GraphContext): FieldError[] {
-  const errors = checkNodes(graph, context);
-  const edges = checkConnections(graph, errors);
+  const { errors, sound } = checkNodes(graph, context);
+  const edges = checkConnections(graph, sound, errors);
   const starts = graph.nodes.flatMap((n, i) => (n.type === "start" ? [i] : []));
   if (starts.length === 0) errors.push({ field: "nodes", message: "needs a start node" });
   for (const i of starts.slice(1)) errors.push({ field: `nodes[${i}].type`, message: "a graph has exactly one start node" });
@@ -198,8 +198,10 @@ export function validateGraph(graph: Graph, context: GraphContext): FieldError[]
   return checkFlow(graph, edges, starts[0]!, context);
 }
 
-function checkNodes(graph: Graph, context: GraphContext): FieldError[] {
+/** Node errors, and the indexes of nodes whose type and data fit their schema (their exits can be trusted). */
+function checkNodes(graph: Graph, context: GraphContext): { errors: FieldError[]; sound: Set<number> } {
   const errors: FieldError[] = [];
+  const sound = new Set<number>();
   const seen = new Set<string>();
   graph.nodes.forEach((node, i) => {
     const at = `nodes[${i}]`;
@@ -214,9 +216,10 @@ function checkNodes(graph: Graph, context: GraphContext): FieldError[] {
       for (const e of schemaErrors) errors.push({ field: e.field ? `${at}.data.${e.field}` : `${at}.data`, message: e.message });
       return;
     }
+    sound.add(i);
     for (const e of checkData(node, context)) errors.push({ field: `${at}.data.${e.field}`, message: e.message });
   });
-  return errors;
+  return { errors, sound };
 }
 
 /** What the data schemas cannot say. Fields are relative to the node's data. */
@@ -267,7 +270,7 @@ interface Edge {
 }
 
 /** Checks each connection and returns the sound ones as edges between node indexes. */
-function checkConnections(graph: Graph, errors: FieldError[]): Edge[] {
+function checkConnections(graph: Graph, sound: ReadonlySet<number>, errors: FieldError[]): Edge[] {
   const indexOf = new Map<string, number>();
   graph.nodes.forEach((n, i) => {
     if (!indexOf.has(n.id)) indexOf.set(n.id, i);
@@ -284,8 +287,8 @@ function checkConnections(graph: Graph, errors: FieldError[]): Edge[] {
     if (source === undefined) errors.push({ field: `${at}.source`, message: `no node has id ${c.source}` });
     if (target === undefined) errors.push({ field: `${at}.target`, message: `no node has id ${c.target}` });
     if (source === undefined || target === undefined) return;
+    if (!sound.has(source)) return; // already reported on the node
     const node = graph.nodes[source]!;
-    if (!isNodeType(node.type) || Value.Check(NODE_DATA[node.type], node.data) === false) return; // already reported on the node
     if (TERMINAL_NODE_TYPES.has(node.type)) {
       errors.push({ field: `${at}.source`, message: `${node.id} is a ${node.type} node: it finishes the playbook and has no exits` });
       return;
@@ -318,14 +321,15 @@ function checkFlow(graph: Graph, edges: Edge[], start: number, context: GraphCon
   const out: Edge[][] = Array.from({ length: n }, () => []);
   for (const e of edges) out[e.source]!.push(e);
 
-  const reachable = new Set<number>([start]);
+  const seen = new Set<number>([start]);
   for (const stack = [start]; stack.length; ) {
     for (const e of out[stack.pop()!]!) {
-      if (reachable.has(e.target)) continue;
-      reachable.add(e.target);
+      if (seen.has(e.target)) continue;
+      seen.add(e.target);
       stack.push(e.target);
     }
   }
+  const reachable = new Set([...seen].sort((a, b) => a - b));
   graph.nodes.forEach((_, i) => {
     if (!reachable.has(i)) errors.push({ field: `nodes[${i}]`, message: "is not reachable from the start node" });
   });
@@ -426,7 +430,7 @@ function checkDataflow(graph: Graph, out: Edge[][], reachable: Set<number>, star
 
   const everSet = new Set([...base, ...[...reachable].flatMap((i) => nodeProduces(graph.nodes[i]!))]);
   const errors: FieldError[] = [];
-  for (const i of [...reachable].sort((a, b) => a - b)) {
+  for (const i of reachable) {
     for (const use of nodeUses(graph.nodes[i]!)) {
       const field = `nodes[${i}].${use.field}`;
       if (use.presenceOnly) {

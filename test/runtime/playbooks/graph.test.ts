@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import type { PlaybookConnection, PlaybookNode } from "../../../src/runtime/compiled.ts";
-import { exitsOf, nextNodeId, validateGraph } from "../../../src/runtime/playbooks/graph.ts";
+import { exitHandle, exitsOf, nextNodeId, validateGraph } from "../../../src/runtime/playbooks/graph.ts";
 import { placeholders, playbookVariables, skillVariables } from "../../../src/runtime/playbooks/variables.ts";
 
 const node = (id: string, type: string, data: Record<string, unknown> = {}): PlaybookNode => ({ id, type, position: { x: 0, y: 0 }, data });
@@ -45,8 +45,12 @@ describe("a well-formed graph", () => {
     const g = orderGraph();
     g.connections[4]!.sourceHandle = null;
     expect(validateGraph(g, context)).toEqual([]);
+    expect(exitHandle(g.nodes[3]!, g.connections[4]!)).toBe("success");
+    expect(exitHandle(g.nodes[3]!, g.connections[5]!)).toBe("error");
+    expect(exitHandle(g.nodes[1]!, g.connections[1]!)).toBeNull();
     expect(nextNodeId(g, g.nodes[3]!, "success")).toBe("say");
     expect(nextNodeId(g, g.nodes[3]!, "error")).toBe("human");
+    expect(nextNodeId(g, g.nodes[5]!, null)).toBeNull();
   });
 
   it("lists each node type's exits", () => {
