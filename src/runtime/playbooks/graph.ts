@@ -263,7 +263,6 @@ function checkData(node: PlaybookNode, context: GraphContext): FieldError[] {
 }
 
 interface Edge {
-  index: number;
   source: number;
   target: number;
   handle: string | null;
@@ -310,15 +309,14 @@ function checkConnections(graph: Graph, sound: ReadonlySet<number>, errors: Fiel
       return;
     }
     taken.set(key, j);
-    edges.push({ index: j, source, target, handle });
+    edges.push({ source, target, handle });
   });
   return edges;
 }
 
 function checkFlow(graph: Graph, edges: Edge[], start: number, context: GraphContext): FieldError[] {
   const errors: FieldError[] = [];
-  const n = graph.nodes.length;
-  const out: Edge[][] = Array.from({ length: n }, () => []);
+  const out: Edge[][] = graph.nodes.map(() => []);
   for (const e of edges) out[e.source]!.push(e);
 
   const seen = new Set<number>([start]);
