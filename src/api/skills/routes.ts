@@ -90,7 +90,7 @@ export function skillRoutes(ctx: ApiContext) {
     .post(
       "/agents/:id/geocode-roster",
       async ({ params, body, ...c }) => {
-        await service.findAgent(ctx.database.db, me(c).organizationId, params.id);
+        await service.assertAgent(me(c).organizationId, params.id);
         return ok(await geocodeRoster(geocoder, body.entries));
       },
       {

@@ -3,7 +3,7 @@
 import type { Sealer } from "../../platform/crypto.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 
-export const MASK = "••••";
+const MASK = "••••";
 // Showing the last four characters of a short value would give most of it away.
 const MIN_LENGTH_TO_HINT = 8;
 
@@ -12,7 +12,7 @@ type Headers = Record<string, string>;
 const headersOf = (config: Record<string, unknown>) => config.headers as Headers | undefined;
 const withHeaders = (config: Record<string, unknown>, headers: Headers) => ({ ...config, headers });
 
-export function maskValue(value: string): string {
+function maskValue(value: string): string {
   return value.length >= MIN_LENGTH_TO_HINT ? MASK + value.slice(-4) : MASK;
 }
 

@@ -128,8 +128,12 @@ export class SkillsService {
     if (deleted.length === 0) throw notFound("skill", skillId);
   }
 
-  /** The agent must exist in the organization; used by every skill route, including the geocode roster. */
-  async findAgent(db: Db, organizationId: string, agentId: string, forUpdate = false): Promise<void> {
+  /** 404 unless the agent exists in the organization (the geocode roster needs no skill, only the agent). */
+  async assertAgent(organizationId: string, agentId: string): Promise<void> {
+    await this.findAgent(this.db, organizationId, agentId);
+  }
+
+  private async findAgent(db: Db, organizationId: string, agentId: string, forUpdate = false): Promise<void> {
     const query = db
       .select({ id: agents.id })
       .from(agents)

@@ -4,7 +4,7 @@ import { cachedGeocoder, type Geocoder } from "./geocoder.ts";
 import { nominatimGeocoder } from "./nominatim.ts";
 import { offlineGeocoder } from "./offline.ts";
 
-export { distanceMiles, type Coordinates } from "./distance.ts";
+export { distanceMiles } from "./distance.ts";
 export { GeocoderUnavailable, type Geocoder, type Place } from "./geocoder.ts";
 export { nominatimGeocoder } from "./nominatim.ts";
 export { offlineGeocoder } from "./offline.ts";

@@ -3,7 +3,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { oneOf, requiredWhen } from "./schema.ts";
 import type { RunSkill, SkillOutcome } from "./types.ts";
 
-export const BUILTIN_ACTIONS = ["end_call", "take_message", "repeat", "collect_digits"] as const;
+const BUILTIN_ACTIONS = ["end_call", "take_message", "repeat", "collect_digits"] as const;
 
 export const BuiltinConfig = Type.Object(
   {

@@ -6,9 +6,9 @@ import { oneOf, requiredWhen } from "./schema.ts";
 import { failure } from "./outcomes.ts";
 import type { RunSkill, SkillOutcome } from "./types.ts";
 
-export const GEO_ACTIONS = ["check_service_area", "find_nearest_location"] as const;
+const GEO_ACTIONS = ["check_service_area", "find_nearest_location"] as const;
 
-export const GeoLocation = Type.Object({
+const GeoLocation = Type.Object({
   label: Type.String({ minLength: 1, maxLength: 200 }),
   address: Type.String({ minLength: 1, maxLength: 500 }),
   phone: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()])),

@@ -8,9 +8,9 @@ import { oneOf } from "./schema.ts";
 import { fillJson, fillTemplate, lookupIn, singleLine } from "./templates.ts";
 import type { RunSkill, SkillOutcome } from "./types.ts";
 
-export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-export const DEFAULT_TIMEOUT_MS = 4000;
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const DEFAULT_TIMEOUT_MS = 4000;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 const USER_AGENT = "flowyte-selfhosted-skill/1";
 
 export const HttpWebhookConfig = Type.Object({
@@ -54,10 +54,18 @@ export function httpWebhookExecutor(deps: { guard: EgressGuard; sealer: Sealer }
     }
 
     const headers = new Headers({ accept: "application/json", "user-agent": USER_AGENT });
-    try {
-      for (const [name, sealed] of Object.entries(config.headers ?? {})) headers.set(name, singleLine(fillTemplate(deps.sealer.open(sealed), lookup)));
-    } catch {
-      return failure("secret_unreadable", "a stored header value cannot be decrypted (was MASTER_KEY changed?); set the header again");
+    for (const [name, sealed] of Object.entries(config.headers ?? {})) {
+      let value: string;
+      try {
+        value = deps.sealer.open(sealed);
+      } catch {
+        return failure("secret_unreadable", `the stored value of header ${name} cannot be decrypted (was MASTER_KEY changed?); set it again`);
+      }
+      try {
+        headers.set(name, singleLine(fillTemplate(value, lookup)));
+      } catch {
+        return failure("invalid_header", `header ${name} is not a valid HTTP header value once filled in`);
+      }
     }
 
     let body: string | undefined;

@@ -19,9 +19,7 @@ import { TransferConfig, transferExecutor } from "./transfer.ts";
 import type { Retriever, RunSkill } from "./types.ts";
 
 export { oneOf, unmetConditions } from "./schema.ts";
-export { BUILTIN_ACTIONS } from "./builtin.ts";
-export { GEO_ACTIONS } from "./geo.ts";
-export { HTTP_METHODS, type HttpWebhookConfig } from "./http-webhook.ts";
+export type { HttpWebhookConfig } from "./http-webhook.ts";
 export { INTEGRATION_KINDS, type IntegrationSkillType } from "./integration.ts";
 export type { TransferConfig } from "./transfer.ts";
 export type * from "./types.ts";

@@ -134,6 +134,11 @@ describe("http_webhook executor", () => {
     const outcome = await run(hook({ url: `${base}/x`, headers: { "X-Api-Key": other.seal("k") } }), {}, callContext());
     expect(outcome).toMatchObject({ kind: "error", code: "secret_unreadable" });
   });
+
+  it("answers invalid_header when a filled-in header value cannot be sent", async () => {
+    const outcome = await run(hook({ url: `${base}/x`, headers: sealedHeaders({ "X-Name": "{name}" }) }), { name: "snow ☃" }, callContext());
+    expect(outcome).toMatchObject({ kind: "error", code: "invalid_header" });
+  });
 });
 
 describe("http_webhook egress (SSRF) policy", () => {
