@@ -9,6 +9,7 @@ import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
+import { testRoutes } from "./api/test/routes.ts";
 import { variableRoutes } from "./api/variables/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import type { Config } from "./config.ts";
@@ -20,7 +21,11 @@ import { createConventions } from "./platform/http/conventions.ts";
 import { IdempotencyStore } from "./platform/http/idempotency.ts";
 import { openApiDocs } from "./platform/http/openapi.ts";
 import { RateLimiter } from "./platform/http/rate-limit.ts";
+import { createGeocoder } from "./platform/geo/index.ts";
 import type { Logger } from "./platform/log.ts";
+import { ConversationRuntime } from "./runtime/conversation.ts";
+import { ConversationStore } from "./runtime/store.ts";
+import { createSkillRunner } from "./runtime/tools/index.ts";
 import pkg from "../package.json";
 
 export interface AppDeps {
@@ -50,7 +55,18 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     rateLimitPerMinute: config.rateLimitPerMinute,
   };
 
-  const ctx: ApiContext = { conventions, database, sealer, config, log };
+  const agents = new AgentsService(database);
+  const geocoder = createGeocoder(config);
+  const store = new ConversationStore(database.db);
+  const runtime = new ConversationRuntime({
+    store,
+    runSkill: createSkillRunner({ sealer, config, geocoder, log }),
+    llm: config.llm,
+    retriever: null,
+    loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
+    log,
+  });
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime };
 
   const app = new Elysia({ serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
     .use(conventions)
@@ -73,14 +89,15 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
         detail: { summary: "Readiness", description: "Storage answers and every migration is applied.", tags: ["Health"] },
       },
     )
-    .use(agentRoutes(conventions, new AgentsService(database)))
+    .use(agentRoutes(conventions, agents))
     .use(apiKeyRoutes(conventions, new ApiKeysService(database)))
     .use(auditLogRoutes(conventions, database.db, audit))
     .use(metaRoutes(conventions, database.db, capabilities))
     .use(skillRoutes(ctx))
     .use(playbookRoutes(ctx))
     .use(variableRoutes(ctx))
-    .use(guardrailRoutes(ctx));
+    .use(guardrailRoutes(ctx))
+    .use(testRoutes(ctx, store));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);

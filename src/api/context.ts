@@ -3,7 +3,10 @@ import type { Config } from "../config.ts";
 import type { Sealer } from "../platform/crypto.ts";
 import type { Database } from "../platform/db/index.ts";
 import type { createConventions } from "../platform/http/conventions.ts";
+import type { Geocoder } from "../platform/geo/index.ts";
 import type { Logger } from "../platform/log.ts";
+import type { ConversationRuntime } from "../runtime/conversation.ts";
+import type { AgentsService } from "./agents/service.ts";
 
 export type Conventions = ReturnType<typeof createConventions>;
 
@@ -13,4 +16,8 @@ export interface ApiContext {
   sealer: Sealer;
   config: Config;
   log: Logger;
+  geocoder: Geocoder;
+  agents: AgentsService;
+  /** The one conversation runtime every channel adapts. */
+  runtime: ConversationRuntime;
 }

@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { insertApiKey } from "../../src/platform/auth/keys.ts";
@@ -61,6 +62,8 @@ export interface TestApp {
   /** A key in an organization holding only the given scopes. */
   keyWith(organizationId: string, scopes: Scope[]): Promise<string>;
   api<T = any>(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResult<T>>;
+  /** Raw SQL against the app's storage, for assertions on what was stored. */
+  query<T = Record<string, unknown>>(text: string): Promise<T[]>;
   /** Stop and start the server again on the same storage. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -120,6 +123,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         parsed = text ? JSON.parse(text) : null;
       } catch {}
       return { status: res.status, headers: res.headers, body: parsed as any };
+    },
+    async query<T>(text: string) {
+      const result = (await server.database.db.execute(sql.raw(text))) as unknown as { rows?: T[] } | T[];
+      return Array.isArray(result) ? result : (result.rows ?? []);
     },
     async restart() {
       await server.stop();

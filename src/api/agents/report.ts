@@ -1,6 +1,7 @@
 // The pre-publish report: a deterministic, plain-language account of what the draft will do once published,
 // built only from its configuration (no model involved), so the same draft always reads the same.
 import type { CompiledConfig, CompiledGuardrail, CompiledSkill } from "../../runtime/compiled.ts";
+import { validateGraph } from "../../runtime/playbooks/graph.ts";
 import { languageMatrix, primarySubtag } from "../meta/languages.ts";
 import { WEEKDAYS, type AgentConfig, type PrepublishReportDto } from "./model.ts";
 
@@ -72,8 +73,15 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   for (const skill of compiled.skills) {
     if (INTEGRATION_TYPES.has(skill.skillType)) warnings.push(`Skill "${skill.name}" needs the ${skill.skillType} integration, which is not connected: it will answer integration_not_connected`);
   }
+  const skillIds = new Set(compiled.skills.map((s) => s.id));
   for (const playbook of compiled.playbooks) {
-    if (!playbook.graph.nodes.length) warnings.push(`Playbook "${playbook.name}" has no steps yet`);
+    if (!playbook.graph.nodes.length) {
+      warnings.push(`Playbook "${playbook.name}" has no steps yet`);
+      continue;
+    }
+    // A graph valid when saved can break later (a skill deleted or disabled, an input removed).
+    const problems = validateGraph(playbook.graph, { skillIds, inputVariables: Object.keys((playbook.inputSchema.properties as Record<string, unknown> | undefined) ?? {}) });
+    for (const p of problems.slice(0, 3)) warnings.push(`Playbook "${playbook.name}": ${p.field} ${p.message}`);
   }
   if (!input.everPublished) warnings.push("Never published: phone and chat answer 409 no_published_version until you publish");
   else if (!input.hasUnpublishedChanges) warnings.push("The draft matches the live version: publishing would change nothing");

@@ -1,10 +1,11 @@
 // Walks a playbook's node graph across turns: collect typed slots (spoken or keyed) with validation and
 // re-prompts, confirm, branch on conditions, call skills (through the runtime, so guardrails apply), say,
 // transfer, end. The position lives in the conversation state, so a playbook survives between requests.
-import type { CompiledPlaybook, PlaybookConnection, PlaybookNode } from "../compiled.ts";
+import type { CompiledPlaybook, PlaybookNode } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { fillTemplate } from "../text.ts";
 import type { ConversationState } from "../state.ts";
+import { nextNodeId } from "./graph.ts";
 
 export type SkillCallResult =
   | { status: "ok"; data: Record<string, unknown> }
@@ -119,7 +120,7 @@ export class PlaybookRunner {
     if (!pos) return;
     const node = this.nodes.get(pos.nodeId);
     if (!node || node.type !== "skill") return;
-    await this.run(state, host, this.afterSkill(node, state, outcome));
+    await this.run(state, host, this.afterSkill(node, state, outcome, host));
   }
 
   private async run(state: ConversationState, host: PlaybookHost, nodeId: string | null): Promise<void> {
@@ -176,7 +177,7 @@ export class PlaybookRunner {
           const args = Object.fromEntries(Object.entries(inputs).map(([param, template]) => [param, resolveInput(template, state.variables)]));
           const outcome = await host.callSkill(String(d.skillId), args, pos.confirmed);
           if (outcome.status === "held" || outcome.status === "left" || !state.playbook) return;
-          current = this.afterSkill(node, state, outcome);
+          current = this.afterSkill(node, state, outcome, host);
           break;
         }
         case "transfer":
@@ -197,7 +198,7 @@ export class PlaybookRunner {
     state.playbook = null;
   }
 
-  private afterSkill(node: PlaybookNode, state: ConversationState, outcome: SkillCallResult): string | null {
+  private afterSkill(node: PlaybookNode, state: ConversationState, outcome: SkillCallResult, host: PlaybookHost): string | null {
     if (state.playbook) state.playbook.confirmed = false;
     if (outcome.status === "ok") {
       const d = node.data;
@@ -205,18 +206,17 @@ export class PlaybookRunner {
       for (const [variable, path] of Object.entries((d.outputs as Record<string, string> | undefined) ?? {})) state.variables[variable] = pick(outcome.data, path);
       return this.next(node.id, "success");
     }
-    return this.hasHandle(node.id, "error") ? this.next(node.id, "error") : this.next(node.id, "success");
+    const onError = this.next(node.id, "error");
+    if (onError) return onError;
+    // Without an error exit the steps after the skill would speak outputs it never produced: leave the playbook.
+    host.say("I'm sorry, I couldn't complete that just now.");
+    return null;
   }
 
-  private next(nodeId: string, handle?: string): string | null {
-    const out = this.playbook.graph.connections.filter((c) => c.source === nodeId);
-    const match = (c: PlaybookConnection) => (handle === undefined ? true : c.sourceHandle === handle);
-    const chosen = out.find(match) ?? (handle === "success" ? out.find((c) => !c.sourceHandle || c.sourceHandle === "out") : undefined);
-    return chosen?.target ?? null;
-  }
-
-  private hasHandle(nodeId: string, handle: string) {
-    return this.playbook.graph.connections.some((c) => c.source === nodeId && c.sourceHandle === handle);
+  /** The node after `nodeId` through an exit (null = the unnamed exit of single-exit nodes). */
+  private next(nodeId: string, handle: string | null = null): string | null {
+    const node = this.nodes.get(nodeId);
+    return node ? nextNodeId(this.playbook.graph, node, handle) : null;
   }
 
   private readSlot(data: CollectData, input: PlaybookInput, now: Date): string | number | boolean | undefined {

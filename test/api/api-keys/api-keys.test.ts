@@ -24,7 +24,7 @@ describe("secret API keys", () => {
     expect(JSON.stringify(list.body)).not.toContain(created.secret);
     expect(list.body.data.map((k: { id: string }) => k.id)).toContain(created.id);
 
-    const rows = JSON.stringify(await app.server.database.db.execute(`select * from api_keys where id = '${created.id}'` as never));
+    const rows = JSON.stringify(await app.query(`select * from api_keys where id = '${created.id}'`));
     expect(rows).not.toContain(created.secret);
     expect(rows).toContain(createHash("sha256").update(created.secret).digest("hex"));
 

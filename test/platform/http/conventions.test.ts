@@ -135,7 +135,8 @@ describe("idempotency", () => {
     const first = await app.api("POST", "/api/v1/api-keys", { key: org.key, body: { name: "ci", scopes: ["agents:read"] }, headers });
     const again = await app.api("POST", "/api/v1/api-keys", { key: org.key, body: { name: "ci", scopes: ["agents:read"] }, headers });
     expect(again.body.data.secret).toBe(first.body.data.secret);
-    const rows = await app.server.database.db.execute(`select sealed_body from idempotency_keys where key = 'mint-key'` as never);
+    const rows = await app.query(`select sealed_body from idempotency_keys where key = 'mint-key'`);
+    expect(rows).toHaveLength(1);
     const stored = JSON.stringify(rows);
     expect(stored).toContain("v1.");
     expect(stored).not.toContain(first.body.data.secret);
