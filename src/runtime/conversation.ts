@@ -212,13 +212,12 @@ export class ConversationRuntime {
       live.receipt.add("language_switch", { from: state.language, to: input.language });
       state.language = input.language;
     }
-    const score = sentimentScore(text);
+    // One- and two-word answers ("no", "no thanks") say nothing about the caller's mood.
+    const score = input.type === "text" && text.split(/\s+/).length > 2 ? sentimentScore(text) : 0;
     state.sentimentScores.push(score);
     if (score < 0) state.negativeTurns++;
 
     try {
-      if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-
       const banned = live.guardrails.screenInput(text);
       if (banned) {
         this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
@@ -231,6 +230,7 @@ export class ConversationRuntime {
         state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
         return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
       }
+      if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
       if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text, null);
       if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
 
@@ -465,6 +465,12 @@ export class ConversationRuntime {
       case "verify":
         return this.continueVerification(turn, text);
       case "take_message": {
+        if (WANTS_END.test(text) || /^\W*(no|nope|never ?mind|cancel|forget it)\b/i.test(text)) {
+          state.pending = null;
+          if (!WANTS_END.test(text)) return this.say(turn, "Okay, no message then. Anything else?");
+          this.say(turn, goodbye(live.row.channel));
+          return this.finish(turn, "caller_done");
+        }
         if (pending.step === "message") {
           state.pending = { kind: "take_message", step: "callback", message: text };
           return this.say(turn, "Thanks. What's the best number to reach you on?");

@@ -1,0 +1,135 @@
+// The conversation runtime driven directly (as the voice channel will drive it): silence, call length,
+// keyed digits into a playbook slot, transfers, and a failing brain — on the app's real storage.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { defaultConfig } from "../../src/api/agents/config.ts";
+import type { CompiledConfig } from "../../src/runtime/compiled.ts";
+import { ConversationRuntime, type RuntimeDeps } from "../../src/runtime/conversation.ts";
+import { ConversationStore } from "../../src/runtime/store.ts";
+import { createLogger } from "../../src/platform/log.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+
+let app: TestApp;
+let organizationId: string;
+let agentId: string;
+beforeAll(async () => {
+  app = await startTestApp();
+  const org = await app.newOrg();
+  organizationId = org.organizationId;
+  agentId = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Runtime" } })).body.data.id;
+});
+afterAll(() => app.stop());
+
+function compiled(agent: Partial<CompiledConfig["agent"]> = {}, rest: Partial<CompiledConfig> = {}): CompiledConfig {
+  return { agent: { name: "Runtime", ...defaultConfig(), ...agent }, skills: [], playbooks: [], guardrails: [], callerVerification: [], ...rest };
+}
+
+function runtime(overrides: Partial<RuntimeDeps> = {}, clock = { now: Date.now() }) {
+  const config = overrides.loadCompiled;
+  return new ConversationRuntime({
+    store: new ConversationStore(app.server.database.db),
+    runSkill: async () => ({ kind: "error", code: "unused", message: "no skills here" }),
+    llm: null,
+    retriever: null,
+    loadCompiled: config ?? (async () => compiled()),
+    clock: () => clock.now,
+    log: createLogger("error"),
+    ...overrides,
+  });
+}
+
+const open = (rt: ConversationRuntime, c: CompiledConfig, channel: "voice" | "chat" = "voice") =>
+  rt.start({ organizationId, agentId, agentVersionId: null, draftMode: true, compiled: c, channel, source: "test", callerNumber: "+14155550199" });
+
+describe("conversation runtime", () => {
+  it("reminds a silent caller, then ends the call as configured", async () => {
+    const rt = runtime();
+    const c = compiled({ callControl: { maxIdleReminders: 2 } });
+    const { conversationId } = await open(rt, c);
+    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).messages).toEqual(["Are you still there?"]);
+    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).messages).toEqual(["Are you still there?"]);
+    const last = await rt.turn(organizationId, conversationId, { type: "silence" });
+    expect(last).toMatchObject({ ended: true, endReason: "no_response" });
+    await expect(rt.turn(organizationId, conversationId, { type: "text", text: "hello?" })).rejects.toThrow();
+  });
+
+  it("transfers on no response when told to, warm, with a summary for the human", async () => {
+    const rt = runtime();
+    const c = compiled({ callControl: { maxIdleReminders: 0, onNoResponseAction: "transfer" }, handoffConfig: { warm: true, transferDestination: "+14155550100" } });
+    const { conversationId } = await open(rt, c);
+    const r = await rt.turn(organizationId, conversationId, { type: "silence" });
+    expect(r.transfer).toEqual({ destination: "+14155550100", warm: true, reason: "no response from the caller", summary: "Call from +14155550199 about: no response from the caller." });
+    expect(r.ended).toBe(true);
+  });
+
+  it("ends a call that reaches its maximum length with the configured message", async () => {
+    const clock = { now: Date.now() };
+    const rt = runtime({}, clock);
+    const c = compiled({ callControl: { maxCallSeconds: 60, maxDurationMessage: "Time's up, thanks for calling!" } });
+    const { conversationId } = await open(rt, c);
+    clock.now += 61_000;
+    const r = await rt.turn(organizationId, conversationId, { type: "text", text: "one more thing" });
+    expect(r.messages[r.messages.length - 1]).toBe("Time's up, thanks for calling!");
+    expect(r).toMatchObject({ ended: true, endReason: "max_duration" });
+  });
+
+  it("fills a playbook slot from keyed digits, keeping leading zeros", async () => {
+    const rt = runtime();
+    const c = compiled(
+      {},
+      {
+        playbooks: [
+          {
+            id: "pbk_zip",
+            flowId: "flw_zip",
+            name: "Delivery check",
+            description: "check whether we deliver to a ZIP code",
+            inputSchema: {},
+            outputSchema: {},
+            graph: {
+              nodes: [
+                { id: "s", type: "start", data: {} },
+                { id: "zip", type: "collect", data: { variable: "zip", prompt: "Say or key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
+                { id: "e", type: "end", data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
+              ],
+              connections: [
+                { id: "1", source: "s", target: "zip" },
+                { id: "2", source: "zip", target: "e" },
+              ],
+            },
+          },
+        ],
+      },
+    );
+    const { conversationId } = await open(rt, c);
+    const asked = await rt.turn(organizationId, conversationId, { type: "text", text: "do you deliver to my ZIP code?" });
+    expect(asked.messages).toEqual(["Say or key in your ZIP code."]);
+    expect(asked.awaitingDtmf).toEqual({ enabled: true, expectedDigits: 5 });
+    const wrong = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "021" });
+    expect(wrong.messages[0]).toContain("didn't catch that");
+    const done = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "02139#" });
+    expect(done.messages).toEqual(["Thanks, ZIP 02139 noted."]);
+    expect(done.awaitingDtmf).toBeNull();
+  });
+
+  it("answers with an apology instead of silence when the brain fails", async () => {
+    const rt = runtime({ llm: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "gone", timeoutMs: 2000 } });
+    const { conversationId } = await open(rt, compiled(), "chat");
+    const r = await rt.turn(organizationId, conversationId, { type: "text", text: "hello there" });
+    expect(r.messages).toEqual(["I'm sorry, something went wrong on my side. Could you say that again?"]);
+    expect(r.ended).toBe(false);
+    const events = await app.query<{ event_type: string }>(`select event_type from conversation_events where conversation_id = '${conversationId}' order by seq`);
+    expect(events.map((e) => e.event_type)).toContain("error");
+  });
+
+  it("picks up a stored conversation in a fresh runtime (another process or after a restart)", async () => {
+    const c = compiled({ greeting: "Hi there." });
+    const first = runtime({ loadCompiled: async () => c });
+    const { conversationId } = await open(first, c, "chat");
+    await first.turn(organizationId, conversationId, { type: "text", text: "can I talk to a person" });
+    const second = runtime({ loadCompiled: async () => c });
+    const r = await second.turn(organizationId, conversationId, { type: "text", text: "bye" });
+    expect(r.messages).toEqual(["Thanks for chatting. Goodbye!"]);
+    const seqs = await app.query<{ seq: number }>(`select seq from conversation_events where conversation_id = '${conversationId}' order by seq`);
+    expect(seqs.map((s) => Number(s.seq))).toEqual(seqs.map((_, i) => i));
+  });
+});
