@@ -1,6 +1,5 @@
 import { Elysia, t } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
-import { createGeocoder } from "../../platform/geo/index.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok, VoidEnvelope } from "../../platform/http/envelope.ts";
 import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
@@ -19,7 +18,6 @@ const tags = ["Skills"];
 export function skillRoutes(ctx: ApiContext) {
   const me = (c: unknown) => (c as { principal: Principal }).principal;
   const service = new SkillsService(ctx.database, ctx.sealer);
-  const geocoder = createGeocoder(ctx.config);
   const catalog = skillTypeCatalog(ctx.config);
 
   return new Elysia({ prefix: "/api/v1" })
@@ -91,7 +89,7 @@ export function skillRoutes(ctx: ApiContext) {
       "/agents/:id/geocode-roster",
       async ({ params, body, ...c }) => {
         await service.assertAgent(me(c).organizationId, params.id);
-        return ok(await geocodeRoster(geocoder, body.entries));
+        return ok(await geocodeRoster(ctx.geocoder, body.entries));
       },
       {
         scope: "skills:write",

@@ -25,7 +25,7 @@ export function checkParameters({ parametersSchema, requiredParams }: ParameterR
     const field = `parametersSchema.properties.${name}`;
     if (!PARAMETER_NAME.test(name)) errors.push({ field, message: "must be a name of letters, digits and _ (not starting with a digit), at most 64 characters" });
     spec.enum?.forEach((value, i) => {
-      if (!fitsType(value, spec.type)) errors.push({ field: `${field}.enum[${i}]`, message: `must be a ${spec.type}` });
+      if (!fitsType(value, spec.type)) errors.push({ field: `${field}.enum[${i}]`, message: `must be ${spec.type === "integer" ? "an" : "a"} ${spec.type}` });
     });
   }
   parametersSchema.required?.forEach((name, i) => {
