@@ -190,7 +190,8 @@ export class ConversationRuntime {
   awaitingDtmf(conversationId: string) {
     const live = this.live.get(conversationId);
     const pos = live?.state.playbook;
-    return pos ? (live!.runners.get(pos.playbookId)?.awaitingDtmf(live!.state) ?? null) : null;
+    const dtmf = pos ? live!.runners.get(pos.playbookId)?.awaitingDtmf(live!.state) : null;
+    return dtmf ? { expectedDigits: dtmf.expectedDigits, submitKey: dtmf.submitKey ?? "#" } : null;
   }
 
   // ---------------------------------------------------------------- turn handling
@@ -355,6 +356,13 @@ export class ConversationRuntime {
     if (skill.expectedLatencyMs && skill.expectedLatencyMs >= 1500) {
       live.receipt.add("filler", { text: "One moment while I check that.", skillId: skill.id });
       this.say(turn, "One moment while I check that.");
+    }
+    // A skill that declares its data egress sends only the fields it declares, whatever the brain filled in.
+    const declared = Object.keys(skill.dataEgressMap);
+    const undeclared = declared.length ? Object.keys(args).filter((k) => !declared.includes(k)) : [];
+    if (undeclared.length) {
+      args = Object.fromEntries(Object.entries(args).filter(([k]) => declared.includes(k)));
+      this.guardrailEvents(live, [{ policyType: "data_egress", decision: "redacted", reason: "arguments outside the skill's dataEgressMap were not sent", skill: skill.name, fields: undeclared }]);
     }
     const started = this.clock();
     const outcome = await this.deps.runSkill(skill, args, {

@@ -103,7 +103,7 @@ describe("conversation runtime", () => {
     const { conversationId } = await open(rt, c);
     const asked = await rt.turn(organizationId, conversationId, { type: "text", text: "do you deliver to my ZIP code?" });
     expect(asked.messages).toEqual(["Say or key in your ZIP code."]);
-    expect(asked.awaitingDtmf).toEqual({ enabled: true, expectedDigits: 5 });
+    expect(asked.awaitingDtmf).toEqual({ expectedDigits: 5, submitKey: "#" });
     const wrong = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "021" });
     expect(wrong.messages[0]).toContain("didn't catch that");
     const done = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "02139#" });

@@ -102,3 +102,39 @@ describe("content policy and lexicon", () => {
     expect(JSON.stringify(events)).not.toContain("ann@example.com");
   });
 });
+
+describe("data egress", () => {
+  it("sends a skill only the fields its dataEgressMap declares", async () => {
+    const b = agentBuilder(app, (await app.newOrg()).key);
+    const agent = await b.agent({ name: "Egress" });
+    const skill = await b.skill(agent.id, {
+      name: "log_issue",
+      description: "Log the issue in the ticket system",
+      skillType: "http_webhook",
+      parametersSchema: { type: "object", properties: { problem: { type: "string" }, internal_note: { type: "string" } } },
+      executionConfig: { url: `${webhook.url}/issues`, method: "POST" },
+      dataEgressMap: { problem: "ticket system" },
+    });
+    await b.playbook(
+      agent.id,
+      { name: "Report", description: "report a problem with the service" },
+      {
+        nodes: [
+          { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
+          { id: "k", type: "skill", position: { x: 0, y: 1 }, data: { skillId: skill.id, inputs: { problem: "leak", internal_note: "caller sounded like a VIP" } } },
+          { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Logged.", outcome: "completed" } },
+        ],
+        connections: [
+          { id: "1", source: "s", target: "k" },
+          { id: "2", source: "k", target: "e" },
+        ],
+      },
+    );
+    const result = await b.simulate(agent.id, { transcript: ["I want to report a problem with the service"] });
+    expect(result.said).toContain("Logged.");
+    expect(webhook.calls.findLast((c) => c.path === "/issues")!.body).toEqual({ problem: "leak" });
+    expect(result.events.filter((e) => e.eventType === "guardrail").map((e) => e.payload)).toContainEqual(
+      expect.objectContaining({ policyType: "data_egress", decision: "redacted", fields: ["internal_note"] }),
+    );
+  });
+});
