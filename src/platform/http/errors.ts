@@ -6,7 +6,7 @@ import { Problem, validationProblem, type FieldError } from "./problem.ts";
 interface ValueError {
   path: string;
   message: string;
-  schema?: { description?: string; minLength?: number; maxLength?: number; minimum?: number; maximum?: number; pattern?: string; enum?: unknown[]; anyOf?: Array<{ const?: unknown }> };
+  schema?: { description?: string; minLength?: number; maxLength?: number; minimum?: number; maximum?: number; minItems?: number; maxItems?: number; minProperties?: number; maxProperties?: number; pattern?: string; enum?: unknown[]; anyOf?: Array<{ const?: unknown }> };
   value?: unknown;
 }
 
@@ -50,6 +50,11 @@ function describe(e: ValueError): string {
   if (/required property/i.test(m)) return "is required";
   if (e.value === undefined && /^Expected/.test(m)) return "is required";
   const s = e.schema ?? {};
+  if (/array length greater|array length to be greater/i.test(m)) return s.minItems === 1 ? "must not be empty" : `must have at least ${s.minItems} items`;
+  if (/array length less|array length to be less/i.test(m)) return `must have at most ${s.maxItems} items`;
+  if (/unique/i.test(m)) return "must not repeat items";
+  if (/at least \d+ properties/i.test(m)) return `must have at least ${s.minProperties} entries`;
+  if (/no more than \d+ properties/i.test(m)) return `must have at most ${s.maxProperties} entries`;
   if (/string length greater/i.test(m)) return s.minLength === 1 ? "must not be empty" : `must be at least ${s.minLength} characters`;
   if (/string length less/i.test(m)) return `must be at most ${s.maxLength} characters`;
   if (/greater or equal/i.test(m)) return `must be at least ${s.minimum}`;

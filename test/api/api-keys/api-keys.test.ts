@@ -78,3 +78,13 @@ describe("secret API keys", () => {
     expect(theirs.body.data.map((k: { id: string }) => k.id)).not.toContain(mine.id);
   });
 });
+
+describe("validation messages", () => {
+  it("says what is wrong with a list, in words", async () => {
+    const { key } = await app.newOrg();
+    const empty = await app.api("POST", "/api/v1/api-keys", { key, body: { name: "x", scopes: [] } });
+    expect(empty.body.errors).toEqual([{ field: "scopes", message: "must not be empty" }]);
+    const repeated = await app.api("POST", "/api/v1/api-keys", { key, body: { name: "x", scopes: ["agents:read", "agents:read"] } });
+    expect(repeated.body.errors).toEqual([{ field: "scopes", message: "must not repeat items" }]);
+  });
+});
