@@ -15,6 +15,7 @@ import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import type { Config } from "./config.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
 import { SecretKeyAuthenticator } from "./platform/auth/keys.ts";
+import { PublishableKeyAuthenticator } from "./platform/auth/publishable.ts";
 import type { Sealer } from "./platform/crypto.ts";
 import type { Database } from "./platform/db/index.ts";
 import { createConventions } from "./platform/http/conventions.ts";
@@ -41,6 +42,7 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
   const conventions = createConventions({
     log,
     authenticator: new SecretKeyAuthenticator(database),
+    publishableKeys: new PublishableKeyAuthenticator(database),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute),
     idempotency,
     audit,

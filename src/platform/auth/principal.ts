@@ -8,4 +8,15 @@ export interface Principal {
   actorType: ActorType;
   actorId: string;
   scopes: ReadonlySet<Scope>;
+  /** Set when the caller authenticated with a publishable key (the browser widget). */
+  publishableKey?: PublishableKeyGrant;
+}
+
+/** What a publishable key allows: one agent, from listed origins, at its own rate. */
+export interface PublishableKeyGrant {
+  id: string;
+  agentId: string;
+  allowedOrigins: string[];
+  rateLimitRpm: number;
+  requireIdentityVerification: boolean;
 }

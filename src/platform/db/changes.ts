@@ -4,7 +4,7 @@ import type postgres from "postgres";
 
 const CHANNEL = "flowyte_changes";
 
-export type ChangeTopic = "agent" | "api_key";
+export type ChangeTopic = "agent" | "api_key" | "publishable_key";
 
 export interface ChangeFeed {
   announce(topic: ChangeTopic, id: string): void;

@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import type { SecretKeyAuthenticator } from "../auth/keys.ts";
+import { PUBLISHABLE_KEY_PREFIX, type PublishableKeyAuthenticator } from "../auth/publishable.ts";
 import type { Principal } from "../auth/principal.ts";
 import { SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
@@ -18,6 +19,7 @@ export const SECURITY_SCHEME = "flowyte";
 export interface ConventionDeps {
   log: Logger;
   authenticator: SecretKeyAuthenticator;
+  publishableKeys: PublishableKeyAuthenticator;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
   audit: AuditRecorder;
@@ -27,6 +29,14 @@ export interface ConventionDeps {
 type AuthFailure = "missing" | "malformed" | "invalid";
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const NUMERIC_QUERY = ["limit", "page"];
+/** Routes a browser calls from customers' sites: CORS is open there (each request is still origin-checked). */
+const BROWSER_PATHS = ["/api/v1/chat/widget/", "/widget/"];
+const CORS_HEADERS = {
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": "authorization, content-type, x-request-id",
+  "access-control-expose-headers": "x-request-id, retry-after, ratelimit-limit, ratelimit-remaining",
+  "access-control-max-age": "600",
+};
 
 let requestCounter = 0;
 const requestIdPrefix = Math.random().toString(36).slice(2, 8);
@@ -46,7 +56,15 @@ export function createConventions(deps: ConventionDeps) {
     .onRequest(({ request, set }) => {
       const incoming = request.headers.get("x-request-id");
       set.headers["x-request-id"] = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : nextRequestId();
-      if (request.method !== "GET" && request.method !== "HEAD") checkRequestBody(request, new URL(request.url).pathname, deps.jsonBodyLimit);
+      const path = new URL(request.url).pathname;
+      const origin = request.headers.get("origin");
+      if (origin && BROWSER_PATHS.some((p) => path.startsWith(p))) {
+        set.headers["access-control-allow-origin"] = origin;
+        set.headers.vary = "Origin";
+        Object.assign(set.headers, CORS_HEADERS);
+        if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: set.headers as Record<string, string> });
+      }
+      if (request.method !== "GET" && request.method !== "HEAD") checkRequestBody(request, path, deps.jsonBodyLimit);
     })
     .onTransform({ as: "global" }, ({ query }) => {
       // Numeric query parameters arrive as text; turn plain digits into numbers so the schemas can say `integer`.
@@ -61,13 +79,19 @@ export function createConventions(deps: ConventionDeps) {
       set.status = problem.status;
       return problemResponse(problem, path ?? new URL(request.url).pathname, requestId);
     })
-    .derive({ as: "global" }, async ({ headers }): Promise<{ principal: Principal | null; authFailure: AuthFailure | null }> => {
+    .derive({ as: "global" }, async ({ headers, query }): Promise<{ principal: Principal | null; authFailure: AuthFailure | null }> => {
       const header = headers.authorization;
-      if (!header) return { principal: null, authFailure: "missing" };
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!match) return { principal: null, authFailure: "malformed" };
-      const token = match[1]!;
-      const principal = token.startsWith("flowyte_sk_") ? await deps.authenticator.authenticate(token) : null;
+      // A browser loading widget configuration may name its publishable key in the query instead (`?key=`).
+      const queryKey = typeof query.key === "string" && query.key.startsWith(PUBLISHABLE_KEY_PREFIX) ? query.key : null;
+      if (!header && !queryKey) return { principal: null, authFailure: "missing" };
+      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (header && !match) return { principal: null, authFailure: "malformed" };
+      const token = match ? match[1]! : queryKey!;
+      const principal = token.startsWith("flowyte_sk_")
+        ? await deps.authenticator.authenticate(token)
+        : token.startsWith(PUBLISHABLE_KEY_PREFIX)
+          ? await deps.publishableKeys.authenticate(token)
+          : null;
       return principal ? { principal, authFailure: null } : { principal: null, authFailure: "invalid" };
     })
     .macro({
@@ -77,11 +101,20 @@ export function createConventions(deps: ConventionDeps) {
           security: [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }],
           "x-scope": scope,
         } as Record<string, unknown>,
-        transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> } }) {
+        transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> }; headers: Record<string, string | undefined> }) {
           const { principal, authFailure, set } = ctx;
           if (!principal) throw unauthorized(authFailure ?? "missing");
-          if (deps.rateLimiter.enabled) {
-            const d = deps.rateLimiter.take(principal.actorId);
+          const pk = principal.publishableKey;
+          if (pk) {
+            // A publishable key only ever reaches the public chat surface, and only from its allowed origins.
+            if (scope !== "chat:public") throw new Problem(403, "insufficient_scope", `publishable keys can only call chat:public operations; this one needs ${scope}`, { extensions: { requiredScope: scope } });
+            const origin = ctx.headers.origin;
+            if (!origin || !pk.allowedOrigins.includes(origin)) {
+              throw new Problem(403, "origin_not_allowed", origin ? `origin ${origin} is not allowed for this publishable key` : "send the Origin header; publishable keys work only from allowed origins");
+            }
+          }
+          if (deps.rateLimiter.enabled || pk) {
+            const d = deps.rateLimiter.take(principal.actorId, Date.now(), pk ? pk.rateLimitRpm : undefined);
             set.headers["ratelimit-limit"] = String(d.limit);
             set.headers["ratelimit-remaining"] = String(d.remaining);
             if (!d.allowed) {

@@ -16,8 +16,9 @@ export class RateLimiter {
     return this.perMinute > 0;
   }
 
-  take(key: string, now = Date.now()): RateDecision {
-    const capacity = this.perMinute;
+  /** `perMinute` overrides the default for keys with their own limit (publishable keys' rateLimitRpm). */
+  take(key: string, now = Date.now(), perMinute = this.perMinute): RateDecision {
+    const capacity = perMinute;
     const perMs = capacity / 60_000;
     let b = this.buckets.get(key);
     if (!b) {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { boolean, bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { agents } from "./agents.ts";
 import { organizations } from "./organizations.ts";
@@ -26,10 +27,19 @@ export const conversations = pgTable(
     /** Runtime state carried between turns (playbook position, slots, verification, counters). */
     state: jsonb("state").$type<Record<string, unknown>>().notNull(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull(),
+    /** Widget conversations: the publishable key and anonymous visitor they belong to. */
+    publishableKeyId: text("publishable_key_id"),
+    visitorId: text("visitor_id"),
+    /** Transcript and summary text, for full-text search (`to_tsvector('simple', search_text)`). */
+    searchText: text("search_text").notNull().default(""),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp("ended_at", { withTimezone: true }),
   },
-  (t) => [index("conversations_org_idx").on(t.organizationId, t.id), index("conversations_agent_idx").on(t.agentId, t.id)],
+  (t) => [
+    index("conversations_org_idx").on(t.organizationId, t.id),
+    index("conversations_agent_idx").on(t.agentId, t.id),
+    index("conversations_search_idx").using("gin", sql`to_tsvector('simple', ${t.searchText})`),
+  ],
 );
 
 /** The receipt: the ordered event log of a conversation (AuditEventDTO). */

@@ -7,3 +7,4 @@ export * from "./skills.ts";
 export * from "./playbooks.ts";
 export * from "./guardrails.ts";
 export * from "./conversations.ts";
+export * from "./publishable-keys.ts";
