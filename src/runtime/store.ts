@@ -1,6 +1,6 @@
 // Persistence of conversations: the row with its carried state, the receipt events and the transcript.
 // One transaction per turn, so a crash never leaves a turn half-stored.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
 import { conversationEvents, conversationMessages, conversations } from "../platform/db/schema/index.ts";
 import { newId } from "../platform/ids.ts";
@@ -52,9 +52,15 @@ export class ConversationStore {
       if (messages.length) {
         await tx.insert(conversationMessages).values(messages.map((m) => ({ id: newId("msg"), organizationId: row.organizationId, conversationId: row.id, ...m })));
       }
+      // What was said (already redacted when the policy asks) and the summary feed full-text search.
+      const searchable = [...messages.map((m) => m.content), update.summary ?? ""].filter(Boolean).join(" ");
       await tx
         .update(conversations)
-        .set({ ...update, state: update.state as unknown as Record<string, unknown> })
+        .set({
+          ...update,
+          state: update.state as unknown as Record<string, unknown>,
+          ...(searchable ? { searchText: sql`${conversations.searchText} || ' ' || ${searchable}` } : {}),
+        })
         .where(eq(conversations.id, row.id));
     });
   }
