@@ -77,7 +77,7 @@ try {
       const t0 = performance.now();
       const r = await runtime.turn(organization.id, conversationId, { type: "text", text });
       if (c > 5) turnMs.push(performance.now() - t0); // the first conversations warm the JIT
-      if (r.messages.includes("Booked. Goodbye!")) completed++;
+      if (r.replies.some((m) => m.text === "Booked. Goodbye!")) completed++;
     }
     await runtime.end(organization.id, conversationId, "bench");
   }
@@ -93,8 +93,8 @@ try {
     for (const t of ["user_utterance", "agent_message", "guardrail", "latency"] as const) receipt.add(t, { text: "x" });
     const t0 = performance.now();
     await store.saveTurn(ceilingConv, { state }, receipt.drain(), [
-      { role: "user", content: "hello", language: "en", tsMs: i },
-      { role: "assistant", content: "hi", language: "en", tsMs: i },
+      { id: newId("msg"), role: "user", content: "hello", language: "en", tsMs: i },
+      { id: newId("msg"), role: "assistant", content: "hi", language: "en", tsMs: i },
     ]);
     bare.push(performance.now() - t0);
   }

@@ -34,10 +34,18 @@ export interface Transfer {
   reason: string;
 }
 
+export interface StoredMessage {
+  id: string;
+  text: string;
+  tsMs: number;
+}
+
 export interface TurnResult {
   conversationId: string;
+  /** The caller's input as stored (null for silence). */
+  userMessage: StoredMessage | null;
   /** What the agent said this turn, after guardrails, in order. */
-  messages: string[];
+  replies: StoredMessage[];
   transfer: Transfer | null;
   ended: boolean;
   endReason: string | null;
@@ -56,6 +64,10 @@ export interface StartOptions {
   callerNumber?: string | null;
   callerName?: string | null;
   metadata?: Record<string, unknown>;
+  /** Say the greeting (default). Channels that answer a message at once (OpenAI-compatible) open silently. */
+  greet?: boolean;
+  /** Earlier turns the client already had with the agent (OpenAI-compatible `messages`), as context. */
+  history?: { role: "user" | "assistant"; content: string }[];
 }
 
 export interface RuntimeDeps {
@@ -96,7 +108,7 @@ class Turn {
     readonly sink: TurnSink,
     readonly signal: AbortSignal,
   ) {
-    this.result = { conversationId: live.row.id, messages: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
   }
 }
 
@@ -145,7 +157,8 @@ export class ConversationRuntime {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
-      this.say(turn, this.greeting(live));
+      for (const h of opts.history ?? []) this.remember(live.state, h.role, h.content);
+      if (opts.greet !== false) this.say(turn, this.greeting(live));
       await this.persist(turn);
       return turn.result;
     });
@@ -162,10 +175,15 @@ export class ConversationRuntime {
       try {
         await this.handle(turn, input);
       } catch (error) {
-        // A brain or skill failure never leaves the caller in silence.
-        this.deps.log.warn("turn failed", { conversationId, error });
-        live.receipt.add("error", { code: "turn_failed", message: error instanceof Error ? error.message : String(error) });
-        this.say(turn, "I'm sorry, something went wrong on my side. Could you say that again?");
+        if (signal.aborted) {
+          // The caller left mid-turn (a closed stream): nobody is there to apologize to.
+          live.receipt.add("error", { code: "client_disconnected", message: "the client went away during the turn" });
+        } else {
+          // A brain or skill failure never leaves the caller in silence.
+          this.deps.log.warn("turn failed", { conversationId, error });
+          live.receipt.add("error", { code: "turn_failed", message: error instanceof Error ? error.message : String(error) });
+          this.say(turn, "I'm sorry, something went wrong on my side. Could you say that again?");
+        }
       }
       this.maybeEndForLength(turn);
       live.receipt.add("latency", { turnMs: this.clock() - started, toolMs: turn.toolMs, brain: this.brain.name });
@@ -206,7 +224,9 @@ export class ConversationRuntime {
       "user_utterance",
       input.type === "text" ? { text, isFinal: true, language: input.language ?? state.language, asrConfidence: input.asrConfidence ?? null } : { text, isFinal: true, dtmf: true, language: state.language, asrConfidence: null },
     );
-    turn.messages.push({ role: "user", content: text, language: state.language, tsMs: this.elapsed(live) });
+    const userMessage = { id: newId("msg"), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
+    turn.messages.push(userMessage);
+    turn.result.userMessage = { id: userMessage.id, text, tsMs: userMessage.tsMs };
     state.idleReminders = 0;
     live.row.userTurnCount++;
     if (input.type === "text" && input.language && input.language !== state.language && live.compiled.agent.languages.includes(input.language) && live.compiled.agent.languageMode === "code_switch") {
@@ -524,7 +544,7 @@ export class ConversationRuntime {
     }
     if (skill && args && (outcome.status === "ok" || outcome.status === "error")) {
       turn.toolResults.push({ callId: `call_${live.state.toolCallCount}`, skill, args, result: outcome.status === "ok" ? outcome.data : { error: "the action failed or was not allowed" }, ok: outcome.status === "ok" });
-      if (outcome.status === "ok" || !turn.result.messages.length) await this.think(turn, turn.messages.findLast((m) => m.role === "user")?.content ?? "");
+      if (outcome.status === "ok" || !turn.result.replies.length) await this.think(turn, turn.messages.findLast((m) => m.role === "user")?.content ?? "");
     }
   }
 
@@ -713,8 +733,9 @@ export class ConversationRuntime {
       turn.sink.delta?.(out + " ");
     }
     live.receipt.add("agent_message", { text: out, language: live.state.language });
-    turn.messages.push({ role: "assistant", content: out, language: live.state.language, tsMs: this.elapsed(live) });
-    turn.result.messages.push(out);
+    const message = { id: newId("msg"), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
+    turn.messages.push(message);
+    turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs });
     live.state.lastAgentText = out;
     this.remember(live.state, "assistant", out);
   }

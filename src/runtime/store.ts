@@ -3,13 +3,13 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
 import { conversationEvents, conversationMessages, conversations } from "../platform/db/schema/index.ts";
-import { newId } from "../platform/ids.ts";
 import type { AuditEvent } from "./receipt.ts";
 import type { ConversationState } from "./state.ts";
 
 export type ConversationRow = typeof conversations.$inferSelect;
 
 export interface NewMessage {
+  id: string;
   role: "user" | "assistant";
   content: string;
   language: string | null;
@@ -50,7 +50,7 @@ export class ConversationStore {
         );
       }
       if (messages.length) {
-        await tx.insert(conversationMessages).values(messages.map((m) => ({ id: newId("msg"), organizationId: row.organizationId, conversationId: row.id, ...m })));
+        await tx.insert(conversationMessages).values(messages.map((m) => ({ organizationId: row.organizationId, conversationId: row.id, ...m })));
       }
       // What was said (already redacted when the policy asks) and the summary feed full-text search.
       const searchable = [...messages.map((m) => m.content), update.summary ?? ""].filter(Boolean).join(" ");

@@ -45,8 +45,8 @@ describe("conversation runtime", () => {
     const rt = runtime();
     const c = compiled({ callControl: { maxIdleReminders: 2 } });
     const { conversationId } = await open(rt, c);
-    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).messages).toEqual(["Are you still there?"]);
-    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).messages).toEqual(["Are you still there?"]);
+    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).replies.map((m) => m.text)).toEqual(["Are you still there?"]);
+    expect((await rt.turn(organizationId, conversationId, { type: "silence" })).replies.map((m) => m.text)).toEqual(["Are you still there?"]);
     const last = await rt.turn(organizationId, conversationId, { type: "silence" });
     expect(last).toMatchObject({ ended: true, endReason: "no_response" });
     await expect(rt.turn(organizationId, conversationId, { type: "text", text: "hello?" })).rejects.toThrow();
@@ -68,7 +68,7 @@ describe("conversation runtime", () => {
     const { conversationId } = await open(rt, c);
     clock.now += 61_000;
     const r = await rt.turn(organizationId, conversationId, { type: "text", text: "one more thing" });
-    expect(r.messages[r.messages.length - 1]).toBe("Time's up, thanks for calling!");
+    expect(r.replies.at(-1)!.text).toBe("Time's up, thanks for calling!");
     expect(r).toMatchObject({ ended: true, endReason: "max_duration" });
   });
 
@@ -102,12 +102,12 @@ describe("conversation runtime", () => {
     );
     const { conversationId } = await open(rt, c);
     const asked = await rt.turn(organizationId, conversationId, { type: "text", text: "do you deliver to my ZIP code?" });
-    expect(asked.messages).toEqual(["Say or key in your ZIP code."]);
+    expect(asked.replies.map((m) => m.text)).toEqual(["Say or key in your ZIP code."]);
     expect(asked.awaitingDtmf).toEqual({ expectedDigits: 5, submitKey: "#" });
     const wrong = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "021" });
-    expect(wrong.messages[0]).toContain("didn't catch that");
+    expect(wrong.replies.map((m) => m.text)[0]).toContain("didn't catch that");
     const done = await rt.turn(organizationId, conversationId, { type: "dtmf", digits: "02139#" });
-    expect(done.messages).toEqual(["Thanks, ZIP 02139 noted."]);
+    expect(done.replies.map((m) => m.text)).toEqual(["Thanks, ZIP 02139 noted."]);
     expect(done.awaitingDtmf).toBeNull();
   });
 
@@ -115,7 +115,7 @@ describe("conversation runtime", () => {
     const rt = runtime({ llm: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "gone", timeoutMs: 2000 } });
     const { conversationId } = await open(rt, compiled(), "chat");
     const r = await rt.turn(organizationId, conversationId, { type: "text", text: "hello there" });
-    expect(r.messages).toEqual(["I'm sorry, something went wrong on my side. Could you say that again?"]);
+    expect(r.replies.map((m) => m.text)).toEqual(["I'm sorry, something went wrong on my side. Could you say that again?"]);
     expect(r.ended).toBe(false);
     const events = await app.query<{ event_type: string }>(`select event_type from conversation_events where conversation_id = '${conversationId}' order by seq`);
     expect(events.map((e) => e.event_type)).toContain("error");
@@ -128,7 +128,7 @@ describe("conversation runtime", () => {
     await first.turn(organizationId, conversationId, { type: "text", text: "can I talk to a person" });
     const second = runtime({ loadCompiled: async () => c });
     const r = await second.turn(organizationId, conversationId, { type: "text", text: "bye" });
-    expect(r.messages).toEqual(["Thanks for chatting. Goodbye!"]);
+    expect(r.replies.map((m) => m.text)).toEqual(["Thanks for chatting. Goodbye!"]);
     const seqs = await app.query<{ seq: number }>(`select seq from conversation_events where conversation_id = '${conversationId}' order by seq`);
     expect(seqs.map((s) => Number(s.seq))).toEqual(seqs.map((_, i) => i));
   });
