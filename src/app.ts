@@ -5,6 +5,7 @@ import { AgentsService } from "./api/agents/service.ts";
 import { apiKeyRoutes } from "./api/api-keys/routes.ts";
 import { ApiKeysService } from "./api/api-keys/service.ts";
 import { auditLogRoutes } from "./api/audit-logs/routes.ts";
+import { chatRoutes } from "./api/chat/routes.ts";
 import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
@@ -99,7 +100,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(playbookRoutes(ctx))
     .use(variableRoutes(ctx))
     .use(guardrailRoutes(ctx))
-    .use(testRoutes(ctx, store));
+    .use(testRoutes(ctx, store))
+    .use(chatRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);

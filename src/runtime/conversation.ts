@@ -750,14 +750,16 @@ export class ConversationRuntime {
     let sent = "";
     let used = false;
     const flush = (all: boolean) => {
-      const cut = all ? buffer.length : Math.max(buffer.lastIndexOf(". "), buffer.lastIndexOf("? "), buffer.lastIndexOf("! "), buffer.lastIndexOf("\n")) + 1;
+      // Cut after the last sentence end (and the space after it), so each piece is screened whole.
+      const end = Math.max(...[". ", "? ", "! "].map((p) => buffer.lastIndexOf(p) + (buffer.lastIndexOf(p) >= 0 ? 2 : 0)), buffer.lastIndexOf("\n") + 1);
+      const cut = all ? buffer.length : end;
       if (cut <= 0) return;
       const piece = buffer.slice(0, cut);
       buffer = buffer.slice(cut);
-      const screened = live.guardrails.screenReply(piece, live.state);
+      const screened = live.guardrails.screenReply(piece.trim(), live.state);
       this.guardrailEvents(live, screened.events);
       if (screened.text) {
-        const chunk = (sent && !/\s$/.test(sent) ? " " : "") + screened.text;
+        const chunk = (sent ? " " : "") + screened.text;
         sent += chunk;
         turn.sink.delta?.(chunk);
       }

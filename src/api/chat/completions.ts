@@ -1,0 +1,149 @@
+// POST /chat/completions, OpenAI-compatible: `model` is the agent id; the published agent decides everything
+// else (its prompt, tools, guardrails). Answers in the OpenAI wire format, chunk for chunk when streamed, so the
+// official SDKs work by changing only their base URL and key.
+//
+// Continuity: each response carries `X-Flowyte-Conversation-Id`. Sending it back on the next request continues
+// that conversation with all its state (a playbook half-way, a pending confirmation); without it a new
+// conversation starts, seeded with the earlier user/assistant turns of `messages` as context.
+import { and, eq } from "drizzle-orm";
+import type { Principal } from "../../platform/auth/principal.ts";
+import type { Db } from "../../platform/db/index.ts";
+import { conversations } from "../../platform/db/schema/index.ts";
+import { Problem } from "../../platform/http/problem.ts";
+import { newId } from "../../platform/ids.ts";
+import type { ConversationRuntime, TurnResult } from "../../runtime/conversation.ts";
+import type { AgentsService } from "../agents/service.ts";
+import type { CompletionRequestInput } from "./model.ts";
+import { runTurn } from "./service.ts";
+
+export const CONVERSATION_HEADER = "x-flowyte-conversation-id";
+
+/** A problem that also carries OpenAI's `error` object, which the SDKs read for their error message. */
+function openAiProblem(status: number, code: string, message: string, param: string | null) {
+  return new Problem(status, code, message, {
+    errors: param ? [{ field: param, message }] : undefined,
+    extensions: { error: { message, type: status === 409 ? "conflict_error" : "invalid_request_error", param, code } },
+  });
+}
+
+type RequestMessage = CompletionRequestInput["messages"][number];
+
+const textOf = (m: RequestMessage): string =>
+  typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p.type === "text" ? (p.text ?? "") : "")).join("") : "";
+
+/** Rough token count for the `usage` block (4 characters a token); the agent's own model may count differently. */
+const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+export class CompletionsService {
+  constructor(
+    private db: Db,
+    private agents: AgentsService,
+    private runtime: ConversationRuntime,
+  ) {}
+
+  /** Resolve the request to a conversation and the text to answer; throws OpenAI-flavoured problems. */
+  async prepare(principal: Principal, body: CompletionRequestInput, continueId: string | undefined) {
+    const last = body.messages[body.messages.length - 1]!;
+    const text = textOf(last).trim();
+    if (last.role !== "user" || !text) throw openAiProblem(400, "invalid_messages", "the last message must be a non-empty user message", "messages");
+
+    const agentId = body.model;
+    let compiled;
+    let versionId;
+    try {
+      ({ compiled, versionId } = await this.agents.compiledFor(principal.organizationId, agentId, false));
+    } catch (error) {
+      if (error instanceof Problem && error.status === 404) throw openAiProblem(400, "unknown_model", `model must be an agent id of your organization; ${agentId} is not one`, "model");
+      if (error instanceof Problem && error.status === 409) throw openAiProblem(409, error.code, error.detail, "model");
+      throw error;
+    }
+
+    if (continueId) {
+      const [row] = await this.db
+        .select({ id: conversations.id, status: conversations.status })
+        .from(conversations)
+        .where(and(eq(conversations.id, continueId), eq(conversations.organizationId, principal.organizationId), eq(conversations.agentId, agentId), eq(conversations.source, "openai")))
+        .limit(1);
+      if (!row) throw openAiProblem(404, "conversation_not_found", `no conversation ${continueId} for this agent`, CONVERSATION_HEADER);
+      if (row.status === "ended") throw openAiProblem(409, "session_ended", `conversation ${continueId} has ended; omit ${CONVERSATION_HEADER} to start a new one`, CONVERSATION_HEADER);
+      return { conversationId: row.id, text, agentId };
+    }
+
+    const history = body.messages
+      .slice(0, -1)
+      .filter((m): m is RequestMessage & { role: "user" | "assistant" } => m.role === "user" || m.role === "assistant")
+      .map((m) => ({ role: m.role, content: textOf(m) }))
+      .filter((m) => m.content);
+    const opened = await this.runtime.start({
+      organizationId: principal.organizationId,
+      agentId,
+      agentVersionId: versionId,
+      draftMode: false,
+      compiled,
+      channel: "chat",
+      source: "openai",
+      greet: false,
+      history,
+      metadata: body.user ? { externalUserId: body.user } : {},
+    });
+    return { conversationId: opened.conversationId, text, agentId };
+  }
+
+  turn(organizationId: string, conversationId: string, text: string, onDelta?: (t: string) => void, signal?: AbortSignal): Promise<TurnResult> {
+    return runTurn(conversationId, () => this.runtime.turn(organizationId, conversationId, { type: "text", text }, { delta: onDelta }, signal));
+  }
+}
+
+export function completionBody(agentId: string, prompt: string, result: TurnResult) {
+  const content = result.replies.map((m) => m.text).join("\n\n");
+  const promptTokens = tokens(prompt);
+  const completionTokens = tokens(content);
+  return {
+    id: `chatcmpl-${newId("cmp").slice(4)}`,
+    object: "chat.completion" as const,
+    created: Math.floor(Date.now() / 1000),
+    model: agentId,
+    choices: [{ index: 0, message: { role: "assistant" as const, content }, finish_reason: "stop" }],
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+  };
+}
+
+/** The OpenAI streaming wire format: `data: {chunk}` lines, role first, content deltas, a finish chunk, `[DONE]`. */
+export function completionStream(agentId: string, run: (onDelta: (text: string) => void, signal: AbortSignal) => Promise<TurnResult>, requestSignal: AbortSignal, headers: Record<string, string>) {
+  const id = `chatcmpl-${newId("cmp").slice(4)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const encoder = new TextEncoder();
+  const abort = new AbortController();
+  requestSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: agentId, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (bytes: Uint8Array) => {
+        try {
+          controller.enqueue(bytes);
+        } catch {
+          abort.abort();
+        }
+      };
+      send(chunk({ role: "assistant", content: "" }));
+      try {
+        await run((text) => send(chunk({ content: text })), abort.signal);
+        send(chunk({}, "stop"));
+        send(encoder.encode("data: [DONE]\n\n"));
+      } catch (error) {
+        const message = error instanceof Problem ? error.detail : "the completion failed";
+        send(encoder.encode(`data: ${JSON.stringify({ error: { message, type: "server_error", code: error instanceof Problem ? error.code : "internal_error" } })}\n\n`));
+      } finally {
+        try {
+          controller.close();
+        } catch {}
+      }
+    },
+    cancel() {
+      abort.abort();
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no", ...headers } });
+}

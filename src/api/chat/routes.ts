@@ -1,0 +1,115 @@
+// The Chat tag: sessions (create, get, messages, send with optional SSE, end) and the OpenAI-compatible
+// completions endpoint. Both run the agent's published version through the one conversation runtime.
+import { Elysia, t } from "elysia";
+import type { Principal } from "../../platform/auth/principal.ts";
+import { problems } from "../../platform/http/docs.ts";
+import { Envelope, ok } from "../../platform/http/envelope.ts";
+import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
+import { streamEvents } from "../../platform/http/sse.ts";
+import type { ApiContext } from "../context.ts";
+import { completionBody, completionStream, CompletionsService, CONVERSATION_HEADER } from "./completions.ts";
+import { ChatMessage, Completion, CompletionRequest, Reply, SendMessage, Session, SessionCreate, SessionCreated } from "./model.ts";
+import { ChatService, reply, runTurn, toMessageDto } from "./service.ts";
+
+const tags = ["Chat"];
+const SessionParams = t.Object({ id: t.String({ maxLength: 64, description: "Session id" }) });
+/** Receipt events worth showing a chat client while a reply streams. */
+const STREAMED_EVENTS = new Set(["tool_call", "kb_retrieval", "handoff", "guardrail"]);
+
+export function chatRoutes(ctx: ApiContext) {
+  const chat = new ChatService(ctx.database.db, ctx.agents, ctx.runtime);
+  const completions = new CompletionsService(ctx.database.db, ctx.agents, ctx.runtime);
+  const me = (c: unknown) => (c as { principal: Principal }).principal;
+
+  return new Elysia({ prefix: "/api/v1" })
+    .use(ctx.conventions)
+    .post(
+      "/chat/sessions",
+      async ({ body, set, ...c }) => {
+        set.status = 201;
+        return ok(await chat.create(me(c), body));
+      },
+      {
+        scope: "chat:write",
+        idempotent: true,
+        body: SessionCreate,
+        parse: "json",
+        response: { 201: Envelope(SessionCreated), ...problems(400, 404, 409) },
+        detail: { summary: "Create a chat session", description: "Opens a conversation with the agent's published version (or the draft with draftMode) and returns its greeting.", tags },
+      },
+    )
+    .get("/chat/sessions/:id", async ({ params, ...c }) => ok(await chat.get(me(c).organizationId, params.id)), {
+      scope: "chat:read",
+      params: SessionParams,
+      response: { 200: Envelope(Session), ...problems(404) },
+      detail: { summary: "Get a chat session", description: "The session and its status.", tags },
+    })
+    .get("/chat/sessions/:id/messages", ({ params, query, ...c }) => chat.messages(me(c).organizationId, params.id, { ...query, limit: query.limit ?? DEFAULT_LIMIT }), {
+      scope: "chat:read",
+      params: SessionParams,
+      query: t.Object(PageQuery),
+      response: { 200: Paginated(ChatMessage), ...problems(400, 404) },
+      detail: { summary: "List a session's messages", description: "Oldest first, the greeting included.", tags },
+    })
+    .post(
+      "/chat/sessions/:id/messages",
+      async ({ params, body, request, path, ...c }) => {
+        const { organizationId } = me(c);
+        if (!body.stream) return ok(await chat.send(organizationId, params.id, body.content));
+        const row = await chat.assertOpen(organizationId, params.id);
+        // A stream is a Response: the documented 200 schema is the non-streamed body, hence the cast.
+        return streamEvents(
+          request.signal,
+          async (emit, signal) => {
+            const result = await runTurn(params.id, () =>
+              ctx.runtime.turn(organizationId, params.id, { type: "text", text: body.content }, { delta: (text) => emit("delta", { text }), event: (e) => STREAMED_EVENTS.has(e.eventType) && emit(e.eventType, e) }, signal),
+            );
+            const answered = reply(row, result);
+            for (const m of answered.messages) emit("message", m);
+            if (answered.ended) emit("session_ended", { sessionId: params.id, transfer: answered.transfer });
+          },
+          { instance: path },
+        ) as never;
+      },
+      {
+        scope: "chat:write",
+        params: SessionParams,
+        body: SendMessage,
+        parse: "json",
+        response: { 200: Envelope(Reply, "stream false; with stream true: text/event-stream of delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done"), ...problems(400, 404, 409) },
+        detail: { summary: "Send a message", description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.", tags },
+      },
+    )
+    .post("/chat/sessions/:id/end", async ({ params, ...c }) => ok(await chat.end(me(c).organizationId, params.id)), {
+      scope: "chat:write",
+      params: SessionParams,
+      response: { 200: Envelope(Session), ...problems(404) },
+      detail: { summary: "End a chat session", description: "Closes the session; later messages answer 409 session_ended. Ending twice is harmless.", tags },
+    })
+    .post(
+      "/chat/completions",
+      async ({ body, headers, request, set, ...c }) => {
+        const principal = me(c);
+        const prepared = await completions.prepare(principal, body, headers[CONVERSATION_HEADER]);
+        const conversationHeader = { [CONVERSATION_HEADER]: prepared.conversationId };
+        if (body.stream) {
+          return completionStream(prepared.agentId, (onDelta, signal) => completions.turn(principal.organizationId, prepared.conversationId, prepared.text, onDelta, signal), request.signal, conversationHeader) as never;
+        }
+        Object.assign(set.headers, conversationHeader);
+        return completionBody(prepared.agentId, prepared.text, await completions.turn(principal.organizationId, prepared.conversationId, prepared.text));
+      },
+      {
+        scope: "chat:write",
+        body: CompletionRequest,
+        parse: "json",
+        headers: t.Object({ [CONVERSATION_HEADER]: t.Optional(t.String({ maxLength: 64, description: "Continue the conversation a previous response named" })) }),
+        response: { 200: Completion, ...problems(400, 404, 409) },
+        detail: {
+          summary: "OpenAI-compatible chat completions",
+          description:
+            "model = agent id. Only model, messages, stream and user are read; the published agent supplies prompt, tools and guardrails. Not enveloped: the OpenAI chat.completion object, or chat.completion.chunk SSE ending with data: [DONE]. Responses carry X-Flowyte-Conversation-Id; send it back to continue the same conversation.",
+          tags,
+        },
+      },
+    );
+}

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { agentBuilder } from "../../support/agent-builder.ts";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+
+let app: TestApp;
+let key: string;
+let b: ReturnType<typeof agentBuilder>;
+let agentId: string;
+beforeAll(async () => {
+  app = await startTestApp();
+  ({ key } = await app.newOrg());
+  b = agentBuilder(app, key);
+  const agent = await b.agent({
+    name: "Chat desk",
+    greeting: "Hi! Ask me about our hours.",
+    businessHours: { timezone: "UTC", weekly: { monday: [{ start: "09:00", end: "17:00" }] } },
+    handoffConfig: { transferDestination: "+14155550100" },
+  });
+  agentId = agent.id;
+  await b.publish(agentId);
+});
+afterAll(() => app.stop());
+
+const post = (path: string, body?: unknown, k = key) => app.api("POST", path, { key: k, body });
+
+describe("chat sessions", () => {
+  it("answers 409 no_published_version for an agent never published, unless draftMode", async () => {
+    const draft = await b.agent({ name: "Unpublished", greeting: "Draft hello." });
+    const refused = await post("/api/v1/chat/sessions", { agentId: draft.id });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: "no_published_version", type: "https://docs.flowyte.com/errors/no_published_version" });
+    const sandbox = await post("/api/v1/chat/sessions", { agentId: draft.id, draftMode: true });
+    expect(sandbox.status).toBe(201);
+    expect(sandbox.body.data).toMatchObject({ draftMode: true, agentVersionId: null });
+    expect(sandbox.body.data.messages[0].content).toBe("Draft hello.");
+  });
+
+  it("runs a session's lifecycle: create with a greeting, send, list, end, then refuse further messages", async () => {
+    const created = await post("/api/v1/chat/sessions", { agentId, externalUserId: "user-42", metadata: { page: "/pricing" } });
+    expect(created.status).toBe(201);
+    const session = created.body.data;
+    expect(session).toMatchObject({ agentId, status: "active", channel: "chat", draftMode: false, externalUserId: "user-42", metadata: { page: "/pricing" }, endedAt: null });
+    expect(session.agentVersionId).toMatch(/^ver_/);
+    expect(session.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([["assistant", "Hi! Ask me about our hours."]]);
+
+    const sent = await post(`/api/v1/chat/sessions/${session.id}/messages`, { content: "What are your hours?" });
+    expect(sent.status).toBe(200);
+    expect(sent.body.data.userMessage).toMatchObject({ role: "user", content: "What are your hours?", sessionId: session.id });
+    expect(sent.body.data.messages[0].content).toContain("Our hours are Monday 09:00 to 17:00 (UTC time).");
+    expect(sent.body.data.ended).toBe(false);
+
+    const listed = await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages?limit=2`, { key });
+    expect(listed.body.data.map((m: { role: string }) => m.role)).toEqual(["assistant", "user"]);
+    const rest = await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages?cursor=${listed.body.pagination.nextCursor}`, { key });
+    expect(rest.body.data.map((m: { id: string }) => m.id)).toEqual([sent.body.data.messages[0].id]);
+    expect(rest.body.pagination.hasMore).toBe(false);
+
+    const ended = await post(`/api/v1/chat/sessions/${session.id}/end`);
+    expect(ended.body.data.status).toBe("ended");
+    expect(ended.body.data.endedAt).not.toBeNull();
+    expect((await post(`/api/v1/chat/sessions/${session.id}/end`)).status).toBe(200);
+    const after = await post(`/api/v1/chat/sessions/${session.id}/messages`, { content: "hello?" });
+    expect(after.status).toBe(409);
+    expect(after.body.code).toBe("session_ended");
+    expect((await app.api("GET", `/api/v1/chat/sessions/${session.id}`, { key })).body.data.status).toBe("ended");
+  });
+
+  it("streams a reply as SSE: deltas, the handoff event, the stored message, done", async () => {
+    const always = await b.agent({ name: "Always open", handoffConfig: { transferDestination: "+14155550100" } });
+    await b.publish(always.id);
+    const session = (await post("/api/v1/chat/sessions", { agentId: always.id })).body.data;
+    const res = await fetch(`${app.url}/api/v1/chat/sessions/${session.id}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ content: "Can I talk to a person?", stream: true }),
+    });
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const frames = (await res.text()).split("\n\n").filter(Boolean);
+    const types = frames.map((f) => f.slice("event:".length, f.indexOf("\n")));
+    expect(types[0]).toBe("handoff");
+    expect(types).toContain("delta");
+    expect(types.slice(-2)).toEqual(["message", "done"]);
+    const deltas = frames.filter((f) => f.startsWith("event:delta")).map((f) => JSON.parse(f.slice(f.indexOf("data:") + 5)).text).join("");
+    const message = JSON.parse(frames.find((f) => f.startsWith("event:message"))!.slice(frames.find((f) => f.startsWith("event:message"))!.indexOf("data:") + 5));
+    expect(deltas.trim()).toBe(message.content);
+    expect(message.content).toContain("+14155550100");
+    const stored = await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages`, { key });
+    expect(stored.body.data.at(-1)).toEqual(message);
+  });
+
+  it("refuses bad input and keeps sessions inside their organization", async () => {
+    const session = (await post("/api/v1/chat/sessions", { agentId })).body.data;
+    const empty = await post(`/api/v1/chat/sessions/${session.id}/messages`, { content: "" });
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors[0].field).toBe("content");
+    expect((await post("/api/v1/chat/sessions", { agentId: "agt_nope" })).status).toBe(404);
+    const other = await app.newOrg();
+    for (const [method, path, body] of [
+      ["GET", `/api/v1/chat/sessions/${session.id}`],
+      ["GET", `/api/v1/chat/sessions/${session.id}/messages`],
+      ["POST", `/api/v1/chat/sessions/${session.id}/messages`, { content: "hi" }],
+      ["POST", `/api/v1/chat/sessions/${session.id}/end`],
+    ] as const) {
+      expect((await app.api(method, path, { key: other.key, body })).status).toBe(404);
+    }
+    expect((await post("/api/v1/chat/sessions", { agentId }, other.key)).status).toBe(404);
+  });
+});
