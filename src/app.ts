@@ -9,6 +9,7 @@ import { chatRoutes } from "./api/chat/routes.ts";
 import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
+import { publishableKeyRoutes } from "./api/publishable-keys/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
 import { testRoutes } from "./api/test/routes.ts";
 import { variableRoutes } from "./api/variables/routes.ts";
@@ -101,7 +102,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(variableRoutes(ctx))
     .use(guardrailRoutes(ctx))
     .use(testRoutes(ctx, store))
-    .use(chatRoutes(ctx));
+    .use(chatRoutes(ctx))
+    .use(publishableKeyRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
