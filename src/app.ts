@@ -8,6 +8,7 @@ import { auditLogRoutes } from "./api/audit-logs/routes.ts";
 import { chatRoutes } from "./api/chat/routes.ts";
 import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
+import { observeRoutes } from "./api/observe/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
 import { publishableKeyRoutes } from "./api/publishable-keys/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
@@ -103,7 +104,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(guardrailRoutes(ctx))
     .use(testRoutes(ctx, store))
     .use(chatRoutes(ctx))
-    .use(publishableKeyRoutes(ctx));
+    .use(publishableKeyRoutes(ctx))
+    .use(observeRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
