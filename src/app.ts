@@ -14,6 +14,8 @@ import { publishableKeyRoutes } from "./api/publishable-keys/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
 import { testRoutes } from "./api/test/routes.ts";
 import { variableRoutes } from "./api/variables/routes.ts";
+import { widgetRoutes } from "./api/widget/routes.ts";
+import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import type { Config } from "./config.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
@@ -105,7 +107,9 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(testRoutes(ctx, store))
     .use(chatRoutes(ctx))
     .use(publishableKeyRoutes(ctx))
-    .use(observeRoutes(ctx));
+    .use(observeRoutes(ctx))
+    .use(widgetRoutes(ctx))
+    .use(widgetAssetRoutes(conventions));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);

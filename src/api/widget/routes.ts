@@ -1,0 +1,169 @@
+// The Widget tag (configuration and embed snippet, with secret keys) and the public widget chat surface under
+// /api/v1/chat/widget/ (publishable keys: chat:public, Origin checked and rate-limited by the conventions plugin).
+import { Elysia, t } from "elysia";
+import type { Server } from "bun";
+import type { Principal } from "../../platform/auth/principal.ts";
+import { loadMasterKey } from "../../platform/crypto.ts";
+import { problems } from "../../platform/http/docs.ts";
+import { Envelope, ok } from "../../platform/http/envelope.ts";
+import { streamEvents } from "../../platform/http/sse.ts";
+import type { ApiContext } from "../context.ts";
+import { PublishableKey } from "../publishable-keys/model.ts";
+import { PublishableKeysService } from "../publishable-keys/service.ts";
+import {
+  EmbedQuery,
+  PublicQuery,
+  SessionParams,
+  TranscriptQuery,
+  WidgetBootstrap,
+  WidgetConfig,
+  WidgetConfigInput,
+  WidgetMessageSend,
+  WidgetReply,
+  WidgetSession,
+  WidgetSessionCreate,
+  WidgetTranscript,
+} from "./model.ts";
+import { sessionEnded, SessionLimiter, WidgetSessions, type Visitor, type WidgetHooks } from "./sessions.ts";
+import { WidgetService } from "./service.ts";
+import { VisitorTokens } from "./visitor-token.ts";
+
+const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent id" }) });
+const tags = ["Widget"];
+const SSE_RESPONSE = { description: "JSON envelope of WidgetReply, or with stream:true text/event-stream: delta {text} frames, one message frame (WidgetReply), then done" };
+
+export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
+  const keys = new PublishableKeysService(ctx.database, ctx.agents);
+  const widgets = new WidgetService(ctx.database, ctx.agents, keys, ctx.config.publicBaseUrl);
+  const sessions = new WidgetSessions({
+    database: ctx.database,
+    agents: ctx.agents,
+    runtime: ctx.runtime,
+    // The same MASTER_KEY the sealer was built from (configured, or the one kept in DATA_DIR).
+    tokens: new VisitorTokens(loadMasterKey(ctx.config.masterKey, ctx.config.dataDir, ctx.log)),
+    hooks,
+    limiter: new SessionLimiter(),
+    publicBaseUrl: ctx.config.publicBaseUrl,
+  });
+  const org = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
+  // chat:public is only ever held by a publishable key, so its grant is there on the public routes.
+  const caller = (c: unknown) => {
+    const { organizationId, publishableKey } = (c as { principal: Principal }).principal;
+    return { organizationId, key: publishableKey! };
+  };
+
+  return new Elysia({ prefix: "/api/v1" })
+    .use(ctx.conventions)
+    .get("/agents/:id/widget", async ({ params, ...c }) => ok(await widgets.getConfig(org(c), params.id)), {
+      scope: "widgets:read",
+      params: AgentParams,
+      response: { 200: Envelope(WidgetConfig), ...problems(404) },
+      detail: { summary: "Get the widget configuration", description: "The agent's widget theme, copy and behavior; the defaults until one is saved.", tags },
+    })
+    .put("/agents/:id/widget", async ({ params, body, ...c }) => ok(await widgets.replaceConfig(org(c), params.id, body), "Saved widget configuration."), {
+      scope: "widgets:write",
+      params: AgentParams,
+      body: WidgetConfigInput,
+      parse: "json",
+      response: { 200: Envelope(WidgetConfig), ...problems(400, 404, 413, 415) },
+      detail: {
+        summary: "Replace the widget configuration",
+        description: "Full replace: fields left out take their defaults. Answers the saved configuration. Not versioned: embedded widgets pick it up on their next page load.",
+        tags,
+      },
+    })
+    .get("/agents/:id/widget/embed", async ({ params, query, ...c }) => ok(await widgets.embed(org(c), params.id, query.publishableKeyId), "Embed snippet + publishable key."), {
+      scope: "widgets:read",
+      params: AgentParams,
+      query: EmbedQuery,
+      response: { 200: Envelope(t.Object({ scriptSnippet: t.String(), publishableKey: PublishableKey })), ...problems(404, 409) },
+      detail: {
+        summary: "Get the embed snippet",
+        description:
+          "A <script> tag to paste before </body> on the site, with the chosen publishable key (default: the agent's oldest active key). " +
+          "409 no_publishable_key when the agent has none; 409 key_revoked for a revoked one.",
+        tags,
+      },
+    })
+    .get("/chat/widget/bootstrap", async (c) => ok(await widgets.bootstrap(caller(c).organizationId, caller(c).key)), {
+      scope: "chat:public",
+      query: PublicQuery,
+      response: { 200: Envelope(WidgetBootstrap), ...problems(404) },
+      detail: {
+        summary: "Widget bootstrap config",
+        description: "The public configuration a widget starts from: agent id and name, theme, copy, behavior. No secrets. Publishable key as bearer or ?key=; the Origin must be allowed.",
+        tags: ["Chat"],
+      },
+    })
+    .post(
+      "/chat/widget/sessions",
+      async ({ body, request, server, set, ...c }) => {
+        const { organizationId, key } = caller(c);
+        set.status = 201;
+        return ok(await sessions.start(organizationId, key, body, visitorOf(request, server)), "Widget conversation + transport.");
+      },
+      {
+        scope: "chat:public",
+        body: WidgetSessionCreate,
+        parse: "json",
+        response: { 201: Envelope(WidgetSession), ...problems(400, 404, 409, 413, 415) },
+        detail: {
+          summary: "Start a widget chat session",
+          description:
+            "Opens a conversation for an anonymous visitor with the key's agent (its published version; 409 no_published_version otherwise) and answers the " +
+            "visitor token that continues it. 403 identity_required when the key has requireIdentityVerification and no identityToken is sent; " +
+            "403 bot_check_required / bot_check_failed when the server checks turnstileToken; 429 too_many_sessions past 20 sessions an hour from one visitor.",
+          tags: ["Chat"],
+        },
+      },
+    )
+    .post(
+      "/chat/widget/sessions/:conversationId/messages",
+      async ({ params, body, request, path, ...c }) => {
+        const { organizationId, key } = caller(c);
+        const conversation = await sessions.authorize(organizationId, key, params.conversationId, body.visitorToken);
+        if (conversation.status === "ended") throw sessionEnded();
+        if (!body.stream) return ok(await sessions.send(organizationId, conversation, body.content, {}, request.signal));
+        return streamEvents(
+          request.signal,
+          async (emit, signal) => emit("message", await sessions.send(organizationId, conversation, body.content, { delta: (text) => emit("delta", { text }) }, signal)),
+          { instance: path },
+        );
+      },
+      {
+        scope: "chat:public",
+        params: SessionParams,
+        body: WidgetMessageSend,
+        parse: "json",
+        response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415) },
+        detail: {
+          summary: "Send a widget message",
+          description:
+            "The visitor's message and the agent's reply. With stream:true, SSE: event:delta {text} as the reply becomes sayable, then event:message " +
+            "(WidgetReply), then event:done. 401 for an invalid or expired visitorToken, 403 visitor_token_mismatch for another conversation's, 409 session_ended.",
+          tags: ["Chat"],
+        },
+      },
+    )
+    .get(
+      "/chat/widget/sessions/:conversationId/messages",
+      async ({ params, query, ...c }) => {
+        const { organizationId, key } = caller(c);
+        const conversation = await sessions.authorize(organizationId, key, params.conversationId, query.visitorToken);
+        return ok(await sessions.transcript(conversation));
+      },
+      {
+        scope: "chat:public",
+        params: SessionParams,
+        query: TranscriptQuery,
+        response: { 200: Envelope(WidgetTranscript), ...problems(400, 404) },
+        detail: { summary: "Get a widget transcript", description: "The conversation so far, for a widget reconnecting after a reload. Needs the session's visitorToken.", tags: ["Chat"] },
+      },
+    );
+}
+
+function visitorOf(request: Request, server: Server<unknown> | null): Visitor {
+  // The last X-Forwarded-For entry is the one the nearest proxy added: a client can prepend entries, not append them.
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",").pop()?.trim();
+  return { address: forwarded || server?.requestIP(request)?.address || null, origin: request.headers.get("origin") };
+}

@@ -1,0 +1,186 @@
+// Widget chat sessions: an anonymous visitor, pinned to the publishable key's agent, talks to its published version
+// through the one conversation runtime. The conversation row records the key and the visitor
+// (`publishable_key_id`, `visitor_id`); the visitor token proves a browser is that visitor.
+import { and, desc, eq } from "drizzle-orm";
+import type { PublishableKeyGrant } from "../../platform/auth/principal.ts";
+import type { Database } from "../../platform/db/index.ts";
+import { conversationMessages, conversations } from "../../platform/db/schema/index.ts";
+import { notFound, Problem } from "../../platform/http/problem.ts";
+import { newId } from "../../platform/ids.ts";
+import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
+import type { AgentsService } from "../agents/service.ts";
+import type { WidgetMessageDto, WidgetReplyDto } from "./model.ts";
+import type { VisitorTokens } from "./visitor-token.ts";
+
+/** Checks an operator can plug in; without them, no bot check runs and identity tokens are taken as sent. */
+export interface WidgetHooks {
+  /** A bot check such as Cloudflare Turnstile's siteverify. When set, every session needs a token it accepts. */
+  verifyBotToken?(token: string, visitor: { address: string | null; publishableKeyId: string }): Promise<boolean>;
+  /** Checks an identityToken from the host site; the visitor's subject, or null to refuse it. */
+  verifyIdentityToken?(token: string, key: PublishableKeyGrant): Promise<{ subject: string } | null>;
+}
+
+export interface Visitor {
+  /** The address the nearest proxy saw, else the connection's. */
+  address: string | null;
+  origin: string | null;
+}
+
+export interface WidgetConversation {
+  id: string;
+  status: string;
+  startedAt: Date;
+}
+
+const SESSIONS_PER_HOUR = 20;
+const TRANSCRIPT_MAX = 200;
+
+/** New sessions per visitor address and key: a token bucket of SESSIONS_PER_HOUR refilled over an hour. */
+export class SessionLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private perHour = SESSIONS_PER_HOUR,
+    private clock: () => number = Date.now,
+  ) {}
+
+  take(visitorKey: string) {
+    const now = this.clock();
+    const perMs = this.perHour / 3_600_000;
+    let b = this.buckets.get(visitorKey);
+    if (!b) {
+      if (this.buckets.size > 50_000) this.buckets.clear();
+      b = { tokens: this.perHour, at: now };
+      this.buckets.set(visitorKey, b);
+    }
+    b.tokens = Math.min(this.perHour, b.tokens + (now - b.at) * perMs);
+    b.at = now;
+    if (b.tokens < 1) {
+      const retryAfterS = Math.ceil((1 - b.tokens) / perMs / 1000);
+      throw new Problem(429, "too_many_sessions", `at most ${this.perHour} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, { headers: { "retry-after": String(retryAfterS) } });
+    }
+    b.tokens -= 1;
+  }
+}
+
+export interface WidgetSessionsDeps {
+  database: Database;
+  agents: AgentsService;
+  runtime: ConversationRuntime;
+  tokens: VisitorTokens;
+  hooks: WidgetHooks;
+  limiter: SessionLimiter;
+  publicBaseUrl: string;
+}
+
+export class WidgetSessions {
+  constructor(private deps: WidgetSessionsDeps) {}
+
+  async start(organizationId: string, key: PublishableKeyGrant, input: { turnstileToken?: string; identityToken?: string }, visitor: Visitor) {
+    const { hooks } = this.deps;
+    this.deps.limiter.take(`${key.id}|${visitor.address ?? "unknown"}`);
+    if (hooks.verifyBotToken) {
+      if (!input.turnstileToken) throw new Problem(403, "bot_check_required", "send turnstileToken: this server checks that widget sessions come from people");
+      if (!(await hooks.verifyBotToken(input.turnstileToken, { address: visitor.address, publishableKeyId: key.id }))) {
+        throw new Problem(403, "bot_check_failed", "the bot check did not pass; reload the page and try again");
+      }
+    }
+    const identity = await this.identify(key, input.identityToken);
+
+    const { compiled, versionId } = await this.deps.agents.compiledFor(organizationId, key.agentId, false);
+    const visitorId = newId("vis");
+    const opened = await this.deps.runtime.start({
+      organizationId,
+      agentId: key.agentId,
+      agentVersionId: versionId,
+      draftMode: false,
+      compiled,
+      channel: "chat",
+      source: "widget",
+      metadata: { origin: visitor.origin, ...(identity ? { identity } : {}) },
+    });
+    // The runtime creates the row; which key and visitor it belongs to is widget business, recorded here.
+    const [row] = await this.deps.database.db
+      .update(conversations)
+      .set({ publishableKeyId: key.id, visitorId })
+      .where(eq(conversations.id, opened.conversationId))
+      .returning({ startedAt: conversations.startedAt });
+
+    const { token, expiresAt } = this.deps.tokens.issue({ conversationId: opened.conversationId, publishableKeyId: key.id, visitorId });
+    return {
+      conversationId: opened.conversationId,
+      visitorToken: token,
+      visitorTokenExpiresAt: expiresAt.toISOString(),
+      transport: { kind: "sse" as const, url: `${this.deps.publicBaseUrl}/api/v1/chat/widget/sessions/${opened.conversationId}/messages`, token },
+      messages: opened.replies.map((m) => toMessage(row!.startedAt, "assistant", m)),
+    };
+  }
+
+  /** The conversation a visitor token opens, checked against the path and the calling key. */
+  async authorize(organizationId: string, key: PublishableKeyGrant, conversationId: string, visitorToken: string): Promise<WidgetConversation> {
+    const claims = this.deps.tokens.verify(visitorToken);
+    if (claims.conversationId !== conversationId || claims.publishableKeyId !== key.id) {
+      throw new Problem(403, "visitor_token_mismatch", "this visitor token belongs to another conversation or publishable key");
+    }
+    const [row] = await this.deps.database.db
+      .select({
+        id: conversations.id,
+        status: conversations.status,
+        startedAt: conversations.startedAt,
+        publishableKeyId: conversations.publishableKeyId,
+        visitorId: conversations.visitorId,
+      })
+      .from(conversations)
+      .where(and(eq(conversations.id, conversationId), eq(conversations.organizationId, organizationId)))
+      .limit(1);
+    if (!row || row.publishableKeyId !== key.id || row.visitorId !== claims.visitorId) throw notFound("conversation", conversationId);
+    return row;
+  }
+
+  async send(organizationId: string, conversation: WidgetConversation, content: string, sink: TurnSink, signal: AbortSignal): Promise<WidgetReplyDto> {
+    try {
+      const result = await this.deps.runtime.turn(organizationId, conversation.id, { type: "text", text: content }, sink, signal);
+      return {
+        userMessage: toMessage(conversation.startedAt, "user", result.userMessage!),
+        messages: result.replies.map((m) => toMessage(conversation.startedAt, "assistant", m)),
+        ended: result.ended,
+      };
+    } catch (error) {
+      if (error instanceof ConversationEndedError) throw sessionEnded();
+      throw error;
+    }
+  }
+
+  async transcript(conversation: WidgetConversation) {
+    const rows = await this.deps.database.db
+      .select()
+      .from(conversationMessages)
+      .where(eq(conversationMessages.conversationId, conversation.id))
+      .orderBy(desc(conversationMessages.tsMs), desc(conversationMessages.id))
+      .limit(TRANSCRIPT_MAX);
+    return {
+      conversationId: conversation.id,
+      status: conversation.status === "ended" ? ("ended" as const) : ("active" as const),
+      messages: rows.reverse().map((m) => toMessage(conversation.startedAt, m.role === "user" ? "user" : "assistant", { id: m.id, text: m.content, tsMs: m.tsMs })),
+    };
+  }
+
+  private async identify(key: PublishableKeyGrant, token: string | undefined) {
+    if (!token) {
+      if (key.requireIdentityVerification) throw new Problem(403, "identity_required", "this publishable key needs an identityToken from the host site to open a session");
+      return null;
+    }
+    if (!this.deps.hooks.verifyIdentityToken) return { verified: false, subject: null };
+    const verified = await this.deps.hooks.verifyIdentityToken(token, key);
+    if (!verified) throw new Problem(403, "identity_invalid", "the identityToken was not accepted");
+    return { verified: true, subject: verified.subject };
+  }
+}
+
+export const sessionEnded = () => new Problem(409, "session_ended", "this conversation has ended; start a new widget session");
+
+const toMessage = (startedAt: Date, role: "user" | "assistant", m: StoredMessage): WidgetMessageDto => ({
+  id: m.id,
+  role,
+  content: m.text,
+  createdAt: new Date(startedAt.getTime() + m.tsMs).toISOString(),
+});

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+
+let app: TestApp;
+let key: string;
+let agentId: string;
+let pk: { id: string; keyPublic: string };
+const SITE = "https://shop.example.com";
+const HOURS = { timezone: "America/New_York", weekly: { monday: [{ start: "09:00", end: "17:00" }], saturday: [{ start: "10:00", end: "14:00" }] } };
+
+beforeAll(async () => {
+  app = await startTestApp({ PUBLIC_BASE_URL: "https://chat.example.net" });
+  ({ key } = await app.newOrg());
+  agentId = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Shop helper", greeting: "Hi! I'm the shop's assistant.", businessHours: HOURS } })).body.data.id;
+  await app.api("POST", `/api/v1/agents/${agentId}/publish`, { key, body: {} });
+  pk = await newKey();
+});
+afterAll(() => app.stop());
+
+async function newKey(body: Record<string, unknown> = {}, agent = agentId) {
+  return (await app.api("POST", `/api/v1/agents/${agent}/publishable-keys`, { key, body: { name: "Shop", allowedOrigins: [SITE], rateLimitRpm: 6000, ...body } })).body.data;
+}
+
+/** A widget call from a page on SITE; each test picks its own visitor address so the per-visitor limit stays apart. */
+const widget = (method: string, path: string, opts: { pk?: string; body?: unknown; visitor?: string; origin?: string } = {}) =>
+  app.api(method, `/api/v1/chat/widget${path}`, {
+    key: opts.pk ?? pk.keyPublic,
+    body: opts.body,
+    headers: { origin: opts.origin ?? SITE, "x-forwarded-for": opts.visitor ?? "203.0.113.1" },
+  });
+
+const startSession = async (opts: { pk?: string; visitor?: string; body?: unknown } = {}) => {
+  const res = await widget("POST", "/sessions", { body: {}, ...opts });
+  expect(res.status).toBe(201);
+  return res.body.data as { conversationId: string; visitorToken: string; transport: { kind: string; url: string; token: string }; messages: { role: string; content: string }[] };
+};
+
+/** POST a message with stream:true and split the answer into SSE frames. */
+async function streamMessage(conversationId: string, visitorToken: string, content: string) {
+  const res = await fetch(`${app.url}/api/v1/chat/widget/sessions/${conversationId}/messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${pk.keyPublic}`, origin: SITE, "content-type": "application/json" },
+    body: JSON.stringify({ content, stream: true, visitorToken }),
+  });
+  const raw = await res.text();
+  const frames = raw
+    .split("\n\n")
+    .filter((f) => f.startsWith("event:"))
+    .map((f) => {
+      const [event, data] = f.split("\n");
+      return { event: event!.slice("event:".length), data: JSON.parse(data!.slice("data:".length)) };
+    });
+  return { res, raw, frames };
+}
+
+describe("widget sessions", () => {
+  it("starts a conversation with the published agent and answers a visitor token and the SSE transport", async () => {
+    const session = await startSession();
+    expect(session.conversationId).toMatch(/^conv_/);
+    expect(session.visitorToken).toMatch(/^vt1\./);
+    expect(session.transport).toEqual({ kind: "sse", url: `https://chat.example.net/api/v1/chat/widget/sessions/${session.conversationId}/messages`, token: session.visitorToken });
+    expect(session.messages).toEqual([expect.objectContaining({ role: "assistant", content: "Hi! I'm the shop's assistant." })]);
+
+    const [row] = await app.query<{ publishable_key_id: string; visitor_id: string; source: string; channel: string; agent_version_id: string | null; draft_mode: boolean; metadata: { origin: string } }>(
+      `select publishable_key_id, visitor_id, source, channel, agent_version_id, draft_mode, metadata from conversations where id = '${session.conversationId}'`,
+    );
+    expect(row).toMatchObject({ publishable_key_id: pk.id, source: "widget", channel: "chat", draft_mode: false, metadata: { origin: SITE } });
+    expect(row!.visitor_id).toMatch(/^vis_/);
+    expect(row!.agent_version_id).not.toBeNull();
+  });
+
+  it("streams the reply: delta frames as it becomes sayable, then the message, then done", async () => {
+    const session = await startSession();
+    const { res, raw, frames } = await streamMessage(session.conversationId, session.visitorToken, "What are your opening hours?");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    expect(res.headers.get("access-control-allow-origin")).toBe(SITE);
+    expect(raw).toMatch(/^event:delta\ndata:\{/);
+
+    const kinds = frames.map((f) => f.event);
+    const firstOther = kinds.findIndex((k) => k !== "delta");
+    expect(firstOther).toBeGreaterThan(0);
+    expect(kinds.slice(firstOther)).toEqual(["message", "done"]);
+
+    const message = frames[firstOther]!.data;
+    expect(message.userMessage).toMatchObject({ role: "user", content: "What are your opening hours?" });
+    expect(message.ended).toBe(false);
+    expect(message.messages[0].content).toContain("Our hours are");
+    const streamed = frames.filter((f) => f.event === "delta").map((f) => f.data.text).join("");
+    expect(streamed.trim()).toBe(message.messages.map((m: { content: string }) => m.content).join(" "));
+  });
+
+  it("answers JSON when stream is false, and the transcript for a reconnecting widget", async () => {
+    const session = await startSession();
+    const res = await widget("POST", `/sessions/${session.conversationId}/messages`, { body: { content: "When are you open on Saturday?", visitorToken: session.visitorToken } });
+    expect(res.status).toBe(200);
+    expect(res.body.data.messages[0]).toMatchObject({ role: "assistant" });
+    expect(res.body.data.messages[0].content).toContain("Saturday 10:00 to 14:00");
+
+    const transcript = await widget("GET", `/sessions/${session.conversationId}/messages?visitorToken=${encodeURIComponent(session.visitorToken)}`);
+    expect(transcript.status).toBe(200);
+    expect(transcript.body.data.status).toBe("active");
+    expect(transcript.body.data.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([
+      ["assistant", "Hi! I'm the shop's assistant."],
+      ["user", "When are you open on Saturday?"],
+      ["assistant", res.body.data.messages[0].content],
+    ]);
+    expect(transcript.body.data.messages[1].id).toBe(res.body.data.userMessage.id);
+  });
+
+  it("refuses a visitor token that belongs to another conversation or key (403), and one this server did not sign (401)", async () => {
+    const mine = await startSession();
+    const theirs = await startSession();
+    const send = (conversationId: string, visitorToken: string, other?: string) =>
+      widget("POST", `/sessions/${conversationId}/messages`, { pk: other, body: { content: "hello", visitorToken } });
+
+    const crossed = await send(mine.conversationId, theirs.visitorToken);
+    expect(crossed.status).toBe(403);
+    expect(crossed.body.code).toBe("visitor_token_mismatch");
+    expect((await widget("GET", `/sessions/${mine.conversationId}/messages?visitorToken=${encodeURIComponent(theirs.visitorToken)}`)).body.code).toBe("visitor_token_mismatch");
+
+    const otherKey = await newKey();
+    expect((await send(mine.conversationId, mine.visitorToken, otherKey.keyPublic)).body.code).toBe("visitor_token_mismatch");
+
+    const [version, payload, signature] = mine.visitorToken.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
+    const forged = `${version}.${Buffer.from(JSON.stringify({ ...claims, c: theirs.conversationId })).toString("base64url")}.${signature}`;
+    const refused = await send(theirs.conversationId, forged);
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe("invalid_visitor_token");
+    expect((await send(mine.conversationId, "nonsense")).body.code).toBe("invalid_visitor_token");
+    expect((await widget("POST", `/sessions/${mine.conversationId}/messages`, { body: { content: "hello" } })).status).toBe(400);
+  });
+
+  it("keeps a visitor's conversation going across a rotation of the key", async () => {
+    const rotating = await newKey();
+    const session = await startSession({ pk: rotating.keyPublic });
+    const rotated = (await app.api("POST", `/api/v1/agents/${agentId}/publishable-keys/${rotating.id}/rotate`, { key })).body.data;
+    const res = await widget("POST", `/sessions/${session.conversationId}/messages`, { pk: rotated.keyPublic, body: { content: "What are your hours?", visitorToken: session.visitorToken } });
+    expect(res.status).toBe(200);
+  });
+
+  it("answers 409 session_ended once the conversation is over", async () => {
+    const session = await startSession();
+    const bye = await widget("POST", `/sessions/${session.conversationId}/messages`, { body: { content: "That's all, goodbye", visitorToken: session.visitorToken } });
+    expect(bye.body.data.ended).toBe(true);
+    const after = await widget("POST", `/sessions/${session.conversationId}/messages`, { body: { content: "hello?", visitorToken: session.visitorToken } });
+    expect(after.status).toBe(409);
+    expect(after.body.code).toBe("session_ended");
+    const transcript = await widget("GET", `/sessions/${session.conversationId}/messages?visitorToken=${encodeURIComponent(session.visitorToken)}`);
+    expect(transcript.body.data.status).toBe("ended");
+  });
+
+  it("answers 409 no_published_version for an agent never published", async () => {
+    const draft = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Draft only" } })).body.data.id;
+    const draftKey = await newKey({}, draft);
+    const res = await widget("POST", "/sessions", { pk: draftKey.keyPublic, body: {} });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe("no_published_version");
+  });
+
+  it("needs an identityToken when the key requires identity verification", async () => {
+    const strict = await newKey({ requireIdentityVerification: true });
+    const refused = await widget("POST", "/sessions", { pk: strict.keyPublic, body: {} });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe("identity_required");
+    const session = await startSession({ pk: strict.keyPublic, body: { identityToken: "customer-42-signed-by-the-site" } });
+    const [row] = await app.query<{ metadata: { identity: unknown } }>(`select metadata from conversations where id = '${session.conversationId}'`);
+    expect(row!.metadata.identity).toEqual({ verified: false, subject: null });
+  });
+
+  it("limits new sessions per visitor address, apart from other visitors", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await widget("POST", "/sessions", { body: {}, visitor: "198.51.100.7" })).status);
+    expect(statuses.slice(0, 20).every((s) => s === 201)).toBe(true);
+    const limited = await widget("POST", "/sessions", { body: {}, visitor: "198.51.100.7" });
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe("too_many_sessions");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await widget("POST", "/sessions", { body: {}, visitor: "198.51.100.8" })).status).toBe(201);
+  });
+
+  it("checks the Origin on the session routes too, and refuses secret keys there", async () => {
+    expect((await widget("POST", "/sessions", { body: {}, origin: "https://evil.example" })).body.code).toBe("origin_not_allowed");
+    const res = await app.api("POST", "/api/v1/chat/widget/sessions", { key, body: {}, headers: { origin: SITE } });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ code: "insufficient_scope", requiredScope: "chat:public" });
+  });
+});
