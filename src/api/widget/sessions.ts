@@ -38,25 +38,20 @@ const TRANSCRIPT_MAX = 200;
 /** New sessions per visitor address and key: a token bucket of SESSIONS_PER_HOUR refilled over an hour. */
 export class SessionLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(
-    private perHour = SESSIONS_PER_HOUR,
-    private clock: () => number = Date.now,
-  ) {}
 
-  take(visitorKey: string) {
-    const now = this.clock();
-    const perMs = this.perHour / 3_600_000;
+  take(visitorKey: string, now = Date.now()) {
+    const perMs = SESSIONS_PER_HOUR / 3_600_000;
     let b = this.buckets.get(visitorKey);
     if (!b) {
       if (this.buckets.size > 50_000) this.buckets.clear();
-      b = { tokens: this.perHour, at: now };
+      b = { tokens: SESSIONS_PER_HOUR, at: now };
       this.buckets.set(visitorKey, b);
     }
-    b.tokens = Math.min(this.perHour, b.tokens + (now - b.at) * perMs);
+    b.tokens = Math.min(SESSIONS_PER_HOUR, b.tokens + (now - b.at) * perMs);
     b.at = now;
     if (b.tokens < 1) {
       const retryAfterS = Math.ceil((1 - b.tokens) / perMs / 1000);
-      throw new Problem(429, "too_many_sessions", `at most ${this.perHour} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, { headers: { "retry-after": String(retryAfterS) } });
+      throw new Problem(429, "too_many_sessions", `at most ${SESSIONS_PER_HOUR} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, { headers: { "retry-after": String(retryAfterS) } });
     }
     b.tokens -= 1;
   }
