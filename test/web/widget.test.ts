@@ -160,7 +160,11 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       // The connection drops after the first words: a delta arrives, the rest never does.
       await page.route("**/api/v1/chat/widget/sessions/*/messages", (route) =>
         route.request().method() === "POST"
-          ? route.fulfill({ status: 200, headers: { "content-type": "text/event-stream", "access-control-allow-origin": allowed.origin }, body: 'event:delta\ndata:{"text":"We\'re "}\n\n' })
+          ? route.fulfill({
+              status: 200,
+              headers: { "content-type": "text/event-stream", "access-control-allow-origin": allowed.origin },
+              body: 'event:delta\ndata:{"text":"We\'re "}\n\n',
+            })
           : route.continue(),
       );
       await page.getByRole("textbox", { name: "Message" }).fill("When are you open on Friday?");

@@ -23,7 +23,11 @@ export function publishableKeyRoutes(ctx: ApiContext) {
       params: AgentParams,
       query: t.Object(PageQuery),
       response: { 200: Paginated(PublishableKey), ...problems(400, 404) },
-      detail: { summary: "List publishable keys", description: "The agent's publishable keys, revoked ones included, newest first. keyPublic is public by design and shown in full.", tags },
+      detail: {
+        summary: "List publishable keys",
+        description: "The agent's publishable keys, revoked ones included, newest first. keyPublic is public by design and shown in full.",
+        tags,
+      },
     })
     .post(
       "/agents/:id/publishable-keys",
@@ -53,7 +57,11 @@ export function publishableKeyRoutes(ctx: ApiContext) {
       body: PublishableKeyPatch,
       parse: "json",
       response: { 200: Envelope(PublishableKey), ...problems(400, 404, 409, 413, 415) },
-      detail: { summary: "Update a publishable key", description: "Changes name, allowedOrigins, rateLimitRpm or requireIdentityVerification at once. 409 key_revoked for a revoked key.", tags },
+      detail: {
+        summary: "Update a publishable key",
+        description: "Changes name, allowedOrigins, rateLimitRpm or requireIdentityVerification at once. 409 key_revoked for a revoked key.",
+        tags,
+      },
     })
     .post("/agents/:id/publishable-keys/:keyId/rotate", async ({ params, ...c }) => ok(await keys.rotate(org(c), params.id, params.keyId)), {
       scope: "pubkeys:write",
@@ -71,6 +79,10 @@ export function publishableKeyRoutes(ctx: ApiContext) {
       scope: "pubkeys:write",
       params: KeyParams,
       response: { 200: Envelope(PublishableKey), ...problems(404) },
-      detail: { summary: "Revoke a publishable key", description: "Immediate: the next widget request with it (or with a previous value still in its grace window) answers 401.", tags },
+      detail: {
+        summary: "Revoke a publishable key",
+        description: "Immediate: the next widget request with it (or with a previous value still in its grace window) answers 401.",
+        tags,
+      },
     });
 }

@@ -48,7 +48,12 @@ export class PublishableKeysService {
     const after = decodeCursor(q.cursor);
     const where: SQL[] = [eq(publishableKeys.organizationId, organizationId), eq(publishableKeys.agentId, agentId)];
     if (after) where.push(lt(publishableKeys.id, after));
-    const rows = await this.db.select().from(publishableKeys).where(and(...where)).orderBy(desc(publishableKeys.id)).limit(q.limit + 1);
+    const rows = await this.db
+      .select()
+      .from(publishableKeys)
+      .where(and(...where))
+      .orderBy(desc(publishableKeys.id))
+      .limit(q.limit + 1);
     return page(rows, q.limit, (r) => r.id, toPublishableKeyDto);
   }
 

@@ -62,7 +62,9 @@ export const PublicQuery = t.Object({ key: t.Optional(t.String({ maxLength: 200,
 
 export const WidgetSessionCreate = t.Object({
   turnstileToken: t.Optional(t.String({ maxLength: 4096, description: "Bot-check token; required when the server has a bot verifier" })),
-  identityToken: t.Optional(t.String({ minLength: 1, maxLength: 4096, description: "The visitor's identity from the host site; required when the key has requireIdentityVerification" })),
+  identityToken: t.Optional(
+    t.String({ minLength: 1, maxLength: 4096, description: "The visitor's identity from the host site; required when the key has requireIdentityVerification" }),
+  ),
 });
 
 export const WidgetMessage = t.Object({

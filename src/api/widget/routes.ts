@@ -85,16 +85,24 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         tags,
       },
     })
-    .get("/chat/widget/bootstrap", async (c) => ok(await widgets.bootstrap(caller(c).organizationId, caller(c).key)), {
-      scope: "chat:public",
-      query: PublicQuery,
-      response: { 200: Envelope(WidgetBootstrap), ...problems(404) },
-      detail: {
-        summary: "Widget bootstrap config",
-        description: "The public configuration a widget starts from: agent id and name, theme, copy, behavior. No secrets. Publishable key as bearer or ?key=; the Origin must be allowed.",
-        tags: ["Chat"],
+    .get(
+      "/chat/widget/bootstrap",
+      async (c) => {
+        const { organizationId, key } = caller(c);
+        return ok(await widgets.bootstrap(organizationId, key));
       },
-    })
+      {
+        scope: "chat:public",
+        query: PublicQuery,
+        response: { 200: Envelope(WidgetBootstrap), ...problems(404) },
+        detail: {
+          summary: "Widget bootstrap config",
+          description:
+            "The public configuration a widget starts from: agent id and name, theme, copy, behavior. No secrets. Publishable key as bearer or ?key=; the Origin must be allowed.",
+          tags: ["Chat"],
+        },
+      },
+    )
     .post(
       "/chat/widget/sessions",
       async ({ body, request, server, set, ...c }) => {
@@ -157,7 +165,11 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         params: SessionParams,
         query: TranscriptQuery,
         response: { 200: Envelope(WidgetTranscript), ...problems(400, 404) },
-        detail: { summary: "Get a widget transcript", description: "The conversation so far, for a widget reconnecting after a reload. Needs the session's visitorToken.", tags: ["Chat"] },
+        detail: {
+          summary: "Get a widget transcript",
+          description: "The conversation so far, for a widget reconnecting after a reload. Needs the session's visitorToken.",
+          tags: ["Chat"],
+        },
       },
     );
 }

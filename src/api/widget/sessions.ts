@@ -51,7 +51,9 @@ export class SessionLimiter {
     b.at = now;
     if (b.tokens < 1) {
       const retryAfterS = Math.ceil((1 - b.tokens) / perMs / 1000);
-      throw new Problem(429, "too_many_sessions", `at most ${SESSIONS_PER_HOUR} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, { headers: { "retry-after": String(retryAfterS) } });
+      throw new Problem(429, "too_many_sessions", `at most ${SESSIONS_PER_HOUR} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, {
+        headers: { "retry-after": String(retryAfterS) },
+      });
     }
     b.tokens -= 1;
   }

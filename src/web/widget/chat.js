@@ -274,7 +274,15 @@
         const problem = await problemOf(response);
         console.warn(`[Flowyte] could not start a chat: ${problem.detail || `HTTP ${response.status}`}${problem.code ? ` (${problem.code})` : ""}`);
         const text =
-          response.status === 409 ? TEXT.offline : problem.code === "identity_required" || problem.code === "identity_invalid" ? TEXT.identity : response.status === 429 ? TEXT.busy : response.status === 401 || response.status === 403 ? TEXT.refused : TEXT.unavailable;
+          response.status === 409
+            ? TEXT.offline
+            : problem.code === "identity_required" || problem.code === "identity_invalid"
+              ? TEXT.identity
+              : response.status === 429
+                ? TEXT.busy
+                : response.status === 401 || response.status === 403
+                  ? TEXT.refused
+                  : TEXT.unavailable;
         this.setStatus(h("p", { role: "status" }, text));
         throw new Error(problem.code || `HTTP ${response.status}`);
       }

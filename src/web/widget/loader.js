@@ -64,9 +64,10 @@
   Promise.all([config, loadUi()]).then(
     function (results) {
       if (document.body) mount(results[0]);
-      else document.addEventListener("DOMContentLoaded", function () {
-        mount(results[0]);
-      });
+      else
+        document.addEventListener("DOMContentLoaded", function () {
+          mount(results[0]);
+        });
     },
     function (error) {
       console.error("[Flowyte] the chat widget could not start:", error.message);

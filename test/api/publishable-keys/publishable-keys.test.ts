@@ -57,11 +57,20 @@ describe("publishable keys", () => {
 
     const bad = await app.api("POST", keysPath(), {
       key,
-      body: { name: "x", allowedOrigins: ["https://ok.example", "https://example.com/pricing", "example.com", "ftp://example.com", "https://*.example.com", "https://a.example?x=1"] },
+      body: {
+        name: "x",
+        allowedOrigins: ["https://ok.example", "https://example.com/pricing", "example.com", "ftp://example.com", "https://*.example.com", "https://a.example?x=1"],
+      },
     });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe("validation_error");
-    expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(["allowedOrigins[1]", "allowedOrigins[2]", "allowedOrigins[3]", "allowedOrigins[4]", "allowedOrigins[5]"]);
+    expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual([
+      "allowedOrigins[1]",
+      "allowedOrigins[2]",
+      "allowedOrigins[3]",
+      "allowedOrigins[4]",
+      "allowedOrigins[5]",
+    ]);
     expect((await app.api("POST", keysPath(), { key, body: { name: "x", allowedOrigins: [] } })).status).toBe(400);
     expect((await app.api("POST", keysPath(), { key, body: { name: "x", allowedOrigins: Array.from({ length: 21 }, (_, i) => `https://s${i}.example`) } })).status).toBe(400);
     expect((await app.api("POST", keysPath(), { key, body: { name: "x", allowedOrigins: [SITE], rateLimitRpm: 0 } })).status).toBe(400);
@@ -85,7 +94,13 @@ describe("publishable keys", () => {
       body: { name: "Renamed", allowedOrigins: ["https://NEW.example.com"], rateLimitRpm: 30, requireIdentityVerification: true },
     });
     expect(res.status).toBe(200);
-    expect(res.body.data).toMatchObject({ name: "Renamed", allowedOrigins: ["https://new.example.com"], rateLimitRpm: 30, requireIdentityVerification: true, keyPublic: created.keyPublic });
+    expect(res.body.data).toMatchObject({
+      name: "Renamed",
+      allowedOrigins: ["https://new.example.com"],
+      rateLimitRpm: 30,
+      requireIdentityVerification: true,
+      keyPublic: created.keyPublic,
+    });
     expect(res.body.data.updatedAt >= created.updatedAt).toBe(true);
     expect((await bootstrap(created.keyPublic, "https://new.example.com")).status).toBe(200);
     expect((await bootstrap(created.keyPublic, SITE)).body.code).toBe("origin_not_allowed");
@@ -176,7 +191,8 @@ describe("publishable keys", () => {
     const { key: owner } = await app.newOrg();
     const agent = (await app.api("POST", "/api/v1/agents", { key: owner, body: { name: "Paged" } })).body.data.id;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await app.api("POST", `/api/v1/agents/${agent}/publishable-keys`, { key: owner, body: { name: `k${i}`, allowedOrigins: [SITE] } })).body.data.id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await app.api("POST", `/api/v1/agents/${agent}/publishable-keys`, { key: owner, body: { name: `k${i}`, allowedOrigins: [SITE] } })).body.data.id);
     const first = await app.api("GET", `/api/v1/agents/${agent}/publishable-keys?limit=2`, { key: owner });
     const second = await app.api("GET", `/api/v1/agents/${agent}/publishable-keys?limit=2&cursor=${first.body.pagination.nextCursor}`, { key: owner });
     expect([...first.body.data, ...second.body.data].map((k: { id: string }) => k.id)).toEqual(ids.reverse());

@@ -22,7 +22,12 @@ beforeAll(async () => {
   organizationId = org.organizationId;
   const agentId = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Hooked" } })).body.data.id;
   await app.api("POST", `/api/v1/agents/${agentId}/publish`, { key: org.key, body: {} });
-  const pk = (await app.api("POST", `/api/v1/agents/${agentId}/publishable-keys`, { key: org.key, body: { name: "Site", allowedOrigins: [visitor.origin], requireIdentityVerification: true } })).body.data;
+  const pk = (
+    await app.api("POST", `/api/v1/agents/${agentId}/publishable-keys`, {
+      key: org.key,
+      body: { name: "Site", allowedOrigins: [visitor.origin], requireIdentityVerification: true },
+    })
+  ).body.data;
   grant = { id: pk.id, agentId, allowedOrigins: pk.allowedOrigins, rateLimitRpm: pk.rateLimitRpm, requireIdentityVerification: true };
 });
 afterAll(() => app.stop());
@@ -44,7 +49,11 @@ function sessionsWith(hooks: WidgetHooks) {
   return new WidgetSessions({ database, agents, runtime, tokens: new VisitorTokens(randomBytes(32)), hooks, limiter: new SessionLimiter(), publicBaseUrl: "http://localhost" });
 }
 
-const rejection = (promise: Promise<unknown>) => promise.then(() => null, (error) => ({ status: error.status, code: error.code }));
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error) => ({ status: error.status, code: error.code }),
+  );
 
 describe("widget session hooks", () => {
   it("asks the bot verifier about every session and refuses without a token or with a rejected one", async () => {

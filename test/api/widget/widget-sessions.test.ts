@@ -61,9 +61,15 @@ describe("widget sessions", () => {
     expect(session.transport).toEqual({ kind: "sse", url: `https://chat.example.net/api/v1/chat/widget/sessions/${session.conversationId}/messages`, token: session.visitorToken });
     expect(session.messages).toEqual([expect.objectContaining({ role: "assistant", content: "Hi! I'm the shop's assistant." })]);
 
-    const [row] = await app.query<{ publishable_key_id: string; visitor_id: string; source: string; channel: string; agent_version_id: string | null; draft_mode: boolean; metadata: { origin: string } }>(
-      `select publishable_key_id, visitor_id, source, channel, agent_version_id, draft_mode, metadata from conversations where id = '${session.conversationId}'`,
-    );
+    const [row] = await app.query<{
+      publishable_key_id: string;
+      visitor_id: string;
+      source: string;
+      channel: string;
+      agent_version_id: string | null;
+      draft_mode: boolean;
+      metadata: { origin: string };
+    }>(`select publishable_key_id, visitor_id, source, channel, agent_version_id, draft_mode, metadata from conversations where id = '${session.conversationId}'`);
     expect(row).toMatchObject({ publishable_key_id: pk.id, source: "widget", channel: "chat", draft_mode: false, metadata: { origin: SITE } });
     expect(row!.visitor_id).toMatch(/^vis_/);
     expect(row!.agent_version_id).not.toBeNull();
@@ -86,7 +92,10 @@ describe("widget sessions", () => {
     expect(message.userMessage).toMatchObject({ role: "user", content: "What are your opening hours?" });
     expect(message.ended).toBe(false);
     expect(message.messages[0].content).toContain("Our hours are");
-    const streamed = frames.filter((f) => f.event === "delta").map((f) => f.data.text).join("");
+    const streamed = frames
+      .filter((f) => f.event === "delta")
+      .map((f) => f.data.text)
+      .join("");
     expect(streamed.trim()).toBe(message.messages.map((m: { content: string }) => m.content).join(" "));
   });
 
@@ -136,7 +145,10 @@ describe("widget sessions", () => {
     const rotating = await newKey();
     const session = await startSession({ pk: rotating.keyPublic });
     const rotated = (await app.api("POST", `/api/v1/agents/${agentId}/publishable-keys/${rotating.id}/rotate`, { key })).body.data;
-    const res = await widget("POST", `/sessions/${session.conversationId}/messages`, { pk: rotated.keyPublic, body: { content: "What are your hours?", visitorToken: session.visitorToken } });
+    const res = await widget("POST", `/sessions/${session.conversationId}/messages`, {
+      pk: rotated.keyPublic,
+      body: { content: "What are your hours?", visitorToken: session.visitorToken },
+    });
     expect(res.status).toBe(200);
   });
 
