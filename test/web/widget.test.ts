@@ -183,6 +183,33 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
   );
 
   it(
+    "closes an ended conversation and starts a new one on request",
+    async () => {
+      const { page, problems } = await openPage(allowed.origin);
+      const launcher = page.getByRole("button", { name: LAUNCHER });
+      await launcher.click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("That's all, goodbye");
+      await page.keyboard.press("Enter");
+      const restart = page.getByRole("button", { name: "Start a new conversation" });
+      await restart.waitFor();
+      expect(await page.getByRole("textbox", { name: "Message" }).isDisabled()).toBe(true);
+      expect(await focusedInWidget(page)).toBe("fw-restart");
+
+      await page.keyboard.press("Escape");
+      await launcher.click();
+      expect(await restart.isVisible()).toBe(true);
+      await restart.click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      expect(await page.locator(".fw-msg").count()).toBe(1);
+      expect(await page.getByRole("textbox", { name: "Message" }).isEnabled()).toBe(true);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    { timeout: 30_000 },
+  );
+
+  it(
     "shows a clear refusal, and logs why, on a site whose origin the key does not allow",
     async () => {
       const { page, warnings } = await openPage(refused.origin);

@@ -109,6 +109,7 @@
       this.session = null;
       this.opening = null;
       this.busy = false;
+      this.ended = false;
       this.root = this.attachShadow({ mode: "open" });
       // Stay invisible until the stylesheet applies, so the page never shows an unstyled flash.
       this.style.visibility = "hidden";
@@ -198,7 +199,7 @@
       this.panel.hidden = false;
       this.launcher.setAttribute("aria-expanded", "true");
       if (focus) this.input.focus();
-      this.ensureSession().catch(() => {});
+      if (!this.ended) this.ensureSession().catch(() => {});
     }
 
     close() {
@@ -335,7 +336,7 @@
         this.markFailed(item, content);
       } finally {
         this.busy = false;
-        this.sendButton.disabled = false;
+        this.sendButton.disabled = this.ended;
       }
     }
 
@@ -374,6 +375,9 @@
     }
 
     showEnded() {
+      // Disabling the message box would drop the visitor's focus on the page: hand it to the restart button instead.
+      const hadFocus = this.panel.contains(this.root.activeElement);
+      this.ended = true;
       this.forget();
       this.session = null;
       this.opening = null;
@@ -381,6 +385,7 @@
       this.sendButton.disabled = true;
       const restart = h("button", { type: "button", class: "fw-restart" }, TEXT.restart);
       restart.addEventListener("click", () => {
+        this.ended = false;
         this.messages.replaceChildren();
         this.setStatus(null);
         this.input.disabled = false;
@@ -389,6 +394,7 @@
         this.ensureSession().catch(() => {});
       });
       this.setStatus(h("p", { role: "status" }, `${TEXT.ended} `), restart);
+      if (hadFocus) restart.focus();
     }
 
     setStatus(...nodes) {
