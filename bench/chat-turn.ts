@@ -85,8 +85,9 @@ try {
   if (completed !== CONVERSATIONS) throw new Error(`only ${completed}/${CONVERSATIONS} conversations completed the playbook`);
 
   // Ceiling: the storage transaction alone, with a turn's typical writes (2 messages, 4 events, the state).
-  const ceilingConv = await store.create({ id: newId("conv"), organizationId: organization.id, agentId: agent.id, channel: "chat", source: "bench", state: {}, metadata: {} });
-  const receipt = new Receipt(ceilingConv.id, "chat", Date.now(), 0, Date.now);
+  const opened = await runtime.start({ organizationId: organization.id, agentId: agent.id, agentVersionId: null, draftMode: true, compiled, channel: "chat", source: "bench" });
+  const ceilingConv = (await store.load(organization.id, opened.conversationId))!;
+  const receipt = new Receipt(ceilingConv.id, "chat", Date.now(), (await store.events(ceilingConv.id)).length, Date.now);
   const state = initialState("en", {});
   const bare: number[] = [];
   for (let i = 0; i < 1000; i++) {

@@ -14,6 +14,7 @@ import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts
 import { Receipt, type AuditEvent } from "./receipt.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
+import { summarizeConversation } from "./summary.ts";
 import { overlapScore, redactPii, sentimentLabel, sentimentScore, tokens } from "./text.ts";
 import type { Passage, Retriever, RunSkill } from "./tools/types.ts";
 
@@ -68,6 +69,9 @@ export interface StartOptions {
   greet?: boolean;
   /** Earlier turns the client already had with the agent (OpenAI-compatible `messages`), as context. */
   history?: { role: "user" | "assistant"; content: string }[];
+  /** Widget conversations: the publishable key and anonymous visitor they belong to. */
+  publishableKeyId?: string | null;
+  visitorId?: string | null;
 }
 
 export interface RuntimeDeps {
@@ -137,7 +141,8 @@ export class ConversationRuntime {
   async start(opts: StartOptions, sink: TurnSink = {}): Promise<TurnResult> {
     const language = opts.compiled.agent.primaryLanguage;
     const variables: Record<string, unknown> = { caller_number: opts.callerNumber ?? null, caller_name: opts.callerName ?? null, verified: false };
-    const row = await this.deps.store.create({
+    // The row is stored with the first turn's writes (one statement), not on its own.
+    const row: ConversationRow = {
       id: newId("conv"),
       organizationId: opts.organizationId,
       agentId: opts.agentId,
@@ -146,19 +151,32 @@ export class ConversationRuntime {
       channel: opts.channel,
       source: opts.source,
       status: "active",
+      outcome: null,
+      summary: null,
+      topic: null,
+      sentiment: null,
       language,
       callerNumber: opts.callerNumber ?? null,
+      userTurnCount: 0,
+      goalCompleted: false,
       state: initialState(language, variables) as unknown as Record<string, unknown>,
       metadata: opts.metadata ?? {},
+      publishableKeyId: opts.publishableKeyId ?? null,
+      visitorId: opts.visitorId ?? null,
       startedAt: new Date(this.clock()),
-    });
+      endedAt: null,
+    };
     const live = this.attach(row, opts.compiled, 0);
     return this.withLock(live, async () => {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
       for (const h of opts.history ?? []) this.remember(live.state, h.role, h.content);
-      if (opts.greet !== false) this.say(turn, this.greeting(live));
+      if (opts.greet === false) {
+        // Opened to answer a message at once (OpenAI-compatible): the turn that follows stores both together.
+        return turn.result;
+      }
+      this.say(turn, this.greeting(live));
       await this.persist(turn);
       return turn.result;
     });
@@ -853,6 +871,17 @@ export class ConversationRuntime {
     if (state.history.length > HISTORY_TURNS) state.history.splice(0, state.history.length - HISTORY_TURNS);
   }
 
+  /** The whole conversation's summary and topic, from everything stored plus this last turn. */
+  private async summarize(live: Live, events: AuditEvent[], messages: NewMessage[]) {
+    const [earlierEvents, earlierMessages] = await Promise.all([this.deps.store.events(live.row.id), this.deps.store.messages(live.row.id)]);
+    return summarizeConversation({
+      messages: [...earlierMessages, ...messages].map((m) => ({ role: m.role, content: m.content })),
+      events: [...earlierEvents, ...events],
+      goalCompleted: live.state.goalCompleted,
+      outcome: live.row.outcome ?? "completed",
+    });
+  }
+
   private elapsed(live: Live) {
     return Math.max(0, this.clock() - live.row.startedAt.getTime());
   }
@@ -874,7 +903,7 @@ export class ConversationRuntime {
         userTurnCount: live.row.userTurnCount,
         language: state.language,
         goalCompleted: state.goalCompleted,
-        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), summary: summarize(live, redact) } : {}),
+        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...(await this.summarize(live, events, messages)) } : {}),
       },
       events,
       messages,
@@ -967,11 +996,4 @@ function verificationValue(field: string, text: string): string | null {
     return got.ok ? String(got.value) : null;
   }
   return text.trim() || null;
-}
-
-function summarize(live: Live, redact: boolean): string {
-  const firstUser = (live.state.history.find((h) => h.role === "user")?.content ?? "").replace(/\s+/g, " ").slice(0, 120);
-  const ask = redact ? redactPii(firstUser) : firstUser;
-  const outcome = live.row.outcome === "transferred" ? `transferred to ${live.state.transferredTo}` : live.state.goalCompleted ? "request completed" : live.row.outcome === "abandoned" ? "ended before the caller spoke" : "conversation ended";
-  return ask ? `Caller: "${ask}"; ${outcome}.` : `${outcome.charAt(0).toUpperCase()}${outcome.slice(1)}.`;
 }

@@ -63,7 +63,12 @@ export class ObserveService {
     if (query.source) where.push(eq(conversations.source, query.source));
     const q = query.q?.trim();
     // Written exactly as the GIN index's expression, with a literal configuration, so the planner can use it.
-    if (q) where.push(sql`to_tsvector('simple', ${conversations.searchText}) @@ plainto_tsquery('simple', ${q})`);
+    if (q) {
+      // What was said (stored redacted when the policy asks) or the summary; both expressions have GIN indexes.
+      where.push(
+        sql`(to_tsvector('simple', coalesce(${conversations.summary}, '')) @@ plainto_tsquery('simple', ${q}) or exists (select 1 from ${conversationMessages} m where m.conversation_id = ${conversations.id} and to_tsvector('simple', m.content) @@ plainto_tsquery('simple', ${q})))`,
+      );
+    }
     const rows = await selectRows(this.db)
       .where(and(...where))
       .orderBy(desc(conversations.id))

@@ -30,15 +30,14 @@ export const conversations = pgTable(
     /** Widget conversations: the publishable key and anonymous visitor they belong to. */
     publishableKeyId: text("publishable_key_id"),
     visitorId: text("visitor_id"),
-    /** Transcript and summary text, for full-text search (`to_tsvector('simple', search_text)`). */
-    searchText: text("search_text").notNull().default(""),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp("ended_at", { withTimezone: true }),
   },
   (t) => [
     index("conversations_org_idx").on(t.organizationId, t.id),
     index("conversations_agent_idx").on(t.agentId, t.id),
-    index("conversations_search_idx").using("gin", sql`to_tsvector('simple', ${t.searchText})`),
+    // Full-text search over summaries; transcripts are searched through conversation_messages' own index.
+    index("conversations_summary_search_idx").using("gin", sql`to_tsvector('simple', coalesce(${t.summary}, ''))`),
   ],
 );
 
@@ -73,7 +72,11 @@ export const conversationMessages = pgTable(
     tsMs: bigint("ts_ms", { mode: "number" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("conversation_messages_conv_idx").on(t.conversationId, t.id)],
+  (t) => [
+    index("conversation_messages_conv_idx").on(t.conversationId, t.id),
+    // Each message is indexed once when inserted, so search costs nothing per turn as a conversation grows.
+    index("conversation_messages_search_idx").using("gin", sql`to_tsvector('simple', ${t.content})`),
+  ],
 );
 
 /** A probe run: a scripted scenario played against an agent, with its verdict. */
