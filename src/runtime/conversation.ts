@@ -222,6 +222,13 @@ export class ConversationRuntime {
     });
   }
 
+  /** A conversation's row as the runtime holds it (fresh for live ones, stored otherwise), or null. */
+  async describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
+    const live = this.live.get(conversationId);
+    if (live) return live.row.organizationId === organizationId ? live.row : null;
+    return this.deps.store.load(organizationId, conversationId);
+  }
+
   /** Where the playbook waits for keyed digits, for the voice channel. */
   awaitingDtmf(conversationId: string) {
     const live = this.live.get(conversationId);

@@ -2,7 +2,7 @@
 // conversation of the one runtime (channel chat, source chat); its transcript is the message list.
 import { and, asc, eq, gt, type SQL } from "drizzle-orm";
 import type { Principal } from "../../platform/auth/principal.ts";
-import { conversationMessages, conversations } from "../../platform/db/schema/index.ts";
+import { conversationMessages, type conversations } from "../../platform/db/schema/index.ts";
 import type { Db } from "../../platform/db/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
@@ -102,12 +102,8 @@ export class ChatService {
   }
 
   private async find(organizationId: string, id: string): Promise<ConversationRow> {
-    const [row] = await this.db
-      .select()
-      .from(conversations)
-      .where(and(eq(conversations.id, id), eq(conversations.organizationId, organizationId), eq(conversations.source, "chat")))
-      .limit(1);
-    if (!row) throw notFound("session", id);
+    const row = await this.runtime.describe(organizationId, id);
+    if (!row || row.source !== "chat") throw notFound("session", id);
     return row;
   }
 }
