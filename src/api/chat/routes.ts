@@ -9,7 +9,7 @@ import { streamEvents } from "../../platform/http/sse.ts";
 import type { ApiContext } from "../context.ts";
 import { completionBody, completionStream, CompletionsService, CONVERSATION_HEADER } from "./completions.ts";
 import { ChatMessage, Completion, CompletionRequest, Reply, SendMessage, Session, SessionCreate, SessionCreated } from "./model.ts";
-import { ChatService, reply, runTurn, toMessageDto } from "./service.ts";
+import { ChatService, reply, runTurn } from "./service.ts";
 
 const tags = ["Chat"];
 const SessionParams = t.Object({ id: t.String({ maxLength: 64, description: "Session id" }) });

@@ -1,10 +1,10 @@
 // Widget chat sessions: an anonymous visitor, pinned to the publishable key's agent, talks to its published version
 // through the one conversation runtime. The conversation row records the key and the visitor
 // (`publishable_key_id`, `visitor_id`); the visitor token proves a browser is that visitor.
-import { and, desc, eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import type { PublishableKeyGrant } from "../../platform/auth/principal.ts";
 import type { Database } from "../../platform/db/index.ts";
-import { conversationMessages, conversations } from "../../platform/db/schema/index.ts";
+import { conversationMessages } from "../../platform/db/schema/index.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
 import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
@@ -93,14 +93,11 @@ export class WidgetSessions {
       compiled,
       channel: "chat",
       source: "widget",
+      publishableKeyId: key.id,
+      visitorId,
       metadata: { origin: visitor.origin, ...(identity ? { identity } : {}) },
     });
-    // The runtime creates the row; which key and visitor it belongs to is widget business, recorded here.
-    const [row] = await this.deps.database.db
-      .update(conversations)
-      .set({ publishableKeyId: key.id, visitorId })
-      .where(eq(conversations.id, opened.conversationId))
-      .returning({ startedAt: conversations.startedAt });
+    const row = await this.deps.runtime.describe(organizationId, opened.conversationId);
 
     const { token, expiresAt } = this.deps.tokens.issue({ conversationId: opened.conversationId, publishableKeyId: key.id, visitorId });
     return {
@@ -118,17 +115,7 @@ export class WidgetSessions {
     if (claims.conversationId !== conversationId || claims.publishableKeyId !== key.id) {
       throw new Problem(403, "visitor_token_mismatch", "this visitor token belongs to another conversation or publishable key");
     }
-    const [row] = await this.deps.database.db
-      .select({
-        id: conversations.id,
-        status: conversations.status,
-        startedAt: conversations.startedAt,
-        publishableKeyId: conversations.publishableKeyId,
-        visitorId: conversations.visitorId,
-      })
-      .from(conversations)
-      .where(and(eq(conversations.id, conversationId), eq(conversations.organizationId, organizationId)))
-      .limit(1);
+    const row = await this.deps.runtime.describe(organizationId, conversationId);
     if (!row || row.publishableKeyId !== key.id || row.visitorId !== claims.visitorId) throw notFound("conversation", conversationId);
     return row;
   }
