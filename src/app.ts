@@ -75,7 +75,9 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
   });
   const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime };
 
-  const app = new Elysia({ serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
+  // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
+  // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
+  const app = new Elysia({ normalize: "typebox", serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
     .use(conventions)
     .use(openApiDocs(pkg.version))
     .get("/health", () => ({ status: "ok" as const }), {

@@ -4,6 +4,7 @@ import type { createConventions } from "../../platform/http/conventions.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok, VoidEnvelope } from "../../platform/http/envelope.ts";
 import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
+import { optionalJsonBody } from "../../platform/http/body.ts";
 import { Problem } from "../../platform/http/problem.ts";
 import {
   Agent,
@@ -84,14 +85,14 @@ export function agentRoutes(conventions: ReturnType<typeof createConventions>, a
       "/agents/:id/publish",
       async ({ params, body, set, ...ctx }) => {
         set.status = 201;
-        return ok(await agentsService.publish(me(ctx), params.id, body?.note));
+        return ok(await agentsService.publish(me(ctx), params.id, body.note));
       },
       {
         scope: "agents:write",
         idempotent: true,
         params: IdParams,
-        body: t.Optional(PublishBody),
-        parse: "json",
+        body: PublishBody,
+        parse: optionalJsonBody as never,
         response: { 201: Envelope(AgentVersion), ...problems(400, 404, 409) },
         detail: { summary: "Publish an agent", description: "Freezes the draft into a new immutable version; new calls and chats use it.", tags },
       },

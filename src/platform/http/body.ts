@@ -20,3 +20,9 @@ export function checkRequestBody(request: Request, path: string, jsonLimit: numb
     throw new Problem(415, "unsupported_media_type", multipart ? "send the file as multipart/form-data" : "send the body as application/json");
   }
 }
+
+/**
+ * Route parser for JSON bodies that may be left out entirely (POST /agents/{id}/publish): an empty request reads
+ * as `{}`, anything else must be JSON. Elysia would otherwise take malformed JSON for "no body".
+ */
+export const optionalJsonBody = [({ request }: { request: Request }) => ((request.headers.get("content-length") ?? "0") === "0" && !request.headers.has("transfer-encoding") ? {} : undefined), "json"];

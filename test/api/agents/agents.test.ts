@@ -53,6 +53,14 @@ describe("creating and reading agents", () => {
     expect(res.body.errors.find((e: { field: string }) => e.field === "handoffConfig.transferRules[0].destination").message).toBe("is required");
   });
 
+  it("refuses a wrong-typed nested object instead of treating it as empty", async () => {
+    const { body } = await create({ name: "Nested", endpointing: { minSilenceMs: 700 } });
+    const res = await app.api("PATCH", `/api/v1/agents/${body.data.id}`, { key, body: { endpointing: "soon", voiceSettings: ["x"] } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(["endpointing", "voiceSettings"]);
+    expect((await app.api("GET", `/api/v1/agents/${body.data.id}`, { key })).body.data.endpointing.minSilenceMs).toBe(700);
+  });
+
   it("requires a name", async () => {
     const res = await create({ persona: "x" });
     expect(res.status).toBe(400);
@@ -193,6 +201,17 @@ describe("publishing", () => {
     const unknown = await app.api("POST", `/api/v1/agents/${id}/rollback`, { key, body: { versionId: "ver_nope" } });
     expect(unknown.status).toBe(404);
     expect(unknown.body.code).toBe("version_not_found");
+  });
+
+  it("publishes with no body at all, and refuses a body that is not a JSON object", async () => {
+    const { body } = await create({ name: "Bodyless" });
+    const bare = await fetch(`${app.url}/api/v1/agents/${body.data.id}/publish`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+    expect(bare.status).toBe(201);
+    for (const raw of ['{"note": ', '["not", "an", "object"]']) {
+      const res = await app.api("POST", `/api/v1/agents/${body.data.id}/publish`, { key, raw, headers: { "content-type": "application/json" } });
+      expect(res.status).toBe(400);
+    }
+    expect((await app.api("GET", `/api/v1/agents/${body.data.id}/versions`, { key })).body.data).toHaveLength(1);
   });
 
   it("keeps published versions immutable while the draft changes", async () => {
