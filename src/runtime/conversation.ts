@@ -295,7 +295,7 @@ export class ConversationRuntime {
   private async think(turn: Turn, text: string) {
     const { live } = turn;
     const passages = await this.retrieve(turn, text);
-    for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop; round++) {
+    for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
       const actions = await this.brain.next({
         agent: live.compiled.agent,
@@ -748,7 +748,8 @@ export class ConversationRuntime {
   // ---------------------------------------------------------------- speech and knowledge
 
   private say(turn: Turn, text: string, opts: { screened?: boolean } = {}) {
-    if (!text) return;
+    // Nobody is listening once the caller has gone (closed stream, hung up): nothing more is said.
+    if (!text || turn.signal.aborted) return;
     const { live } = turn;
     let out = text;
     if (!opts.screened) {

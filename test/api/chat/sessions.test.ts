@@ -106,3 +106,49 @@ describe("chat sessions", () => {
     expect((await post("/api/v1/chat/sessions", { agentId }, other.key)).status).toBe(404);
   });
 });
+
+describe("streaming cleanup", () => {
+  it("stops the turn's work when the client disconnects mid-stream, and the session goes on", async () => {
+    const { startWebhookTarget } = await import("../../support/agent-builder.ts");
+    const slow = startWebhookTarget(() => ({ status: "shipped" }), 1500);
+    const local = await startTestApp({ EGRESS_ALLOWLIST: "127.0.0.1" });
+    try {
+      const { key: k } = await local.newOrg();
+      const builder = agentBuilder(local, k);
+      const agent = await builder.agent({ name: "Slow lookups" });
+      await builder.skill(agent.id, {
+        name: "order_status",
+        description: "Check the delivery status of an order",
+        skillType: "http_webhook",
+        parametersSchema: { type: "object", properties: {} },
+        executionConfig: { url: `${slow.url}/status`, method: "GET", timeout_ms: 10000 },
+        expectedLatencyMs: 2000,
+      });
+      await builder.publish(agent.id);
+      const session = (await local.api("POST", "/api/v1/chat/sessions", { key: k, body: { agentId: agent.id } })).body.data;
+      const controller = new AbortController();
+      const res = await fetch(`${local.url}/api/v1/chat/sessions/${session.id}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${k}`, "content-type": "application/json" },
+        body: JSON.stringify({ content: "check the delivery status of my order", stream: true }),
+        signal: controller.signal,
+      });
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toContain("event:delta"); // the filler line streams while the lookup runs
+      controller.abort();
+      await Bun.sleep(400);
+      const events = await local.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${session.id}' order by seq`);
+      const payloads = events.map((e) => ({ type: e.event_type, payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload }));
+      expect(payloads.find((e) => e.type === "tool_call")!.payload).toMatchObject({ status: "error", errorCode: "cancelled" });
+      expect(payloads.some((e) => e.type === "error" && e.payload.code === "client_disconnected")).toBe(false);
+      // Nothing was said after the caller left, and the session takes the next message.
+      expect(payloads.filter((e) => e.type === "agent_message").map((e) => e.payload.text)).toEqual(["Hello! How can I help you today?", "One moment while I check that."]);
+      const next = await local.api("POST", `/api/v1/chat/sessions/${session.id}/messages`, { key: k, body: { content: "thanks, bye" } });
+      expect(next.status).toBe(200);
+    } finally {
+      await local.stop();
+      slow.stop();
+    }
+  });
+});
