@@ -29,6 +29,22 @@ export interface Config {
   smtp: { url: string; from: string } | null;
   /** Nominatim-compatible geocoder; null = offline geocoding from the bundled postal-code and city data. */
   geocoderUrl: string | null;
+  /** Speech, embedding and VAD models (Whisper, Piper, Silero, sentence embeddings); nothing downloads at run time. */
+  modelsDir: string;
+  /** Meilisearch for knowledge search; null = the in-process engine. */
+  meili: { url: string; apiKey: string | null } | null;
+  /** OpenAI-compatible /embeddings server; null = the local model from MODELS_DIR (or the hashing fallback). */
+  embeddings: { baseUrl: string; apiKey: string | null; model: string } | null;
+  /** Asterisk ARI; null = telephony off. */
+  ari: { url: string; username: string; password: string; app: string } | null;
+  /** Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to use. */
+  rtp: { host: string; portMin: number; portMax: number };
+  /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. */
+  speech: { baseUrl: string; apiKey: string | null } | null;
+  /** DIDs the SIP trunk routes, offered as this installation's number inventory. */
+  trunkNumbers: string[];
+  /** Let secret keys mint in-browser voice test tokens (the hosted API reserves them for dashboard sessions). */
+  talkTokensForKeys: boolean;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +136,42 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const geocoderUrl = url("GEOCODER_URL", ["http:", "https:"]);
 
+  const modelsDir = resolve(text("MODELS_DIR") ?? "./models");
+
+  const meiliUrl = url("MEILI_URL", ["http:", "https:"]);
+  const meili = meiliUrl ? { url: meiliUrl, apiKey: text("MEILI_MASTER_KEY") } : null;
+
+  const embeddingsUrl = url("EMBEDDINGS_BASE_URL", ["http:", "https:"]);
+  const embeddingsModel = text("EMBEDDINGS_MODEL");
+  if (embeddingsUrl && !embeddingsModel) problems.push("EMBEDDINGS_MODEL is required when EMBEDDINGS_BASE_URL is set (e.g. nomic-embed-text)");
+  const embeddings = embeddingsUrl && embeddingsModel ? { baseUrl: embeddingsUrl, apiKey: text("EMBEDDINGS_API_KEY"), model: embeddingsModel } : null;
+
+  const ariUrl = url("ARI_URL", ["http:", "https:"]);
+  const ariUser = text("ARI_USERNAME");
+  const ariPassword = text("ARI_PASSWORD");
+  if (ariUrl && (!ariUser || !ariPassword)) problems.push("ARI_USERNAME and ARI_PASSWORD are required when ARI_URL is set");
+  const ariApp = text("ARI_APP") ?? "flowyte";
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(ariApp)) problems.push(`ARI_APP must be letters, digits, '-' or '_' (got "${ariApp}")`);
+  const ari = ariUrl && ariUser && ariPassword ? { url: ariUrl, username: ariUser, password: ariPassword, app: ariApp } : null;
+
+  const rtpHost = text("RTP_HOST") ?? "127.0.0.1";
+  const rtpPortMin = integer("RTP_PORT_MIN", 40000, 1024, 65535);
+  const rtpPortMax = integer("RTP_PORT_MAX", 40999, 1024, 65535);
+  if (rtpPortMin > rtpPortMax) problems.push("RTP_PORT_MIN must not exceed RTP_PORT_MAX");
+
+  const speechUrl = url("SPEECH_BASE_URL", ["http:", "https:"]);
+  const speech = speechUrl ? { baseUrl: speechUrl, apiKey: text("SPEECH_API_KEY") } : null;
+
+  const trunkNumbers: string[] = [];
+  for (const raw of (text("TRUNK_NUMBERS") ?? "").split(",").map((v) => v.trim()).filter(Boolean)) {
+    if (/^\+[1-9]\d{7,14}$/.test(raw)) trunkNumbers.push(raw);
+    else problems.push(`TRUNK_NUMBERS must list E.164 numbers separated by commas ("${raw}" is not one)`);
+  }
+
+  const talkTokensText = (text("TALK_TOKENS_FOR_KEYS") ?? "false").toLowerCase();
+  if (!["true", "false", "1", "0"].includes(talkTokensText)) problems.push(`TALK_TOKENS_FOR_KEYS must be true or false (got "${talkTokensText}")`);
+  const talkTokensForKeys = talkTokensText === "true" || talkTokensText === "1";
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -136,6 +188,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     egressAllowlist,
     smtp,
     geocoderUrl,
+    modelsDir,
+    meili,
+    embeddings,
+    ari,
+    rtp: { host: rtpHost, portMin: rtpPortMin, portMax: rtpPortMax },
+    speech,
+    trunkNumbers,
+    talkTokensForKeys,
   };
 }
 

@@ -8,3 +8,5 @@ export * from "./playbooks.ts";
 export * from "./guardrails.ts";
 export * from "./conversations.ts";
 export * from "./publishable-keys.ts";
+export * from "./knowledge.ts";
+export * from "./numbers.ts";

@@ -1,0 +1,101 @@
+import { bigint, boolean, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { agents } from "./agents.ts";
+import { organizations } from "./organizations.ts";
+
+/** Uploaded files (≤ 25 MB), kept under DATA_DIR/uploads and referenced by `file_id`. */
+export const uploads = pgTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    sha256: text("sha256").notNull(),
+    /** Where the bytes are, relative to the upload store's root. */
+    storagePath: text("storage_path").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("uploads_org_idx").on(t.organizationId, t.id)],
+);
+
+/** A knowledge source of an agent: a website, a file, pasted text or an FAQ. */
+export const knowledgeSources = pgTable(
+  "knowledge_sources",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    agentId: text("agent_id").notNull().references(() => agents.id),
+    kind: text("kind").notNull(),
+    label: text("label").notNull(),
+    sourceUrl: text("source_url"),
+    fileId: text("file_id"),
+    /** The extracted text (url, file, text) the chunks were cut from. */
+    textContent: text("text_content"),
+    faqItems: jsonb("faq_items").$type<{ question: string; answer: string }[]>(),
+    /** Crawl limits for URL sources: { maxDepth, maxPages, followSitemap }. */
+    crawl: jsonb("crawl").$type<Record<string, unknown>>().notNull(),
+    status: text("status").notNull().default("pending"),
+    errorMessage: text("error_message"),
+    chunkCount: integer("chunk_count").notNull().default(0),
+    coverageScore: real("coverage_score"),
+    embeddingModel: text("embedding_model"),
+    progress: jsonb("progress").$type<{ current: number; total: number }>().notNull(),
+    /** SHA-256 of the extracted content, so a refresh re-indexes only when it changed. */
+    contentHash: text("content_hash"),
+    indexedAt: timestamp("indexed_at", { withTimezone: true }),
+    refreshEnabled: boolean("refresh_enabled").notNull().default(false),
+    refreshIntervalS: integer("refresh_interval_s").notNull().default(604800),
+    lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
+    lastChangedAt: timestamp("last_changed_at", { withTimezone: true }),
+    nextRefreshAt: timestamp("next_refresh_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("knowledge_sources_agent_idx").on(t.agentId, t.id), index("knowledge_sources_refresh_idx").on(t.refreshEnabled, t.nextRefreshAt)],
+);
+
+/** The passages retrieval searches: one row per chunk, with its embedding. */
+export const knowledgeChunks = pgTable(
+  "knowledge_chunks",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => knowledgeSources.id, { onDelete: "cascade" }),
+    ordinal: integer("ordinal").notNull(),
+    text: text("text").notNull(),
+    question: text("question"),
+    answer: text("answer"),
+    sourceUrl: text("source_url"),
+    language: text("language"),
+    embedding: real("embedding").array().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("knowledge_chunks_agent_idx").on(t.agentId), index("knowledge_chunks_source_idx").on(t.sourceId, t.ordinal)],
+);
+
+/** Questions the agent could not answer, grouped with similar ones. */
+export const knowledgeGaps = pgTable(
+  "knowledge_gaps",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    agentId: text("agent_id").notNull().references(() => agents.id),
+    representativeQuery: text("representative_query").notNull(),
+    /** The question reduced to its content words, for grouping exact rephrasings. */
+    normalizedKey: text("normalized_key").notNull(),
+    embedding: real("embedding").array(),
+    count: integer("count").notNull().default(1),
+    conversationIds: jsonb("conversation_ids").$type<string[]>().notNull(),
+    samples: jsonb("samples").$type<string[]>().notNull(),
+    status: text("status").notNull().default("open"),
+    classification: text("classification"),
+    coveredBySourceId: text("covered_by_source_id"),
+    firstSeen: timestamp("first_seen", { withTimezone: true }).notNull().defaultNow(),
+    lastSeen: timestamp("last_seen", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("knowledge_gaps_key_idx").on(t.agentId, t.normalizedKey), index("knowledge_gaps_agent_idx").on(t.agentId, t.lastSeen)],
+);
