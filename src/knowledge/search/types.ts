@@ -1,0 +1,47 @@
+// Search engines behind one interface: the in-process engine (the embedded default) and Meilisearch (MEILI_URL).
+// Both run hybrid retrieval: keyword and vector results fused into one ranking. One contract test suite runs
+// against every engine that is available.
+
+export interface ChunkDocument {
+  id: string;
+  organizationId: string;
+  agentId: string;
+  sourceId: string;
+  text: string;
+  /** FAQ chunks keep their question and answer apart. */
+  question: string | null;
+  answer: string | null;
+  sourceUrl: string | null;
+  language: string | null;
+  embedding: number[];
+}
+
+export interface SearchHit {
+  id: string;
+  sourceId: string;
+  text: string;
+  question: string | null;
+  answer: string | null;
+  sourceUrl: string | null;
+  language: string | null;
+  /** Fused relevance in [0, 1]; comparable across queries, so thresholds ("does the knowledge cover this?") hold. */
+  score: number;
+}
+
+export interface SearchQuery {
+  organizationId: string;
+  agentId: string;
+  text: string;
+  embedding: number[];
+  limit: number;
+  sourceIds?: string[];
+}
+
+export interface SearchEngine {
+  readonly name: "in-process" | "meilisearch";
+  /** Add or replace chunks (same id = replace). */
+  upsert(chunks: ChunkDocument[]): Promise<void>;
+  /** Drop every chunk of a source. */
+  removeSource(agentId: string, sourceId: string): Promise<void>;
+  search(query: SearchQuery): Promise<SearchHit[]>;
+}
