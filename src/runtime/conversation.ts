@@ -222,6 +222,14 @@ export class ConversationRuntime {
     });
   }
 
+  /**
+   * Record what a channel saw between turns (a barge-in, a filler it played, its own latency figures). The event
+   * joins the receipt at once and is stored with the next turn's writes, so noting costs no storage round trip.
+   */
+  note(conversationId: string, eventType: "barge_in" | "filler" | "latency" | "error", payload: Record<string, unknown>): void {
+    this.live.get(conversationId)?.receipt.add(eventType, payload);
+  }
+
   /** A conversation's row as the runtime holds it (fresh for live ones, stored otherwise), or null. */
   async describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
     const live = this.live.get(conversationId);
