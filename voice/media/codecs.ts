@@ -70,10 +70,10 @@ function g711Decode(table: Int16Array, payload: Uint8Array, out: Int16Array): In
   return out;
 }
 
-export const encodeUlaw = (pcm: Int16Array, out = new Uint8Array(pcm.length)) => g711Encode(ULAW.encode, pcm, out);
-export const decodeUlaw = (payload: Uint8Array, out = new Int16Array(payload.length)) => g711Decode(ULAW.decode, payload, out);
-export const encodeAlaw = (pcm: Int16Array, out = new Uint8Array(pcm.length)) => g711Encode(ALAW.encode, pcm, out);
-export const decodeAlaw = (payload: Uint8Array, out = new Int16Array(payload.length)) => g711Decode(ALAW.decode, payload, out);
+export const encodeUlaw = (pcm: Int16Array, out: Uint8Array = new Uint8Array(pcm.length)) => g711Encode(ULAW.encode, pcm, out);
+export const decodeUlaw = (payload: Uint8Array, out: Int16Array = new Int16Array(payload.length)) => g711Decode(ULAW.decode, payload, out);
+export const encodeAlaw = (pcm: Int16Array, out: Uint8Array = new Uint8Array(pcm.length)) => g711Encode(ALAW.encode, pcm, out);
+export const decodeAlaw = (payload: Uint8Array, out: Int16Array = new Int16Array(payload.length)) => g711Decode(ALAW.decode, payload, out);
 
 export type Endianness = "be" | "le";
 
@@ -82,7 +82,7 @@ export type Endianness = "be" | "le";
  * Asterisk's RTP stack byte-swaps its slin/slin16 frames to big-endian when it sends and back when it
  * receives; AudioSocket and raw .sln files are little-endian.
  */
-export function decodeSlin(payload: Uint8Array, endian: Endianness = "be", out = new Int16Array(payload.length >> 1)): Int16Array {
+export function decodeSlin(payload: Uint8Array, endian: Endianness = "be", out: Int16Array = new Int16Array(payload.length >> 1)): Int16Array {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const little = endian === "le";
   const n = payload.byteLength >> 1;
@@ -90,7 +90,7 @@ export function decodeSlin(payload: Uint8Array, endian: Endianness = "be", out =
   return out;
 }
 
-export function encodeSlin(pcm: Int16Array, endian: Endianness = "be", out = new Uint8Array(pcm.length * 2)): Uint8Array {
+export function encodeSlin(pcm: Int16Array, endian: Endianness = "be", out: Uint8Array = new Uint8Array(pcm.length * 2)): Uint8Array {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const little = endian === "le";
   for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i]!, little);
@@ -98,13 +98,13 @@ export function encodeSlin(pcm: Int16Array, endian: Endianness = "be", out = new
 }
 
 /** Int16 samples as floats in [-1, 1), the form VAD, STT and the resampler work in. */
-export function int16ToFloat32(pcm: Int16Array, out = new Float32Array(pcm.length)): Float32Array {
+export function int16ToFloat32(pcm: Int16Array, out: Float32Array = new Float32Array(pcm.length)): Float32Array {
   for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
   return out;
 }
 
 /** Floats back to Int16, clipped (TTS output can overshoot ±1). */
-export function float32ToInt16(samples: Float32Array, out = new Int16Array(samples.length)): Int16Array {
+export function float32ToInt16(samples: Float32Array, out: Int16Array = new Int16Array(samples.length)): Int16Array {
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i]! * 32768;
     out[i] = s >= 32767 ? 32767 : s <= -32768 ? -32768 : Math.round(s);
