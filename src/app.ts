@@ -17,6 +17,7 @@ import { variableRoutes } from "./api/variables/routes.ts";
 import { widgetRoutes } from "./api/widget/routes.ts";
 import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
+import { billingRoutes } from "./api/billing/routes.ts";
 import type { Config } from "./config.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
 import { SecretKeyAuthenticator } from "./platform/auth/keys.ts";
@@ -111,7 +112,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(publishableKeyRoutes(ctx))
     .use(observeRoutes(ctx))
     .use(widgetRoutes(ctx))
-    .use(widgetAssetRoutes(conventions));
+    .use(widgetAssetRoutes(conventions))
+    .use(billingRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
