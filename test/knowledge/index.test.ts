@@ -1,0 +1,137 @@
+// The knowledge index on the app's real storage (PGlite, or Postgres with DATABASE_URL): chunks are stored with
+// their embeddings, found by search, found again by a fresh index after a restart, and removed with their source.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createHashingEmbedder } from "../../src/knowledge/embedders/index.ts";
+import { createKnowledgeIndex, type KnowledgeIndex } from "../../src/knowledge/index.ts";
+import { createInProcessSearchEngine } from "../../src/knowledge/search/index.ts";
+import { createLogger } from "../../src/platform/log.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+
+let app: TestApp;
+let organizationId: string;
+let agentId: string;
+const logLines: string[] = [];
+const log = createLogger("info", (line) => logLines.push(line));
+
+const freshIndex = (): KnowledgeIndex =>
+  createKnowledgeIndex({ database: app.server.database, config: app.config, log, embedder: createHashingEmbedder(), engine: createInProcessSearchEngine() });
+
+async function addSource(kind: "text" | "faq", label: string): Promise<string> {
+  const id = `ks_test_${Math.random().toString(36).slice(2, 10)}`;
+  await app.query(
+    `insert into knowledge_sources (id, organization_id, agent_id, kind, label, crawl, progress)
+     values ('${id}', '${organizationId}', '${agentId}', '${kind}', '${label}', '{}', '{"current":0,"total":0}')`,
+  );
+  return id;
+}
+
+async function chunkCount(sourceId: string): Promise<number> {
+  const [row] = await app.query<{ n: number }>(`select count(*)::int as n from knowledge_chunks where source_id = '${sourceId}'`);
+  return row!.n;
+}
+
+beforeAll(async () => {
+  app = await startTestApp();
+  const org = await app.newOrg();
+  organizationId = org.organizationId;
+  const agent = await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Clinic desk" } });
+  agentId = agent.body.data.id;
+});
+afterAll(() => app.stop());
+
+describe("knowledge index on the app's storage", () => {
+  let index: KnowledgeIndex;
+  let hours: string;
+  let faq: string;
+
+  beforeAll(async () => {
+    index = freshIndex();
+    await index.ready();
+    hours = await addSource("text", "Opening hours");
+    faq = await addSource("faq", "Parking FAQ");
+  });
+
+  it("stores every chunk with its embedding and reports progress", async () => {
+    const progress: [number, number][] = [];
+    const chunks = Array.from({ length: 70 }, (_, i) => ({ text: `Opening hours note ${i}: the clinic opens at ${7 + (i % 3)} am on weekdays.`, language: "en" }));
+    chunks[0] = { text: "The clinic is open Monday to Friday from 8 am to 6 pm, closed on public holidays.", language: "en" };
+    const { chunkCount } = await index.replaceSource({ organizationId, agentId, sourceId: hours, chunks }, (done, total) => progress.push([done, total]));
+    expect(chunkCount).toBe(70);
+    expect(progress.at(-1)).toEqual([70, 70]);
+    expect(progress.length).toBeGreaterThan(1);
+
+    const rows = await app.query<{ id: string; ordinal: number; embedding: number[]; language: string }>(
+      `select id, ordinal, embedding, language from knowledge_chunks where source_id = '${hours}' order by ordinal`,
+    );
+    expect(rows).toHaveLength(70);
+    expect(rows[0]!.id).toMatch(/^chk_[0-9A-Z]{26}$/);
+    expect(rows[0]!.embedding).toHaveLength(index.embedder.dimensions);
+    expect(Math.hypot(...rows[0]!.embedding)).toBeCloseTo(1, 4);
+  });
+
+  it("finds stored chunks by search, FAQ entries as Q/A passages", async () => {
+    await index.replaceSource({
+      organizationId,
+      agentId,
+      sourceId: faq,
+      chunks: [
+        { text: "Q: Where can I park?\nA: Behind the building, free for patients.", question: "Where can I park?", answer: "Behind the building, free for patients.", sourceUrl: "https://clinic.example/faq" },
+        { text: "Q: Do you take walk-ins?\nA: Yes, until 4 pm.", question: "Do you take walk-ins?", answer: "Yes, until 4 pm." },
+      ],
+    });
+    const hits = await index.search({ organizationId, agentId, text: "when is the clinic open on friday", limit: 3 });
+    expect(hits[0]!.text).toContain("Monday to Friday");
+    expect(hits[0]!.sourceId).toBe(hours);
+    expect(hits[0]!.score).toBeGreaterThan(0);
+
+    const passages = await index.retriever.search({ organizationId, agentId, query: "where do I park my car?" });
+    expect(passages[0]).toMatchObject({
+      text: "Q: Where can I park?\nA: Behind the building, free for patients.",
+      sourceId: faq,
+      sourceUrl: "https://clinic.example/faq",
+      question: "Where can I park?",
+    });
+    const onlyHours = await index.search({ organizationId, agentId, text: "park", limit: 5, sourceIds: [hours] });
+    expect(onlyHours.every((h) => h.sourceId === hours)).toBe(true);
+  });
+
+  it("replacing a source swaps its chunks in storage and in search", async () => {
+    await index.replaceSource({ organizationId, agentId, sourceId: faq, chunks: [{ text: "Q: Is there parking?\nA: No, use the public garage.", question: "Is there parking?", answer: "No, use the public garage." }] });
+    expect(await chunkCount(faq)).toBe(1);
+    const hits = await index.search({ organizationId, agentId, text: "parking", limit: 5 });
+    expect(hits.filter((h) => h.sourceId === faq).map((h) => h.answer)).toEqual(["No, use the public garage."]);
+  });
+
+  it("a fresh index on the same storage finds the chunks again after ready()", async () => {
+    logLines.length = 0;
+    const restarted = freshIndex();
+    await restarted.ready();
+    const hits = await restarted.search({ organizationId, agentId, text: "when is the clinic open on friday", limit: 3 });
+    expect(hits[0]!.text).toContain("Monday to Friday");
+    expect(logLines.some((l) => l.includes("knowledge index loaded") && l.includes('"chunks":71'))).toBe(true);
+  });
+
+  it("a fresh index keeps chunks from another embedding model findable by keyword only", async () => {
+    await app.query(`update knowledge_sources set embedding_model = 'some-other-model' where id = '${faq}'`);
+    logLines.length = 0;
+    const restarted = freshIndex();
+    await restarted.ready();
+    expect(logLines.some((l) => l.includes("1 knowledge chunks were embedded by another model"))).toBe(true);
+    const hits = await restarted.search({ organizationId, agentId, text: "public garage", limit: 3 });
+    expect(hits[0]!.sourceId).toBe(faq);
+    await app.query(`update knowledge_sources set embedding_model = null where id = '${faq}'`);
+  });
+
+  it("removeSource deletes the rows and the search results", async () => {
+    await index.removeSource(organizationId, agentId, hours);
+    expect(await chunkCount(hours)).toBe(0);
+    expect((await index.search({ organizationId, agentId, text: "clinic open friday", limit: 5 })).some((h) => h.sourceId === hours)).toBe(false);
+    const restarted = freshIndex();
+    await restarted.ready();
+    expect((await restarted.search({ organizationId, agentId, text: "clinic open friday", limit: 5 })).some((h) => h.sourceId === hours)).toBe(false);
+  });
+
+  it("never shows one organization's chunks to another", async () => {
+    expect(await index.search({ organizationId: "org_someone_else", agentId, text: "parking", limit: 5 })).toEqual([]);
+  });
+});

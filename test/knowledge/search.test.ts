@@ -1,0 +1,65 @@
+import { describe, expect, it } from "bun:test";
+import { createInProcessSearchEngine, type ChunkDocument } from "../../src/knowledge/search/index.ts";
+import { searchContract } from "./search-contract.ts";
+
+searchContract("in-process", async () => ({ engine: createInProcessSearchEngine(), stop: async () => {} }));
+
+describe("in-process engine", () => {
+  const doc = (id: string, text: string, embedding: number[], sourceId = "src_1"): ChunkDocument => ({
+    id,
+    organizationId: "org_1",
+    agentId: "agt_1",
+    sourceId,
+    text,
+    question: null,
+    answer: null,
+    sourceUrl: null,
+    language: null,
+    embedding,
+  });
+  const unit = (...v: number[]) => {
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+
+  it("fuses the signals: a keyword match lifts a chunk above a closer embedding without one", async () => {
+    const engine = createInProcessSearchEngine();
+    await engine.upsert([doc("closer", "Money back if you change your mind.", unit(0.8, 0.6, 0)), doc("fused", "Refund policy: we pay you back.", unit(0.7, 0, 0.71))]);
+    const hits = await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "refund policy", embedding: [1, 0, 0], limit: 5 });
+    expect(hits.map((h) => h.id)).toEqual(["fused", "closer"]);
+    expect(hits[1]!.score).toBeCloseTo(0.8, 2);
+  });
+
+  it("returns nothing when neither words nor meaning match", async () => {
+    const engine = createInProcessSearchEngine();
+    await engine.upsert([doc("a", "Parking behind the clinic.", [0, 1])]);
+    expect(await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "invoice", embedding: [1, 0], limit: 5 })).toEqual([]);
+  });
+
+  it("keeps chunks without an embedding findable by keyword", async () => {
+    const engine = createInProcessSearchEngine();
+    await engine.upsert([doc("plain", "Invoices are sent monthly.", []), doc("vec", "Parking behind the clinic.", [0, 1])]);
+    const hits = await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "invoice", embedding: [1, 0], limit: 5 });
+    expect(hits.map((h) => h.id)).toEqual(["plain"]);
+  });
+
+  it("refuses a query embedding of another size than the stored ones", async () => {
+    const engine = createInProcessSearchEngine();
+    await engine.upsert([doc("a", "Parking.", [0, 1])]);
+    await expect(engine.search({ organizationId: "org_1", agentId: "agt_1", text: "x", embedding: [1, 0, 0], limit: 5 })).rejects.toThrow(/3 dimensions/);
+  });
+
+  it("stays correct across compaction after many removals", async () => {
+    const engine = createInProcessSearchEngine();
+    const rotated = (i: number) => unit(Math.cos(i), Math.sin(i), 0.1);
+    for (let round = 0; round < 3; round++) {
+      await engine.upsert(Array.from({ length: 1500 }, (_, i) => doc(`r${round}_${i}`, `Round ${round} passage ${i} about tariff${i % 7}.`, rotated(i), `src_${round}`)));
+      if (round < 2) await engine.removeSource("agt_1", `src_${round}`);
+    }
+    const hits = await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "tariff3", embedding: rotated(10), limit: 3 });
+    expect(hits[0]!.id).toBe("r2_10");
+    expect(hits.every((h) => h.id.startsWith("r2_"))).toBe(true);
+    const kw = await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "tariff3", embedding: [0, 0, 1], limit: 500 });
+    expect(kw.filter((h) => h.text.includes("tariff3")).length).toBe(Math.ceil((1500 - 3) / 7));
+  });
+});
