@@ -1,0 +1,118 @@
+// Background jobs on pg-boss, in the application's own database (the PGlite adapter when embedded, the
+// Postgres URL otherwise), so a job sent before a restart is worked after it. A stop fails the jobs still
+// running (pg-boss does that once its grace period ends): they come back as retries at the next start.
+import { fromPglite, PgBoss } from "pg-boss";
+import type { Database } from "../db/index.ts";
+import type { Logger } from "../log.ts";
+
+/** A named queue whose jobs carry `T`. */
+export interface Queue<T extends object> {
+  readonly name: string;
+  /**
+   * `keyed`: jobs sent with the same key run one at a time, and a job sent while another with its key waits
+   * folds into it. `standard`: every job runs.
+   */
+  readonly policy: "standard" | "keyed";
+  /** Attempts after the first, each later than the one before (exponential backoff from `retryDelayS`). */
+  readonly retryLimit: number;
+  readonly retryDelayS: number;
+  /** A job running longer is taken for lost (a crashed process) and retried. */
+  readonly expireInSeconds: number;
+  /** Jobs of this queue one process runs at once. */
+  readonly concurrency: number;
+  /** Phantom: the payload type. */
+  readonly payload?: T;
+}
+
+export const defineQueue = <T extends object>(name: string, options: Omit<Queue<T>, "name" | "payload">): Queue<T> => ({ name, ...options });
+
+export interface JobRun {
+  id: string;
+  /** 0 on the first attempt. */
+  retryCount: number;
+  /** Aborted when the server stops with this job still running. */
+  signal: AbortSignal;
+}
+
+export type JobHandler<T> = (data: T, run: JobRun) => Promise<void>;
+
+export interface Jobs {
+  /** Register the handler of a queue; workers start with `start()`. */
+  work<T extends object>(queue: Queue<T>, handler: JobHandler<T>): void;
+  /** Run `handler` on a cron schedule (minutes), once across every replica, and once at start to catch up. */
+  schedule(name: string, cron: string, handler: () => Promise<void>): void;
+  /** Enqueue a job; null when a job with the same key is already waiting (it will do the same work). */
+  send<T extends object>(queue: Queue<T>, data: T, options?: { key?: string }): Promise<string | null>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const POLLING_INTERVAL_S = 1;
+/** How long a stop waits for running jobs before failing them back to the queue. */
+const STOP_GRACE_MS = 1500;
+
+export function createJobs(deps: { database: Database; databaseUrl: string | null; log: Logger }): Jobs {
+  const { database, log } = deps;
+  const boss = database.pglite
+    ? new PgBoss({ db: fromPglite(database.pglite), backend: "pglite" })
+    : new PgBoss({ connectionString: deps.databaseUrl!, max: 3 });
+  // A job refused or failed during shutdown surfaces here as well; it is retried, so it is not an error of ours.
+  boss.on("error", (error) => log.warn("job queue error", { error }));
+
+  const workers: { queue: Queue<object>; handler: JobHandler<object> }[] = [];
+  const schedules: { name: string; cron: string; handler: () => Promise<void> }[] = [];
+  const workerIds = new Map<string, string>();
+  let started = false;
+
+  const runJobs = (name: string, handler: JobHandler<object>) => async (jobs: { id: string; data: object; retryCount: number; signal: AbortSignal }[]) => {
+    for (const job of jobs) {
+      try {
+        await handler(job.data, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+      } catch (error) {
+        if (!job.signal.aborted) log.warn(`job ${name} failed; it will be retried while attempts remain`, { jobId: job.id, attempt: job.retryCount + 1, error });
+        throw error;
+      }
+    }
+  };
+
+  return {
+    work(queue, handler) {
+      workers.push({ queue: queue as Queue<object>, handler: handler as JobHandler<object> });
+    },
+    schedule(name, cron, handler) {
+      schedules.push({ name, cron, handler });
+    },
+    async send(queue, data, options = {}) {
+      const id = await boss.send(queue.name, data, options.key ? { singletonKey: options.key } : {});
+      // Wake this process's worker now instead of at its next poll.
+      const workerId = workerIds.get(queue.name);
+      if (id && workerId) boss.notifyWorker(workerId);
+      return id;
+    },
+    async start() {
+      await boss.start();
+      started = true;
+      for (const { queue, handler } of workers) {
+        await boss.createQueue(queue.name, {
+          policy: queue.policy === "keyed" ? "stately" : "standard",
+          retryLimit: queue.retryLimit,
+          retryDelay: queue.retryDelayS,
+          retryBackoff: true,
+          expireInSeconds: queue.expireInSeconds,
+        });
+        workerIds.set(queue.name, await boss.work(queue.name, { pollingIntervalSeconds: POLLING_INTERVAL_S, localConcurrency: queue.concurrency }, runJobs(queue.name, handler)));
+      }
+      for (const { name, cron, handler } of schedules) {
+        await boss.createQueue(name, { policy: "singleton", retryLimit: 0 });
+        await boss.schedule(name, cron);
+        await boss.work(name, { pollingIntervalSeconds: POLLING_INTERVAL_S * 5 }, runJobs(name, handler));
+        await boss.send(name, {});
+      }
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, timeout: STOP_GRACE_MS });
+    },
+  };
+}
