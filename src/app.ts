@@ -8,27 +8,36 @@ import { auditLogRoutes } from "./api/audit-logs/routes.ts";
 import { chatRoutes } from "./api/chat/routes.ts";
 import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
+import { GapRecorder } from "./api/knowledge/gaps.ts";
+import { knowledgeRoutes } from "./api/knowledge/routes.ts";
+import { KnowledgeSourcesService } from "./api/knowledge/service.ts";
 import { observeRoutes } from "./api/observe/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
 import { publishableKeyRoutes } from "./api/publishable-keys/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
 import { testRoutes } from "./api/test/routes.ts";
+import { uploadRoutes } from "./api/uploads/routes.ts";
+import { UploadsService } from "./api/uploads/service.ts";
 import { variableRoutes } from "./api/variables/routes.ts";
 import { widgetRoutes } from "./api/widget/routes.ts";
 import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
 import type { Config } from "./config.ts";
+import { createKnowledgeIndex } from "./knowledge/index.ts";
+import { createIngestion } from "./knowledge/ingestion/index.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
 import { SecretKeyAuthenticator } from "./platform/auth/keys.ts";
 import { PublishableKeyAuthenticator } from "./platform/auth/publishable.ts";
 import type { Sealer } from "./platform/crypto.ts";
 import type { Database } from "./platform/db/index.ts";
+import { createEgressGuard } from "./platform/egress.ts";
 import { createConventions } from "./platform/http/conventions.ts";
 import { IdempotencyStore } from "./platform/http/idempotency.ts";
 import { openApiDocs } from "./platform/http/openapi.ts";
 import { RateLimiter } from "./platform/http/rate-limit.ts";
 import { createGeocoder } from "./platform/geo/index.ts";
+import { createJobs } from "./platform/jobs/index.ts";
 import type { Logger } from "./platform/log.ts";
 import { ConversationRuntime } from "./runtime/conversation.ts";
 import { ConversationStore } from "./runtime/store.ts";
@@ -66,15 +75,22 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
   const agents = new AgentsService(database);
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
+  const knowledge = createKnowledgeIndex({ database, config, log });
+  const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log });
+  const uploads = new UploadsService(database.db, config.dataDir);
+  const gaps = new GapRecorder(database.db, knowledge, agents, log);
+  const egress = createEgressGuard({ allowlist: config.egressAllowlist });
+  const ingestion = createIngestion({ db: database.db, jobs, index: knowledge, files: uploads, egress, log, onIndexed: (source) => gaps.coverBy(source) });
   const runtime = new ConversationRuntime({
     store,
-    runSkill: createSkillRunner({ sealer, config, geocoder, log }),
+    runSkill: createSkillRunner({ sealer, config, geocoder, log, retriever: knowledge.retriever }),
     llm: config.llm,
-    retriever: null,
+    retriever: knowledge.retriever,
+    onUnanswered: (question) => void gaps.record(question),
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
   });
-  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime };
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
@@ -113,6 +129,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(observeRoutes(ctx))
     .use(widgetRoutes(ctx))
     .use(widgetAssetRoutes(conventions))
+    .use(uploadRoutes(ctx, uploads))
+    .use(knowledgeRoutes(ctx, new KnowledgeSourcesService({ db: database.db, agents, index: knowledge, ingestion, uploads, gaps, egress }), gaps))
     .use(billingRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
@@ -121,9 +139,15 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
 
   return {
     app,
-    /** Store what is still buffered (audit entries) and stop background timers. */
+    /** Before listening: load the knowledge index, then start working jobs (ingestion may use the index). */
+    async start() {
+      await knowledge.ready();
+      await jobs.start();
+    },
+    /** Stop background work (jobs still running come back as retries), store what is buffered (audit entries). */
     async drain() {
       clearInterval(purge);
+      await jobs.stop();
       await audit.flush();
     },
   };

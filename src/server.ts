@@ -20,7 +20,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
-    const { app, drain } = createApp({ config, database, sealer, log });
+    const { app, start, drain } = createApp({ config, database, sealer, log });
+    try {
+      await start();
+    } catch (err) {
+      await drain();
+      throw err;
+    }
     app.listen({ port: config.port, hostname: config.host });
     const port = app.server!.port!;
     const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;

@@ -1,7 +1,9 @@
 // What every API route module is built from. Modules create their own services from it.
 import type { Config } from "../config.ts";
+import type { KnowledgeIndex } from "../knowledge/types.ts";
 import type { Sealer } from "../platform/crypto.ts";
 import type { Database } from "../platform/db/index.ts";
+import type { Jobs } from "../platform/jobs/index.ts";
 import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
 import type { Logger } from "../platform/log.ts";
@@ -20,4 +22,8 @@ export interface ApiContext {
   agents: AgentsService;
   /** The one conversation runtime every channel adapts. */
   runtime: ConversationRuntime;
+  /** The agents' knowledge: retrieval for the runtime, passages written by ingestion. */
+  knowledge: KnowledgeIndex;
+  /** Background jobs (pg-boss on the application's database). */
+  jobs: Jobs;
 }

@@ -1,0 +1,386 @@
+// RTP (RFC 3550) packets, and an endpoint for one call's audio over a Bun UDP socket: what Asterisk's
+// ExternalMedia channel talks to. Inbound packets go through the jitter buffer, are decoded and handed
+// out frame by frame, with DTMF from RFC 4733 events or in-band tones; outbound audio is paced on a
+// 20 ms clock with continuous sequence numbers and timestamps, and can be cut off at once (barge-in).
+import type { udp } from "bun";
+import { codecFor, type Codec, type MediaFormat } from "./codecs.ts";
+import { InbandDtmfDetector, TelephoneEventDecoder, type DtmfDigit } from "./dtmf.ts";
+import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter.ts";
+
+export interface RtpHeader {
+  marker: boolean;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+}
+
+export interface RtpPacket extends RtpHeader {
+  padding: boolean;
+  csrc: readonly number[];
+  extension: { profile: number; data: Uint8Array } | null;
+  /** A view into the datagram, not a copy. */
+  payload: Uint8Array;
+}
+
+const HEADER_BYTES = 12;
+const NO_CSRC: readonly number[] = Object.freeze([]);
+
+/** The packet in `data`, or null when it is not RTP version 2 or its lengths do not add up. */
+export function parseRtp(data: Uint8Array): RtpPacket | null {
+  if (data.length < HEADER_BYTES) return null;
+  const b0 = data[0]!;
+  const b1 = data[1]!;
+  if (b0 >> 6 !== 2) return null;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const csrcCount = b0 & 0x0f;
+  let offset = HEADER_BYTES + csrcCount * 4;
+  if (offset > data.length) return null;
+  let csrc = NO_CSRC;
+  if (csrcCount) {
+    const list: number[] = [];
+    for (let i = 0; i < csrcCount; i++) list.push(view.getUint32(HEADER_BYTES + i * 4));
+    csrc = list;
+  }
+  let extension: RtpPacket["extension"] = null;
+  if (b0 & 0x10) {
+    if (offset + 4 > data.length) return null;
+    const profile = view.getUint16(offset);
+    const words = view.getUint16(offset + 2);
+    if (offset + 4 + words * 4 > data.length) return null;
+    extension = { profile, data: data.subarray(offset + 4, offset + 4 + words * 4) };
+    offset += 4 + words * 4;
+  }
+  let end = data.length;
+  const padding = (b0 & 0x20) !== 0;
+  if (padding) {
+    const count = data[end - 1]!;
+    if (count === 0 || offset + count > end) return null;
+    end -= count;
+  }
+  return {
+    marker: (b1 & 0x80) !== 0,
+    payloadType: b1 & 0x7f,
+    sequenceNumber: view.getUint16(2),
+    timestamp: view.getUint32(4),
+    ssrc: view.getUint32(8),
+    padding,
+    csrc,
+    extension,
+    payload: data.subarray(offset, end),
+  };
+}
+
+/** A packet with no CSRCs, extension or padding, which is all a media endpoint sends. Writes into `out` when given. */
+export function serializeRtp(header: RtpHeader, payload: Uint8Array, out: Uint8Array = new Uint8Array(HEADER_BYTES + payload.length)): Uint8Array {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = 0x80;
+  out[1] = (header.marker ? 0x80 : 0) | (header.payloadType & 0x7f);
+  view.setUint16(2, header.sequenceNumber & 0xffff);
+  view.setUint32(4, header.timestamp >>> 0);
+  view.setUint32(8, header.ssrc >>> 0);
+  out.set(payload, HEADER_BYTES);
+  return out.subarray(0, HEADER_BYTES + payload.length);
+}
+
+export interface RtpAddress {
+  address: string;
+  port: number;
+}
+
+/** One decoded inbound frame. The object and its samples are reused: read them inside the listener. */
+export interface AudioFrame {
+  /** Samples at the codec's rate. */
+  samples: Int16Array;
+  sampleRate: number;
+  sequence: number;
+  timestamp: number;
+  /** Packets given up as lost just before this one. */
+  lost: number;
+}
+
+export interface PlaybackResult {
+  /** False when `clear()` or `close()` cut it off. */
+  finished: boolean;
+  playedMs: number;
+}
+
+export interface RtpEndpointOptions {
+  format: MediaFormat;
+  /** Local UDP port; 0 picks a free one. */
+  port?: number;
+  /** Local address to bind, 0.0.0.0 by default. */
+  host?: string;
+  /** Where to send, when known up front (Asterisk's UNICASTRTP_LOCAL_ADDRESS/PORT); else the first packet's source. */
+  remote?: RtpAddress;
+  /** Payload type of RFC 4733 telephone-events, 101 as Asterisk offers it. */
+  telephoneEventPayloadType?: number;
+  /** Listen for DTMF tones in the audio too (8 kHz formats only); stops once the peer sends telephone-events. */
+  inbandDtmf?: boolean;
+  ssrc?: number;
+  jitter?: JitterBufferOptions;
+}
+
+export interface RtpEndpointEvents {
+  audio: (frame: AudioFrame) => void;
+  dtmf: (digit: DtmfDigit) => void;
+  /** The remote address was learned from the first inbound packet. */
+  remote: (remote: RtpAddress) => void;
+}
+
+export interface RtpEndpointStats {
+  packetsReceived: number;
+  packetsSent: number;
+  /** Datagrams that were not RTP. */
+  malformed: number;
+  jitter: JitterStats;
+}
+
+/** Packet duration on both directions: what Asterisk sends for every ExternalMedia format. */
+export const FRAME_MS = 20;
+/** After a stall longer than this many frames, the clock skips ahead instead of bursting the backlog. */
+const MAX_BURST = 5;
+const COMFORT_NOISE_PT = 13;
+
+interface Playback {
+  samples: Int16Array;
+  offset: number;
+  resolve: (result: PlaybackResult) => void;
+}
+
+type Listeners = { [K in keyof RtpEndpointEvents]: Set<RtpEndpointEvents[K]> };
+
+export class RtpEndpoint {
+  readonly codec: Codec;
+  readonly stats: RtpEndpointStats;
+  private readonly samplesPerFrame: number;
+  private readonly eventPayloadType: number;
+  private readonly jitter: JitterBuffer;
+  private readonly events: TelephoneEventDecoder;
+  private inband: InbandDtmfDetector | null;
+  private readonly listeners: Listeners = { audio: new Set(), dtmf: new Set(), remote: new Set() };
+  private peer: RtpAddress | null;
+  private inboundSsrc: number | null = null;
+  private readonly frame: AudioFrame;
+  private decoded = new Int16Array(0);
+
+  private readonly ssrc: number;
+  private sequence: number;
+  private readonly timestampBase: number;
+  private readonly queue: Playback[] = [];
+  /** Fully sent playbacks, resolved once their last frame's 20 ms has elapsed. */
+  private finishing: Playback[] = [];
+  private talking = false;
+  private readonly outPcm: Int16Array;
+  private readonly outPayload: Uint8Array;
+  private readonly outPacket: Uint8Array;
+
+  private readonly clockStart = performance.now();
+  private ticks = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: udp.Socket<"uint8array">,
+    options: RtpEndpointOptions,
+  ) {
+    this.codec = codecFor(options.format);
+    this.samplesPerFrame = (this.codec.sampleRate * FRAME_MS) / 1000;
+    this.eventPayloadType = options.telephoneEventPayloadType ?? 101;
+    this.jitter = new JitterBuffer({ frameMs: FRAME_MS, ...options.jitter });
+    this.events = new TelephoneEventDecoder(this.codec.sampleRate);
+    this.inband = options.inbandDtmf !== false && this.codec.sampleRate === 8000 ? new InbandDtmfDetector((d) => this.emitDtmf(d)) : null;
+    this.peer = options.remote ?? null;
+    this.stats = { packetsReceived: 0, packetsSent: 0, malformed: 0, jitter: this.jitter.stats };
+    this.frame = { samples: this.decoded, sampleRate: this.codec.sampleRate, sequence: 0, timestamp: 0, lost: 0 };
+
+    const random32 = () => crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.ssrc = options.ssrc ?? random32();
+    this.sequence = random32() & 0xffff; // random starts, as RFC 3550 §5.1 asks
+    this.timestampBase = random32();
+    this.outPcm = new Int16Array(this.samplesPerFrame);
+    this.outPayload = new Uint8Array(this.samplesPerFrame * this.codec.bytesPerSample);
+    this.outPacket = new Uint8Array(HEADER_BYTES + this.outPayload.length);
+    this.schedule();
+  }
+
+  /** Bind a UDP port and start the endpoint's 20 ms clock. */
+  static async open(options: RtpEndpointOptions): Promise<RtpEndpoint> {
+    let endpoint: RtpEndpoint | null = null;
+    const socket = await Bun.udpSocket({
+      hostname: options.host ?? "0.0.0.0",
+      port: options.port ?? 0,
+      binaryType: "uint8array",
+      socket: {
+        data: (_socket, data, port, address) => endpoint?.receive(data, port, address),
+      },
+    });
+    endpoint = new RtpEndpoint(socket, options);
+    return endpoint;
+  }
+
+  get port(): number {
+    return this.socket.port;
+  }
+
+  get remote(): RtpAddress | null {
+    return this.peer;
+  }
+
+  setRemote(remote: RtpAddress): void {
+    this.peer = remote;
+  }
+
+  on<K extends keyof RtpEndpointEvents>(event: K, listener: RtpEndpointEvents[K]): () => void {
+    const set = this.listeners[event] as Set<RtpEndpointEvents[K]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /**
+   * Queue audio (Int16 at the codec's rate) behind what is already playing. Resolves when its last frame
+   * has played out, or early with `finished: false` when cut off.
+   */
+  play(samples: Int16Array): Promise<PlaybackResult> {
+    if (this.closed) return Promise.resolve({ finished: false, playedMs: 0 });
+    return new Promise((resolve) => this.queue.push({ samples, offset: 0, resolve }));
+  }
+
+  /** Stop playback now: nothing queued is sent after this call (barge-in). */
+  clear(): void {
+    for (const p of this.finishing) p.resolve({ finished: true, playedMs: this.ms(p.samples.length) });
+    for (const p of this.queue) p.resolve({ finished: false, playedMs: this.ms(p.offset) });
+    this.finishing = [];
+    this.queue.length = 0;
+  }
+
+  /** Audio queued and not yet sent, in ms. */
+  get queuedMs(): number {
+    let samples = 0;
+    for (const p of this.queue) samples += p.samples.length - p.offset;
+    return this.ms(samples);
+  }
+
+  get playing(): boolean {
+    return this.queue.length > 0;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.clear();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.socket.close();
+  }
+
+  private ms(samples: number): number {
+    return Math.round((samples * 1000) / this.codec.sampleRate);
+  }
+
+  private receive(data: Uint8Array, port: number, address: string): void {
+    if (this.closed) return;
+    const packet = parseRtp(data);
+    if (!packet) {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    if (!this.peer) {
+      this.peer = { address, port };
+      for (const l of this.listeners.remote) l(this.peer);
+    }
+    if (packet.ssrc !== this.inboundSsrc) {
+      if (this.inboundSsrc !== null) this.jitter.reset();
+      this.inboundSsrc = packet.ssrc;
+    }
+    if (packet.payloadType === this.eventPayloadType) {
+      this.inband = null; // the peer signals keys out of band: tones in the audio are not keys
+      const digit = this.events.push(packet.timestamp, packet.payload);
+      if (digit) this.emitDtmf(digit);
+      return;
+    }
+    if (packet.payloadType === COMFORT_NOISE_PT) return;
+    // Any other payload type is the call's audio: ExternalMedia sends exactly one format, and slin can
+    // arrive as payload type 10 or 11.
+    const now = performance.now();
+    this.jitter.push(packet.sequenceNumber, packet.timestamp, packet.marker, packet.payload, now);
+    this.deliver(now);
+  }
+
+  private deliver(now: number): void {
+    for (let f = this.jitter.pop(now); f; f = this.jitter.pop(now)) {
+      const count = f.payload.length / this.codec.bytesPerSample;
+      if (this.decoded.length < count) this.decoded = new Int16Array(Math.max(count, this.samplesPerFrame * 2));
+      const samples = this.codec.decode(f.payload, this.decoded.subarray(0, count));
+      this.inband?.push(samples);
+      const frame = this.frame;
+      frame.samples = samples;
+      frame.sequence = f.sequence;
+      frame.timestamp = f.timestamp;
+      frame.lost = f.lost;
+      for (const l of this.listeners.audio) l(frame);
+    }
+  }
+
+  private emitDtmf(digit: DtmfDigit): void {
+    for (const l of this.listeners.dtmf) l(digit);
+  }
+
+  /** Wake at the next 20 ms boundary of this endpoint's clock, measured from its start so errors never add up. */
+  private schedule(): void {
+    if (this.closed) return;
+    const delay = this.clockStart + this.ticks * FRAME_MS - performance.now();
+    this.timer = setTimeout(() => this.tick(), Math.max(0, delay));
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const due = Math.floor((now - this.clockStart) / FRAME_MS) + 1 - this.ticks;
+    if (due > MAX_BURST) {
+      this.ticks += due - 1;
+      this.talking = false; // the timestamp jumps: a new talkspurt
+    }
+    for (let i = Math.min(due, MAX_BURST); i > 0; i--) {
+      this.sendFrame();
+      this.ticks++;
+    }
+    this.deliver(now);
+    this.schedule();
+  }
+
+  private sendFrame(): void {
+    for (const p of this.finishing) p.resolve({ finished: true, playedMs: this.ms(p.samples.length) });
+    this.finishing.length = 0;
+    if (!this.queue.length || !this.peer) {
+      this.talking = false;
+      return;
+    }
+    const pcm = this.outPcm;
+    let filled = 0;
+    while (filled < pcm.length && this.queue.length) {
+      const p = this.queue[0]!;
+      const n = Math.min(pcm.length - filled, p.samples.length - p.offset);
+      pcm.set(p.samples.subarray(p.offset, p.offset + n), filled);
+      filled += n;
+      p.offset += n;
+      if (p.offset >= p.samples.length) this.finishing.push(this.queue.shift()!);
+    }
+    pcm.fill(0, filled); // the last frame of an utterance is padded with silence, keeping 20 ms frames
+    const payload = this.codec.encode(pcm, this.outPayload);
+    const packet = serializeRtp(
+      {
+        marker: !this.talking, // first packet of a talkspurt (RFC 3551 §4.1)
+        payloadType: this.codec.payloadType,
+        sequenceNumber: this.sequence,
+        timestamp: (this.timestampBase + this.ticks * this.samplesPerFrame) >>> 0,
+        ssrc: this.ssrc,
+      },
+      payload,
+      this.outPacket,
+    );
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.talking = true;
+    this.socket.send(packet, this.peer.port, this.peer.address);
+    this.stats.packetsSent++;
+  }
+}
