@@ -22,6 +22,7 @@ import { variableRoutes } from "./api/variables/routes.ts";
 import { widgetRoutes } from "./api/widget/routes.ts";
 import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
+import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
 import type { Config } from "./config.ts";
 import { createKnowledgeIndex } from "./knowledge/index.ts";
@@ -131,6 +132,7 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(widgetAssetRoutes(conventions))
     .use(uploadRoutes(ctx, uploads))
     .use(knowledgeRoutes(ctx, new KnowledgeSourcesService({ db: database.db, agents, index: knowledge, ingestion, uploads, gaps, egress }), gaps))
+    .use(numberRoutes(ctx))
     .use(billingRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.

@@ -1,4 +1,5 @@
 // One running appliance: storage opened and migrated, organizations bootstrapped, HTTP listening.
+import { seedNumberPool } from "./api/numbers/service.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { bootstrapOrganizations } from "./platform/auth/organizations.ts";
@@ -20,6 +21,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
+    await seedNumberPool(database.db, config.trunkNumbers);
     const { app, start, drain } = createApp({ config, database, sealer, log });
     try {
       await start();
