@@ -99,7 +99,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
       const docs = rows.map(({ chunk, model }): ChunkDocument => {
         // Vectors from another model (or of another size) would be compared with queries they cannot match:
         // such chunks stay findable by keyword until their source is indexed again.
-        const usable = (model === null || model === embedder.model) && chunk.embedding.length === embedder.dimensions;
+        const usable = (model === null || model === embedder.model) && (embedder.dimensions === 0 || chunk.embedding.length === embedder.dimensions);
         if (!usable) keywordOnly++;
         return { ...document(chunk), embedding: usable ? chunk.embedding : [] };
       });
@@ -111,6 +111,12 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     if (keywordOnly) {
       log.warn(`${keywordOnly} knowledge chunks were embedded by another model than ${embedder.model}; they match by keyword only until their sources are refreshed`);
     }
+  };
+
+  const prepare = async () => {
+    // Loads a local model now rather than on the first question, and learns a remote server's vector size.
+    await embedder.embed(["warm-up"]).catch((error) => log.warn("knowledge embeddings are not answering yet", { error }));
+    if (engine.name === "in-process") await load();
   };
 
   return {
@@ -155,8 +161,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     },
 
     ready() {
-      if (engine.name !== "in-process") return Promise.resolve();
-      loading ??= load().catch((error) => {
+      loading ??= prepare().catch((error) => {
         loading = null;
         throw error;
       });
