@@ -1,8 +1,28 @@
 import { describe, expect, it } from "bun:test";
-import { createInProcessSearchEngine, type ChunkDocument } from "../../src/knowledge/search/index.ts";
+import { createInProcessSearchEngine, createMeilisearchEngine, type ChunkDocument } from "../../src/knowledge/search/index.ts";
+import { startMeilisearchStandIn } from "../support/meilisearch-stand-in.ts";
 import { searchContract } from "./search-contract.ts";
 
 searchContract("in-process", async () => ({ engine: createInProcessSearchEngine(), stop: async () => {} }));
+
+searchContract("Meilisearch (Meilisearch stand-in following its HTTP API)", async () => {
+  const meili = startMeilisearchStandIn();
+  return { engine: createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey }), stop: async () => meili.stop() };
+});
+
+if (process.env.MEILI_URL) {
+  searchContract(`Meilisearch at ${process.env.MEILI_URL}`, async () => {
+    const url = process.env.MEILI_URL!;
+    const apiKey = process.env.MEILI_MASTER_KEY ?? null;
+    const index = `flowyte_contract_${Date.now()}`;
+    return {
+      engine: createMeilisearchEngine({ url, apiKey, index }),
+      stop: async () => {
+        await fetch(`${url}/indexes/${index}`, { method: "DELETE", headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+      },
+    };
+  });
+}
 
 describe("in-process engine", () => {
   const doc = (id: string, text: string, embedding: number[], sourceId = "src_1"): ChunkDocument => ({
@@ -61,5 +81,59 @@ describe("in-process engine", () => {
     expect(hits.every((h) => h.id.startsWith("r2_"))).toBe(true);
     const kw = await engine.search({ organizationId: "org_1", agentId: "agt_1", text: "tariff3", embedding: [0, 0, 1], limit: 500 });
     expect(kw.filter((h) => h.text.includes("tariff3")).length).toBe(Math.ceil((1500 - 3) / 7));
+  });
+});
+
+describe("Meilisearch client (Meilisearch stand-in following its HTTP API)", () => {
+  const doc = (id: string, embedding: number[]): ChunkDocument => ({
+    id,
+    organizationId: "org_1",
+    agentId: "agt_1",
+    sourceId: "src_1",
+    text: "Opening hours are 8 to 6.",
+    question: null,
+    answer: null,
+    sourceUrl: null,
+    language: null,
+    embedding,
+  });
+  const query = { organizationId: "org_1", agentId: "agt_1", text: "opening hours", embedding: [1, 0, 0, 0], limit: 5 };
+
+  it("switches on the vectorStore experimental feature before 1.13, and not after", async () => {
+    for (const [version, expected] of [
+      ["1.6.0", true],
+      ["1.13.0", false],
+    ] as const) {
+      const meili = startMeilisearchStandIn({ version });
+      await createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey }).upsert([doc("a", [1, 0, 0, 0])]);
+      expect(meili.requests.includes("PATCH /experimental-features")).toBe(expected);
+      meili.stop();
+    }
+  });
+
+  it("finds nothing, and removes nothing, before the index exists", async () => {
+    const meili = startMeilisearchStandIn();
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    expect(await engine.search(query)).toEqual([]);
+    await engine.removeSource("agt_1", "src_1");
+    meili.stop();
+  });
+
+  it("reports a refused key and a failed task with Meilisearch's own message", async () => {
+    const meili = startMeilisearchStandIn();
+    await expect(createMeilisearchEngine({ url: meili.url, apiKey: "wrong" }).search(query)).rejects.toThrow(/403: The provided API key is invalid/);
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    await engine.upsert([doc("a", [1, 0, 0, 0])]);
+    await expect(engine.upsert([doc("b", [1, 0, 0, 0]), doc("c", [1, 0])])).rejects.toThrow(/task \d+ failed: Mismatch between the expected vector dimensions \(4\) and the one passed \(2\)/);
+    meili.stop();
+  });
+
+  it("sends an empty query embedding as a keyword-only search", async () => {
+    const meili = startMeilisearchStandIn();
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    await engine.upsert([doc("a", [0, 1, 0, 0])]);
+    const hits = await engine.search({ ...query, embedding: [0, 0, 0, 0] });
+    expect(hits.map((h) => [h.id, h.score])).toEqual([["a", 1]]);
+    meili.stop();
   });
 });
