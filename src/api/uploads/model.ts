@@ -2,10 +2,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 
-export const UploadBody = t.Object({
-  file: t.File({ description: "The document, at most 25 MB: PDF, DOCX, HTML, Markdown, plain text or CSV for a knowledge source" }),
-});
-
 export const Upload = t.Object({
   file_id: t.String({ description: "Pass as `file_id` to a knowledge source of kind file" }),
   filename: t.String(),
