@@ -22,7 +22,7 @@ import {
   SearchQuery,
   SearchResult,
 } from "./model.ts";
-import { SipTrunkProvider } from "./providers/sip-trunk.ts";
+import { MAX_ACTIVE_HOLDS, SipTrunkProvider } from "./providers/sip-trunk.ts";
 import { HOLD_MINUTES, NumbersService } from "./service.ts";
 
 const tags = ["Numbers"];
@@ -72,7 +72,7 @@ export function numberRoutes(ctx: ApiContext) {
           summary: "Reserve a number",
           description:
             `Holds the number for your organization for ${HOLD_MINUTES} minutes, free of charge, so nobody else can buy it. Reserving a number you already hold answers ` +
-            "that reservation unchanged. 409 number_held / number_not_available when it cannot be held; 409 too_many_reservations past 10 holds at a time.",
+            `that reservation unchanged. 409 number_held / number_not_available when it cannot be held; 409 too_many_reservations past ${MAX_ACTIVE_HOLDS} holds at a time.`,
           tags,
         },
       },

@@ -11,8 +11,7 @@ import { notFound, Problem, validationProblem } from "../../platform/http/proble
 import { newId } from "../../platform/ids.ts";
 import type { AgentsService } from "../agents/service.ts";
 import { debitWallet, toCents, toUsd } from "../billing/wallet.ts";
-import type { AvailableNumberDto, PhoneNumberDto, PoolNumberInput, SearchQueryInput } from "./model.ts";
-import { DEFAULT_SEARCH_LIMIT } from "./model.ts";
+import { DEFAULT_SEARCH_LIMIT, type AvailableNumberDto, type PhoneNumberDto, type PoolNumberInput, type SearchQueryInput } from "./model.ts";
 import { formatNumber } from "./numbering.ts";
 import type { DeclaredInventory, InventoryNumber, NumberProvider } from "./provider.ts";
 import { SipTrunkProvider } from "./providers/sip-trunk.ts";
@@ -21,7 +20,7 @@ export const HOLD_MINUTES = 30;
 
 type PhoneNumberRow = typeof phoneNumbers.$inferSelect;
 
-export function toPhoneNumberDto(row: PhoneNumberRow): PhoneNumberDto {
+function toPhoneNumberDto(row: PhoneNumberRow): PhoneNumberDto {
   return {
     id: row.id,
     organizationId: row.organizationId,
@@ -56,10 +55,10 @@ function toAvailableDto(n: InventoryNumber, vanityFormat: string | null = null):
   return { ...describe(n), reservable: !n.heldByYou, vanityFormat };
 }
 
-/** Read an E.164 number from a body or path, accepting the forms people type; 400 naming `field` otherwise. */
-function e164Of(input: string, field = "e164"): string {
+/** Read an E.164 number from a body or path, accepting the forms people type (`+1 (415) 555-0142`). */
+function e164Of(input: string): string {
   const e164 = normalizePhoneNumber(input);
-  if (!e164) throw validationProblem([{ field, message: "must be an E.164 number such as +14155550142" }]);
+  if (!e164) throw validationProblem([{ field: "e164", message: "must be an E.164 number such as +14155550142" }]);
   return e164;
 }
 

@@ -12,12 +12,12 @@ import { matchSearch } from "../search.ts";
 
 type PoolRow = typeof numberPool.$inferSelect;
 
-export const SIP_TRUNK = "sip-trunk";
+const SIP_TRUNK = "sip-trunk";
 /** Holds one organization may have at a time, so nobody can fence off the whole inventory. */
 export const MAX_ACTIVE_HOLDS = 10;
 const DEFAULT_FEATURES = ["voice"];
 
-const ownedElsewhere = () => new Problem(409, "number_not_available", "this number is already owned; pick another from GET /numbers/search");
+const alreadyOwned = () => new Problem(409, "number_not_available", "this number is already owned; pick another from GET /numbers/search");
 const heldElsewhere = () => new Problem(409, "number_held", "another organization holds this number; pick another from GET /numbers/search");
 
 export class SipTrunkProvider implements NumberProvider, DeclaredInventory {
@@ -44,10 +44,7 @@ export class SipTrunkProvider implements NumberProvider, DeclaredInventory {
     if (filter.features.length) where.push(sql`${numberPool.features} @> ${JSON.stringify(filter.features)}::jsonb`);
     // The pool is the operator's DIDs (hundreds, not millions): digit patterns and widening run over the candidates here.
     const rows = await this.db.select().from(numberPool).where(and(...where)).orderBy(asc(numberPool.e164));
-    return matchSearch(
-      rows.map((r) => this.toNumber(r, organizationId)),
-      filter,
-    );
+    return matchSearch(rows.map((r) => this.toNumber(r, organizationId)), filter);
   }
 
   async check(organizationId: string, e164: string): Promise<InventoryNumber | null> {
@@ -59,7 +56,7 @@ export class SipTrunkProvider implements NumberProvider, DeclaredInventory {
     return this.db.transaction(async (tx) => {
       const t = tx as unknown as Db;
       const row = await this.lock(t, e164);
-      if (row.ownedByOrganizationId) throw ownedElsewhere();
+      if (row.ownedByOrganizationId) throw alreadyOwned();
       if (this.activeHold(row)) {
         if (row.heldByOrganizationId !== organizationId) throw heldElsewhere();
         return { id: row.holdId!, e164, expiresAt: row.heldUntil! };
@@ -88,7 +85,7 @@ export class SipTrunkProvider implements NumberProvider, DeclaredInventory {
 
   async acquire(tx: Db, organizationId: string, e164: string, reservationId: string | undefined): Promise<InventoryNumber> {
     const row = await this.lock(tx, e164);
-    if (row.ownedByOrganizationId) throw ownedElsewhere();
+    if (row.ownedByOrganizationId) throw alreadyOwned();
     if (this.activeHold(row) && row.heldByOrganizationId !== organizationId) throw heldElsewhere();
     // A reservation past its time still counts while nobody else has taken the number since.
     if (reservationId !== undefined && !(row.holdId === reservationId && row.heldByOrganizationId === organizationId)) throw notFound("reservation", reservationId);
@@ -105,7 +102,7 @@ export class SipTrunkProvider implements NumberProvider, DeclaredInventory {
         .returning();
       return this.toNumber(created!, organizationId);
     }
-    if (row.ownedByOrganizationId) throw ownedElsewhere();
+    if (row.ownedByOrganizationId) throw alreadyOwned();
     if (this.activeHold(row) && row.heldByOrganizationId !== organizationId) throw heldElsewhere();
     if (row.setupCostCents > 0 || row.monthlyCostCents > 0) {
       throw new Problem(409, "number_for_sale", "this number has a price in the inventory; buy it with POST /numbers/purchase");
