@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+import { docxWithParagraphs, pdfWithLines } from "../../knowledge/ingestion/documents.ts";
+
+const MB = 1024 * 1024;
+let app: TestApp;
+let org: { organizationId: string; key: string };
+let agentId: string;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  org = await app.newOrg();
+  agentId = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Docs" } })).body.data.id;
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function upload(file: Blob, filename: string, key = org.key) {
+  const form = new FormData();
+  form.append("file", file, filename);
+  const res = await fetch(`${app.url}/api/v1/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function fileSource(fileId: string, label: string) {
+  const res = await app.api("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { key: org.key, body: { kind: "file", label, file_id: fileId } });
+  expect(res.status).toBe(201);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const source = (await app.api("GET", `/api/v1/agents/${agentId}/knowledge/sources/${res.body.data.id}`, { key: org.key })).body.data;
+    if (source.status === "indexed" || source.status === "error") return source;
+    if (Date.now() > deadline) throw new Error(`still ${source.status}`);
+    await Bun.sleep(100);
+  }
+}
+
+describe("POST /uploads", () => {
+  it("stores the file for the organization and answers its file_id, size and checksum", async () => {
+    const text = "# Store hours\n\nWe are open from 9 to 5.";
+    const res = await upload(new Blob([text], { type: "text/markdown" }), "hours.md");
+    expect(res.status).toBe(201);
+    const data = res.body.data;
+    expect(data).toMatchObject({ filename: "hours.md", contentType: "text/markdown", sizeBytes: text.length, sha256: createHash("sha256").update(text).digest("hex") });
+    expect(data.file_id).toMatch(/^file_[0-9A-Z]{26}$/);
+    expect(Date.parse(data.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    const stored = join(app.config.dataDir, "uploads", org.organizationId, data.file_id);
+    expect(readFileSync(stored, "utf8")).toBe(text);
+  });
+
+  it("takes a type from the file name when the client sends none, and keeps only the name's last segment", async () => {
+    const res = await upload(new Blob(["a,b\n1,2\n"]), "../../etc/prices.csv");
+    expect(res.body.data).toMatchObject({ filename: "prices.csv", contentType: "text/csv" });
+  });
+
+  it("accepts 25 MB and refuses anything larger with 413", async () => {
+    const exact = await upload(new Blob([new Uint8Array(25 * MB)]), "exact.txt");
+    expect(exact.status).toBe(201);
+    expect(exact.body.data.sizeBytes).toBe(25 * MB);
+    const over = await upload(new Blob([new Uint8Array(25 * MB + 1)]), "over.txt");
+    expect(over.status).toBe(413);
+    expect(over.body).toMatchObject({ code: "payload_too_large", status: 413 });
+    const farOver = await upload(new Blob([new Uint8Array(27 * MB)]), "far.txt");
+    expect(farOver.status).toBe(413);
+  });
+
+  it("needs a multipart body with a file part, and knowledge:write", async () => {
+    const json = await app.api("POST", "/api/v1/uploads", { key: org.key, body: { file: "hello" } });
+    expect(json.status).toBe(400);
+    expect(json.body.errors).toEqual([{ field: "body", message: "is not a readable multipart/form-data body" }]);
+    const form = new FormData();
+    form.append("other", "value");
+    const noFile = await fetch(`${app.url}/api/v1/uploads`, { method: "POST", headers: { authorization: `Bearer ${org.key}` }, body: form });
+    expect(noFile.status).toBe(400);
+    expect(((await noFile.json()) as any).errors[0].field).toBe("file");
+    const reader = await app.keyWith(org.organizationId, ["knowledge:read"]);
+    const refused = await upload(new Blob(["x"]), "x.txt", reader);
+    expect(refused.status).toBe(403);
+    expect(refused.body.requiredScope).toBe("knowledge:write");
+  });
+});
+
+describe("file sources", () => {
+  it("indexes an uploaded PDF, DOCX, HTML, Markdown, text and CSV file", async () => {
+    const files: [Blob, string, string][] = [
+      [new Blob([pdfWithLines(["Warranty", "Parts are covered for two years."])], { type: "application/pdf" }), "warranty.pdf", "covered for two years"],
+      [new Blob([docxWithParagraphs(["Onboarding", "New hires get a laptop on day one."])]), "onboarding.docx", "laptop on day one"],
+      [new Blob(["<html><body><article><h2>Pets</h2><p>Dogs are welcome in the garden centre.</p></article></body></html>"], { type: "text/html" }), "pets.html", "Dogs are welcome"],
+      [new Blob(["## Parking\n\nParking is **free** on Sundays."]), "parking.md", "Parking is free on Sundays"],
+      [new Blob(["Gift cards never expire."], { type: "text/plain" }), "cards.txt", "never expire"],
+      [new Blob(["item,price\nKettle,30\nToaster,45\n"], { type: "text/csv" }), "prices.csv", "item: Toaster; price: 45."],
+    ];
+    for (const [blob, filename, expected] of files) {
+      const uploaded = await upload(blob, filename);
+      const source = await fileSource(uploaded.body.data.file_id, filename);
+      expect({ filename, status: source.status, error: source.errorMessage }).toEqual({ filename, status: "indexed", error: null });
+      expect(source.fileId).toBe(uploaded.body.data.file_id);
+      expect(source.textContent).toContain(expected);
+    }
+    const csv = (await app.api("POST", `/api/v1/agents/${agentId}/knowledge/preview`, { key: org.key, body: { query: "How much is a toaster?" } })).body.data;
+    expect(csv.chunks[0].text).toBe("item: Toaster; price: 45.");
+  });
+
+  it("ends in error, saying why, for a file type it cannot read", async () => {
+    const uploaded = await upload(new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])], { type: "image/png" }), "logo.png");
+    const source = await fileSource(uploaded.body.data.file_id, "Logo");
+    expect(source).toMatchObject({ status: "error", errorMessage: "logo.png (image/png) is not a file type that can be read; upload PDF, DOCX, HTML, Markdown, plain text or CSV" });
+  });
+
+  it("refuses another organization's file_id", async () => {
+    const other = await app.newOrg();
+    const theirs = await upload(new Blob(["secret"]), "secret.txt", other.key);
+    const res = await app.api("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { key: org.key, body: { kind: "file", label: "Theirs", file_id: theirs.body.data.file_id } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe("file_id");
+  });
+});
