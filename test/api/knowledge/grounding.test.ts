@@ -1,0 +1,144 @@
+// Answers grounded in an agent's knowledge, and knowledge gaps: what the agent could not answer, grouped,
+// ranked, curated, and covered once a source answers it.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { agentBuilder } from "../../support/agent-builder.ts";
+import { startTestApp, type TestApp } from "../../support/app.ts";
+
+let app: TestApp;
+let org: { organizationId: string; key: string };
+let b: ReturnType<typeof agentBuilder>;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  org = await app.newOrg();
+  b = agentBuilder(app, org.key);
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function addFaq(agentId: string, items: { question: string; answer: string }[]) {
+  const source = await b.call("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { kind: "faq", label: "FAQ", items });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const now = await b.call("GET", `/api/v1/agents/${agentId}/knowledge/sources/${source.id}`);
+    if (now.status === "indexed") return now;
+    if (now.status === "error" || Date.now() > deadline) throw new Error(`source ${now.status}: ${now.errorMessage}`);
+    await Bun.sleep(100);
+  }
+}
+
+/** Polls the gap list until `done` holds (gaps are recorded just after the turn). */
+async function gapsWhen(agentId: string, done: (list: any) => boolean, query = "") {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const list = await b.call("GET", `/api/v1/agents/${agentId}/knowledge-gaps${query}`);
+    if (done(list)) return list;
+    if (Date.now() > deadline) throw new Error(`gaps still ${JSON.stringify(list)}`);
+    await Bun.sleep(100);
+  }
+}
+
+const RETURNS = { question: "What is your return window?", answer: "You can return any item within 30 days of delivery." };
+
+describe("grounded answers", () => {
+  it("answers a question from the FAQ, and the receipt shows the retrieval", async () => {
+    const agent = await b.agent({ name: "Store" });
+    const faq = await addFaq(agent.id, [RETURNS, { question: "Do you deliver on weekends?", answer: "Deliveries run Monday to Saturday." }]);
+    const run = await b.simulate(agent.id, { transcript: ["What is your return window?"] });
+    expect(run.status).toBe(200);
+    expect(run.said.at(-1)).toContain("within 30 days of delivery");
+    const retrieval = run.events.find((e) => e.eventType === "kb_retrieval")!;
+    expect(retrieval.payload.query).toBe("What is your return window?");
+    expect(retrieval.payload.passages[0].sourceId).toBe(faq.id);
+    expect(retrieval.payload.topScore).toBeGreaterThanOrEqual(0.35);
+    expect((await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`)).gaps).toEqual([]);
+  });
+});
+
+describe("knowledge gaps", () => {
+  it("records a question the agent cannot answer, groups its rephrasings, and marks it covered once a source answers it", async () => {
+    const agent = await b.agent({ name: "Garden centre" });
+    await addFaq(agent.id, [RETURNS]);
+    const first = await b.simulate(agent.id, { transcript: ["Do you sell gift cards?"] });
+    expect(first.said.at(-1)).toContain("I don't know");
+
+    const one = await gapsWhen(agent.id, (l) => l.gaps.length === 1);
+    expect(one).toMatchObject({ ranked: false, dataState: "collecting" });
+    const gap = one.gaps[0];
+    expect(gap).toMatchObject({ queryText: "Do you sell gift cards?", count: 1, distinctCalls: 1, status: "open", coveredBySourceId: null });
+    expect(["TRUE_GAP", "RETRIEVAL_MISS"]).toContain(gap.classification);
+
+    await b.simulate(agent.id, { transcript: ["do you sell GIFT CARDS", "Do you sell gift cards?"] });
+    const grouped = await gapsWhen(agent.id, (l) => l.gaps[0]?.count === 3);
+    expect(grouped.gaps).toHaveLength(1);
+    expect(grouped.gaps[0]).toMatchObject({ gapId: gap.gapId, count: 3, distinctCalls: 2, samples: ["Do you sell gift cards?", "do you sell GIFT CARDS"] });
+    expect(grouped.gaps[0].signals).toContain("asked_in_several_conversations");
+
+    const progress = await app.api("PATCH", `/api/v1/agents/${agent.id}/knowledge-gaps/${gap.gapId}`, { key: org.key, body: { status: "in_progress" } });
+    expect(progress.status).toBe(200);
+    expect(progress.body.data.status).toBe("in_progress");
+
+    const cards = await addFaq(agent.id, [{ question: "Do you sell gift cards?", answer: "Yes, gift cards from 10 to 200 dollars are sold at every till." }]);
+    const covered = await gapsWhen(agent.id, (l) => l.gaps[0]?.status === "covered");
+    expect(covered.gaps[0]).toMatchObject({ gapId: gap.gapId, status: "covered", coveredBySourceId: cards.id });
+    expect((await b.call("GET", `/api/v1/agents/${agent.id}/knowledge/sources/${cards.id}`)).coverageScore).toBe(1);
+
+    const answered = await b.simulate(agent.id, { transcript: ["Do you sell gift cards?"] });
+    expect(answered.said.at(-1)).toContain("10 to 200 dollars");
+
+    await b.call("DELETE", `/api/v1/agents/${agent.id}/knowledge/sources/${cards.id}`);
+    const reopened = await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`);
+    expect(reopened.gaps[0]).toMatchObject({ gapId: gap.gapId, status: "open", coveredBySourceId: null });
+  });
+
+  it("ranks gaps by frequency and recency once there are enough of them, and filters the ranked list by status", async () => {
+    const agent = await b.agent({ name: "Bakery" });
+    await addFaq(agent.id, [RETURNS]);
+    await b.simulate(agent.id, { transcript: ["Is there parking at the store?", "Is there parking at the store?"] });
+    await b.simulate(agent.id, { transcript: ["Can I bring my dog inside?"] });
+    const two = await gapsWhen(agent.id, (l) => l.gaps.length === 2 && l.gaps.some((g: any) => g.count === 2));
+    expect(two).toMatchObject({ ranked: false, dataState: "collecting" });
+    expect(two.gaps.map((g: any) => g.queryText)).toEqual(["Can I bring my dog inside?", "Is there parking at the store?"]);
+
+    await b.simulate(agent.id, { transcript: ["Do you bake gluten free bread?"] });
+    const ranked = await gapsWhen(agent.id, (l) => l.gaps.length === 3);
+    expect(ranked).toMatchObject({ ranked: true, dataState: "ready" });
+    expect(ranked.gaps[0]).toMatchObject({ queryText: "Is there parking at the store?", count: 2 });
+    expect(ranked.gaps[0].rankScore).toBeGreaterThan(ranked.gaps[1].rankScore);
+    expect(ranked.gaps.every((g: any) => typeof g.gapId === "string" && g.rankScore > 0)).toBe(true);
+
+    const dog = ranked.gaps.find((g: any) => g.queryText.startsWith("Can I bring"));
+    await b.call("PATCH", `/api/v1/agents/${agent.id}/knowledge-gaps/${dog.gapId}`, { status: "dismissed" });
+    const open = await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps?status=open`);
+    expect(open.gaps.map((g: any) => g.status)).toEqual(["open", "open"]);
+    const dismissed = await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps?status=dismissed&limit=5`);
+    expect(dismissed.gaps.map((g: any) => g.gapId)).toEqual([dog.gapId]);
+    expect((await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps?limit=1`)).gaps).toHaveLength(1);
+    for (const bad of ["?limit=0", "?limit=201", "?status=solved"]) expect((await app.api("GET", `/api/v1/agents/${agent.id}/knowledge-gaps${bad}`, { key: org.key })).status).toBe(400);
+  });
+
+  it("lets operators set open, in_progress or dismissed, never covered, and keeps gaps to their organization", async () => {
+    const agent = await b.agent({ name: "Florist" });
+    await b.simulate(agent.id, { transcript: ["Do you deliver roses on Sundays?"] });
+    const [gap] = (await gapsWhen(agent.id, (l) => l.gaps.length === 1)).gaps;
+    const path = `/api/v1/agents/${agent.id}/knowledge-gaps/${gap.gapId}`;
+
+    const covered = await app.api("PATCH", path, { key: org.key, body: { status: "covered" } });
+    expect(covered.status).toBe(400);
+    expect(covered.body.errors).toEqual([{ field: "status", message: "covered is set by the system when a knowledge source answers the gap; use open, in_progress or dismissed" }]);
+    expect((await app.api("PATCH", path, { key: org.key, body: { status: "solved" } })).status).toBe(400);
+    for (const status of ["dismissed", "open"]) expect((await app.api("PATCH", path, { key: org.key, body: { status } })).body.data.status).toBe(status);
+    expect((await app.api("PATCH", `/api/v1/agents/${agent.id}/knowledge-gaps/gap_01UNKNOWN`, { key: org.key, body: { status: "open" } })).body.code).toBe("knowledge_gap_not_found");
+
+    const other = await app.newOrg();
+    expect((await app.api("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`, { key: other.key })).status).toBe(404);
+    expect((await app.api("PATCH", path, { key: other.key, body: { status: "dismissed" } })).status).toBe(404);
+
+    const reader = await app.keyWith(org.organizationId, ["analytics:read"]);
+    expect((await app.api("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`, { key: reader })).status).toBe(200);
+    const refused = await app.api("PATCH", path, { key: reader, body: { status: "dismissed" } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.requiredScope).toBe("analytics:write");
+  });
+});
