@@ -906,9 +906,7 @@ export class ConversationRuntime {
     const { live } = turn;
     const ended = live.row.status === "ended";
     const redact = live.guardrails.redactsPii;
-    const events = live.receipt.drain().map((e) =>
-      redact && (e.eventType === "user_utterance" || e.eventType === "agent_message") ? { ...e, payload: { ...e.payload, text: redactPii(String(e.payload.text ?? "")) } } : e,
-    );
+    const events = redact ? live.receipt.drain().map(redactEvent) : live.receipt.drain();
     const messages = redact ? turn.messages.map((m) => ({ ...m, content: redactPii(m.content) })) : turn.messages;
     const state = live.state;
     await this.deps.store.saveTurn(
@@ -975,6 +973,15 @@ export class ConversationRuntime {
 
 export class ConversationNotFoundError extends Error {}
 export class ConversationEndedError extends Error {}
+
+/** What a caller said can sit in an utterance, a reply, a retrieval query or a handoff summary. */
+const REDACTED_FIELDS = ["text", "query", "reason", "summary"] as const;
+
+function redactEvent(e: AuditEvent): AuditEvent {
+  const payload = { ...e.payload };
+  for (const field of REDACTED_FIELDS) if (typeof payload[field] === "string") payload[field] = redactPii(payload[field] as string);
+  return { ...e, payload };
+}
 
 const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
 

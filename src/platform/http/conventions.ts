@@ -73,7 +73,13 @@ export function createConventions(deps: ConventionDeps) {
         if (typeof v === "string" && /^\d{1,9}$/.test(v)) (query as Record<string, unknown>)[name] = Number(v);
       }
     })
-    .onError({ as: "global" }, ({ code, error, request, set, path }) => {
+    .onError({ as: "global" }, async ({ code, error, request, set, path }) => {
+      // A failed request frees its Idempotency-Key before answering, so an immediate corrected retry runs.
+      const claim = idempotencyClaims.get(request);
+      if (claim && !claim.done) {
+        claim.done = true;
+        await deps.idempotency.release(claim.organizationId, claim.key).catch(() => {});
+      }
       const requestId = set.headers["x-request-id"] as string | undefined;
       const problem = toProblem(code, error, deps.log, requestId ?? "");
       set.status = problem.status;
