@@ -162,7 +162,6 @@ export async function startAriStandIn(options: { username?: string; password?: s
   function newChannel(name: string, appName: string, fields: Partial<ChannelJson> = {}): SimChannel {
     const id = fields.id ?? nextId();
     const json: ChannelJson = {
-      id,
       name,
       state: "Down",
       protocol_id: "",
@@ -173,6 +172,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       creationtime: now(),
       language: "en",
       ...fields,
+      // After the spread: an originate without channelId passes id: undefined.
       id,
     };
     const sim: SimChannel = { json, app: appName, inStasis: false, bridgeId: null, timers: new Set() };
@@ -517,7 +517,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
         if (refusing) return error(503, "Service Unavailable");
         if (srv.upgrade(req, { data: { app: appName } })) {
           connections.push({ app: appName, subscribeAll: url.searchParams.get("subscribeAll") });
-          return undefined as unknown as Response;
+          return;
         }
         return error(500, "upgrade failed");
       }

@@ -182,8 +182,9 @@ export class AriEventStream {
       return this.log.warn("ARI event stream sent a message that is not JSON");
     }
     if (event.type === "ApplicationReplaced") return this.replaced();
-    for (const listener of this.anyListeners) this.call(listener, event);
-    for (const listener of this.listeners.get(event.type) ?? []) this.call(listener as (e: AriEvent) => void, event);
+    // Snapshots: a listener may register a waiter that must not see the event that caused it.
+    for (const listener of [...this.anyListeners]) this.call(listener, event);
+    for (const listener of [...(this.listeners.get(event.type) ?? [])]) this.call(listener as (e: AriEvent) => void, event);
   }
 
   /** One failing listener must not stop the others or the stream. */
