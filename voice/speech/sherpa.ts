@@ -1,0 +1,46 @@
+// sherpa-onnx-node, typed for the parts used here and loaded on first use: its native addon is large,
+// and a platform without a prebuilt binary should lose only the local models, not the whole server.
+import { createRequire } from "node:module";
+
+export interface SherpaVad {
+  acceptWaveform(samples: Float32Array): void;
+  isEmpty(): boolean;
+  isDetected(): boolean;
+  pop(): void;
+  front(enableExternalBuffer?: boolean): { start: number; samples: Float32Array };
+  reset(): void;
+  flush(): void;
+}
+
+export interface SherpaOfflineStream {
+  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+}
+
+export interface SherpaOfflineRecognizer {
+  createStream(): SherpaOfflineStream;
+  decodeAsync(stream: SherpaOfflineStream): Promise<{ text: string; lang?: string }>;
+}
+
+export interface SherpaOfflineTts {
+  readonly sampleRate: number;
+  generateAsync(request: { text: string; sid: number; speed: number }): Promise<{ samples: Float32Array; sampleRate: number }>;
+}
+
+interface SherpaModule {
+  Vad: new (config: unknown, bufferSizeInSeconds: number) => SherpaVad;
+  OfflineRecognizer: { createAsync(config: unknown): Promise<SherpaOfflineRecognizer> };
+  OfflineTts: { createAsync(config: unknown): Promise<SherpaOfflineTts> };
+}
+
+let loaded: SherpaModule | null = null;
+
+export function loadSherpa(): SherpaModule {
+  if (!loaded) {
+    try {
+      loaded = createRequire(import.meta.url)("sherpa-onnx-node") as SherpaModule;
+    } catch (err) {
+      throw new Error(`sherpa-onnx-node could not be loaded on this platform: ${(err as Error).message}`);
+    }
+  }
+  return loaded;
+}
