@@ -24,6 +24,9 @@ import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
+import { languageMatrix } from "./api/meta/languages.ts";
+import { voiceRoutes } from "./api/voices/routes.ts";
+import { createSpeech } from "../voice/speech/index.ts";
 import type { Config } from "./config.ts";
 import { createKnowledgeIndex } from "./knowledge/index.ts";
 import { createIngestion } from "./knowledge/ingestion/index.ts";
@@ -91,7 +94,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
   });
-  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs };
+  const speech = createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
@@ -133,7 +137,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     .use(uploadRoutes(ctx, uploads))
     .use(knowledgeRoutes(ctx, new KnowledgeSourcesService({ db: database.db, agents, index: knowledge, ingestion, uploads, gaps, egress }), gaps))
     .use(numberRoutes(ctx))
-    .use(billingRoutes(ctx));
+    .use(billingRoutes(ctx))
+    .use(voiceRoutes(ctx));
 
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);

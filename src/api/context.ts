@@ -8,6 +8,7 @@ import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
 import type { Logger } from "../platform/log.ts";
 import type { ConversationRuntime } from "../runtime/conversation.ts";
+import type { Speech } from "../../voice/speech/index.ts";
 import type { AgentsService } from "./agents/service.ts";
 
 export type Conventions = ReturnType<typeof createConventions>;
@@ -26,4 +27,6 @@ export interface ApiContext {
   knowledge: KnowledgeIndex;
   /** Background jobs (pg-boss on the application's database). */
   jobs: Jobs;
+  /** VAD, STT and TTS engines and the voice catalog, chosen at start from MODELS_DIR and SPEECH_BASE_URL. */
+  speech: Speech;
 }
