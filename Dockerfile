@@ -27,12 +27,13 @@ RUN mkdir -p plugins voice \
 # registries; the speech and knowledge loaders fall back to espeak-ng and the hashing embedder without models.
 FROM oven/bun:${BUN_VERSION}-debian AS models
 ARG DOWNLOAD_MODELS=false
-ARG WHISPER_MODEL=tiny.en
-ARG PIPER_VOICE=en_US-amy-low
+ARG WHISPER_MODEL=tiny
+ARG PIPER_VOICE=en_US-amy-medium
 ARG EMBEDDING_MODEL=onnx-community/all-MiniLM-L6-v2-ONNX
-# Layout under /models, which the loaders read through MODELS_DIR:
-#   whisper/sherpa-onnx-whisper-<model>/   encoder, decoder and tokens for sherpa-onnx's offline recogniser
-#   piper/vits-piper-<voice>/              the Piper voice with its espeak-ng-data, for sherpa-onnx's OfflineTts
+# Layout under /models, which the loaders read through MODELS_DIR (voice/speech, src/knowledge):
+#   whisper/sherpa-onnx-whisper-<model>/   <model>-encoder.int8.onnx, <model>-decoder.int8.onnx, <model>-tokens.txt
+#                                          (the multilingual tiny by default; the fp32 copies are dropped)
+#   piper/<voice>/                         <voice>.onnx, tokens.txt and espeak-ng-data/ (voice id piper:<voice>)
 #   vad/silero_vad.onnx                    Silero VAD for sherpa-onnx's Vad
 #   embeddings/<model id>/                 a transformers.js model folder (config, tokenizer, onnx/model.onnx)
 RUN set -eu; \
@@ -43,8 +44,13 @@ RUN set -eu; \
       sherpa="https://github.com/k2-fsa/sherpa-onnx/releases/download"; \
       curl -fsSL -o /tmp/whisper.tar.bz2 "$sherpa/asr-models/sherpa-onnx-whisper-${WHISPER_MODEL}.tar.bz2"; \
       tar -xjf /tmp/whisper.tar.bz2 -C /models/whisper; \
+      whisper="/models/whisper/sherpa-onnx-whisper-${WHISPER_MODEL}"; \
+      rm -rf "$whisper/test_wavs" "$whisper/${WHISPER_MODEL}-encoder.onnx" "$whisper/${WHISPER_MODEL}-decoder.onnx"; \
+      test -f "$whisper/${WHISPER_MODEL}-encoder.int8.onnx" && test -f "$whisper/${WHISPER_MODEL}-tokens.txt"; \
       curl -fsSL -o /tmp/piper.tar.bz2 "$sherpa/tts-models/vits-piper-${PIPER_VOICE}.tar.bz2"; \
       tar -xjf /tmp/piper.tar.bz2 -C /models/piper; \
+      mv "/models/piper/vits-piper-${PIPER_VOICE}" "/models/piper/${PIPER_VOICE}"; \
+      test -f "/models/piper/${PIPER_VOICE}/${PIPER_VOICE}.onnx" && test -f "/models/piper/${PIPER_VOICE}/tokens.txt" && test -d "/models/piper/${PIPER_VOICE}/espeak-ng-data"; \
       rm -f /tmp/whisper.tar.bz2 /tmp/piper.tar.bz2; \
       curl -fsSL -o /models/vad/silero_vad.onnx "$sherpa/asr-models/silero_vad.onnx"; \
       hf="https://huggingface.co/${EMBEDDING_MODEL}/resolve/main"; \
