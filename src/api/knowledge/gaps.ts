@@ -10,6 +10,7 @@ import { newId } from "../../platform/ids.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { KnowledgeIndex } from "../../knowledge/types.ts";
 import type { SourceRow } from "../../knowledge/ingestion/index.ts";
+import { redactPii } from "../../runtime/text.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { GapListDto, KnowledgeGapDto } from "./model.ts";
 
@@ -81,7 +82,8 @@ export class GapRecorder {
   }
 
   private async add({ organizationId, agentId, conversationId, question }: UnansweredQuestion) {
-    const text = question.replace(/\s+/g, " ").trim().slice(0, 500);
+    // Gaps are for improving the knowledge, read by whoever curates it: what identifies a caller stays out.
+    const text = redactPii(question).replace(/\s+/g, " ").trim().slice(0, 500);
     const key = normalizedKey(text) || text.toLowerCase();
     if (!key) return;
     const [hits, [embedding]] = await Promise.all([this.index.search({ organizationId, agentId, text, limit: 1 }), this.index.embedder.embed([text])]);

@@ -141,4 +141,13 @@ describe("knowledge gaps", () => {
     expect(refused.status).toBe(403);
     expect(refused.body.requiredScope).toBe("analytics:write");
   });
+
+  it("keeps what identifies a caller out of the gaps", async () => {
+    const agent = await b.agent({ name: "Accounts" });
+    await b.simulate(agent.id, { transcript: ["Can you send my invoice to jane.doe@example.com or call +1 415 555 0100?"] });
+    const [gap] = (await gapsWhen(agent.id, (l) => l.gaps.length === 1)).gaps;
+    expect(gap.queryText).not.toContain("jane.doe");
+    expect(gap.queryText).toContain("[email]");
+    expect(JSON.stringify(await app.query(`select * from knowledge_gaps where agent_id = '${agent.id}'`))).not.toContain("jane.doe");
+  });
 });

@@ -3,7 +3,7 @@
 // content types, the package relationship and word/document.xml, zipped).
 import { strToU8, zipSync } from "fflate";
 
-export function pdfWithLines(lines: string[]): Uint8Array {
+export function pdfWithLines(lines: string[]): Uint8Array<ArrayBuffer> {
   const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
   const content = `BT /F1 12 Tf 72 720 Td 14 TL ${lines.map((l) => `(${escape(l)}) Tj T*`).join(" ")} ET`;
   const objects = [
@@ -25,9 +25,9 @@ export function pdfWithLines(lines: string[]): Uint8Array {
   return new TextEncoder().encode(out);
 }
 
-export function docxWithParagraphs(paragraphs: string[]): Uint8Array {
+export function docxWithParagraphs(paragraphs: string[]): Uint8Array<ArrayBuffer> {
   const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return zipSync({
+  const zip = zipSync({
     "[Content_Types].xml": strToU8(
       '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>' +
@@ -43,4 +43,5 @@ export function docxWithParagraphs(paragraphs: string[]): Uint8Array {
         "</w:body></w:document>",
     ),
   });
+  return new Uint8Array(zip);
 }
