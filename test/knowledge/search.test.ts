@@ -101,14 +101,32 @@ describe("Meilisearch client (Meilisearch stand-in following its HTTP API)", () 
 
   it("switches on the vectorStore experimental feature before 1.13, and not after", async () => {
     for (const [version, expected] of [
-      ["1.6.0", true],
-      ["1.13.0", false],
+      ["1.6.2", { vectorStore: true }],
+      ["1.13.0", {}],
     ] as const) {
       const meili = startMeilisearchStandIn({ version });
-      await createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey }).upsert([doc("a", [1, 0, 0, 0])]);
-      expect(meili.requests.includes("PATCH /experimental-features")).toBe(expected);
+      const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+      await engine.upsert([doc("a", [1, 0, 0, 0])]);
+      expect(Object.fromEntries(Object.entries(meili.experimentalFeatures).filter(([, on]) => on))).toEqual(expected);
+      expect((await engine.search(query)).map((h) => h.id)).toEqual(["a"]);
       meili.stop();
     }
+  });
+
+  it("scores as the in-process engine does: vector hits by their cosine, not Meilisearch's (1 + cosine) / 2, and both signals fused", async () => {
+    const meili = startMeilisearchStandIn();
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    await engine.upsert([
+      { ...doc("near", [0.6, 0.8, 0, 0]), text: "Parking behind the clinic." },
+      { ...doc("orthogonal", [0, 0, 1, 0]), text: "Invoices go out monthly." },
+      { ...doc("both", [0.6, 0.8, 0, 0]), text: "Opening hours are 8 to 6." },
+    ]);
+    const hits = await engine.search({ ...query, text: "opening hours" });
+    expect(hits.map((h) => h.id)).toEqual(["both", "near"]);
+    expect(hits[1]!.score).toBeCloseTo(0.6, 6);
+    // Every query word matched: the stand-in's keyword score is 1, so the fused score is 1 whatever the cosine.
+    expect(hits[0]!.score).toBeCloseTo(1, 6);
+    meili.stop();
   });
 
   it("finds nothing, and removes nothing, before the index exists", async () => {

@@ -1,13 +1,16 @@
 // Meilisearch stand-in: an HTTP server on 127.0.0.1 following Meilisearch's published HTTP API (v1.6–1.x) for the
 // endpoints the knowledge engine uses — GET /version, PATCH /experimental-features, GET/POST /indexes,
 // PATCH /indexes/{uid}/settings, POST /indexes/{uid}/documents, POST /indexes/{uid}/documents/delete,
-// GET /tasks/{uid} and POST /indexes/{uid}/search — with the same status codes, error objects
-// ({ message, code, type, link }), Bearer-key auth, and asynchronous tasks (writes answer 202 with a task that
-// moves enqueued → processing → succeeded | failed in the background).
+// GET /tasks/{uid} and POST /multi-search — with the same status codes, error objects ({ message, code, type,
+// link }), Bearer-key auth, asynchronous tasks (writes answer 202 with a task that moves enqueued → processing →
+// succeeded | failed in the background), and vector search refused until the `vectorStore` experimental feature
+// is on for versions before 1.13.
 // Search follows Meilisearch's semantics where the engine relies on them: filters (=, !=, IN, NOT, AND, OR,
 // parentheses) only on filterable attributes; userProvided embedders with fixed dimensions; vector scores of
-// (1 + cosine) / 2; hybrid merging as Meilisearch's hybrid.rs does it (keyword and semantic lists ordered by
-// score × (1 − ratio) and score × ratio, semantic first on ties, first occurrence kept, unweighted score shown).
+// (1 + cosine) / 2; `hybrid.semanticRatio` 1 as a vector-only search, 0 as keyword-only, and in between merged as
+// Meilisearch's hybrid.rs does it (lists ordered by score × ratio and score × (1 − ratio), semantic first on ties,
+// first occurrence kept, unweighted score shown); a failing query fails the whole multi-search, its message
+// prefixed with the query's place.
 // Simplified: the keyword score is the words rule alone under matchingStrategy "last" (share of query words
 // matched, the last one as a prefix); no typo tolerance, proximity, attribute or exactness rules.
 
@@ -76,7 +79,7 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
   const masterKey = opts.masterKey ?? "stand-in-master-key";
   const [major, minor] = version.split(".").map(Number);
   const vectorStoreIsExperimental = major === 1 && minor! < 13;
-  const experimentalFeatures: Record<string, boolean> = vectorStoreIsExperimental ? { vectorStore: false, metrics: false } : { metrics: false };
+  const experimentalFeatures: Record<string, boolean> = { metrics: false, ...(vectorStoreIsExperimental ? { vectorStore: false } : {}) };
   const indexes = new Map<string, Index>();
   const tasks: Task[] = [];
   const requests: string[] = [];
@@ -152,6 +155,18 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
       }
       return Response.json(experimentalFeatures);
     }
+    if (req.method === "POST" && path === "/multi-search") {
+      const { queries } = await body<{ queries: (SearchRequest & { indexUid: string })[] }>();
+      const results = queries.map(({ indexUid, ...query }, i) => {
+        try {
+          return { indexUid, ...search(indexOrFail(indexUid), query) };
+        } catch (error) {
+          if (error instanceof MeiliFailure) throw new MeiliFailure(error.status, error.code, `Inside \`.queries[${i}]\`: ${error.message}`, error.type);
+          throw error;
+        }
+      });
+      return Response.json({ results });
+    }
     if (req.method === "POST" && path === "/indexes") {
       const { uid, primaryKey } = await body<{ uid: string; primaryKey?: string }>();
       return enqueue(uid, "indexCreation", { primaryKey: primaryKey ?? null }, () => {
@@ -220,7 +235,6 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
         for (const [id, doc] of index.docs) if (matches(parsed, doc)) index.docs.delete(id);
       });
     }
-    if (req.method === "POST" && rest === "/search") return Response.json(search(indexOrFail(uid), await body<SearchRequest>()));
     throw new MeiliFailure(404, "not_found", "Not found.");
   };
 
@@ -255,8 +269,8 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
     const ratio = req.hybrid?.semanticRatio ?? 0.5;
     let hits: Scored[];
     let semanticHitCount: number | undefined;
-    if (!semantic) hits = keyword;
-    else if (!req.hybrid) hits = semantic;
+    if (!semantic || ratio === 0) hits = keyword;
+    else if (!req.hybrid || ratio === 1) hits = semantic;
     else if (keyword.length >= limit && keyword.every((k) => k.score * (1 - ratio) >= 0.45)) {
       hits = keyword;
       semanticHitCount = 0;

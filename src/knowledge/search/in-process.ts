@@ -1,8 +1,8 @@
 // The embedded search engine: one partition per agent, each with a BM25 keyword index and an int8 vector store
 // scanned in full by a WebAssembly SIMD kernel (exact ranking, no approximate index to tune or rebuild).
-// The two signals fuse as a probabilistic OR, score = 1 − (1 − cosine⁺)(1 − keyword): it stays in [0, 1], equals
-// either signal alone when the other is zero, and ranks a chunk matching both above one matching either as well.
+// The two signals fuse as fusion.ts says, for every chunk of the partition (both signals are exact, not top-k).
 // Removed chunks leave dead slots that a compaction reclaims once they are a quarter of the partition.
+import { fuse } from "./fusion.ts";
 import { KeywordIndex } from "./keyword-index.ts";
 import { terms } from "./tokens.ts";
 import type { ChunkDocument, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
@@ -81,8 +81,7 @@ class AgentPartition {
     const sources = query.sourceIds ? new Set(query.sourceIds) : null;
     const top = new TopScores(query.limit);
     for (let slot = 0; slot < count; slot++) {
-      const cosine = semantic[slot]!;
-      const score = 1 - (1 - (cosine > 0 ? (cosine < 1 ? cosine : 1) : 0)) * (1 - keyword[slot]!);
+      const score = fuse(semantic[slot]!, keyword[slot]!);
       if (score <= 0 || score <= top.floor) continue;
       const chunk = this.chunks[slot];
       if (!chunk || chunk.organizationId !== query.organizationId || (sources && !sources.has(chunk.sourceId))) continue;

@@ -1,11 +1,16 @@
 // Meilisearch (≥ 1.6) as the search engine, over its published HTTP API with fetch. One index holds every
 // organization's chunks; `organizationId`, `agentId` and `sourceId` are filterable and every query filters on them.
-// Vectors are user-provided (embedder "default", `_vectors.default`), and search is hybrid: keyword and vector
-// results merged at a semantic ratio of 0.5, scored by Meilisearch's own `_rankingScore` in [0, 1]. Its scale
-// differs from the in-process engine's: a vector hit scores (1 + cosine) / 2, so an unrelated chunk is near 0.5.
+// Vectors are user-provided (embedder "default", `_vectors.default`).
+// A search is one /multi-search request with two queries under the same filter: a keyword query, and a vector query
+// (`vector` with `hybrid: { embedder, semanticRatio: 1 }`). The two are fused here as fusion.ts says, like the
+// in-process engine, rather than by Meilisearch's own hybrid merge at a middle ratio: that merge keeps one of the two
+// scores per hit, and scores vector hits (1 + cosine) / 2, so an unrelated chunk scores about 0.5 and every question
+// would look covered. Here the vector score is turned back into its cosine, and a chunk found by both queries gets
+// credit for both, so thresholds mean the same on either engine.
 // Writes are asynchronous tasks in Meilisearch; every write here waits for its task, so a resolved upsert or
 // removal is visible to the next search. Before 1.13, vector search is the experimental `vectorStore` feature,
 // switched on here when the server's version needs it.
+import { fuse } from "./fusion.ts";
 import type { ChunkDocument, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
 
 export interface MeilisearchOptions {
@@ -13,7 +18,6 @@ export interface MeilisearchOptions {
   apiKey: string | null;
   /** Index uid; one per installation. */
   index?: string;
-  semanticRatio?: number;
   /** How long to wait for one task before giving up. */
   taskTimeoutMs?: number;
 }
@@ -33,13 +37,15 @@ const DOCUMENT_BATCH = 1000;
 const FILTERABLE = ["organizationId", "agentId", "sourceId"];
 const RETRIEVED = ["id", "sourceId", "text", "question", "answer", "sourceUrl", "language"];
 
+type MeiliHit = Omit<SearchHit, "score"> & { _rankingScore: number };
+
 interface Task {
   uid: number;
   status: "enqueued" | "processing" | "succeeded" | "failed" | "canceled";
   error: { message: string; code: string } | null;
 }
 
-export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledge", semanticRatio = 0.5, taskTimeoutMs = 60_000 }: MeilisearchOptions): SearchEngine {
+export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledge", taskTimeoutMs = 60_000 }: MeilisearchOptions): SearchEngine {
   const base = url.replace(/\/+$/, "");
   const indexPath = `/indexes/${encodeURIComponent(index)}`;
   const prepared = new Map<number, Promise<void>>();
@@ -114,32 +120,39 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
     if (query.sourceIds?.length === 0 || query.limit <= 0) return [];
     const filter = [`organizationId = ${quote(query.organizationId)}`, `agentId = ${quote(query.agentId)}`];
     if (query.sourceIds) filter.push(`sourceId IN [${query.sourceIds.map(quote).join(", ")}]`);
-    // Meilisearch scores a zero vector as identical to everything; such a query (an empty text) is keyword-only.
-    const semantic = query.embedding.some((v) => v !== 0) ? { vector: query.embedding, hybrid: { embedder: EMBEDDER, semanticRatio } } : {};
-    let result: { hits: (Omit<SearchHit, "score"> & { _rankingScore: number })[] };
+    const common = { indexUid: index, filter: filter.join(" AND "), limit: query.limit, showRankingScore: true, attributesToRetrieve: RETRIEVED };
+    const queries: Record<string, unknown>[] = [{ ...common, q: query.text }];
+    // A zero vector (an empty question) is similar to nothing; Meilisearch would call it identical to everything.
+    if (query.embedding.some((v) => v !== 0)) queries.push({ ...common, vector: query.embedding, hybrid: { embedder: EMBEDDER, semanticRatio: 1 } });
+    let results: { hits: MeiliHit[] }[];
     try {
-      result = await call("POST", `${indexPath}/search`, {
-        q: query.text,
-        ...semantic,
-        filter: filter.join(" AND "),
-        limit: query.limit,
-        showRankingScore: true,
-        attributesToRetrieve: RETRIEVED,
-      });
+      ({ results } = await call<{ results: { hits: MeiliHit[] }[] }>("POST", "/multi-search", { queries }));
     } catch (error) {
       if (error instanceof MeilisearchError && error.code === "index_not_found") return [];
       throw error;
     }
-    return result.hits.map(({ _rankingScore, ...hit }) => ({
-      id: hit.id,
-      sourceId: hit.sourceId,
-      text: hit.text,
-      question: hit.question ?? null,
-      answer: hit.answer ?? null,
-      sourceUrl: hit.sourceUrl ?? null,
-      language: hit.language ?? null,
-      score: Math.min(1, Math.max(0, _rankingScore)),
-    }));
+    const found = new Map<string, { hit: MeiliHit; keyword: number; cosine: number }>();
+    for (const hit of results[0]!.hits) found.set(hit.id, { hit, keyword: hit._rankingScore, cosine: 0 });
+    for (const hit of results[1]?.hits ?? []) {
+      const cosine = 2 * hit._rankingScore - 1;
+      const seen = found.get(hit.id);
+      if (seen) seen.cosine = cosine;
+      else found.set(hit.id, { hit, keyword: 0, cosine });
+    }
+    return [...found.values()]
+      .map(({ hit, keyword, cosine }) => ({
+        id: hit.id,
+        sourceId: hit.sourceId,
+        text: hit.text,
+        question: hit.question ?? null,
+        answer: hit.answer ?? null,
+        sourceUrl: hit.sourceUrl ?? null,
+        language: hit.language ?? null,
+        score: fuse(cosine, Math.min(1, Math.max(0, keyword))),
+      }))
+      .filter((hit) => hit.score > 0)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, query.limit);
   };
 
   return {
