@@ -2,7 +2,7 @@
 // is new or changed cut it into passages and hand them to the index; then record the outcome on the source.
 // A source already indexed is being refreshed: unchanged content only moves lastCheckedAt, and a failure
 // leaves its passages in place. Runs are jobs, so a run cut off by a restart simply runs again.
-import { eq } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import { createHash } from "node:crypto";
 import type { Db } from "../../platform/db/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
@@ -58,7 +58,7 @@ export class SourceIngestion {
       // A refresh keeps showing the progress of the indexing that produced the passages in use.
       const content = await this.read(source, signal, refreshing ? () => {} : progress.report);
       if (refreshing && content.hash === source.contentHash) {
-        await this.update(sourceId, this.checked(source, null));
+        await this.update(sourceId, this.checked(null));
         return;
       }
       if (!content.chunks.length) throw new IngestionError("no text could be extracted from this source");
@@ -68,7 +68,7 @@ export class SourceIngestion {
         progress.report,
       );
       await progress.settle();
-      const checked = this.checked(source, null);
+      const checked = this.checked(null);
       const updated = await this.update(sourceId, {
         ...checked,
         status: "indexed",
@@ -93,16 +93,20 @@ export class SourceIngestion {
       if (!(error instanceof IngestionError) && !(error instanceof TransientIngestionError)) this.deps.log.error("knowledge ingestion failed", { sourceId, error });
       await progress.settle();
       const reason = readableReason(error);
-      await this.update(sourceId, refreshing ? this.checked(source, `refresh failed: ${reason}`) : { status: "error", errorMessage: reason });
+      await this.update(sourceId, refreshing ? this.checked(`refresh failed: ${reason}`) : { status: "error", errorMessage: reason });
     } finally {
       await progress.settle();
     }
   }
 
-  /** The fields a finished read of a source moves: lastCheckedAt always, and the next automatic refresh. */
-  private checked(source: SourceRow, errorMessage: string | null) {
+  /**
+   * The fields a finished read of a source moves: lastCheckedAt always, and the next automatic refresh, from the
+   * settings as they are now (they may have been changed while the source was being read).
+   */
+  private checked(errorMessage: string | null) {
     const now = new Date(this.clock());
-    return { lastCheckedAt: now, nextRefreshAt: source.refreshEnabled ? new Date(now.getTime() + source.refreshIntervalS * 1000) : null, errorMessage };
+    const nextRefreshAt = sql`case when ${knowledgeSources.refreshEnabled} then ${now.toISOString()}::timestamptz + make_interval(secs => ${knowledgeSources.refreshIntervalS}) end`;
+    return { lastCheckedAt: now, nextRefreshAt, errorMessage };
   }
 
   private async read(source: SourceRow, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<Content> {
@@ -147,7 +151,7 @@ export class SourceIngestion {
     }
   }
 
-  private async update(sourceId: string, values: Partial<SourceRow>): Promise<SourceRow | undefined> {
+  private async update(sourceId: string, values: { [K in keyof SourceRow]?: SourceRow[K] | SQL }): Promise<SourceRow | undefined> {
     const [row] = await this.deps.db
       .update(knowledgeSources)
       .set({ ...values, updatedAt: new Date(this.clock()) })

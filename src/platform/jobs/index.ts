@@ -93,13 +93,10 @@ export function createJobs(deps: { database: Database; databaseUrl: string | nul
       await boss.start();
       started = true;
       for (const { queue, handler } of workers) {
-        await boss.createQueue(queue.name, {
-          policy: queue.policy === "keyed" ? "stately" : "standard",
-          retryLimit: queue.retryLimit,
-          retryDelay: queue.retryDelayS,
-          retryBackoff: true,
-          expireInSeconds: queue.expireInSeconds,
-        });
+        const options = { retryLimit: queue.retryLimit, retryDelay: queue.retryDelayS, retryBackoff: true, expireInSeconds: queue.expireInSeconds };
+        await boss.createQueue(queue.name, { policy: queue.policy === "keyed" ? "stately" : "standard", ...options });
+        // createQueue leaves an existing queue as it was: bring settings changed since it was made up to date.
+        await boss.updateQueue(queue.name, options);
         workerIds.set(queue.name, await boss.work(queue.name, { pollingIntervalSeconds: POLLING_INTERVAL_S, localConcurrency: queue.concurrency }, runJobs(queue.name, handler)));
       }
       for (const { name, cron, handler } of schedules) {
