@@ -16,6 +16,72 @@ import {
 } from "../../src/knowledge/embedders/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
 
+/**
+ * Writes a tiny transformers.js feature-extraction model into `modelsDir` under the default model's id: a
+ * BERT-shaped ONNX graph (last_hidden_state = Gather(embedding table, input_ids), 8 dimensions), a WordLevel
+ * tokenizer over a dozen words, and the config files. Real sentence-embedding weights ship in no package here,
+ * so this is what lets the real loading path run: file layout, ONNX Runtime, tokenizer, mean pooling, normalizing.
+ * In its table "bill", "pay" and "invoice" sit close together, as do "park", "car" and "parking".
+ */
+function writeTinyModel(modelsDir: string): string {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    do {
+      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n = Math.floor(n / 128);
+    } while (n);
+    return out;
+  };
+  // Protocol Buffers wire format: varint fields (wire type 0) and length-delimited ones (wire type 2).
+  const int = (field: number, n: number) => [...varint(field << 3), ...varint(n)];
+  const bytes = (field: number, b: ArrayLike<number>) => [...varint((field << 3) | 2), ...varint(b.length), ...Array.from(b)];
+  const str = (field: number, s: string) => bytes(field, new TextEncoder().encode(s));
+  const dim = (d: number | string) => (typeof d === "number" ? int(1, d) : str(2, d));
+  const INT64 = 7;
+  const FLOAT = 1;
+  const valueInfo = (name: string, type: number, dims: (number | string)[]) => [...str(1, name), ...bytes(2, bytes(1, [...int(1, type), ...bytes(2, dims.flatMap((d) => bytes(1, dim(d))))]))];
+
+  const vocab = ["[PAD]", "[UNK]", "parking", "park", "car", "clinic", "open", "hours", "friday", "invoice", "bill", "pay"];
+  const D = 8;
+  const table = new Float32Array(vocab.length * D).map((_, k) => Math.sin((Math.floor(k / D) + 1) * ((k % D) + 1)));
+  for (const [word, near] of [[3, 2], [4, 2], [10, 9], [11, 9]] as const) for (let j = 0; j < D; j++) table[word * D + j] = table[near * D + j]! + 0.1 * Math.cos(word + j);
+
+  // ModelProto { ir_version 8, graph, opset_import { domain "", version 13 } }; TensorProto raw_data is little-endian.
+  const initializer = [...int(1, vocab.length), ...int(1, D), ...int(2, FLOAT), ...str(8, "embeddings"), ...bytes(9, new Uint8Array(table.buffer))];
+  const gather = [...str(1, "embeddings"), ...str(1, "input_ids"), ...str(2, "last_hidden_state"), ...str(3, "gather"), ...str(4, "Gather")];
+  const graph = [
+    ...bytes(1, gather),
+    ...str(2, "tiny"),
+    ...bytes(5, initializer),
+    ...bytes(11, valueInfo("input_ids", INT64, ["batch", "sequence"])),
+    ...bytes(11, valueInfo("attention_mask", INT64, ["batch", "sequence"])),
+    ...bytes(12, valueInfo("last_hidden_state", FLOAT, ["batch", "sequence", D])),
+  ];
+  const model = [...int(1, 8), ...str(2, "flowyte-test"), ...bytes(7, graph), ...bytes(8, [...str(1, ""), ...int(2, 13)])];
+
+  const dir = join(modelsDir, "embeddings", DEFAULT_LOCAL_MODEL);
+  mkdirSync(join(dir, "onnx"), { recursive: true });
+  writeFileSync(join(dir, "onnx", "model.onnx"), new Uint8Array(model));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "bert", hidden_size: D }));
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "BertTokenizer", model_max_length: 32, pad_token: "[PAD]", unk_token: "[UNK]" }));
+  const special = (id: number, content: string) => ({ id, content, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false });
+  writeFileSync(
+    join(dir, "tokenizer.json"),
+    JSON.stringify({
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: [special(0, "[PAD]"), special(1, "[UNK]")],
+      normalizer: { type: "Lowercase" },
+      pre_tokenizer: { type: "Whitespace" },
+      post_processor: null,
+      decoder: null,
+      model: { type: "WordLevel", vocab: Object.fromEntries(vocab.map((w, i) => [w, i])), unk_token: "[UNK]" },
+    }),
+  );
+  return dir;
+}
+
 const cosine = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 const norm = (v: number[]) => Math.hypot(...v);
 
@@ -155,6 +221,31 @@ describe("local transformers.js embedder", () => {
     await expect(loading).rejects.toThrow(join(modelsDir, "embeddings", DEFAULT_LOCAL_MODEL, "config.json"));
     await expect(loading).rejects.toMatchObject({ name: "ModelFileNotFoundError" });
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("runs a model found in MODELS_DIR through transformers.js, offline: unit vectors, mean-pooled over real tokens only", async () => {
+    writeTinyModel(modelsDir);
+    const embedder = createLocalEmbedder(modelsDir);
+    expect(embedder).toMatchObject({ model: DEFAULT_LOCAL_MODEL, dimensions: 8 });
+    const [bill, invoice, parking, alone, padded] = await embedder.embed(["pay my bill", "invoice", "parking", "car", "car park"]);
+    for (const v of [bill, invoice, parking]) {
+      expect(v).toHaveLength(8);
+      expect(norm(v!)).toBeCloseTo(1, 6);
+    }
+    expect(cosine(bill!, invoice!)).toBeGreaterThan(cosine(bill!, parking!) + 0.3);
+    // Batched with a longer text, "car" is padded; the padding must not move its vector.
+    const [sameCar] = await embedder.embed(["car"]);
+    expect(cosine(alone!, sameCar!)).toBeCloseTo(1, 6);
+    expect(cosine(padded!, parking!)).toBeGreaterThan(0.5);
+  });
+
+  it("createEmbedder picks the local model when its files are there, in one line", () => {
+    writeTinyModel(modelsDir);
+    const { lines, log } = capturingLog();
+    const embedder = createEmbedder({ modelsDir, embeddings: null }, log);
+    expect(embedder.model).toBe(DEFAULT_LOCAL_MODEL);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`INFO  knowledge embeddings: local model ${DEFAULT_LOCAL_MODEL} (8 dimensions)`);
   });
 
   it("createEmbedder falls back to hashing and says so in one line", () => {
