@@ -20,7 +20,14 @@ import type { Passage, Retriever, RunSkill } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
 
-export type RuntimeInput = { type: "text"; text: string; language?: string; asrConfidence?: number } | { type: "dtmf"; digits: string } | { type: "silence" };
+export type RuntimeInput =
+  | { type: "text"; text: string; language?: string; asrConfidence?: number }
+  | { type: "dtmf"; digits: string }
+  | { type: "silence" }
+  /** The voice channel could not complete the transfer the last turn asked for. */
+  | { type: "transfer_failed"; reason: string }
+  /** The call reached its maximum length while the caller was silent. */
+  | { type: "call_timeout" };
 
 export interface TurnSink {
   event?(event: AuditEvent): void;
@@ -251,6 +258,16 @@ export class ConversationRuntime {
     const { live } = turn;
     const state = live.state;
     if (input.type === "silence") return this.onSilence(turn);
+    if (input.type === "call_timeout") {
+      this.say(turn, live.compiled.agent.callControl.maxDurationMessage ?? "We've reached the time limit for this call. Thank you for calling, goodbye!");
+      return this.finish(turn, "max_duration");
+    }
+    if (input.type === "transfer_failed") {
+      live.receipt.add("handoff", { status: "failed", destination: state.transferredTo, reason: input.reason });
+      state.transferredTo = null;
+      state.pending = { kind: "take_message", step: "message" };
+      return this.say(turn, "I'm sorry, I couldn't reach anyone just now. I can take a message for the team instead. What would you like me to pass on?");
+    }
 
     const text = input.type === "text" ? input.text.trim() : input.digits;
     live.receipt.add(
@@ -696,10 +713,12 @@ export class ConversationRuntime {
     const summary = this.handoffSummary(live, reason);
     live.receipt.add("handoff", { destination: target, warm, reason, ruleLabel, summary, channel: live.row.channel });
     if (live.row.channel === "voice") {
+      // The voice channel carries the transfer out and reports back: end(…, "transferred") once the caller is
+      // connected, or a transfer_failed turn, so a failed transfer never strands the caller.
       this.say(turn, "Let me connect you with someone who can help. Please hold.");
       live.state.transferredTo = target;
       turn.result.transfer = { destination: target, warm, summary, reason };
-      this.finish(turn, "transferred");
+      turn.stop = true;
     } else {
       live.state.transferredTo = target;
       this.say(turn, `You can reach a member of our team at ${target}. Is there anything else I can help with?`);

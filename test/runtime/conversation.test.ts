@@ -58,7 +58,30 @@ describe("conversation runtime", () => {
     const { conversationId } = await open(rt, c);
     const r = await rt.turn(organizationId, conversationId, { type: "silence" });
     expect(r.transfer).toEqual({ destination: "+14155550100", warm: true, reason: "no response from the caller", summary: "Call from +14155550199 about: no response from the caller." });
-    expect(r.ended).toBe(true);
+    // The voice channel carries the transfer out, then reports: the conversation ends as transferred.
+    expect(r.ended).toBe(false);
+    await rt.end(organizationId, conversationId, "transferred");
+    const [row] = await app.query<{ outcome: string }>(`select outcome from conversations where id = '${conversationId}'`);
+    expect(row!.outcome).toBe("transferred");
+  });
+
+  it("falls back to taking a message when the transfer cannot be completed", async () => {
+    const rt = runtime();
+    const c = compiled({ handoffConfig: { transferDestination: "+14155550100" } });
+    const { conversationId } = await open(rt, c);
+    expect((await rt.turn(organizationId, conversationId, { type: "text", text: "let me talk to a person" })).transfer!.destination).toBe("+14155550100");
+    const failed = await rt.turn(organizationId, conversationId, { type: "transfer_failed", reason: "no_answer" });
+    expect(failed.replies.map((m) => m.text)).toEqual(["I'm sorry, I couldn't reach anyone just now. I can take a message for the team instead. What would you like me to pass on?"]);
+    const message = await rt.turn(organizationId, conversationId, { type: "text", text: "please call me back about my boiler" });
+    expect(message.replies[0]!.text).toBe("Thanks. What's the best number to reach you on?");
+  });
+
+  it("ends the call at its maximum length even while the caller is silent", async () => {
+    const rt = runtime();
+    const { conversationId } = await open(rt, compiled({ callControl: { maxDurationMessage: "Out of time, goodbye." } }));
+    const r = await rt.turn(organizationId, conversationId, { type: "call_timeout" });
+    expect(r.replies.map((m) => m.text)).toEqual(["Out of time, goodbye."]);
+    expect(r).toMatchObject({ ended: true, endReason: "max_duration" });
   });
 
   it("ends a call that reaches its maximum length with the configured message", async () => {

@@ -39,7 +39,13 @@ export function testRoutes(ctx: ApiContext, store: ConversationStore) {
             let ended = opened.ended;
             for (const text of body.transcript ?? []) {
               if (ended || signal.aborted) break;
-              ended = (await ctx.runtime.turn(principal.organizationId, opened.conversationId, { type: "text", text }, sink, signal)).ended;
+              const result = await ctx.runtime.turn(principal.organizationId, opened.conversationId, { type: "text", text }, sink, signal);
+              ended = result.ended;
+              // A simulated call has no far end to connect: a transfer it asks for counts as done.
+              if (result.transfer && !ended) {
+                await ctx.runtime.end(principal.organizationId, opened.conversationId, "transferred", sink);
+                ended = true;
+              }
             }
             if (!ended) await ctx.runtime.end(principal.organizationId, opened.conversationId, signal.aborted ? "client_disconnected" : "simulation_complete", signal.aborted ? {} : sink);
           },
