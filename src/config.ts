@@ -168,7 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     else problems.push(`TRUNK_NUMBERS must list E.164 numbers separated by commas ("${raw}" is not one)`);
   }
 
-  const talkTokensText = (text("TALK_TOKENS_FOR_KEYS") ?? "false").toLowerCase();
+  const talkTokensText = (text("TALK_TOKENS_FOR_KEYS") ?? "true").toLowerCase();
   if (!["true", "false", "1", "0"].includes(talkTokensText)) problems.push(`TALK_TOKENS_FOR_KEYS must be true or false (got "${talkTokensText}")`);
   const talkTokensForKeys = talkTokensText === "true" || talkTokensText === "1";
 
