@@ -1,0 +1,325 @@
+// One call, whatever carries its audio (a phone line through Asterisk, or a browser's WebSocket): caller audio →
+// VAD → endpointing → speech to text → the conversation runtime → text to speech → paced playback. Barge-in stops
+// playback and the rest of the reply; keyed digits fill playbook steps; silence brings idle reminders; transfers
+// are carried out by the channel and reported back; errors are spoken, never silence.
+import type { Logger } from "../src/platform/log.ts";
+import type { AgentSettings } from "../src/runtime/compiled.ts";
+import type { ConversationRuntime, RuntimeInput, StartOptions, Transfer, TurnResult } from "../src/runtime/conversation.ts";
+import { float32ToInt16, int16ToFloat32, Resampler } from "./media/index.ts";
+import type { SpeechToText, TextToSpeech, VadFactory, VoiceActivityDetector } from "./speech/types.ts";
+
+/** How a call's audio travels. Rates are the transport's own (8 kHz for G.711 phone audio). */
+export interface CallTransport {
+  readonly inputRate: number;
+  readonly outputRate: number;
+  onAudio(listener: (samples: Int16Array) => void): void;
+  onDtmf(listener: (digit: string) => void): void;
+  /** Queues speech; resolves when it has played, or was cut off by `clear()`. */
+  play(samples: Int16Array): Promise<{ finished: boolean; playedMs: number }>;
+  /** Stops playback now (barge-in). */
+  clear(): void;
+  readonly playing: boolean;
+}
+
+export interface CallSpeech {
+  vad: VadFactory;
+  /** Null without a recognizer: the call then works by keypad only, and says so. */
+  stt: SpeechToText | null;
+  tts: TextToSpeech;
+}
+
+export interface CallSessionOptions {
+  runtime: ConversationRuntime;
+  speech: CallSpeech;
+  transport: CallTransport;
+  /** The conversation to open (channel voice). */
+  start: Omit<StartOptions, "channel">;
+  /**
+   * Carries out a transfer the conversation asked for. `brief` speaks to the destination alone (warm transfers).
+   * Absent for channels that cannot transfer (the browser test): the transfer then counts as done.
+   */
+  transfer?: (transfer: Transfer, brief: (signal: AbortSignal) => Promise<void>) => Promise<{ ok: boolean; reason?: string }>;
+  /** Ends the call on the channel once the conversation has ended and its last words were played. */
+  hangup: () => Promise<void>;
+  log: Logger;
+  clock?: () => number;
+}
+
+const MODEL_RATE = 16_000;
+/** The VAD already waits this much silence before `speech_end`; the agent's minSilenceMs includes it. */
+const VAD_TRAILING_MS = 300;
+const DIGIT_TIMEOUT_MS = 3000;
+const SENTENCE = /[^.!?]+[.!?]+["')\]]*\s*|[^.!?]+$/g;
+const UNFINISHED = /\b(and|but|so|because|or|um+|uh+|the|a|to|my|is)\s*$|,\s*$/i;
+
+export class CallSession {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private conversationId: string | null = null;
+  private readonly agent: AgentSettings;
+  private readonly vad: VoiceActivityDetector;
+  private readonly toModel: Resampler;
+  private readonly clock: () => number;
+  private ended = false;
+  private heardMs = 0;
+
+  // Caller speech waiting for the end of the turn.
+  private utterance: Float32Array[] = [];
+  private endpointTimer: ReturnType<typeof setTimeout> | null = null;
+  private endpointAt = 0;
+
+  // The agent's speech in progress, cancellable by barge-in.
+  private reply: AbortController | null = null;
+  private turns: Promise<void> = Promise.resolve();
+
+  private digits = "";
+  private digitTimer: ReturnType<typeof setTimeout> | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private maxTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly o: CallSessionOptions) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.vad = o.speech.vad.create();
+    this.toModel = new Resampler(o.transport.inputRate, MODEL_RATE);
+    this.clock = o.clock ?? Date.now;
+    this.agent = o.start.compiled.agent;
+  }
+
+  /** Opens the conversation, greets, and listens until the call ends. */
+  async run(): Promise<void> {
+    const { transport, runtime, start } = this.o;
+    transport.onAudio((samples) => this.onAudio(samples));
+    transport.onDtmf((digit) => this.onDigit(digit));
+    const opened = await runtime.start({ ...start, channel: "voice" });
+    this.conversationId = opened.conversationId;
+    if (!this.o.speech.stt) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
+    this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
+    this.turns = this.turns.then(() => this.respond(opened, this.clock()));
+    return this.done;
+  }
+
+  /** The caller hung up: stop everything and close the conversation. */
+  async callerHungUp(): Promise<void> {
+    if (this.ended) return;
+    this.finish();
+    this.reply?.abort();
+    this.o.transport.clear();
+    if (this.conversationId) await this.o.runtime.end(this.o.start.organizationId, this.conversationId, "caller_hung_up").catch((error) => this.o.log.warn("could not end a conversation", { error }));
+  }
+
+  // ------------------------------------------------------------ caller audio
+
+  private onAudio(samples: Int16Array) {
+    if (this.ended) return;
+    const audio = this.toModel.process(int16ToFloat32(samples));
+    this.heardMs += (samples.length / this.o.transport.inputRate) * 1000;
+    for (const event of this.vad.push(audio)) {
+      if (event.type === "speech_start") {
+        this.cancelIdle();
+        if (this.endpointTimer) clearTimeout(this.endpointTimer); // the caller goes on: the turn is not over
+        this.endpointTimer = null;
+        if (this.reply) this.bargeIn(event.atMs);
+      } else {
+        this.utterance.push(event.samples);
+        this.scheduleEndpoint();
+      }
+    }
+  }
+
+  private scheduleEndpoint() {
+    const e = this.agent.endpointing;
+    const wait = Math.max(0, (e.minSilenceMs ?? 500) - VAD_TRAILING_MS);
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    this.endpointTimer = setTimeout(() => void this.endOfTurn(), wait);
+  }
+
+  /** The caller finished speaking: transcribe, and (semantic endpointing) wait longer if they sound unfinished. */
+  private async endOfTurn(extended = false) {
+    this.endpointTimer = null;
+    const samples = concat(this.utterance);
+    if (!samples.length) return;
+    const stt = this.o.speech.stt;
+    if (!stt) {
+      this.utterance = [];
+      this.turns = this.turns.then(() => this.sayDirect("Sorry, I can't understand speech on this line. Please use your keypad."));
+      return;
+    }
+    this.endpointAt = this.clock();
+    let transcript;
+    try {
+      transcript = await stt.transcribe(samples, { language: this.agent.primaryLanguage.split("-")[0] });
+    } catch (error) {
+      this.o.log.warn("speech recognition failed", { error });
+      this.utterance = [];
+      if (this.conversationId) this.o.runtime.note(this.conversationId, "error", { code: "stt_failed", message: String(error) });
+      this.turns = this.turns.then(() => this.sayDirect("Sorry, I didn't catch that. Could you say it again?"));
+      return;
+    }
+    const e = this.agent.endpointing;
+    if (!extended && e.semantic && UNFINISHED.test(transcript.text) && (e.maxSilenceMs ?? 1500) > (e.minSilenceMs ?? 500)) {
+      // Sounds unfinished ("…and"): give the caller until maxSilenceMs before answering.
+      this.endpointTimer = setTimeout(() => void this.endOfTurn(true), (e.maxSilenceMs ?? 1500) - (e.minSilenceMs ?? 500));
+      return;
+    }
+    if (this.endpointTimer || this.vad.speaking) return; // they started again while we listened
+    this.utterance = [];
+    const text = transcript.text.trim();
+    if (!text) return; // noise, a cough: not a turn
+    this.enqueue({ type: "text", text, language: transcript.language ?? undefined, asrConfidence: transcript.confidence ?? undefined }, this.endpointAt);
+  }
+
+  private bargeIn(atMs: number) {
+    const reply = this.reply;
+    if (!reply) return;
+    const playedBefore = this.o.transport.playing;
+    reply.abort();
+    this.o.transport.clear();
+    if (this.conversationId) this.o.runtime.note(this.conversationId, "barge_in", { atMs, stoppedPlayback: playedBefore });
+  }
+
+  // ------------------------------------------------------------ keypad
+
+  private onDigit(digit: string) {
+    if (this.ended || !this.conversationId) return;
+    this.cancelIdle();
+    if (this.reply) this.bargeIn(this.heardMs);
+    const waiting = this.o.runtime.awaitingDtmf(this.conversationId);
+    const submitKey = waiting?.submitKey ?? "#";
+    if (this.digitTimer) clearTimeout(this.digitTimer);
+    if (digit === submitKey) return this.submitDigits();
+    this.digits += digit;
+    if (waiting?.expectedDigits && this.digits.length >= waiting.expectedDigits) return this.submitDigits();
+    this.digitTimer = setTimeout(() => this.submitDigits(), DIGIT_TIMEOUT_MS);
+  }
+
+  private submitDigits() {
+    if (this.digitTimer) clearTimeout(this.digitTimer);
+    this.digitTimer = null;
+    const digits = this.digits;
+    this.digits = "";
+    if (digits) this.enqueue({ type: "dtmf", digits });
+  }
+
+  // ------------------------------------------------------------ turns and speech
+
+  private enqueue(input: RuntimeInput, since = this.clock()) {
+    if (this.ended || !this.conversationId) return;
+    const conversationId = this.conversationId;
+    this.turns = this.turns.then(async () => {
+      if (this.ended) return;
+      const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input);
+      await this.respond(result, since);
+    }).catch((error) => this.o.log.error("voice turn failed", { conversationId, error }));
+  }
+
+  /** Speak a turn's replies, then carry out its transfer or ending. */
+  private async respond(result: TurnResult, since: number) {
+    await this.speak(result.replies.map((r) => r.text), since);
+    if (this.ended) return;
+    if (result.transfer) return this.carryOutTransfer(result.transfer);
+    if (result.ended) return this.hangUp();
+    this.armIdle();
+  }
+
+  /** Sentence by sentence: the first is synthesized and playing while the next one is prepared. */
+  private async speak(texts: string[], since?: number) {
+    const sentences = texts.flatMap((t) => t.match(SENTENCE)?.map((s) => s.trim()).filter(Boolean) ?? []);
+    if (!sentences.length) return;
+    const reply = new AbortController();
+    this.reply = reply;
+    let first = true;
+    let next = this.synthesize(sentences[0]!);
+    for (let i = 0; i < sentences.length && !reply.signal.aborted && !this.ended; i++) {
+      const audio = await next;
+      if (i + 1 < sentences.length) next = this.synthesize(sentences[i + 1]!);
+      if (reply.signal.aborted || this.ended || !audio) continue;
+      const playing = this.o.transport.play(audio);
+      if (first && since !== undefined && this.conversationId) {
+        this.o.runtime.note(this.conversationId, "latency", { endOfSpeechToFirstAudioMs: this.clock() - since });
+      }
+      first = false;
+      const played = await playing;
+      if (!played.finished) break;
+    }
+    if (this.reply === reply) this.reply = null;
+  }
+
+  private async synthesize(text: string): Promise<Int16Array | null> {
+    const a = this.agent;
+    try {
+      const speech = await this.o.speech.tts.synthesize(text, {
+        voiceId: a.voiceMap[a.primaryLanguage] ?? a.defaultVoiceId ?? undefined,
+        language: a.primaryLanguage,
+        speed: typeof a.voiceSettings.speed === "number" ? a.voiceSettings.speed : undefined,
+        pronunciations: a.lexicon.pronunciations,
+      });
+      const out = speech.sampleRate === this.o.transport.outputRate ? speech.samples : new Resampler(speech.sampleRate, this.o.transport.outputRate).process(speech.samples);
+      return float32ToInt16(out);
+    } catch (error) {
+      this.o.log.error("speech synthesis failed", { error });
+      if (this.conversationId) this.o.runtime.note(this.conversationId, "error", { code: "tts_failed", message: String(error) });
+      return null;
+    }
+  }
+
+  /** A line the channel itself needs to say (no turn): recognition trouble. */
+  private async sayDirect(text: string) {
+    await this.speak([text]);
+    this.armIdle();
+  }
+
+  private async carryOutTransfer(transfer: Transfer) {
+    const conversationId = this.conversationId!;
+    const brief = async (signal: AbortSignal) => {
+      const audio = await this.synthesize(transfer.summary);
+      if (audio && !signal.aborted) await this.o.transport.play(audio);
+    };
+    const outcome = this.o.transfer ? await this.o.transfer(transfer, brief).catch(() => ({ ok: false, reason: "failed" })) : { ok: true };
+    if (this.ended) return;
+    if (outcome.ok) {
+      this.finish();
+      await this.o.runtime.end(this.o.start.organizationId, conversationId, "transferred");
+      return;
+    }
+    this.enqueue({ type: "transfer_failed", reason: outcome.reason ?? "failed" });
+  }
+
+  private async hangUp() {
+    this.finish();
+    await this.o.hangup().catch((error) => this.o.log.warn("could not hang up", { error }));
+  }
+
+  private armIdle() {
+    this.cancelIdle();
+    if (this.ended) return;
+    const cc = this.agent.callControl;
+    const delay = (this.o.runtime.awaitingDtmf(this.conversationId!) ? cc.idleReminderIntervalSeconds : cc.idleReminderDelaySeconds) ?? 8;
+    this.idleTimer = setTimeout(() => {
+      if (!this.vad.speaking && !this.utterance.length) this.enqueue({ type: "silence" });
+    }, delay * 1000);
+  }
+
+  private cancelIdle() {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private finish() {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of [this.endpointTimer, this.digitTimer, this.idleTimer, this.maxTimer]) if (t) clearTimeout(t);
+    this.vad.close();
+    this.resolveDone();
+  }
+}
+
+function concat(chunks: Float32Array[]): Float32Array {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

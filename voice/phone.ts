@@ -1,0 +1,96 @@
+// A phone call: the ARI call's media as RTP on a port of our own, handed to a call session. The port comes from
+// the RTP range (RTP_PORT_MIN–MAX) and goes back when the call ends.
+import type { Logger } from "../src/platform/log.ts";
+import type { ConversationRuntime } from "../src/runtime/conversation.ts";
+import type { CompiledConfig } from "../src/runtime/compiled.ts";
+import type { InboundCall } from "./ari/index.ts";
+import { CallSession, type CallSpeech, type CallTransport } from "./call.ts";
+import { RtpEndpoint, type DtmfDigit } from "./media/index.ts";
+
+/** A digit seen on two paths (ARI's ChannelDtmfReceived and RTP telephone-events or tones) within this window is one press. */
+const SAME_PRESS_MS = 80;
+
+export class PortPool {
+  private free: number[];
+  constructor(min: number, max: number) {
+    this.free = Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  }
+  take(): number | null {
+    return this.free.shift() ?? null;
+  }
+  give(port: number) {
+    this.free.push(port);
+  }
+}
+
+export interface PhoneCallDeps {
+  runtime: ConversationRuntime;
+  speech: CallSpeech;
+  ports: PortPool;
+  /** The published version the number's agent serves (the caller hears a refusal when there is none). */
+  compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
+  log: Logger;
+}
+
+export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): Promise<void> {
+  const { log } = deps;
+  const port = deps.ports.take();
+  if (port === null) {
+    log.error("no free RTP port for a call; raise RTP_PORT_MAX", { channelId: call.channelId });
+    await call.hangup();
+    return;
+  }
+  let endpoint: RtpEndpoint | null = null;
+  try {
+    const { compiled, versionId } = await deps.compiledFor(call.organizationId, call.agentId);
+    endpoint = await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true });
+    const media = await call.openMedia({ format: "ulaw", localPort: port });
+    endpoint.setRemote({ address: media.remoteAddress, port: media.remotePort });
+
+    const transport = rtpTransport(endpoint, call);
+    const session = new CallSession({
+      runtime: deps.runtime,
+      speech: deps.speech,
+      transport,
+      start: { organizationId: call.organizationId, agentId: call.agentId, agentVersionId: versionId, draftMode: false, compiled, source: "voice", callerNumber: call.callerNumber || null, callerName: call.callerName || null, metadata: { dialedNumber: call.dialedNumber, channelId: call.channelId } },
+      transfer: async (t, brief) => {
+        const result = await call.transfer({ destination: t.destination, warm: t.warm, summary: t.summary, callerIdNumber: call.callerNumber || undefined, briefDestination: ({ signal }) => brief(signal) });
+        return result.ok ? { ok: true } : { ok: false, reason: result.reason };
+      },
+      hangup: () => call.hangup(),
+      log,
+    });
+    call.onHangup(() => void session.callerHungUp());
+    await session.run();
+  } catch (error) {
+    log.error("call failed", { channelId: call.channelId, error });
+    await call.hangup().catch(() => {});
+  } finally {
+    endpoint?.close();
+    deps.ports.give(port);
+  }
+}
+
+function rtpTransport(endpoint: RtpEndpoint, call: InboundCall): CallTransport {
+  const last = new Map<string, number>();
+  const fresh = (digit: string) => {
+    const now = performance.now();
+    const before = last.get(digit) ?? -Infinity;
+    last.set(digit, now);
+    return now - before > SAME_PRESS_MS;
+  };
+  return {
+    inputRate: endpoint.codec.sampleRate,
+    outputRate: endpoint.codec.sampleRate,
+    onAudio: (listener) => void endpoint.on("audio", (frame) => listener(frame.samples)),
+    onDtmf: (listener) => {
+      endpoint.on("dtmf", (d: DtmfDigit) => fresh(d.digit) && listener(d.digit));
+      call.onDtmf((digit) => fresh(digit) && listener(digit));
+    },
+    play: (samples) => endpoint.play(samples),
+    clear: () => endpoint.clear(),
+    get playing() {
+      return endpoint.playing;
+    },
+  };
+}
