@@ -32,6 +32,7 @@ export function createInProcessSearchEngine(): SearchEngine {
       else partition.compactIfWorthIt();
     },
     async search(query) {
+      if (query.limit <= 0) return [];
       return partitions.get(query.agentId)?.search(query) ?? [];
     },
   };
@@ -137,7 +138,6 @@ class TopScores {
   }
 
   offer(slot: number, score: number): void {
-    if (this.limit <= 0) return;
     if (this.slots.length < this.limit) {
       this.slots.push(slot);
       this.scores.push(score);

@@ -50,16 +50,15 @@ export class KeywordIndex {
     this.liveTerms -= length;
   }
 
-  /** Adds each live slot's score for the query terms into `out` (indexed by slot); returns whether any matched. */
-  score(queryTerms: string[], out: Float32Array): boolean {
+  /** Adds each live slot's score for the query terms into `out` (indexed by slot). */
+  score(queryTerms: string[], out: Float32Array): void {
     const unique = [...new Set(queryTerms)];
-    if (unique.length === 0 || this.liveDocs === 0) return false;
+    if (unique.length === 0 || this.liveDocs === 0) return;
     const avgLength = this.liveTerms / this.liveDocs || 1;
     // Document frequencies count dead postings until compaction; the error is bounded by the compaction threshold.
     const df = (t: string) => Math.min(this.postings.get(t)?.length ?? 0, this.liveDocs);
     const idf = unique.map((t) => Math.log(1 + (this.liveDocs - df(t) + 0.5) / (df(t) + 0.5)));
     const totalIdf = idf.reduce((a, b) => a + b, 0);
-    let matched = false;
     unique.forEach((term, q) => {
       const p = this.postings.get(term);
       if (!p) return;
@@ -71,10 +70,8 @@ export class KeywordIndex {
         if (length === DEAD) continue;
         const tf = p.counts[i]!;
         out[slot]! += (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avgLength));
-        matched = true;
       }
     });
-    return matched;
   }
 
   /** Renumbers slots after the partition compacted: `newSlot[slot]` is the new number, -1 for dropped ones. */
