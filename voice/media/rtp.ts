@@ -133,6 +133,8 @@ export interface RtpEndpointStats {
   packetsSent: number;
   /** Datagrams that were not RTP. */
   malformed: number;
+  /** Sends or receives the socket refused, e.g. ICMP port-unreachable once the far end has gone. */
+  socketErrors: number;
   jitter: JitterStats;
 }
 
@@ -191,7 +193,7 @@ export class RtpEndpoint {
     this.events = new TelephoneEventDecoder(this.codec.sampleRate);
     this.inband = options.inbandDtmf !== false && this.codec.sampleRate === 8000 ? new InbandDtmfDetector((d) => this.emitDtmf(d)) : null;
     this.peer = options.remote ?? null;
-    this.stats = { packetsReceived: 0, packetsSent: 0, malformed: 0, jitter: this.jitter.stats };
+    this.stats = { packetsReceived: 0, packetsSent: 0, malformed: 0, socketErrors: 0, jitter: this.jitter.stats };
     this.frame = { samples: this.decoded, sampleRate: this.codec.sampleRate, sequence: 0, timestamp: 0, lost: 0 };
 
     const random32 = () => crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -213,6 +215,9 @@ export class RtpEndpoint {
       binaryType: "uint8array",
       socket: {
         data: (_socket, data, port, address) => endpoint?.receive(data, port, address),
+        error: () => {
+          if (endpoint) endpoint.stats.socketErrors++;
+        },
       },
     });
     endpoint = new RtpEndpoint(socket, options);
@@ -380,7 +385,12 @@ export class RtpEndpoint {
     );
     this.sequence = (this.sequence + 1) & 0xffff;
     this.talking = true;
-    this.socket.send(packet, this.peer.port, this.peer.address);
-    this.stats.packetsSent++;
+    try {
+      this.socket.send(packet, this.peer.port, this.peer.address);
+      this.stats.packetsSent++;
+    } catch {
+      // A refused send (the far end hung up) must not stop the clock; the call session decides what ends a call.
+      this.stats.socketErrors++;
+    }
   }
 }

@@ -25,6 +25,11 @@ export const sileroModelPath = (modelsDir: string) => join(modelsDir, "vad", "si
 
 /** Silero windows are 512 samples (32 ms) at 16 kHz. */
 const WINDOW = 512;
+/**
+ * Outside speech, windows quieter than this (mean square of -50 dBFS) skip the model: a line that is
+ * silent or hissing cannot start an utterance, and the model is most of a call's media CPU.
+ */
+const SILENCE_GATE = 10 ** (-50 / 10) / 2;
 
 /**
  * Silero detectors, pooled: building one loads an ONNX session (~50 ms, ~10 MB), which must not happen on
@@ -68,6 +73,11 @@ class SileroVad implements VoiceActivityDetector {
   private readonly window = new Float32Array(WINDOW);
   private filled = 0;
   private consumed = 0;
+  /** Samples given to the model; differs from `consumed` by the gated windows. */
+  private fed = 0;
+  /** Where gating resumed: the model's sample index → samples skipped before it, to place segments in the stream. */
+  private resumes: { fed: number; skipped: number }[] = [];
+  private skipping = false;
   private inSpeech = false;
   private events: VadEvent[] = [];
 
@@ -90,9 +100,19 @@ class SileroVad implements VoiceActivityDetector {
       this.filled += n;
       offset += n;
       if (this.filled < WINDOW) break;
-      vad.acceptWaveform(this.window);
       this.filled = 0;
       this.consumed += WINDOW;
+      if (!this.inSpeech && meanSquare(this.window) < SILENCE_GATE) {
+        this.skipping = true;
+        continue;
+      }
+      if (this.skipping) {
+        this.skipping = false;
+        this.resumes.push({ fed: this.fed, skipped: this.consumed - WINDOW - this.fed });
+        if (this.resumes.length > 256) this.resumes.shift();
+      }
+      vad.acceptWaveform(this.window);
+      this.fed += WINDOW;
       if (!this.inSpeech && vad.isDetected()) this.start();
       this.collect(vad);
     }
@@ -111,6 +131,9 @@ class SileroVad implements VoiceActivityDetector {
     this.vad?.reset();
     this.filled = 0;
     this.consumed = 0;
+    this.fed = 0;
+    this.resumes = [];
+    this.skipping = false;
     this.inSpeech = false;
     this.events = [];
   }
@@ -131,15 +154,23 @@ class SileroVad implements VoiceActivityDetector {
     while (!vad.isEmpty()) {
       const segment = vad.front(false);
       if (!this.inSpeech) this.start();
+      const start = segment.start + this.skippedBefore(segment.start);
       this.events.push({
         type: "speech_end",
-        startMs: (segment.start * 1000) / RATE,
-        endMs: ((segment.start + segment.samples.length) * 1000) / RATE,
+        startMs: (start * 1000) / RATE,
+        endMs: ((start + segment.samples.length) * 1000) / RATE,
         samples: segment.samples, // front(false) copies into memory the caller owns
       });
       vad.pop();
       this.inSpeech = vad.isDetected();
     }
+  }
+
+  /** Gating happens only outside speech, so a whole segment lies after one resume point. */
+  private skippedBefore(fedIndex: number): number {
+    let skipped = 0;
+    for (const r of this.resumes) if (r.fed <= fedIndex) skipped = r.skipped;
+    return skipped;
   }
 
   private take(): readonly VadEvent[] {
@@ -148,6 +179,12 @@ class SileroVad implements VoiceActivityDetector {
     this.events = [];
     return out;
   }
+}
+
+function meanSquare(samples: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return sum / samples.length;
 }
 
 /** 20 ms analysis frames. */

@@ -77,8 +77,9 @@ describe("RtpEndpoint over loopback UDP", () => {
     const elapsed = performance.now() - started;
 
     expect(result).toEqual({ finished: true, playedMs: 1000 });
-    expect(elapsed).toBeGreaterThan(990);
-    expect(elapsed).toBeLessThan(1150);
+    // The first frame leaves at the endpoint clock's next tick (up to 20 ms away); the result comes one frame after the last.
+    expect(elapsed).toBeGreaterThan(975);
+    expect(elapsed).toBeLessThan(1100);
     const packets = listener.received;
     expect(packets.length).toBe(50);
     packets.forEach(({ packet }, i) => {
@@ -92,7 +93,8 @@ describe("RtpEndpoint over loopback UDP", () => {
     const intervals = packets.slice(1).map((p, i) => p.at - packets[i]!.at);
     const mean = intervals.reduce((a, b) => a + b, 0) / intervals.length;
     expect(Math.abs(mean - 20)).toBeLessThan(1);
-    expect(intervals.filter((d) => Math.abs(d - 20) > 8).length).toBeLessThanOrEqual(3);
+    // A shared CI machine can hold up any one timer; the clock catches up, so most intervals stay on 20 ms.
+    expect(intervals.filter((d) => Math.abs(d - 20) <= 5).length).toBeGreaterThanOrEqual(intervals.length * 0.9);
     // The µ-law audio decodes back to the tone (within G.711's quantisation).
     const decoded = new Int16Array(8000);
     packets.forEach(({ packet }, i) => decodeUlaw(packet.payload, decoded.subarray(i * 160, i * 160 + 160)));
@@ -116,10 +118,13 @@ describe("RtpEndpoint over loopback UDP", () => {
     expect(after.length).toBeLessThanOrEqual(1);
     expect(listener.received.length - countAtClear).toBeLessThanOrEqual(1);
 
+    const before = listener.received.length;
     await sender.play(tone(440, 100));
-    const resumed = listener.received.slice(-5);
+    await sleep(40);
+    const resumed = listener.received.slice(before);
+    expect(resumed.length).toBe(5);
     expect(resumed[0]!.packet.marker).toBe(true);
-    const last = listener.received.at(-6)!.packet;
+    const last = listener.received[before - 1]!.packet;
     expect(resumed[0]!.packet.sequenceNumber).toBe((last.sequenceNumber + 1) & 0xffff);
     // The timestamp kept running through the silence (≥ 200 ms = 1600 samples).
     expect((resumed[0]!.packet.timestamp - last.timestamp) >>> 0).toBeGreaterThanOrEqual(1600);
@@ -194,6 +199,15 @@ describe("RtpEndpoint over loopback UDP", () => {
     for (let i = 0; i < 3; i++) send(true, 960);
     await sleep(50);
     expect(digits).toEqual([{ digit: "#", durationMs: 120, source: "rfc4733" }]);
+  });
+
+  it("keeps its clock running when the far end's port goes away", async () => {
+    const gone = await peer();
+    const sender = await endpoint({ format: "ulaw", remote: { address: "127.0.0.1", port: gone.socket.port } });
+    gone.socket.close();
+    const result = await sender.play(tone(440, 200));
+    expect(result).toEqual({ finished: true, playedMs: 200 });
+    expect(sender.stats.packetsSent).toBe(10);
   });
 
   it("hears in-band DTMF tones in the inbound audio", async () => {

@@ -77,10 +77,23 @@ describe("Silero VAD (sherpa-onnx) with the real model", () => {
     expect(end.samples.length).toBe(Math.round(((end.endMs - end.startMs) * 16000) / 1000));
   });
 
-  it("hears nothing in silence or faint line noise", () => {
+  it("hears nothing in silence, faint hiss (gated before the model) or loud line noise (judged by it)", () => {
     const factory = new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx"));
     expect(run(factory, new Float32Array(3 * 16000))).toEqual([]);
     expect(run(factory, noise(3, 0.01))).toEqual([]);
+    expect(run(factory, noise(3, 0.1))).toEqual([]);
+  });
+
+  it.skipIf(!hasEspeak)("places each utterance where it is in the stream, across the silences the model does not see", async () => {
+    const { audio, speechFromMs } = await speechClip();
+    const twice = new Float32Array(audio.length * 2);
+    twice.set(audio);
+    twice.set(audio, audio.length);
+    const ends = run(new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx")), twice).filter((e) => e.type === "speech_end") as { startMs: number }[];
+    expect(ends.length).toBe(2);
+    const clipMs = (audio.length * 1000) / 16000;
+    expect(Math.abs(ends[0]!.startMs - speechFromMs)).toBeLessThan(150);
+    expect(Math.abs(ends[1]!.startMs - (clipMs + speechFromMs))).toBeLessThan(150);
   });
 
   it.skipIf(!hasEspeak)("reuses pooled detectors without carrying state from one call to the next", async () => {
