@@ -1,6 +1,6 @@
 // Secrets at rest: AES-256-GCM under the operator's MASTER_KEY. Sealed values are text
 // `v1.<iv>.<tag>.<ciphertext>` (base64url parts) so they fit any text column and carry their format version.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseMasterKey } from "../config.ts";
@@ -9,6 +9,8 @@ import type { Logger } from "./log.ts";
 export interface Sealer {
   seal(plaintext: string): string;
   open(sealed: string): string;
+  /** A key of its own for one purpose (e.g. signing visitor tokens), derived from the master key. */
+  deriveKey(purpose: string): Buffer;
 }
 
 export function createSealer(key: Buffer): Sealer {
@@ -26,6 +28,9 @@ export function createSealer(key: Buffer): Sealer {
       const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
       decipher.setAuthTag(Buffer.from(tag, "base64url"));
       return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+    },
+    deriveKey(purpose) {
+      return createHmac("sha256", key).update(purpose).digest();
     },
   };
 }

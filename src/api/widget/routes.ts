@@ -3,7 +3,6 @@
 import { Elysia, t } from "elysia";
 import type { Server } from "bun";
 import type { Principal } from "../../platform/auth/principal.ts";
-import { loadMasterKey } from "../../platform/crypto.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { streamEvents } from "../../platform/http/sse.ts";
@@ -26,7 +25,7 @@ import {
 } from "./model.ts";
 import { sessionEnded, SessionLimiter, WidgetSessions, type Visitor, type WidgetHooks } from "./sessions.ts";
 import { WidgetService } from "./service.ts";
-import { VisitorTokens } from "./visitor-token.ts";
+import { VISITOR_TOKEN_PURPOSE, VisitorTokens } from "./visitor-token.ts";
 
 const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent id" }) });
 const tags = ["Widget"];
@@ -39,8 +38,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     database: ctx.database,
     agents: ctx.agents,
     runtime: ctx.runtime,
-    // The same MASTER_KEY the sealer was built from (configured, or the one kept in DATA_DIR).
-    tokens: new VisitorTokens(loadMasterKey(ctx.config.masterKey, ctx.config.dataDir, ctx.log)),
+    tokens: new VisitorTokens(ctx.sealer.deriveKey(VISITOR_TOKEN_PURPOSE)),
     hooks,
     limiter: new SessionLimiter(),
     publicBaseUrl: ctx.config.publicBaseUrl,
