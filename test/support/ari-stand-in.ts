@@ -4,8 +4,11 @@
 // - basic auth or api_key; a plain GET on /ari/events answers 426; a Stasis application exists only while an
 //   events WebSocket for it is connected, and a second socket for the same name replaces the first;
 // - externalMedia answers with channelvars UNICASTRTP_LOCAL_ADDRESS/PORT (a real UDP socket here, relayed to the
-//   test) and emits the channel's StasisStart a little AFTER answering; bridging it before then is a 422;
-// - originate rings, then answers into the application (StasisStart with appArgs) or ends with a Q.850 cause;
+//   test, which drops dynamic payload types as Asterisk does) and emits the channel's StasisStart a little AFTER
+//   answering; bridging it before then is a 422;
+// - originate rings, then answers into the application (StasisStart with appArgs) or ends with a Q.850 cause
+//   (cause 0 for a refused Local channel, whose Dial event alone says BUSY);
+// - a query `media` is split at commas into several media (a JSON body `media` is kept whole);
 // - hangups emit ChannelHangupRequest, ChannelLeftBridge, StasisEnd and ChannelDestroyed; noise (ChannelVarset,
 //   Dial) is mixed in as Asterisk does.
 // It is not Asterisk: no SIP, no dialplan, no mixing of audio. Tests drive the far end through its methods.
@@ -30,6 +33,11 @@ export interface StandInMedia {
   /** Asterisk's end, as given in UNICASTRTP_LOCAL_PORT. */
   port: number;
   received: Uint8Array[];
+  /**
+   * Packets Asterisk would drop: it maps only static payload types (0–95, e.g. 0 ulaw, 8 alaw, 11 L16 8 kHz) on
+   * what reaches an externalMedia channel, so slin16's own 118 coming back is silently lost (seen on Asterisk 22).
+   */
+  dropped: number;
   /** The next packet the bridge sends to Asterisk's end. */
   nextPacket(timeoutMs?: number): Promise<Uint8Array>;
   /** Sends a packet to externalHost, as Asterisk sends the caller's audio. */
@@ -103,6 +111,8 @@ export interface BridgeJson {
 export interface PlaybackJson {
   id: string;
   media_uri: string;
+  /** Set when a query `media` was split at commas into several. */
+  next_media_uri?: string;
   target_uri: string;
   language: string;
   state: string;
@@ -125,7 +135,7 @@ interface SocketData {
 const ASTERISK_ID = "02:42:ac:11:00:02";
 const KNOWN_FORMATS = new Set(["ulaw", "alaw", "slin", "slin16", "slin48", "g722", "gsm", "opus"]);
 const HANGUP_REASONS = new Set(["normal", "busy", "congestion", "no_answer", "timeout", "rejected", "unallocated", "normal_unspecified", "number_incomplete", "codec_mismatch", "interworking", "failure", "answered_elsewhere"]);
-const CAUSE_TEXT: Record<number, string> = { 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer", 21: "Call Rejected" };
+const CAUSE_TEXT: Record<number, string> = { 0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer", 21: "Call Rejected" };
 
 export async function startAriStandIn(options: { username?: string; password?: string; app?: string } = {}): Promise<AriStandIn> {
   const username = options.username ?? "flowyte";
@@ -222,12 +232,19 @@ export async function startAriStandIn(options: { username?: string; password?: s
     sim.media?.socket.close();
   }
 
-  function startPlayback(appName: string, media: string, target: string, playbackId: string | undefined): PlaybackJson {
-    const json: PlaybackJson = { id: playbackId ?? crypto.randomUUID(), media_uri: media, target_uri: target, language: "en", state: "playing" };
+  function startPlayback(appName: string, media: string[], target: string, playbackId: string | undefined): PlaybackJson {
+    const json: PlaybackJson = {
+      id: playbackId ?? crypto.randomUUID(),
+      media_uri: media[0]!,
+      ...(media[1] ? { next_media_uri: media[1] } : {}),
+      target_uri: target,
+      language: "en",
+      state: "playing",
+    };
     const entry: { json: PlaybackJson; app: string; timer?: ReturnType<typeof setTimeout> } = { json, app: appName };
     playbacks.set(json.id, entry);
     setTimeout(() => emit(appName, { type: "PlaybackStarted", playback: json }), 1);
-    if (!media.startsWith("tone:")) entry.timer = setTimeout(() => finishPlayback(json.id), timing.soundDurationMs);
+    if (!media[0]!.startsWith("tone:")) entry.timer = setTimeout(() => finishPlayback(json.id), timing.soundDurationMs);
     return json;
   }
 
@@ -235,11 +252,13 @@ export async function startAriStandIn(options: { username?: string; password?: s
     const [host, portText] = [externalHost.slice(0, externalHost.lastIndexOf(":")), externalHost.slice(externalHost.lastIndexOf(":") + 1)];
     const received: Uint8Array[] = [];
     const waiting: ((packet: Uint8Array) => void)[] = [];
+    let dropped = 0;
     const socket = await Bun.udpSocket({
       hostname: "127.0.0.1",
       binaryType: "uint8array",
       socket: {
         data(_socket, data) {
+          if ((data[1]! & 0x7f) > 95) return void dropped++;
           const waiter = waiting.shift();
           if (waiter) waiter(data);
           else received.push(data);
@@ -252,6 +271,9 @@ export async function startAriStandIn(options: { username?: string; password?: s
       externalHost,
       port: socket.port,
       received,
+      get dropped() {
+        return dropped;
+      },
       socket,
       nextPacket(timeoutMs = 2000) {
         const queued = received.shift();
@@ -276,6 +298,13 @@ export async function startAriStandIn(options: { username?: string; password?: s
   const json = (status: number, body?: unknown) =>
     body === undefined ? new Response(null, { status }) : Response.json(body, { status });
   const error = (status: number, message: string) => Response.json({ message }, { status });
+
+  /** ARI reads `media` from the JSON body as one value, but splits a query `media` at commas into several. */
+  function mediaOf(q: URLSearchParams, body: unknown): string[] {
+    const fromBody = (body as { media?: unknown } | null)?.media;
+    if (typeof fromBody === "string") return [fromBody];
+    return (q.get("media") ?? "").split(",").filter(Boolean);
+  }
 
   function channelIn(id: string): SimChannel | Response {
     const sim = channels.get(id);
@@ -362,7 +391,8 @@ export async function startAriStandIn(options: { username?: string; password?: s
           return enterStasis(sim, args);
         }
         dial(outcome === "busy" ? "BUSY" : outcome === "reject" ? "CONGESTION" : "NOANSWER");
-        destroy(sim, cause, false);
+        // A real Asterisk 22 destroys a refused Local ;1 leg with cause 0: only the Dial event says why.
+        destroy(sim, tech === "Local" && outcome !== "no-answer" ? 0 : cause, false);
       });
       return json(200, sim.json);
     }],
@@ -408,11 +438,11 @@ export async function startAriStandIn(options: { username?: string; password?: s
       setTimeout(() => emit(sim.app, { type: "ChannelVarset", variable, value: q.get("value") ?? "", channel: sim.json }), 1);
       return json(204);
     }],
-    ["POST", /^\/channels\/([^/]+)\/play$/, "channels.play", (m, q) => {
+    ["POST", /^\/channels\/([^/]+)\/play$/, "channels.play", (m, q, body) => {
       const sim = channelIn(decodeURIComponent(m[1]!));
       if (sim instanceof Response) return sim;
-      const media = q.get("media");
-      if (!media) return error(400, "Missing parameter media");
+      const media = mediaOf(q, body);
+      if (!media.length) return error(400, "Missing parameter media");
       return json(201, startPlayback(sim.app, media, `channel:${sim.json.id}`, q.get("playbackId") ?? undefined));
     }],
     ["POST", /^\/bridges$/, "bridges.create", (_m, q) => {
@@ -480,11 +510,11 @@ export async function startAriStandIn(options: { username?: string; password?: s
       setTimeout(() => emit(app, { type: "BridgeDestroyed", bridge }), 1);
       return json(204);
     }],
-    ["POST", /^\/bridges\/([^/]+)\/play$/, "bridges.play", (m, q) => {
+    ["POST", /^\/bridges\/([^/]+)\/play$/, "bridges.play", (m, q, body) => {
       const bridge = bridges.get(decodeURIComponent(m[1]!));
       if (!bridge) return error(404, "Bridge not found");
-      const media = q.get("media");
-      if (!media) return error(400, "Missing parameter media");
+      const media = mediaOf(q, body);
+      if (!media.length) return error(400, "Missing parameter media");
       return json(201, startPlayback(app, media, `bridge:${bridge.id}`, q.get("playbackId") ?? undefined));
     }],
     ["DELETE", /^\/playbacks\/([^/]+)$/, "playbacks.stop", (m) => {

@@ -60,6 +60,9 @@ export interface OriginateParams {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+// `media` goes in the JSON body: in the query ARI splits it at commas into several media, which cuts a tone
+// such as tone:440+480/2000,0/4000 in two (seen on Asterisk 22).
+
 export class AriClient {
   readonly app: string;
   readonly events: AriEventStream;
@@ -95,7 +98,7 @@ export class AriClient {
       this.request<void>("DELETE", `/channels/${enc(channelId)}`, { reason }),
     /** Puts `media` (sound:…, tone:…, recording:…) on the channel; 201 with the Playback. */
     play: (channelId: string, media: string, playbackId?: string) =>
-      this.request<Playback>("POST", `/channels/${enc(channelId)}/play`, { media, playbackId }),
+      this.request<Playback>("POST", `/channels/${enc(channelId)}/play`, { playbackId }, { media }),
     setVariable: (channelId: string, variable: string, value: string) =>
       this.request<void>("POST", `/channels/${enc(channelId)}/variable`, { variable, value }),
     /** Leaves Stasis and resumes the dialplan (at the given place, or where the channel was). */
@@ -147,7 +150,7 @@ export class AriClient {
       this.request<void>("POST", `/bridges/${enc(bridgeId)}/removeChannel`, { channel: channelIds.join(",") }),
     destroy: (bridgeId: string) => this.request<void>("DELETE", `/bridges/${enc(bridgeId)}`),
     play: (bridgeId: string, media: string, playbackId?: string) =>
-      this.request<Playback>("POST", `/bridges/${enc(bridgeId)}/play`, { media, playbackId }),
+      this.request<Playback>("POST", `/bridges/${enc(bridgeId)}/play`, { playbackId }, { media }),
   };
 
   readonly playbacks = {

@@ -19,7 +19,7 @@ export interface CallMedia {
 }
 
 export interface HangupInfo {
-  /** Q.850 cause when Asterisk gave one (16 normal clearing). */
+  /** Q.850 cause (16 normal clearing), or null when Asterisk gave none. */
   cause: number | null;
 }
 
@@ -34,8 +34,10 @@ export interface InboundCall {
   readonly organizationId: string;
   readonly agentId: string;
   /**
-   * Connects the caller's audio to RTP on `localPort` at the bridge's rtpHost (ulaw: PT 0, 160-byte payloads;
-   * slin16: PT 118, 640 bytes; both every 20 ms, though Asterisk sends nothing while the caller is silent).
+   * Connects the caller's audio to RTP on `localPort` at the bridge's rtpHost. Asterisk sends ulaw as PT 0 with
+   * 160-byte payloads, slin16 as PT 118 with 640 bytes, every 20 ms (nothing while the caller is silent). What is
+   * sent back must use a static payload type: Asterisk 22 drops 118 on this channel, so with slin16 send PT 11
+   * (L16 big-endian at 8 kHz, 320 bytes per 20 ms) or PT 0 ulaw.
    */
   openMedia(options: { format: MediaFormat; localPort: number }): Promise<CallMedia>;
   /** Resolves with ok:false (and the caller back with the agent) when the destination does not take the call. */
@@ -172,7 +174,9 @@ export class ActiveCall implements InboundCall, TransferableCall {
     try {
       await this.client.channels.hangup(this.channelId);
     } catch (err) {
-      if (!isGone(err)) throw err;
+      if (isGone(err)) return;
+      this.hangingUp = false;
+      throw err;
     }
   }
 
@@ -192,7 +196,8 @@ export class ActiveCall implements InboundCall, TransferableCall {
     if (event.type === "ChannelDestroyed") this.forgetLeg(id);
     if (id === this.channelId) {
       if (event.type === "ChannelDtmfReceived") return this.emitDtmf(event.digit, event.duration_ms);
-      return this.end(event.type === "StasisEnd" ? null : (event.cause ?? null));
+      // Cause 0 is Asterisk's "not defined" (a Local channel's far end, for one).
+      return this.end(event.type === "StasisEnd" ? null : event.cause || null);
     }
     // The person the caller was handed to hung up: the call is over.
     if (id === this.transferredTo && event.type !== "ChannelDtmfReceived") {

@@ -36,7 +36,7 @@ export type TransferFailure = "invalid_destination" | "busy" | "no_answer" | "re
 
 export type TransferResult =
   | { ok: true; channelId: string }
-  /** `cause` is the destination's Q.850 hangup cause when Asterisk gave one. */
+  /** `cause` is the destination's Q.850 hangup cause when Asterisk gave one (not through Local channels). */
   | { ok: false; reason: TransferFailure; cause?: number };
 
 /** What a transfer needs from the call it runs in. */
@@ -117,6 +117,11 @@ async function dial(call: TransferableCall, options: TransferOptions): Promise<T
   const wait = { timeoutMs: settings.transferTimeoutMs + ORIGINATE_GRACE_MS, signal: AbortSignal.any([settled.signal, call.endSignal]) };
   const answered = client.waitForStasisStart(channelId, wait).then(() => null);
   const destroyed = client.events.waitFor("ChannelDestroyed", (e) => e.channel.id === channelId, wait).then((e) => e.cause);
+  // Through a Local channel the destroyed leg carries cause 0; only the Dial event says BUSY or NOANSWER.
+  let dialStatus = "";
+  const offDial = client.events.on("Dial", (e) => {
+    if (e.peer.id === channelId && e.dialstatus) dialStatus = e.dialstatus;
+  });
   try {
     await client.channels.originate({
       endpoint: settings.dialString.replaceAll("{number}", options.destination).replaceAll("{digits}", options.destination.replace(/^\+/, "")),
@@ -127,13 +132,14 @@ async function dial(call: TransferableCall, options: TransferOptions): Promise<T
     });
     const cause = await Promise.race([answered, destroyed]);
     if (cause === null) return { ok: true, channelId };
-    call.log.info("transfer destination did not take the call", { destination: options.destination, cause });
-    return { ok: false, reason: failureFor(cause), cause };
+    call.log.info("transfer destination did not take the call", { destination: options.destination, cause, dialStatus });
+    return { ok: false, reason: failureFor(cause, dialStatus), ...(cause ? { cause } : {}) };
   } catch (err) {
     if (!(err instanceof AriWaitTimeout)) throw err;
     await call.dropLeg(channelId);
     return { ok: false, reason: "no_answer" };
   } finally {
+    offDial();
     settled.abort();
     answered.catch(() => {});
     destroyed.catch(() => {});
@@ -210,9 +216,9 @@ async function stopPlayback(call: TransferableCall, playbackId: string | null) {
   await call.client.playbacks.stop(playbackId).catch(() => {});
 }
 
-function failureFor(cause: number): TransferFailure {
-  if (cause === 17) return "busy";
-  if (cause === 18 || cause === 19) return "no_answer";
+function failureFor(cause: number, dialStatus: string): TransferFailure {
+  if (cause === 17 || dialStatus === "BUSY") return "busy";
+  if (cause === 18 || cause === 19 || dialStatus === "NOANSWER") return "no_answer";
   if (cause === 21) return "rejected";
   return "failed";
 }

@@ -12,7 +12,7 @@ let routed: [string, string][];
 let calls: InboundCall[];
 let errors: string[];
 
-function start(overrides: { route?: (dialed: string) => CallRoute | null | Promise<CallRoute | null> } = {}) {
+function start(overrides: { route?: (dialed: string) => CallRoute | null | Promise<CallRoute | null>; dialString?: string } = {}) {
   const log: Logger = { debug() {}, info() {}, warn() {}, error: (msg) => errors.push(msg) };
   bridge = startVoiceBridge({
     ari: { url: standIn.url, username: standIn.username, password: standIn.password, app: standIn.app },
@@ -23,7 +23,7 @@ function start(overrides: { route?: (dialed: string) => CallRoute | null | Promi
     },
     onCall: (call) => void calls.push(call),
     log,
-    settings: { transferTimeoutMs: 2000 },
+    settings: { transferTimeoutMs: 2000, ...(overrides.dialString ? { dialString: overrides.dialString } : {}) },
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
   });
   return bridge.ready;
@@ -104,7 +104,7 @@ describe("inbound calls", () => {
     await until(() => !standIn.channel(channelId));
     expect(calls).toEqual([]);
     expect(standIn.operations()).toEqual(["channels.answer", "channels.play", "channels.hangup"]);
-    expect(standIn.requests[1]!.query.media).toBe("sound:ss-noservice");
+    expect(standIn.requests[1]!.body).toEqual({ media: "sound:ss-noservice" });
   });
 
   it("treats a failing route lookup like an unassigned number (ARI stand-in)", async () => {
@@ -146,12 +146,15 @@ describe("openMedia", () => {
     expect(standIn.bridge(media.bridgeId)?.channels).toEqual([call.channelId, media.channelId]);
     expect(routed).toHaveLength(1);
 
-    // Audio both ways: the session's RTP reaches Asterisk's end, the caller's reaches the session.
+    // Audio both ways: the session's RTP reaches Asterisk's end, the caller's reaches the session. Asterisk sends
+    // slin16 as payload type 118 but only takes static types back (11: L16 at 8 kHz).
     const standInMedia = standIn.media(media.channelId)!;
     expect(media.remoteAddress).toBe("127.0.0.1");
     expect(media.remotePort).toBe(standInMedia.port);
     rtp.socket.send(new Uint8Array([0x80, 118, 0, 1]), media.remotePort, media.remoteAddress);
-    expect([...(await standInMedia.nextPacket())]).toEqual([0x80, 118, 0, 1]);
+    rtp.socket.send(new Uint8Array([0x80, 11, 0, 2]), media.remotePort, media.remoteAddress);
+    expect([...(await standInMedia.nextPacket())]).toEqual([0x80, 11, 0, 2]);
+    expect(standInMedia.dropped).toBe(1);
     standInMedia.send(new Uint8Array([0x80, 118, 0, 2]));
     await until(() => rtp.packets.length === 1);
     rtp.socket.close();
@@ -225,7 +228,8 @@ describe("transfers", () => {
     ]);
     const [remove, ringback, originate, , add, hangup] = standIn.requests.slice(from);
     expect(remove!.query.channel).toBe(media.channelId);
-    expect(ringback!.query.media).toStartWith("tone:");
+    // A ringback tone with its cadence, played whole (ARI would split a query `media` at its comma).
+    expect(ringback!.body).toEqual({ media: "tone:440+480/2000,0/4000" });
     expect(originate!.query).toMatchObject({
       endpoint: "PJSIP/+15553334444@trunk",
       app: "flowyte",
@@ -259,7 +263,7 @@ describe("transfers", () => {
           channelId,
           briefingBridge: standIn.bridges().find((b) => b.id !== media.bridgeId)?.channels,
           callerBridge: [...standIn.bridge(media.bridgeId)!.channels],
-          ringback: standIn.playbacks().some((p) => p.target_uri === `bridge:${media.bridgeId}`),
+          ringback: standIn.playbacks().some((p) => p.target_uri === `bridge:${media.bridgeId}` && p.media_uri === "tone:440+480/2000,0/4000" && !p.next_media_uri),
           operations: operationsSince(from),
         });
       },
@@ -310,6 +314,14 @@ describe("transfers", () => {
       await until(() => standIn.playbacks().length === 0);
     });
   }
+
+  it("reads busy from the Dial event when a Local dial string hides the cause (ARI stand-in)", async () => {
+    await start({ dialString: "Local/{number}@flowyte-transfer" });
+    const call = await answeredCall();
+    standIn.nextOriginate("busy", 30);
+    expect(await call.transfer({ destination: "+15553334444", warm: false })).toEqual({ ok: false, reason: "busy" });
+    expect(standIn.requests.find((r) => r.operation === "channels.originate")!.query.endpoint).toBe("Local/+15553334444@flowyte-transfer");
+  });
 
   it("reports a destination that hangs up during the briefing as rejected and gives the caller back (ARI stand-in)", async () => {
     await start();
