@@ -5,7 +5,7 @@ import type { Logger } from "../../src/platform/log.ts";
 import type { AriEvent, AriEventMap, AriEventType } from "./types.ts";
 
 export interface ReconnectPolicy {
-  /** Delay before the first retry; doubles on each failure up to maxDelayMs (±20% jitter). */
+  /** Delay before reconnecting after a drop; doubles with each failed attempt up to maxDelayMs (±20% jitter). */
   initialDelayMs: number;
   maxDelayMs: number;
   /** Failed attempts in a row before giving up; Infinity keeps trying. */
@@ -124,8 +124,7 @@ export class AriEventStream {
     try {
       socket = new WebSocket(this.url);
     } catch (err) {
-      this.log.warn("ARI event stream could not be opened", { err });
-      return this.retry();
+      return this.retry(false, { err });
     }
     this.socket = socket;
     let opened = false;
@@ -142,25 +141,21 @@ export class AriEventStream {
     socket.addEventListener("close", (close) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.stopped) return;
-      this.log.warn(opened ? "ARI event stream closed; reconnecting" : "ARI event stream refused; retrying", {
-        code: close.code,
-        reason: close.reason,
-      });
-      this.retry();
+      if (!this.stopped) this.retry(opened, { code: close.code, reason: close.reason });
     });
   }
 
-  private retry() {
-    this.failures++;
-    if (this.failures > this.policy.maxAttempts) {
+  /** A drop of an open socket is not a failed attempt; a refused or broken attempt is. */
+  private retry(afterDrop: boolean, detail: Record<string, unknown> = {}) {
+    if (!afterDrop && ++this.failures >= this.policy.maxAttempts) {
       this.stopped = true;
-      this.log.error("ARI event stream gave up reconnecting", { attempts: this.failures - 1 });
-      this.settleFirstOpen(new Error(`ARI event stream failed ${this.failures - 1} times in a row`));
+      this.log.error("ARI event stream gave up", { failedAttempts: this.failures, ...detail });
+      this.settleFirstOpen(new Error(`ARI event stream gave up after ${this.failures} failed attempts`));
       return this.setState("closed");
     }
-    const base = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** (this.failures - 1));
+    const base = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** this.failures);
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.log.warn(afterDrop ? "ARI event stream dropped; reconnecting" : "ARI event stream refused; retrying", { inMs: delay, ...detail });
     this.setState("reconnecting");
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

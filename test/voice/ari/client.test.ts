@@ -227,7 +227,7 @@ describe("AriClient events", () => {
       () => null,
       (e: Error) => e,
     );
-    expect(err?.message).toContain("failed 2 times");
+    expect(err?.message).toBe("ARI event stream gave up after 2 failed attempts");
     expect(ari.events.connectionState).toBe("closed");
   });
 
