@@ -68,7 +68,8 @@ export interface CallIdentity {
   agentId: string;
 }
 
-type CallEvent = ChannelDtmfReceived | ChannelHangupRequest | StasisEnd | ChannelDestroyed;
+/** The events the Stasis app routes to a call by channel. */
+export type CallEvent = ChannelDtmfReceived | ChannelHangupRequest | StasisEnd | ChannelDestroyed;
 
 export class ActiveCall implements InboundCall, TransferableCall {
   readonly channelId: string;

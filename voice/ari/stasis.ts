@@ -4,7 +4,7 @@ import type { Logger } from "../../src/platform/log.ts";
 import { normalizePhoneNumber } from "../../src/platform/e164.ts";
 import { AriError, type AriClient } from "./client.ts";
 import { AriWaitTimeout } from "./events.ts";
-import { ActiveCall, type CallRegistry, type InboundCall } from "./inbound-call.ts";
+import { ActiveCall, type CallEvent, type CallRegistry, type InboundCall } from "./inbound-call.ts";
 import { isOwnLeg, type BridgeSettings } from "./settings.ts";
 import type { Channel, StasisStart } from "./types.ts";
 
@@ -39,7 +39,7 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
     adopt: (channelId, call) => calls.set(channelId, call),
     forget: (channelId) => calls.delete(channelId),
   };
-  const dispatch = (event: Parameters<ActiveCall["handle"]>[0]) => calls.get(event.channel.id)?.handle(event);
+  const dispatch = (event: CallEvent) => calls.get(event.channel.id)?.handle(event);
   let wasOpen = false;
 
   const subscriptions = [
