@@ -16,7 +16,7 @@ import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts"
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
 import { overlapScore, redactPii, sentimentLabel, sentimentScore, tokens } from "./text.ts";
-import type { Passage, Retriever, RunSkill } from "./tools/types.ts";
+import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
 
@@ -114,6 +114,8 @@ class Turn {
   toolResults: ToolResult[] = [];
   toolMs = 0;
   stop = false;
+  /** A knowledge gap was recorded for this turn's question already. */
+  gapRecorded = false;
   constructor(
     readonly live: Live,
     readonly sink: TurnSink,
@@ -320,6 +322,7 @@ export class ConversationRuntime {
   private async think(turn: Turn, text: string) {
     const { live } = turn;
     const passages = await this.retrieve(turn, text);
+    const repliesBefore = turn.result.replies.length;
     for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
       const actions = await this.brain.next({
@@ -349,7 +352,13 @@ export class ConversationRuntime {
         calledTools ||= action.type === "call_skill";
         await this.act(turn, action);
       }
-      if (!calledTools) return;
+      if (!calledTools) break;
+    }
+    // A model answers in its own words, so nothing tells the runtime it did not know: a question that found no
+    // relevant passage and took no action is recorded as a knowledge gap all the same.
+    const answeredFromKnowledge = (passages[0]?.score ?? 0) >= ANSWER_THRESHOLD;
+    if (this.brain.name === "openai-compatible" && QUESTION.test(text) && !answeredFromKnowledge && !turn.toolResults.length && !turn.stop && !turn.gapRecorded && turn.result.replies.length > repliesBefore) {
+      this.deps.onUnanswered?.({ organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, question: text });
     }
   }
 
@@ -846,7 +855,10 @@ export class ConversationRuntime {
 
   private dontKnow(turn: Turn, question: string, passages: Passage[]): string {
     const { live } = turn;
-    if (QUESTION.test(question)) this.deps.onUnanswered?.({ organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, question });
+    if (QUESTION.test(question)) {
+      turn.gapRecorded = true;
+      this.deps.onUnanswered?.({ organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, question });
+    }
     const canTransfer = Boolean(live.compiled.agent.handoffConfig.transferDestination || live.compiled.agent.handoffConfig.transferRules?.length);
     if (canTransfer) live.state.pending = { kind: "offer_transfer", reason: question };
     return `I'm sorry, I don't know the answer to that${passages.length ? " from what I have" : ""}.${canTransfer ? " Would you like me to connect you with someone who can help?" : ""}`;

@@ -11,13 +11,14 @@ import type { Logger } from "../../platform/log.ts";
 import type { KnowledgeIndex } from "../../knowledge/types.ts";
 import type { SourceRow } from "../../knowledge/ingestion/index.ts";
 import { redactPii } from "../../runtime/text.ts";
+import { ANSWER_THRESHOLD } from "../../runtime/tools/types.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { GapListDto, KnowledgeGapDto } from "./model.ts";
 
 type GapRow = typeof knowledgeGaps.$inferSelect;
 
-/** A passage this relevant answers the question: the built-in brain answers from a passage at 0.35 and above. */
-export const COVERAGE_THRESHOLD = 0.35;
+/** A passage this relevant answers the question (the runtime's own threshold). */
+export const COVERAGE_THRESHOLD = ANSWER_THRESHOLD;
 /** Below this the knowledge holds nothing related at all (a true gap), above it a passage was near but not enough. */
 const RELATED_THRESHOLD = 0.25;
 const SIMILAR_QUESTION = 0.85;

@@ -4,10 +4,10 @@
 import type { CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { overlapScore, tokens } from "../text.ts";
+import { ANSWER_THRESHOLD } from "../tools/types.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
 
 const MATCH_THRESHOLD = 0.3;
-const KNOWLEDGE_THRESHOLD = 0.35;
 
 export const WANTS_PERSON =
   /\b(speak|talk|connect|transfer|put me through|get me)\b.*\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b|^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
@@ -63,7 +63,7 @@ export const builtinBrain: Brain = {
     if (best) return [best.action];
 
     const top = ctx.passages[0];
-    if (top && top.score >= KNOWLEDGE_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text) }];
+    if (top && top.score >= ANSWER_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text) }];
     if (ASKS_HOURS.test(text) && ctx.hours.configured) return [{ type: "reply", text: describeHours(ctx) }];
 
     // An empty reply tells the runtime the brain does not know: it answers so, records the gap, offers a person.

@@ -37,6 +37,12 @@ export interface Passage {
   question?: string | null;
 }
 
+/**
+ * A passage at least this relevant (fused score) answers a question: the built-in brain answers from it, and a
+ * knowledge gap counts as covered once a source yields one.
+ */
+export const ANSWER_THRESHOLD = 0.35;
+
 export interface Retriever {
   search(input: { organizationId: string; agentId: string; query: string; limit?: number; sourceIds?: string[] }): Promise<Passage[]>;
 }

@@ -223,4 +223,13 @@ describe("simulate with the OpenAI-compatible brain (scripted local LLM)", () =>
     // The model is not consulted while the playbook owns the conversation.
     expect(llm.requests.map(lastUser)).toEqual([TRANSCRIPT[0]!, TRANSCRIPT[5]!]);
   });
+
+  it("records a knowledge gap for a question the model answered without any relevant passage", async () => {
+    const { key } = await app.newOrg();
+    const b = agentBuilder(app, key);
+    const agent = await b.agent({ name: "Gap finder" });
+    await b.simulate(agent.id, { transcript: ["Do you service heat pumps in Denver?"] });
+    const gaps = await app.api("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`, { key });
+    expect(gaps.body.data.gaps.map((g: { queryText: string }) => g.queryText)).toEqual(["Do you service heat pumps in Denver?"]);
+  });
 });
