@@ -26,6 +26,8 @@ import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
 import { languageMatrix } from "./api/meta/languages.ts";
 import { voiceRoutes } from "./api/voices/routes.ts";
+import { agentForDialedNumber } from "./api/numbers/service.ts";
+import { startVoiceService } from "../voice/service.ts";
 import { createSpeech } from "../voice/speech/index.ts";
 import type { Config } from "./config.ts";
 import { createKnowledgeIndex } from "./knowledge/index.ts";
@@ -69,7 +71,7 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
   });
   const capabilities: Capabilities = {
     storage: database.kind,
-    voiceEnabled: false,
+    voiceEnabled: config.ari !== null,
     outboundEnabled: false,
     smsEnabled: false,
     llmConfigured: config.llm !== null,
@@ -143,6 +145,7 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
   // Keys older than a day can no longer replay; clear them out hourly.
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
   purge.unref?.();
+  let voice: ReturnType<typeof startVoiceService> = null;
 
   return {
     app,
@@ -150,10 +153,22 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     async start() {
       await knowledge.ready();
       await jobs.start();
+      voice = startVoiceService({
+        config,
+        runtime,
+        speech,
+        route: (dialed) => agentForDialedNumber(database.db, dialed),
+        compiledFor: async (organizationId, agentId) => {
+          const { compiled, versionId } = await agents.compiledFor(organizationId, agentId, false);
+          return { compiled, versionId: versionId! };
+        },
+        log,
+      });
     },
     /** Stop background work (jobs still running come back as retries), store what is buffered (audit entries). */
     async drain() {
       clearInterval(purge);
+      await voice?.stop();
       await jobs.stop();
       await audit.flush();
     },

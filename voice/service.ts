@@ -1,0 +1,37 @@
+// The voice service inside the appliance: when ARI_URL is set, the Stasis bridge takes inbound calls, routes each
+// by the dialed number to its agent's published version, and runs a call session on an RTP port of its own.
+import type { Config } from "../src/config.ts";
+import type { Logger } from "../src/platform/log.ts";
+import type { CompiledConfig } from "../src/runtime/compiled.ts";
+import type { ConversationRuntime } from "../src/runtime/conversation.ts";
+import { startVoiceBridge, type RouteCall } from "./ari/index.ts";
+import type { CallSpeech } from "./call.ts";
+import { handlePhoneCall, PortPool } from "./phone.ts";
+
+export interface VoiceServiceDeps {
+  config: Pick<Config, "ari" | "rtp">;
+  runtime: ConversationRuntime;
+  speech: CallSpeech;
+  route: RouteCall;
+  /** The version a live call serves; throws when the agent has none (the caller then hears the refusal). */
+  compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
+  log: Logger;
+}
+
+export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<void> } | null {
+  const { config, log } = deps;
+  if (!config.ari) {
+    log.info("telephony is off (set ARI_URL to answer calls through Asterisk)");
+    return null;
+  }
+  const ports = new PortPool(config.rtp.portMin, config.rtp.portMax);
+  const bridge = startVoiceBridge({
+    ari: config.ari,
+    rtpHost: config.rtp.host,
+    route: deps.route,
+    onCall: (call) => handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, log }),
+    log,
+  });
+  log.info(`telephony: Stasis app "${config.ari.app}" on ${config.ari.url}; call audio on ${config.rtp.host}:${config.rtp.portMin}-${config.rtp.portMax}`);
+  return { stop: () => bridge.stop() };
+}
