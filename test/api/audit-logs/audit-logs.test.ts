@@ -15,7 +15,7 @@ describe("audit logs", () => {
     await app.api("PATCH", `/api/v1/agents/${agent.id}`, { key: org.key, body: { tone: "calm" } });
     await app.api("PATCH", `/api/v1/agents/${agent.id}`, { key: org.key, body: { tone: 5 } });
     await app.api("POST", `/api/v1/agents/${agent.id}/publish`, { key: org.key });
-    await app.api("PUT", `/api/v1/agents/${agent.id}/voice`, { key: org.key, body: { voiceId: "v" } });
+    await app.api("PUT", `/api/v1/agents/${agent.id}/voice`, { key: org.key, body: { voiceId: "not-installed" } });
     await app.api("DELETE", `/api/v1/agents/${agent.id}`, { key: org.key });
     await app.api("GET", "/api/v1/agents", { key: org.key }); // reads are not recorded
 
@@ -24,7 +24,7 @@ describe("audit logs", () => {
     const rows = res.body.data.map((r: any) => `${r.method} ${r.path} ${r.status}`);
     expect(rows).toEqual([
       `DELETE /api/v1/agents/${agent.id} 200`,
-      `PUT /api/v1/agents/${agent.id}/voice 200`,
+      `PUT /api/v1/agents/${agent.id}/voice 404`,
       `POST /api/v1/agents/${agent.id}/publish 201`,
       `PATCH /api/v1/agents/${agent.id} 400`,
       `PATCH /api/v1/agents/${agent.id} 200`,
