@@ -28,7 +28,7 @@ import { languageMatrix } from "./api/meta/languages.ts";
 import { voiceRoutes } from "./api/voices/routes.ts";
 import { agentForDialedNumber } from "./api/numbers/service.ts";
 import { startVoiceService } from "../voice/service.ts";
-import { createSpeech } from "../voice/speech/index.ts";
+import { createSpeech, type Speech } from "../voice/speech/index.ts";
 import type { Config } from "./config.ts";
 import { createKnowledgeIndex } from "./knowledge/index.ts";
 import { createIngestion } from "./knowledge/ingestion/index.ts";
@@ -55,9 +55,11 @@ export interface AppDeps {
   database: Database;
   sealer: Sealer;
   log: Logger;
+  /** Speech engines other than the ones MODELS_DIR and SPEECH_BASE_URL give (tests bring a scripted recognizer). */
+  speech?: Speech;
 }
 
-export function createApp({ config, database, sealer, log }: AppDeps) {
+export function createApp({ config, database, sealer, log, speech: givenSpeech }: AppDeps) {
   const audit = new AuditRecorder(database.db, log);
   const idempotency = new IdempotencyStore(database.db, sealer);
   const conventions = createConventions({
@@ -78,7 +80,7 @@ export function createApp({ config, database, sealer, log }: AppDeps) {
     rateLimitPerMinute: config.rateLimitPerMinute,
   };
 
-  const speech = createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
+  const speech = givenSpeech ?? createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
   const agents = new AgentsService(database, speech.catalog);
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);

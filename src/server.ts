@@ -1,6 +1,6 @@
 // One running appliance: storage opened and migrated, organizations bootstrapped, HTTP listening.
 import { seedNumberPool } from "./api/numbers/service.ts";
-import { createApp } from "./app.ts";
+import { createApp, type AppDeps } from "./app.ts";
 import type { Config } from "./config.ts";
 import { bootstrapOrganizations } from "./platform/auth/organizations.ts";
 import { createSealer, loadMasterKey } from "./platform/crypto.ts";
@@ -16,13 +16,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, overrides: Pick<AppDeps, "speech"> = {}): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, start, drain } = createApp({ config, database, sealer, log });
+    const { app, start, drain } = createApp({ config, database, sealer, log, ...overrides });
     try {
       await start();
     } catch (err) {

@@ -49,6 +49,11 @@ const MODEL_RATE = 16_000;
 /** The VAD already waits this much silence before `speech_end`; the agent's minSilenceMs includes it. */
 const VAD_TRAILING_MS = 300;
 const DIGIT_TIMEOUT_MS = 3000;
+/**
+ * Asterisk sends no RTP while a two-party bridge is silent, so a caller who stops talking may simply stop sending.
+ * After this long without audio the session feeds the VAD silence itself, so the end of their turn is still heard.
+ */
+const SILENCE_FILL_MS = 60;
 const SENTENCE = /[^.!?]+[.!?]+["')\]]*\s*|[^.!?]+$/g;
 const UNFINISHED = /\b(and|but|so|because|or|um+|uh+|the|a|to|my|is)\s*$|,\s*$/i;
 
@@ -72,6 +77,10 @@ export class CallSession {
   private reply: AbortController | null = null;
   private turns: Promise<void> = Promise.resolve();
 
+  private lastAudioAt = 0;
+  private silenceTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly silenceFrame = new Float32Array(MODEL_RATE / 50);
+
   private digits = "";
   private digitTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -94,6 +103,7 @@ export class CallSession {
     this.conversationId = opened.conversationId;
     if (!this.o.speech.stt) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
+    this.silenceTimer = setInterval(() => this.fillSilence(), 20);
     this.turns = this.turns.then(() => this.respond(opened, this.clock()));
     return this.done;
   }
@@ -111,8 +121,19 @@ export class CallSession {
 
   private onAudio(samples: Int16Array) {
     if (this.ended) return;
-    const audio = this.toModel.process(int16ToFloat32(samples));
+    this.lastAudioAt = performance.now();
     this.heardMs += (samples.length / this.o.transport.inputRate) * 1000;
+    this.hear(this.toModel.process(int16ToFloat32(samples)));
+  }
+
+  /** While the caller is mid-utterance and the line has gone quiet, 20 ms of silence per tick. */
+  private fillSilence() {
+    if (this.ended || !this.vad.speaking || performance.now() - this.lastAudioAt < SILENCE_FILL_MS) return;
+    this.heardMs += 20;
+    this.hear(this.silenceFrame);
+  }
+
+  private hear(audio: Float32Array) {
     for (const event of this.vad.push(audio)) {
       if (event.type === "speech_start") {
         this.cancelIdle();
@@ -308,6 +329,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     for (const t of [this.endpointTimer, this.digitTimer, this.idleTimer, this.maxTimer]) if (t) clearTimeout(t);
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.vad.close();
     this.resolveDone();
   }

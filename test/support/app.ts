@@ -69,7 +69,7 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, overrides: Parameters<typeof startServer>[2] = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "flowyte-test-"));
   let pg: Awaited<ReturnType<typeof freshPostgres>> | null = null;
   if (process.env.DATABASE_URL) pg = await freshPostgres(process.env.DATABASE_URL);
@@ -87,7 +87,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     RATE_LIMIT_PER_MINUTE: "0",
     ...env,
   });
-  let server = await startServer(config, quiet);
+  let server = await startServer(config, quiet, overrides);
   let base = server.url;
 
   const app: TestApp = {
@@ -130,7 +130,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     async restart() {
       await server.stop();
-      server = await startServer({ ...config, port: 0 }, quiet);
+      server = await startServer({ ...config, port: 0 }, quiet, overrides);
       base = server.url;
     },
     async stop() {

