@@ -6,6 +6,7 @@ import type { udp } from "bun";
 import { codecFor, type Codec, type MediaFormat } from "./codecs.ts";
 import { InbandDtmfDetector, TelephoneEventDecoder, type DtmfDigit } from "./dtmf.ts";
 import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter.ts";
+import { FRAME_MS, Playout, type PlaybackResult } from "./playout.ts";
 
 export interface RtpHeader {
   marker: boolean;
@@ -99,12 +100,6 @@ export interface AudioFrame {
   lost: number;
 }
 
-export interface PlaybackResult {
-  /** False when `clear()` or `close()` cut it off. */
-  finished: boolean;
-  playedMs: number;
-}
-
 export interface RtpEndpointOptions {
   format: MediaFormat;
   /** Local UDP port; 0 picks a free one. */
@@ -138,17 +133,7 @@ export interface RtpEndpointStats {
   jitter: JitterStats;
 }
 
-/** Packet duration on both directions: what Asterisk sends for every ExternalMedia format. */
-export const FRAME_MS = 20;
-/** After a stall longer than this many frames, the clock skips ahead instead of bursting the backlog. */
-const MAX_BURST = 5;
 const COMFORT_NOISE_PT = 13;
-
-interface Playback {
-  samples: Int16Array;
-  offset: number;
-  resolve: (result: PlaybackResult) => void;
-}
 
 type Listeners = { [K in keyof RtpEndpointEvents]: Set<RtpEndpointEvents[K]> };
 
@@ -169,17 +154,9 @@ export class RtpEndpoint {
   private readonly ssrc: number;
   private sequence: number;
   private readonly timestampBase: number;
-  private readonly queue: Playback[] = [];
-  /** Fully sent playbacks, resolved once their last frame's 20 ms has elapsed. */
-  private finishing: Playback[] = [];
-  private talking = false;
-  private readonly outPcm: Int16Array;
   private readonly outPayload: Uint8Array;
   private readonly outPacket: Uint8Array;
-
-  private readonly clockStart = performance.now();
-  private ticks = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly playout: Playout;
   private closed = false;
 
   private constructor(
@@ -200,10 +177,15 @@ export class RtpEndpoint {
     this.ssrc = options.ssrc ?? random32();
     this.sequence = random32() & 0xffff; // random starts, as RFC 3550 §5.1 asks
     this.timestampBase = random32();
-    this.outPcm = new Int16Array(this.samplesPerFrame);
     this.outPayload = new Uint8Array(this.samplesPerFrame * this.codec.bytesPerSample);
     this.outPacket = new Uint8Array(HEADER_BYTES + this.outPayload.length);
-    this.schedule();
+    // One clock paces what we send and drains what we received.
+    this.playout = new Playout({
+      sampleRate: this.codec.sampleRate,
+      send: (pcm, talkspurt, tick) => this.sendFrame(pcm, talkspurt, tick),
+      onTick: (now) => this.deliver(now),
+      canSend: () => this.peer !== null,
+    });
   }
 
   /** Bind a UDP port and start the endpoint's 20 ms clock. */
@@ -247,39 +229,28 @@ export class RtpEndpoint {
    * has played out, or early with `finished: false` when cut off.
    */
   play(samples: Int16Array): Promise<PlaybackResult> {
-    if (this.closed) return Promise.resolve({ finished: false, playedMs: 0 });
-    return new Promise((resolve) => this.queue.push({ samples, offset: 0, resolve }));
+    return this.playout.play(samples);
   }
 
   /** Stop playback now: nothing queued is sent after this call (barge-in). */
   clear(): void {
-    for (const p of this.finishing) p.resolve({ finished: true, playedMs: this.ms(p.samples.length) });
-    for (const p of this.queue) p.resolve({ finished: false, playedMs: this.ms(p.offset) });
-    this.finishing = [];
-    this.queue.length = 0;
+    this.playout.clear();
   }
 
   /** Audio queued and not yet sent, in ms. */
   get queuedMs(): number {
-    let samples = 0;
-    for (const p of this.queue) samples += p.samples.length - p.offset;
-    return this.ms(samples);
+    return this.playout.queuedMs;
   }
 
   get playing(): boolean {
-    return this.queue.length > 0;
+    return this.playout.playing;
   }
 
   close(): void {
     if (this.closed) return;
-    this.clear();
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.playout.close();
     this.socket.close();
-  }
-
-  private ms(samples: number): number {
-    return Math.round((samples * 1000) / this.codec.sampleRate);
   }
 
   private receive(data: Uint8Array, port: number, address: string): void {
@@ -331,60 +302,21 @@ export class RtpEndpoint {
     for (const l of this.listeners.dtmf) l(digit);
   }
 
-  /** Wake at the next 20 ms boundary of this endpoint's clock, measured from its start so errors never add up. */
-  private schedule(): void {
-    if (this.closed) return;
-    const delay = this.clockStart + this.ticks * FRAME_MS - performance.now();
-    this.timer = setTimeout(() => this.tick(), Math.max(0, delay));
-  }
-
-  private tick(): void {
-    const now = performance.now();
-    const due = Math.floor((now - this.clockStart) / FRAME_MS) + 1 - this.ticks;
-    if (due > MAX_BURST) {
-      this.ticks += due - 1;
-      this.talking = false; // the timestamp jumps: a new talkspurt
-    }
-    for (let i = Math.min(due, MAX_BURST); i > 0; i--) {
-      this.sendFrame();
-      this.ticks++;
-    }
-    this.deliver(now);
-    this.schedule();
-  }
-
-  private sendFrame(): void {
-    for (const p of this.finishing) p.resolve({ finished: true, playedMs: this.ms(p.samples.length) });
-    this.finishing.length = 0;
-    if (!this.queue.length || !this.peer) {
-      this.talking = false;
-      return;
-    }
-    const pcm = this.outPcm;
-    let filled = 0;
-    while (filled < pcm.length && this.queue.length) {
-      const p = this.queue[0]!;
-      const n = Math.min(pcm.length - filled, p.samples.length - p.offset);
-      pcm.set(p.samples.subarray(p.offset, p.offset + n), filled);
-      filled += n;
-      p.offset += n;
-      if (p.offset >= p.samples.length) this.finishing.push(this.queue.shift()!);
-    }
-    pcm.fill(0, filled); // the last frame of an utterance is padded with silence, keeping 20 ms frames
+  private sendFrame(pcm: Int16Array, talkspurt: boolean, tick: number): void {
+    if (!this.peer) return;
     const payload = this.codec.encode(pcm, this.outPayload);
     const packet = serializeRtp(
       {
-        marker: !this.talking, // first packet of a talkspurt (RFC 3551 §4.1)
+        marker: talkspurt, // first packet of a talkspurt (RFC 3551 §4.1)
         payloadType: this.codec.payloadType,
         sequenceNumber: this.sequence,
-        timestamp: (this.timestampBase + this.ticks * this.samplesPerFrame) >>> 0,
+        timestamp: (this.timestampBase + tick * this.samplesPerFrame) >>> 0,
         ssrc: this.ssrc,
       },
       payload,
       this.outPacket,
     );
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.talking = true;
     try {
       this.socket.send(packet, this.peer.port, this.peer.address);
       this.stats.packetsSent++;
