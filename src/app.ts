@@ -26,6 +26,7 @@ import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
 import { languageMatrix } from "./api/meta/languages.ts";
 import { voiceRoutes } from "./api/voices/routes.ts";
+import { talkRoutes } from "./api/test/talk.ts";
 import { agentForDialedNumber } from "./api/numbers/service.ts";
 import { startVoiceService } from "../voice/service.ts";
 import { createSpeech, type Speech } from "../voice/speech/index.ts";
@@ -103,7 +104,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
-  const app = new Elysia({ normalize: "typebox", serve: { maxRequestBodySize: 32 * 1024 * 1024 } })
+  // WebSocket messages (the in-browser voice test) are 20 ms audio frames and small JSON: 256 KiB is plenty.
+  const app = new Elysia({ normalize: "typebox", serve: { maxRequestBodySize: 32 * 1024 * 1024 }, websocket: { maxPayloadLength: 256 * 1024 } })
     .use(conventions)
     .use(openApiDocs(pkg.version))
     .get("/health", () => ({ status: "ok" as const }), {
@@ -133,6 +135,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .use(variableRoutes(ctx))
     .use(guardrailRoutes(ctx))
     .use(testRoutes(ctx, store))
+    .use(talkRoutes(ctx))
     .use(chatRoutes(ctx))
     .use(publishableKeyRoutes(ctx))
     .use(observeRoutes(ctx))

@@ -4,7 +4,8 @@
 // are carried out by the channel and reported back; errors are spoken, never silence.
 import type { Logger } from "../src/platform/log.ts";
 import type { AgentSettings } from "../src/runtime/compiled.ts";
-import type { ConversationRuntime, RuntimeInput, StartOptions, Transfer, TurnResult } from "../src/runtime/conversation.ts";
+import type { ConversationRuntime, RuntimeInput, StartOptions, Transfer, TurnResult, TurnSink } from "../src/runtime/conversation.ts";
+import type { AuditEvent } from "../src/runtime/receipt.ts";
 import { float32ToInt16, int16ToFloat32, Resampler } from "./media/index.ts";
 import type { SpeechToText, TextToSpeech, VadFactory, VoiceActivityDetector } from "./speech/types.ts";
 
@@ -41,6 +42,8 @@ export interface CallSessionOptions {
   transfer?: (transfer: Transfer, brief: (signal: AbortSignal) => Promise<void>) => Promise<{ ok: boolean; reason?: string }>;
   /** Ends the call on the channel once the conversation has ended and its last words were played. */
   hangup: () => Promise<void>;
+  /** Receipt events as they happen (the browser test shows them); the receipt is stored either way. */
+  events?: (event: AuditEvent) => void;
   log: Logger;
   clock?: () => number;
 }
@@ -65,6 +68,7 @@ export class CallSession {
   private readonly vad: VoiceActivityDetector;
   private readonly toModel: Resampler;
   private readonly clock: () => number;
+  private readonly sink: TurnSink;
   private ended = false;
   private heardMs = 0;
 
@@ -92,6 +96,7 @@ export class CallSession {
     this.toModel = new Resampler(o.transport.inputRate, MODEL_RATE);
     this.clock = o.clock ?? Date.now;
     this.agent = o.start.compiled.agent;
+    this.sink = { event: o.events };
   }
 
   /** Opens the conversation, greets, and listens until the call ends. */
@@ -99,7 +104,7 @@ export class CallSession {
     const { transport, runtime, start } = this.o;
     transport.onAudio((samples) => this.onAudio(samples));
     transport.onDtmf((digit) => this.onDigit(digit));
-    const opened = await runtime.start({ ...start, channel: "voice" });
+    const opened = await runtime.start({ ...start, channel: "voice" }, this.sink);
     this.conversationId = opened.conversationId;
     if (!this.o.speech.stt) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
@@ -114,7 +119,7 @@ export class CallSession {
     this.finish();
     this.reply?.abort();
     this.o.transport.clear();
-    if (this.conversationId) await this.o.runtime.end(this.o.start.organizationId, this.conversationId, "caller_hung_up").catch((error) => this.o.log.warn("could not end a conversation", { error }));
+    if (this.conversationId) await this.o.runtime.end(this.o.start.organizationId, this.conversationId, "caller_hung_up", this.sink).catch((error) => this.o.log.warn("could not end a conversation", { error }));
   }
 
   // ------------------------------------------------------------ caller audio
@@ -228,7 +233,7 @@ export class CallSession {
     const conversationId = this.conversationId;
     this.turns = this.turns.then(async () => {
       if (this.ended) return;
-      const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input);
+      const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
       await this.respond(result, since);
     }).catch((error) => this.o.log.error("voice turn failed", { conversationId, error }));
   }
@@ -299,7 +304,7 @@ export class CallSession {
     if (this.ended) return;
     if (outcome.ok) {
       this.finish();
-      await this.o.runtime.end(this.o.start.organizationId, conversationId, "transferred");
+      await this.o.runtime.end(this.o.start.organizationId, conversationId, "transferred", this.sink);
       return;
     }
     this.enqueue({ type: "transfer_failed", reason: outcome.reason ?? "failed" });

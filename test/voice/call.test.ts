@@ -85,10 +85,10 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- the caller's side of the line
 
-async function until<T>(check: () => T | undefined | null | false, timeoutMs = 8000): Promise<T> {
+async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error("timed out");
     await Bun.sleep(10);
@@ -220,13 +220,25 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       expect(stt.heard[0]!).toBeGreaterThan(1);
       expect(events.some((e) => e.type === "latency" && typeof e.payload.endOfSpeechToFirstAudioMs === "number")).toBe(true);
 
-      // Hang up: the conversation ends, the media channel goes, the port is released.
+      // Hang up mid-reply: the conversation ends, the media channel goes, playback stops and the port is closed.
+      expect(performance.now() - ears.heard.at(-1)!.at).toBeLessThan(100); // the agent is still talking
       const before = standIn.requests.length;
       standIn.hangUp(channelId);
       await until(async () => (await app.query<{ status: string }>(`select status from conversations where id = '${conversationId}'`))[0]?.status === "ended");
       await until(() => standIn.requests.slice(before).some((r) => r.operation === "channels.hangup" || r.operation === "bridges.destroy"));
       const [row] = await app.query<{ outcome: string }>(`select outcome from conversations where id = '${conversationId}'`);
       expect(row!.outcome).toBe("completed");
+      // The call's RTP port is free again: the endpoint was closed.
+      const media = standIn.requests.slice(0, before).findLast((r) => r.operation === "channels.externalMedia")!;
+      const port = Number(String(media.query.external_host).split(":")[1]);
+      const bind = async () => {
+        try {
+          return await Bun.udpSocket({ hostname: "127.0.0.1", port });
+        } catch {
+          return null; // EADDRINUSE: the call still holds it
+        }
+      };
+      (await until(bind, 2000)).close();
     } finally {
       ears.stop();
     }

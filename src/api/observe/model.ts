@@ -8,8 +8,8 @@ const Instant = t.String({ format: "date-time" });
 
 const Channel = t.Union([t.Literal("voice"), t.Literal("chat")]);
 const Outcome = t.Union([t.Literal("completed"), t.Literal("transferred"), t.Literal("abandoned"), t.Literal("error")]);
-const Source = t.Union([t.Literal("simulate"), t.Literal("chat"), t.Literal("widget"), t.Literal("openai"), t.Literal("voice"), t.Literal("probe")], {
-  description: "Where the conversation came from; simulate and probe are test traffic",
+const Source = t.Union([t.Literal("simulate"), t.Literal("chat"), t.Literal("widget"), t.Literal("openai"), t.Literal("voice"), t.Literal("talk"), t.Literal("probe")], {
+  description: "Where the conversation came from; simulate, talk (the in-browser voice test) and probe are test traffic",
 });
 const Sentiment = t.Union([t.Literal("positive"), t.Literal("neutral"), t.Literal("negative"), t.Literal("frustrated")]);
 
@@ -32,7 +32,7 @@ export const Conversation = t.Object({
   id: t.String(),
   agentId: t.String(),
   channel: Channel,
-  source: t.String({ description: "simulate | chat | widget | openai | voice | probe" }),
+  source: t.String({ description: "simulate | chat | widget | openai | voice | talk | probe" }),
   status: t.Union([t.Literal("active"), t.Literal("ended")]),
   startedAt: Instant,
   endedAt: Nullable(Instant),
