@@ -312,14 +312,45 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
     }
   }, 90_000);
 
+  it("gives the caller back to the agent, who offers to take a message, when the transfer destination does not answer", async () => {
+    const { channelId, media, caller } = await answer();
+    const ears = listen(media);
+    try {
+      await until(() => ears.heard.filter((h) => h.energy > 200).length > 40);
+      await until(() => performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
+      const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
+      standIn.nextOriginate("no-answer", 200);
+      const before = standIn.requests.length;
+      stt.say("I'd like to speak to a person please");
+      await caller.say(await spoken("I would like to speak to a person please"));
+      // The agent's media leg is put back in the caller's bridge, and the agent speaks again on it.
+      const originated = await until(() => standIn.requests.slice(before).findIndex((r) => r.operation === "channels.originate") + 1, 20_000);
+      await until(() => standIn.requests.slice(before + originated).some((r) => r.operation === "bridges.addChannel" && String(r.query.channel) === media.channelId), 10_000);
+      const back = performance.now();
+      await until(() => saidSince(back)(ears.heard) > 20, 10_000);
+      const events = await until(async () => {
+        const stored = await receipt(conversationId);
+        return stored.some((e) => e.type === "agent_message" && /take a message/i.test(e.payload.text)) && stored;
+      }, 10_000);
+      expect(events.find((e) => e.type === "handoff" && e.payload.status === "failed")?.payload).toMatchObject({ destination: "+14155550100", reason: "no_answer" });
+      const [row] = await app.query<{ status: string }>(`select status from conversations where id = '${conversationId}'`);
+      expect(row!.status).toBe("active");
+      expect(standIn.channel(channelId)?.state).toBe("Up");
+      standIn.hangUp(channelId);
+    } finally {
+      ears.stop();
+    }
+  }, 90_000);
+
   it("answers a number no agent has with a polite announcement, then hangs up", async () => {
     const before = standIn.requests.length;
     const channelId = standIn.placeInboundCall({ exten: OTHER_NUMBER, callerNumber: "+15550002222" });
-    await until(() => standIn.requests.slice(before).some((r) => r.operation === "channels.hangup"), 10_000);
-    const ops = standIn.requests.slice(before);
+    const ours = () => standIn.requests.slice(before).filter((r) => r.path.startsWith(`/channels/${channelId}`) || r.operation === "channels.externalMedia");
+    await until(() => ours().some((r) => r.operation === "channels.hangup"), 10_000);
+    const ops = ours();
     expect(ops.find((r) => r.operation === "channels.play")?.body).toEqual({ media: "sound:ss-noservice" });
     expect(ops.some((r) => r.operation === "channels.externalMedia")).toBe(false);
-    expect(ops.find((r) => r.operation === "channels.hangup")?.path).toBe(`/channels/${channelId}`);
+    expect(ops.findIndex((r) => r.operation === "channels.hangup")).toBeGreaterThan(ops.findIndex((r) => r.operation === "channels.play"));
     // Asterisk tears the channel down just after answering the DELETE.
     await until(() => standIn.channel(channelId) === undefined, 2000);
   }, 30_000);
