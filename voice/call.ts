@@ -235,7 +235,11 @@ export class CallSession {
       if (this.ended) return;
       const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
       await this.respond(result, since);
-    }).catch((error) => this.o.log.error("voice turn failed", { conversationId, error }));
+    }).catch(async (error) => {
+      // The runtime answers brain and skill failures itself; this is the runtime failing (storage down): still no dead air.
+      this.o.log.error("voice turn failed", { conversationId, error });
+      if (!this.ended) await this.sayDirect("I'm sorry, something went wrong on my side. Could you say that again?").catch(() => {});
+    });
   }
 
   /** Speak a turn's replies, then carry out its transfer or ending. */
