@@ -26,7 +26,7 @@ import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
 import { languageMatrix } from "./api/meta/languages.ts";
 import { voiceRoutes } from "./api/voices/routes.ts";
-import { talkRoutes } from "./api/test/talk.ts";
+import { createTalk } from "./api/test/talk.ts";
 import { agentForDialedNumber } from "./api/numbers/service.ts";
 import { startVoiceService } from "../voice/service.ts";
 import { createSpeech, type Speech } from "../voice/speech/index.ts";
@@ -104,6 +104,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
+  const talk = createTalk(ctx);
   // WebSocket messages (the in-browser voice test) are 20 ms audio frames and small JSON: 256 KiB is plenty.
   const app = new Elysia({ normalize: "typebox", serve: { maxRequestBodySize: 32 * 1024 * 1024 }, websocket: { maxPayloadLength: 256 * 1024 } })
     .use(conventions)
@@ -135,7 +136,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .use(variableRoutes(ctx))
     .use(guardrailRoutes(ctx))
     .use(testRoutes(ctx, store))
-    .use(talkRoutes(ctx))
+    .use(talk.routes)
     .use(chatRoutes(ctx))
     .use(publishableKeyRoutes(ctx))
     .use(observeRoutes(ctx))
@@ -174,6 +175,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     async drain() {
       clearInterval(purge);
       await voice?.stop();
+      await talk.stop();
       await jobs.stop();
       await audit.flush();
     },

@@ -110,11 +110,14 @@ export class BrowserCall {
     this.sendJson({ type: "error", code: "invalid_message", message: 'send binary PCM audio, {"type":"dtmf","digits":"…"} or {"type":"hangup"}' });
   }
 
-  /** The browser hung up or went away; `run()` then says so and closes the socket (a no-op when it is gone). */
-  async hungUp(): Promise<void> {
+  /**
+   * The browser hung up or went away, or the server is stopping (`reason`); `run()` then says so and closes the
+   * socket (a no-op when it is gone). Resolves once the conversation's end is stored.
+   */
+  async hungUp(reason = "caller_hung_up"): Promise<void> {
     this.playout.close();
-    this.endReason = "caller_hung_up";
-    await this.session.callerHungUp();
+    this.endReason = reason;
+    await this.session.callerHungUp(reason);
   }
 
   private audio(data: Uint8Array) {

@@ -69,6 +69,9 @@ export class CallSession {
   private readonly toModel: Resampler;
   private readonly clock: () => number;
   private readonly sink: TurnSink;
+  private endReason = "caller_hung_up";
+  /** The write that ends the conversation after a hang-up, once started. */
+  private closing: Promise<void> | null = null;
   private ended = false;
   private heardMs = 0;
 
@@ -99,27 +102,48 @@ export class CallSession {
     this.sink = { event: o.events };
   }
 
-  /** Opens the conversation, greets, and listens until the call ends. */
+  /** Opens the conversation, greets, and listens until the call ends and everything about it is stored. */
   async run(): Promise<void> {
     const { transport, runtime, start } = this.o;
     transport.onAudio((samples) => this.onAudio(samples));
     transport.onDtmf((digit) => this.onDigit(digit));
     const opened = await runtime.start({ ...start, channel: "voice" }, this.sink);
     this.conversationId = opened.conversationId;
+    if (this.ended) {
+      // Hung up while the conversation was opening.
+      this.closing = this.endConversation(this.endReason);
+      return this.closing;
+    }
     if (!this.o.speech.stt) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
     this.silenceTimer = setInterval(() => this.fillSilence(), 20);
     this.turns = this.turns.then(() => this.respond(opened, this.clock()));
-    return this.done;
+    await this.done;
+    // A turn in flight when the call ended still writes its receipt: wait for it, and for the closing write.
+    for (let t = this.turns; ; t = this.turns) {
+      await t.catch(() => {});
+      if (t === this.turns) break;
+    }
+    await this.closing;
   }
 
-  /** The caller hung up: stop everything and close the conversation. */
-  async callerHungUp(): Promise<void> {
-    if (this.ended) return;
-    this.finish();
-    this.reply?.abort();
-    this.o.transport.clear();
-    if (this.conversationId) await this.o.runtime.end(this.o.start.organizationId, this.conversationId, "caller_hung_up", this.sink).catch((error) => this.o.log.warn("could not end a conversation", { error }));
+  /**
+   * The caller hung up, or the server is stopping (`reason` says which): stop everything and close the
+   * conversation. Resolves once the conversation's end is stored.
+   */
+  async callerHungUp(reason = "caller_hung_up"): Promise<void> {
+    if (!this.ended) {
+      this.endReason = reason;
+      this.finish();
+      this.reply?.abort();
+      this.o.transport.clear();
+      if (this.conversationId) this.closing = this.endConversation(reason);
+    }
+    await this.closing;
+  }
+
+  private endConversation(reason: string): Promise<void> {
+    return this.o.runtime.end(this.o.start.organizationId, this.conversationId!, reason, this.sink).catch((error) => this.o.log.warn("could not end a conversation", { error }));
   }
 
   // ------------------------------------------------------------ caller audio

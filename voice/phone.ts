@@ -29,6 +29,8 @@ export interface PhoneCallDeps {
   ports: PortPool;
   /** The published version the number's agent serves (the caller hears a refusal when there is none). */
   compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
+  /** Aborted when the server stops: the conversation is closed (`server_stopping`) while storage is still open. */
+  stopping: AbortSignal;
   log: Logger;
 }
 
@@ -61,7 +63,13 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       log,
     });
     call.onHangup(() => void session.callerHungUp());
-    await session.run();
+    const stop = () => void session.callerHungUp("server_stopping");
+    deps.stopping.addEventListener("abort", stop, { once: true });
+    try {
+      await session.run();
+    } finally {
+      deps.stopping.removeEventListener("abort", stop);
+    }
   } catch (error) {
     log.error("call failed", { channelId: call.channelId, error });
     await call.hangup().catch(() => {});

@@ -8,6 +8,8 @@ import { startVoiceBridge, type RouteCall } from "./ari/index.ts";
 import type { CallSpeech } from "./call.ts";
 import { handlePhoneCall, PortPool } from "./phone.ts";
 
+const STOP_WAIT_MS = 5000;
+
 export interface VoiceServiceDeps {
   config: Pick<Config, "ari" | "rtp">;
   runtime: ConversationRuntime;
@@ -25,13 +27,26 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
     return null;
   }
   const ports = new PortPool(config.rtp.portMin, config.rtp.portMax);
+  const stopping = new AbortController();
+  const calls = new Set<Promise<void>>();
   const bridge = startVoiceBridge({
     ari: config.ari,
     rtpHost: config.rtp.host,
     route: deps.route,
-    onCall: (call) => handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, log }),
+    onCall: (call) => {
+      const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, log });
+      calls.add(handled);
+      return handled.finally(() => calls.delete(handled));
+    },
     log,
   });
   log.info(`telephony: Stasis app "${config.ari.app}" on ${config.ari.url}; call audio on ${config.rtp.host}:${config.rtp.portMin}-${config.rtp.portMax}`);
-  return { stop: () => bridge.stop() };
+  return {
+    /** Closes every call's conversation, hangs the calls up, and waits (up to 5 s) for their sessions to finish. */
+    async stop() {
+      stopping.abort();
+      await bridge.stop();
+      await Promise.race([Promise.allSettled(calls), Bun.sleep(STOP_WAIT_MS)]);
+    },
+  };
 }

@@ -354,4 +354,21 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
     // Asterisk tears the channel down just after answering the DELETE.
     await until(() => standIn.channel(channelId) === undefined, 2000);
   }, 30_000);
+
+  it("closes the conversation and hangs up a call in progress when the server stops", async () => {
+    const { channelId, media } = await answer();
+    const ears = listen(media);
+    try {
+      await until(() => ears.heard.filter((h) => h.energy > 200).length > 10);
+      const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
+      await app.restart();
+      const [row] = await app.query<{ status: string }>(`select status from conversations where id = '${conversationId}'`);
+      expect(row!.status).toBe("ended");
+      const ended = (await receipt(conversationId)).find((e) => e.type === "call_ended");
+      expect(ended?.payload.reason).toBe("server_stopping");
+      await until(() => standIn.channel(channelId) === undefined, 5000);
+    } finally {
+      ears.stop();
+    }
+  }, 60_000);
 });

@@ -277,4 +277,16 @@ describe("the talk WebSocket", () => {
     browser.ws.close();
     await until(async () => (await app.query<{ status: string }>(`select status from conversations where id = '${ready.conversationId}'`))[0]?.status === "ended", 5000);
   });
+
+  it("closes a call in progress, stored as ended, when the server stops", async () => {
+    const browser = await Browser.open(dial((await mint(published)).body.data));
+    const ready = await until(() => browser.messages.find((m) => m.type === "ready"));
+    await app.restart();
+    await until(() => browser.closed);
+    const [row] = await app.query<{ status: string }>(`select status from conversations where id = '${ready.conversationId}'`);
+    expect(row!.status).toBe("ended");
+    const [ended] = await app.query<{ payload: any }>(`select payload from conversation_events where conversation_id = '${ready.conversationId}' and event_type = 'call_ended'`);
+    const payload = typeof ended!.payload === "string" ? JSON.parse(ended!.payload) : ended!.payload;
+    expect(["server_stopping", "caller_hung_up"]).toContain(payload.reason);
+  });
 });

@@ -51,7 +51,8 @@ export const TalkToken = t.Object({
   ),
 });
 
-export function talkRoutes(ctx: ApiContext) {
+/** The talk-token endpoint and the WebSocket, and `stop()` to close the calls in progress when the server stops. */
+export function createTalk(ctx: ApiContext) {
   const tokens = new SignedTokens<TalkClaims>(ctx.sealer.deriveKey(TALK_TOKEN_PURPOSE), "tt1");
   /** Rooms connected on this replica, until their token expires: a token opens one call. */
   const used = new Map<string, number>();
@@ -75,7 +76,7 @@ export function talkRoutes(ctx: ApiContext) {
     return checked.claims;
   };
 
-  return new Elysia({ prefix: "/api/v1" })
+  const routes = new Elysia({ prefix: "/api/v1" })
     .use(ctx.conventions)
     .post(
       "/agents/:id/talk-token",
@@ -157,4 +158,12 @@ export function talkRoutes(ctx: ApiContext) {
         void socket.call?.hungUp();
       },
     });
+
+  return {
+    routes,
+    /** Ends every call in progress (`server_stopping`) while storage is still open. */
+    async stop() {
+      await Promise.all([...sockets.values()].map((socket) => socket.call?.hungUp("server_stopping")));
+    },
+  };
 }
