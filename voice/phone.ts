@@ -36,16 +36,16 @@ export interface PhoneCallDeps {
 
 export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): Promise<void> {
   const { log } = deps;
-  const port = deps.ports.take();
-  if (port === null) {
-    log.error("no free RTP port for a call; raise RTP_PORT_MAX", { channelId: call.channelId });
-    await call.hangup();
-    return;
-  }
-  let endpoint: RtpEndpoint | null = null;
+  let opened: { endpoint: RtpEndpoint; port: number } | null = null;
   try {
     const { compiled, versionId } = await deps.compiledFor(call.organizationId, call.agentId);
-    endpoint = await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true });
+    opened = await openEndpoint(deps.ports, log);
+    if (!opened) {
+      log.error("no free RTP port for a call; raise RTP_PORT_MAX", { channelId: call.channelId });
+      await call.hangup();
+      return;
+    }
+    const { endpoint, port } = opened;
     const media = await call.openMedia({ format: "ulaw", localPort: port });
     endpoint.setRemote({ address: media.remoteAddress, port: media.remotePort });
 
@@ -74,9 +74,30 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
     log.error("call failed", { channelId: call.channelId, error });
     await call.hangup().catch(() => {});
   } finally {
-    endpoint?.close();
-    deps.ports.give(port);
+    if (opened) {
+      opened.endpoint.close();
+      deps.ports.give(opened.port);
+    }
   }
+}
+
+/**
+ * An RTP endpoint on a port of the pool. A port something else holds (EADDRINUSE: another program took it) goes to
+ * the back of the pool and the next one is tried.
+ */
+async function openEndpoint(ports: PortPool, log: Logger): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const port = ports.take();
+    if (port === null) return null;
+    try {
+      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true }), port };
+    } catch (error) {
+      ports.give(port);
+      if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
+      log.warn("an RTP port of the range is taken by another program; trying the next", { port });
+    }
+  }
+  return null;
 }
 
 function rtpTransport(endpoint: RtpEndpoint, call: InboundCall): CallTransport {

@@ -24,6 +24,8 @@ let standIn: AriStandIn;
 let app: TestApp;
 let stt: ScriptedSpeechToText;
 let modelsDir: string;
+let squatter: { close(): void };
+let rtpBase: number;
 
 beforeAll(async () => {
   if (!hasEspeak) return;
@@ -33,7 +35,11 @@ beforeAll(async () => {
   standIn = await startAriStandIn();
   stt = new ScriptedSpeechToText();
   const speech = { ...createSpeech({ modelsDir, speech: null }, createLogger("error"), { languages: ["en"] }), stt };
-  const base = 42000 + Math.floor(Math.random() * 2000);
+  // Below the kernel's ephemeral range (32768+), so no socket the OS hands out can take a port of the RTP range.
+  const base = 20000 + Math.floor(Math.random() * 10000);
+  // Another program holds the first port of the range: calls must skip it.
+  squatter = await Bun.udpSocket({ hostname: "0.0.0.0", port: base });
+  rtpBase = base;
   app = await startTestApp(
     {
       ARI_URL: standIn.url,
@@ -80,6 +86,7 @@ afterAll(async () => {
   if (!hasEspeak) return;
   await app.stop();
   await standIn.stop();
+  squatter.close();
   rmSync(modelsDir, { recursive: true, force: true });
 });
 
@@ -231,6 +238,7 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       // The call's RTP port is free again: the endpoint was closed.
       const media = standIn.requests.slice(0, before).findLast((r) => r.operation === "channels.externalMedia")!;
       const port = Number(String(media.query.external_host).split(":")[1]);
+      expect(port).toBe(rtpBase + 1); // the range's first port was taken by another program
       const bind = async () => {
         try {
           return await Bun.udpSocket({ hostname: "127.0.0.1", port });
