@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/platform/log.ts";
 import { startServer } from "../src/server.ts";
@@ -146,11 +147,29 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
 
+/** With DATABASE_URL, a database of its own for each run (dropped after), so runs never see each other's numbers. */
+async function freshDatabase(baseUrl: string) {
+  const name = `flowyte_bench_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
 async function run(n: number, question: Int16Array, interruption: Int16Array) {
+  const database = process.env.DATABASE_URL ? await freshDatabase(process.env.DATABASE_URL) : null;
   const standIn = await startAriStandIn();
   const dataDir = mkdtempSync(join(tmpdir(), "flowyte-bench-call-"));
   const adminKey = `flowyte_sk_live_${randomBytes(32).toString("base64url")}`;
-  const base = 46000 + Math.floor(Math.random() * 1000);
+  // Below the kernel's ephemeral range (32768+), so no socket the OS hands out can take a port of the RTP range.
+  const base = 20000 + Math.floor(Math.random() * 10000);
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -165,7 +184,7 @@ async function run(n: number, question: Int16Array, interruption: Int16Array) {
     RTP_PORT_MIN: String(base),
     RTP_PORT_MAX: String(base + n + 10),
     TRUNK_NUMBERS: NUMBER,
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(database ? { DATABASE_URL: database.url } : {}),
   });
   const stt = new InstantRecognizer();
   const starts: number[][] = [];
@@ -232,6 +251,7 @@ async function run(n: number, question: Int16Array, interruption: Int16Array) {
     for (const c of callers) c.stop();
     await server.stop();
     await standIn.stop();
+    await database?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

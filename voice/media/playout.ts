@@ -39,7 +39,7 @@ export class Playout {
   /** Fully sent playbacks, resolved once their last frame's 20 ms has elapsed. */
   private finishing: Playback[] = [];
   private talking = false;
-  private readonly clockStart = performance.now();
+  private clockStart = performance.now();
   private ticks = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
@@ -53,7 +53,9 @@ export class Playout {
   /** Queue audio behind what is already playing. Resolves when its last frame has played, or early when cut off. */
   play(samples: Int16Array): Promise<PlaybackResult> {
     if (this.closed) return Promise.resolve({ finished: false, playedMs: 0 });
-    return new Promise((resolve) => this.queue.push({ samples, offset: 0, resolve }));
+    const played = new Promise<PlaybackResult>((resolve) => this.queue.push({ samples, offset: 0, resolve }));
+    if (!this.talking && this.queue.length === 1) this.startTalkspurt();
+    return played;
   }
 
   /** Stop now: nothing queued is sent after this call. */
@@ -84,6 +86,17 @@ export class Playout {
 
   private ms(samples: number): number {
     return Math.round((samples * 1000) / this.o.sampleRate);
+  }
+
+  /**
+   * Speech after silence goes out now rather than at the next 20 ms boundary (up to a frame sooner): the clock is
+   * re-phased to this instant. Frames keep counting, so timestamps stay continuous; the talkspurt's marker tells the
+   * far end's jitter buffer to re-sync.
+   */
+  private startTalkspurt(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.clockStart = performance.now() - this.ticks * FRAME_MS;
+    this.tick();
   }
 
   /** Wake at the next 20 ms boundary of this clock. */

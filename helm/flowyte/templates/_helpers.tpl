@@ -67,6 +67,29 @@ true
 {{- end }}
 {{- end }}
 
+{{/* Asterisk (asterisk.enabled): names and labels. */}}
+{{- define "flowyte.asterisk.fullname" -}}
+{{- printf "%s-asterisk" (include "flowyte.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "flowyte.asterisk.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flowyte.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: asterisk
+{{- end }}
+
+{{- define "flowyte.asterisk.labels" -}}
+helm.sh/chart: {{ include "flowyte.chart" . }}
+{{ include "flowyte.asterisk.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.asterisk.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The ARI user: config.ariUsername, else "flowyte" (what ari-user.sh defaults to). */}}
+{{- define "flowyte.ariUsername" -}}
+{{- .Values.config.ariUsername | default "flowyte" }}
+{{- end }}
+
 {{/* Bundled Postgres: names and labels. */}}
 {{- define "flowyte.postgresql.fullname" -}}
 {{- printf "%s-postgresql" (include "flowyte.fullname" .) | trunc 63 | trimSuffix "-" }}
@@ -138,6 +161,9 @@ from its Secret and Kubernetes expands $(FLOWYTE_POSTGRES_PASSWORD) inside the U
 {{- end }}
 {{- if and .Values.postgresql.enabled (or .Values.externalDatabase.url .Values.externalDatabase.existingSecret) }}
 {{- fail "choose one database: postgresql.enabled=true or externalDatabase, not both" }}
+{{- end }}
+{{- if and .Values.asterisk.enabled .Values.asterisk.trunk.config .Values.asterisk.trunk.existingSecret }}
+{{- fail "choose one trunk source: asterisk.trunk.config or asterisk.trunk.existingSecret, not both" }}
 {{- end }}
 {{- if and .Values.secrets.adminKey (not (regexMatch "^flowyte_sk_(live_|test_)?[A-Za-z0-9_-]{32,}$" .Values.secrets.adminKey)) }}
 {{- fail "secrets.adminKey must look like flowyte_sk_live_ followed by at least 32 letters, digits, '-' or '_'" }}

@@ -77,9 +77,10 @@ describe("RtpEndpoint over loopback UDP", () => {
     const elapsed = performance.now() - started;
 
     expect(result).toEqual({ finished: true, playedMs: 1000 });
-    // The first frame leaves at the endpoint clock's next tick (up to 20 ms away); the result comes one frame after the last.
-    expect(elapsed).toBeGreaterThan(975);
+    // The first frame leaves at once (speech after silence re-phases the clock); the result comes one frame after the last.
+    expect(elapsed).toBeGreaterThan(995);
     expect(elapsed).toBeLessThan(1100);
+    expect(listener.received[0]!.at - started).toBeLessThan(10);
     const packets = listener.received;
     expect(packets.length).toBe(50);
     packets.forEach(({ packet }, i) => {
@@ -100,6 +101,22 @@ describe("RtpEndpoint over loopback UDP", () => {
     packets.forEach(({ packet }, i) => decodeUlaw(packet.payload, decoded.subarray(i * 160, i * 160 + 160)));
     const reference = decodeUlaw(encodeUlaw(audio));
     expect([...decoded]).toEqual([...reference]);
+  });
+
+  it("sends the first frame of speech after silence at once, not at the next 20 ms boundary", async () => {
+    const listener = await peer();
+    const sender = await endpoint({ format: "ulaw", remote: { address: "127.0.0.1", port: listener.socket.port } });
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await sleep(37 + i * 7); // land anywhere within the 20 ms cycle
+      const before = listener.received.length;
+      const asked = performance.now();
+      await sender.play(tone(440, 40));
+      delays.push(listener.received[before]!.at - asked);
+      expect(listener.received[before]!.packet.marker).toBe(true);
+    }
+    delays.sort((a, b) => a - b);
+    expect(delays[Math.floor(delays.length / 2)]!).toBeLessThan(5);
   });
 
   it("stops playback within one frame of clear(), and resumes as a new talkspurt", async () => {

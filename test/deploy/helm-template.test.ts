@@ -1,0 +1,101 @@
+// The Helm chart rendered by the real `helm template` (skipped when helm is not installed; .ci/run installs it):
+// every combination an operator is told about renders to manifests that parse, and the Asterisk part carries the
+// same configuration compose mounts, with the server pointed at it.
+import { describe, expect, it } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { readFileSync, readdirSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+const root = join(import.meta.dir, "../..");
+const chart = join(root, "helm/flowyte");
+const helm = Bun.which("helm");
+if (!helm) console.warn("helm is not installed: skipping the chart rendering tests (.ci/run installs it)");
+
+type Manifest = { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: any };
+
+function render(...sets: string[]): Manifest[] {
+  const result = spawnSync(helm!, ["template", "t", chart, ...sets.flatMap((s) => ["--set", s])], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+function renderError(...sets: string[]): string {
+  const result = spawnSync(helm!, ["template", "t", chart, ...sets.flatMap((s) => ["--set", s])], { encoding: "utf8" });
+  expect(result.status).not.toBe(0);
+  return result.stderr;
+}
+
+const find = (manifests: Manifest[], kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata.name === name);
+
+describe.skipIf(!helm)("helm template helm/flowyte", () => {
+  it("passes helm lint, with and without Asterisk", () => {
+    for (const sets of [[], ["asterisk.enabled=true", "postgresql.enabled=true"]]) {
+      const lint = spawnSync(helm!, ["lint", chart, ...sets.flatMap((s) => ["--set", s])], { encoding: "utf8" });
+      expect({ sets, status: lint.status, out: lint.status ? lint.stdout : "" }).toEqual({ sets, status: 0, out: "" });
+    }
+  });
+
+  it("renders embedded storage by default, and the bundled Postgres when asked", () => {
+    const plain = render();
+    expect(plain.map((m) => m.kind).sort()).toEqual(["ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret", "Service"]);
+    const withPostgres = render("postgresql.enabled=true");
+    expect(find(withPostgres, "StatefulSet", "t-flowyte-postgresql")).toBeDefined();
+    expect(renderError("replicaCount=2")).toContain("replicaCount > 1 needs Postgres");
+  });
+
+  it("leaves Asterisk out unless asterisk.enabled", () => {
+    const plain = render();
+    expect(plain.some((m) => m.metadata.name.includes("asterisk"))).toBe(false);
+    expect(find(plain, "ConfigMap", "t-flowyte")!.data!.ARI_URL).toBeUndefined();
+  });
+
+  it("runs Asterisk from voice/asterisk's configuration, with the trunk in a Secret and the server pointed at it", () => {
+    const trunk = "[trunk]\ntype = endpoint\n";
+    const manifests = render("asterisk.enabled=true", `asterisk.trunk.config=${trunk}`, "asterisk.rtpPortMin=12000", "asterisk.rtpPortMax=12040");
+    expect(realpathSync(join(chart, "files/asterisk"))).toBe(realpathSync(join(root, "voice/asterisk")));
+
+    const config = find(manifests, "ConfigMap", "t-flowyte-asterisk")!.data!;
+    const files = readdirSync(join(root, "voice/asterisk")).filter((f) => !f.startsWith(".") && !f.endsWith(".example") && f !== "pjsip_trunk.conf");
+    expect(Object.keys(config).sort()).toEqual(files.sort());
+    for (const f of files.filter((f) => f !== "rtp.conf")) expect(config[f]).toBe(readFileSync(join(root, "voice/asterisk", f), "utf8"));
+    expect(config["rtp.conf"]).toMatch(/^rtpstart = 12000$/m);
+    expect(config["rtp.conf"]).toMatch(/^rtpend = 12040$/m);
+
+    const trunkSecret = find(manifests, "Secret", "t-flowyte-asterisk-trunk")!;
+    expect(Buffer.from(trunkSecret.data!["pjsip_trunk.conf"]!, "base64").toString()).toBe(trunk);
+
+    const asterisk = find(manifests, "Deployment", "t-flowyte-asterisk")!.spec.template.spec;
+    expect(asterisk.hostNetwork).toBe(true);
+    const container = asterisk.containers[0];
+    expect(container.env.find((e: any) => e.name === "ARI_PASSWORD").valueFrom.secretKeyRef).toEqual({ name: "t-flowyte", key: "ARI_PASSWORD" });
+    expect(container.volumeMounts.find((v: any) => v.name === "config")).toMatchObject({ mountPath: "/etc/asterisk", readOnly: true });
+    const sources = asterisk.volumes.find((v: any) => v.name === "config").projected.sources;
+    expect(sources.map((s: any) => s.configMap?.name ?? s.secret?.name)).toEqual(["t-flowyte-asterisk", "t-flowyte-asterisk-trunk"]);
+
+    // The server: ARI on Asterisk's Service, the generated password from the shared Secret, RTP to its own pod IP.
+    const server = find(manifests, "ConfigMap", "t-flowyte")!.data!;
+    expect(server.ARI_URL).toBe("http://t-flowyte-asterisk:8088");
+    expect(server.ARI_USERNAME).toBe("flowyte");
+    expect(find(manifests, "Service", "t-flowyte-asterisk")!.spec.ports).toEqual([{ name: "ari", port: 8088, targetPort: "ari", protocol: "TCP" }]);
+    const password = Buffer.from(find(manifests, "Secret", "t-flowyte")!.data!.ARI_PASSWORD!, "base64").toString();
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    const serverEnv = find(manifests, "Deployment", "t-flowyte")!.spec.template.spec.containers[0].env;
+    expect(serverEnv.find((e: any) => e.name === "RTP_HOST").valueFrom.fieldRef.fieldPath).toBe("status.podIP");
+  });
+
+  it("publishes SIP and every RTP port through a Service when Asterisk is off the node's network", () => {
+    const manifests = render("asterisk.enabled=true", "asterisk.hostNetwork=false", "asterisk.sipService.enabled=true", "asterisk.rtpPortMin=10000", "asterisk.rtpPortMax=10009");
+    expect(find(manifests, "Deployment", "t-flowyte-asterisk")!.spec.template.spec.hostNetwork).toBeUndefined();
+    const sip = find(manifests, "Service", "t-flowyte-asterisk-sip")!.spec;
+    expect(sip.type).toBe("LoadBalancer");
+    expect(sip.externalTrafficPolicy).toBe("Local");
+    expect(sip.ports.map((p: any) => `${p.port}/${p.protocol}`)).toEqual(["5060/UDP", ...Array.from({ length: 10 }, (_, i) => `${10000 + i}/UDP`)]);
+  });
+
+  it("refuses two trunk sources", () => {
+    expect(renderError("asterisk.enabled=true", "asterisk.trunk.config=x", "asterisk.trunk.existingSecret=mine")).toContain("choose one trunk source");
+  });
+});
