@@ -78,7 +78,7 @@ function vadFactory(): VadFactory {
 
 async function agent(calls: number, mode: "full" | "echo") {
   const lines = lineReader();
-  let speechEvents = 0;
+  let utterancesHeard = 0;
   let vadEngine = "none";
   const closers: (() => void)[] = [];
 
@@ -105,7 +105,7 @@ async function agent(calls: number, mode: "full" | "echo") {
       const floats = new Float32Array(320);
       endpoint.on("audio", (frame) => {
         const samples = int16ToFloat32(frame.samples, floats.subarray(0, frame.samples.length));
-        for (const event of vad.push(resampler.process(samples))) if (event.type === "speech_start") speechEvents++;
+        for (const event of vad.push(resampler.process(samples))) if (event.type === "speech_end") utterancesHeard++; // ends fall inside the measured window; starts come at each cycle's beginning
       });
       // Keep the agent talking the whole time, one queued utterance ahead.
       const keepTalking = () => void endpoint.play(reply).then((r) => r.finished && keepTalking());
@@ -124,10 +124,10 @@ async function agent(calls: number, mode: "full" | "echo") {
 
   let mark = { cpu: process.cpuUsage(), at: performance.now(), events: 0 };
   for await (const line of lines) {
-    if (line === "mark") mark = { cpu: process.cpuUsage(), at: performance.now(), events: speechEvents };
+    if (line === "mark") mark = { cpu: process.cpuUsage(), at: performance.now(), events: utterancesHeard };
     if (line === "report") {
       const cpu = process.cpuUsage(mark.cpu);
-      print({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - mark.at, speechStarts: speechEvents - mark.events, rssMb: process.memoryUsage().rss / 1e6 });
+      print({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - mark.at, utterances: utterancesHeard - mark.events, rssMb: process.memoryUsage().rss / 1e6 });
       break;
     }
   }
@@ -209,7 +209,7 @@ interface Run {
   p99: number;
   max: number;
   delivered: number;
-  speechStarts: number;
+  utterances: number;
   rssMb: number;
   holds: boolean;
 }
@@ -232,7 +232,7 @@ async function main() {
       console.log(
         `${String(r.calls).padStart(4)} calls ${r.mode.padEnd(4)}  CPU ${r.cpuTotalPct.toFixed(0).padStart(4)}% (${r.cpuPerCallPct.toFixed(2)}%/call)  ` +
           `pacing |Δ−20ms| p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(1)} ms  delivered ${(r.delivered * 100).toFixed(1)}%  ` +
-          `${r.mode === "full" ? `VAD ${r.vad}, ${r.speechStarts} speech starts, ` : ""}RSS ${r.rssMb.toFixed(0)} MB  ${r.holds ? "holds" : "MISSES"}`,
+          `${r.mode === "full" ? `VAD ${r.vad}, ${r.utterances} utterances heard, ` : ""}RSS ${r.rssMb.toFixed(0)} MB  ${r.holds ? "holds" : "MISSES"}`,
       );
     }
     if (!full.holds) break;
@@ -283,16 +283,16 @@ async function measure(calls: number, mode: "full" | "echo", seconds: number, wo
   await callerProc.exited; // the caller stops sending before the agents close their ports
   let cpuMs = 0;
   let wallMs = 0;
-  let speechStarts = 0;
+  let utterances = 0;
   let rssMb = 0;
   for (const { proc, out } of agents) {
     proc.stdin.write("report\n");
     const reported = await out.next();
     if (reported.done) throw new Error(`a ${mode} agent process ended without a report`);
-    const report = JSON.parse(reported.value) as { cpuMs: number; wallMs: number; speechStarts: number; rssMb: number };
+    const report = JSON.parse(reported.value) as { cpuMs: number; wallMs: number; utterances: number; rssMb: number };
     cpuMs += report.cpuMs;
     wallMs = Math.max(wallMs, report.wallMs);
-    speechStarts += report.speechStarts;
+    utterances += report.utterances;
     rssMb += report.rssMb;
     await proc.exited;
   }
@@ -305,7 +305,7 @@ async function measure(calls: number, mode: "full" | "echo", seconds: number, wo
     cpuTotalPct,
     cpuPerCallPct: cpuTotalPct / calls,
     ...pacing,
-    speechStarts,
+    utterances,
     rssMb,
     holds: pacing.p99 <= PACING_BOUND_MS && pacing.delivered >= DELIVERY_BOUND,
   };
