@@ -176,6 +176,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       clearInterval(purge);
       await voice?.stop();
       await talk.stop();
+      speech.vad.close?.();
       await jobs.stop();
       await audit.flush();
     },

@@ -9,13 +9,15 @@ import { loadSherpa } from "./sherpa.ts";
 import { OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
 import { EspeakTextToSpeech, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
 import type { SpeechToText, VadFactory } from "./types.ts";
-import { EnergyVadFactory, SileroVadFactory, sileroModelPath, type VadOptions } from "./vad.ts";
+import { EnergyVadFactory, sileroModelPath, type VadOptions } from "./vad.ts";
+import { WorkerVadFactory } from "./vad-worker.ts";
 
 export { applyPronunciations, EspeakTextToSpeech, findPiperVoice, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
 export type { EspeakVoice, PiperVoiceFiles, VoiceEngines } from "./tts.ts";
 export { findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
 export type { WhisperModel } from "./stt.ts";
 export { EnergyVadFactory, SileroVadFactory, sileroModelPath } from "./vad.ts";
+export { WorkerVadFactory } from "./vad-worker.ts";
 export type { VadOptions } from "./vad.ts";
 export { FACETS, SEARCH_LIMIT_MAX, VoiceCatalog } from "./catalog.ts";
 export type { FacetName, VoiceFacets, VoiceFilter, VoiceSearchResult } from "./catalog.ts";
@@ -80,8 +82,10 @@ function chooseVad(candidates: (string | null)[], log: Logger, options?: VadOpti
   if (model) {
     try {
       loadSherpa();
-      log.info(`voice activity detection: Silero (${model})`);
-      return new SileroVadFactory(model, options);
+      // One thread per core: the server's own thread mostly waits on I/O, and 100 calls of Silero need ~1.3 cores.
+      const threads = Math.max(1, navigator.hardwareConcurrency);
+      log.info(`voice activity detection: Silero (${model}) on ${threads} worker thread(s)`);
+      return new WorkerVadFactory(model, options ?? {}, log, threads);
     } catch (err) {
       log.warn(`voice activity detection: energy fallback; Silero could not load: ${(err as Error).message}`);
       return new EnergyVadFactory(options);

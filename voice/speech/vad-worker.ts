@@ -1,0 +1,113 @@
+// Silero VAD on worker threads. The model is most of a call's media CPU, and on the server's own thread it runs in
+// bursts (every call's packets arrive in the same 20 ms) that delay the timers pacing every other call's RTP. Here
+// each call's audio is posted to a worker (one per core by default) and its events come back asynchronously: `push`
+// returns the events that have arrived since the previous push, so they reach the call session one frame (20 ms)
+// later than in-thread, which endpointing and barge-in absorb.
+import type { Logger } from "../../src/platform/log.ts";
+import type { VadEvent, VadFactory, VoiceActivityDetector } from "./types.ts";
+import type { VadOptions } from "./vad.ts";
+import type { FromVadThread, ToVadThread } from "./vad-thread.ts";
+
+const NO_EVENTS: readonly VadEvent[] = Object.freeze([]);
+
+export class WorkerVadFactory implements VadFactory {
+  readonly engine = "silero" as const;
+  /** Started with the first call (a server that takes none spawns no thread), ended by `close()`. */
+  private workers: Worker[] | null = null;
+  private readonly detectors = new Map<number, WorkerVad>();
+  private nextId = 1;
+
+  constructor(
+    readonly modelPath: string,
+    private readonly options: VadOptions,
+    private readonly log: Logger,
+    private readonly threads = Math.max(1, navigator.hardwareConcurrency),
+  ) {}
+
+  create(): VoiceActivityDetector {
+    const workers = (this.workers ??= this.spawn());
+    const id = this.nextId++;
+    const worker = workers[id % workers.length]!;
+    const detector = new WorkerVad(id, worker, () => this.detectors.delete(id));
+    this.detectors.set(id, detector);
+    worker.postMessage({ type: "create", id } satisfies ToVadThread);
+    return detector;
+  }
+
+  /** Ends the threads (when the server stops); a later call starts them again. */
+  close(): void {
+    for (const worker of this.workers ?? []) worker.terminate();
+    this.workers = null;
+  }
+
+  private spawn(): Worker[] {
+    return Array.from({ length: this.threads }, () => {
+      const worker = new Worker(new URL("./vad-thread.ts", import.meta.url).href);
+      worker.addEventListener("message", (message: MessageEvent<FromVadThread>) => {
+        const m = message.data;
+        if (m.type === "events") this.detectors.get(m.id)?.receive(m.events);
+        else if (m.type === "error") this.log.error("voice activity detection thread failed", { message: m.message });
+      });
+      worker.addEventListener("error", (event) => this.log.error("voice activity detection thread crashed", { message: event.message }));
+      // Messages queue behind this one: the first call's audio waits for the model (~50 ms) instead of being lost.
+      worker.postMessage({ type: "init", modelPath: this.modelPath, options: this.options, warm: 2 } satisfies ToVadThread);
+      (worker as Worker & { unref(): void }).unref(); // the threads never keep the process alive
+      return worker;
+    });
+  }
+}
+
+class WorkerVad implements VoiceActivityDetector {
+  private pending: VadEvent[] = [];
+  private inSpeech = false;
+  private closed = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly worker: Worker,
+    private readonly forget: () => void,
+  ) {}
+
+  /** Speaking, or holding events not handed out yet: either way the caller should keep pushing (silence, if need be). */
+  get speaking(): boolean {
+    return this.inSpeech || this.pending.length > 0;
+  }
+
+  push(samples16k: Float32Array): readonly VadEvent[] {
+    if (this.closed) throw new Error("VAD used after close()");
+    const copy = samples16k.slice(); // the caller may reuse its buffer; the copy is moved, not cloned
+    this.worker.postMessage({ type: "push", id: this.id, samples: copy } satisfies ToVadThread, [copy.buffer]);
+    return this.take();
+  }
+
+  /** Asks the thread to end an utterance in progress; its `speech_end` arrives with a later push. */
+  flush(): readonly VadEvent[] {
+    this.worker.postMessage({ type: "flush", id: this.id } satisfies ToVadThread);
+    return this.take();
+  }
+
+  reset(): void {
+    this.pending = [];
+    this.inSpeech = false;
+    this.worker.postMessage({ type: "reset", id: this.id } satisfies ToVadThread);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.forget();
+    this.worker.postMessage({ type: "close", id: this.id } satisfies ToVadThread);
+  }
+
+  receive(events: VadEvent[]) {
+    for (const event of events) this.inSpeech = event.type === "speech_start";
+    this.pending.push(...events);
+  }
+
+  private take(): readonly VadEvent[] {
+    if (!this.pending.length) return NO_EVENTS;
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+}
