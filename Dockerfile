@@ -29,15 +29,18 @@ FROM oven/bun:${BUN_VERSION}-debian AS models
 ARG DOWNLOAD_MODELS=true
 ARG WHISPER_MODEL=tiny
 ARG PIPER_VOICE=en_US-amy-medium
+# English calls transcribed while the caller speaks (empty: Whisper alone, once each utterance ends).
+ARG STREAMING_MODEL=sherpa-onnx-streaming-zipformer-en-20M-2023-02-17
 ARG EMBEDDING_MODEL=onnx-community/all-MiniLM-L6-v2-ONNX
 # Layout under /models, which the loaders read through MODELS_DIR (voice/speech, src/knowledge):
 #   whisper/sherpa-onnx-whisper-<model>/   <model>-encoder.int8.onnx, <model>-decoder.int8.onnx, <model>-tokens.txt
 #                                          (the multilingual tiny by default; the fp32 copies are dropped)
 #   piper/<voice>/                         <voice>.onnx, tokens.txt and espeak-ng-data/ (voice id piper:<voice>)
 #   vad/silero_vad.onnx                    Silero VAD for sherpa-onnx's Vad
+#   streaming/<model>/                     a streaming Zipformer (encoder/decoder/joiner *.onnx, tokens.txt)
 #   embeddings/<model id>/                 a transformers.js model folder (config, tokenizer, onnx/model.onnx)
 RUN set -eu; \
-    mkdir -p /models/whisper /models/piper /models/vad /models/embeddings; \
+    mkdir -p /models/whisper /models/piper /models/vad /models/embeddings /models/streaming; \
     if [ "$DOWNLOAD_MODELS" = "true" ]; then \
       apt-get update; \
       apt-get install -y --no-install-recommends ca-certificates curl bzip2; \
@@ -53,6 +56,12 @@ RUN set -eu; \
       test -f "/models/piper/${PIPER_VOICE}/${PIPER_VOICE}.onnx" && test -f "/models/piper/${PIPER_VOICE}/tokens.txt" && test -d "/models/piper/${PIPER_VOICE}/espeak-ng-data"; \
       rm -f /tmp/whisper.tar.bz2 /tmp/piper.tar.bz2; \
       curl -fsSL -o /models/vad/silero_vad.onnx "$sherpa/asr-models/silero_vad.onnx"; \
+      if [ -n "$STREAMING_MODEL" ]; then \
+        curl -fsSL -o /tmp/streaming.tar.bz2 "$sherpa/asr-models/${STREAMING_MODEL}.tar.bz2"; \
+        tar -xjf /tmp/streaming.tar.bz2 -C /models/streaming; \
+        rm -rf /tmp/streaming.tar.bz2 "/models/streaming/${STREAMING_MODEL}/test_wavs"; \
+        test -f "/models/streaming/${STREAMING_MODEL}/tokens.txt"; \
+      fi; \
       hf="https://huggingface.co/${EMBEDDING_MODEL}/resolve/main"; \
       dest="/models/embeddings/${EMBEDDING_MODEL}"; \
       mkdir -p "$dest/onnx"; \

@@ -177,6 +177,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       await voice?.stop();
       await talk.stop();
       speech.vad.close?.();
+      speech.streaming?.close?.();
       await jobs.stop();
       await audit.flush();
     },

@@ -7,7 +7,7 @@ import type { AgentSettings } from "../src/runtime/compiled.ts";
 import type { ConversationRuntime, RuntimeInput, StartOptions, Transfer, TurnResult, TurnSink } from "../src/runtime/conversation.ts";
 import type { AuditEvent } from "../src/runtime/receipt.ts";
 import { float32ToInt16, int16ToFloat32, Resampler } from "./media/index.ts";
-import type { SpeechToText, TextToSpeech, VadFactory, VoiceActivityDetector } from "./speech/types.ts";
+import type { StreamingSpeechToText, SpeechToText, TextToSpeech, Transcription, TranscriptionStream, VadFactory, VoiceActivityDetector } from "./speech/types.ts";
 
 /** How a call's audio travels. Rates are the transport's own (8 kHz for G.711 phone audio). */
 export interface CallTransport {
@@ -26,6 +26,8 @@ export interface CallSpeech {
   vad: VadFactory;
   /** Null without a recognizer: the call then works by keypad only, and says so. */
   stt: SpeechToText | null;
+  /** Transcribes while the caller speaks (calls in its language use it); null without a streaming model. */
+  streaming?: StreamingSpeechToText | null;
   tts: TextToSpeech;
 }
 
@@ -52,6 +54,8 @@ const MODEL_RATE = 16_000;
 /** The VAD already waits this much silence before `speech_end`; the agent's minSilenceMs includes it. */
 const VAD_TRAILING_MS = 300;
 const DIGIT_TIMEOUT_MS = 3000;
+/** Audio kept from before `speech_start` for the streaming recognizer: the VAD confirms speech ~200 ms into it. */
+const PREROLL_MS = 600;
 /**
  * Asterisk sends no RTP while a two-party bridge is silent, so a caller who stops talking may simply stop sending.
  * After this long without audio the session feeds the VAD silence itself, so the end of their turn is still heard.
@@ -77,6 +81,12 @@ export class CallSession {
 
   // Caller speech waiting for the end of the turn.
   private utterance: Float32Array[] = [];
+  /** The streaming recognizer for this call's language, if any; `live` is the stream of the turn being spoken. */
+  private readonly streaming: StreamingSpeechToText | null;
+  private live: TranscriptionStream | null = null;
+  private preroll: Float32Array[] = [];
+  /** What a streaming turn said before semantic endpointing waited for more. */
+  private earlier: Transcription | null = null;
   private endpointTimer: ReturnType<typeof setTimeout> | null = null;
   private endpointAt = 0;
 
@@ -100,6 +110,8 @@ export class CallSession {
     this.clock = o.clock ?? Date.now;
     this.agent = o.start.compiled.agent;
     this.sink = { event: o.events };
+    const streaming = o.speech.streaming ?? null;
+    this.streaming = streaming && streaming.language === this.agent.primaryLanguage.split("-")[0]!.toLowerCase() ? streaming : null;
   }
 
   /** Opens the conversation, greets, and listens until the call ends and everything about it is stored. */
@@ -114,7 +126,7 @@ export class CallSession {
       this.closing = this.endConversation(this.endReason);
       return this.closing;
     }
-    if (!this.o.speech.stt) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
+    if (!this.o.speech.stt && !this.streaming) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
     this.silenceTimer = setInterval(() => this.fillSilence(), 20);
     this.turns = this.turns.then(() => this.respond(opened, this.clock()));
@@ -163,8 +175,13 @@ export class CallSession {
   }
 
   private hear(audio: Float32Array) {
+    if (this.streaming) this.keep(audio);
     for (const event of this.vad.push(audio)) {
       if (event.type === "speech_start") {
+        if (this.streaming && !this.live) {
+          this.live = this.streaming.open();
+          for (const chunk of this.preroll) this.live.accept(chunk);
+        }
         this.cancelIdle();
         if (this.endpointTimer) clearTimeout(this.endpointTimer); // the caller goes on: the turn is not over
         this.endpointTimer = null;
@@ -174,6 +191,14 @@ export class CallSession {
         this.scheduleEndpoint();
       }
     }
+  }
+
+  /** The last PREROLL_MS of audio, and the live stream fed as audio arrives. */
+  private keep(audio: Float32Array) {
+    if (this.live) return this.live.accept(audio);
+    this.preroll.push(audio.slice());
+    let total = this.preroll.reduce((n, c) => n + c.length, 0);
+    while (total > (MODEL_RATE * PREROLL_MS) / 1000) total -= this.preroll.shift()!.length;
   }
 
   private scheduleEndpoint() {
@@ -188,8 +213,10 @@ export class CallSession {
     this.endpointTimer = null;
     const samples = concat(this.utterance);
     if (!samples.length) return;
-    const stt = this.o.speech.stt;
-    if (!stt) {
+    const live = this.live;
+    this.live = null;
+    this.preroll = [];
+    if (!this.o.speech.stt && !this.streaming) {
       this.utterance = [];
       this.turns = this.turns.then(() => this.sayDirect("Sorry, I can't understand speech on this line. Please use your keypad."));
       return;
@@ -197,14 +224,17 @@ export class CallSession {
     this.endpointAt = this.clock();
     let transcript;
     try {
-      transcript = await stt.transcribe(samples, { language: this.agent.primaryLanguage.split("-")[0] });
+      transcript = await this.transcribe(live, samples);
     } catch (error) {
       this.o.log.warn("speech recognition failed", { error });
       this.utterance = [];
+      this.earlier = null;
       if (this.conversationId) this.o.runtime.note(this.conversationId, "error", { code: "stt_failed", message: String(error) });
       this.turns = this.turns.then(() => this.sayDirect("Sorry, I didn't catch that. Could you say it again?"));
       return;
     }
+    // A streamed turn's text is kept, not its audio re-heard, if the caller goes on.
+    if (this.streaming) this.earlier = transcript;
     const e = this.agent.endpointing;
     if (!extended && e.semantic && UNFINISHED.test(transcript.text) && (e.maxSilenceMs ?? 1500) > (e.minSilenceMs ?? 500)) {
       // Sounds unfinished ("…and"): give the caller until maxSilenceMs before answering.
@@ -213,9 +243,30 @@ export class CallSession {
     }
     if (this.endpointTimer || this.vad.speaking) return; // they started again while we listened
     this.utterance = [];
+    this.earlier = null;
     const text = transcript.text.trim();
     if (!text) return; // noise, a cough: not a turn
     this.enqueue({ type: "text", text, language: transcript.language ?? undefined, asrConfidence: transcript.confidence ?? undefined }, this.endpointAt);
+  }
+
+  /**
+   * The turn's text: from the stream that heard it as it was spoken (after what it heard before a semantic wait),
+   * else from the recognizer hearing the whole utterance now. A failed stream falls back to the latter.
+   */
+  private async transcribe(live: TranscriptionStream | null, samples: Float32Array): Promise<Transcription> {
+    const stt = this.o.speech.stt;
+    if (live || this.earlier) {
+      try {
+        const now = live ? await live.finish() : null;
+        const before = this.earlier;
+        if (!now) return before!;
+        return before ? { ...now, text: `${before.text} ${now.text}`.trim() } : now;
+      } catch (error) {
+        if (!stt) throw error;
+        this.o.log.warn("streaming speech recognition failed; transcribing the utterance instead", { error });
+      }
+    }
+    return stt!.transcribe(samples, { language: this.agent.primaryLanguage.split("-")[0] });
   }
 
   private bargeIn(atMs: number) {
@@ -363,6 +414,8 @@ export class CallSession {
     this.ended = true;
     for (const t of [this.endpointTimer, this.digitTimer, this.idleTimer, this.maxTimer]) if (t) clearTimeout(t);
     if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.live?.cancel();
+    this.live = null;
     this.vad.close();
     this.resolveDone();
   }

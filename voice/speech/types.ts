@@ -59,6 +59,25 @@ export interface SpeechToText {
   transcribe(samples16k: Float32Array, opts?: { language?: string }): Promise<Transcription>;
 }
 
+/** Transcribes while the caller speaks, so the text is ready the moment the turn ends. */
+export interface StreamingSpeechToText {
+  readonly engine: string;
+  /** Primary subtag of the one language the model hears. */
+  readonly language: string;
+  open(): TranscriptionStream;
+  /** Ends its threads (when the server stops). */
+  close?(): void;
+}
+
+export interface TranscriptionStream {
+  /** 16 kHz mono in [-1, 1], as it arrives. */
+  accept(samples16k: Float32Array): void;
+  /** Ends the input: the text of everything accepted. */
+  finish(): Promise<Transcription>;
+  /** Drops the stream (the call ended). */
+  cancel(): void;
+}
+
 export interface SynthesisOptions {
   /** A catalog id (`piper:…`, `espeak:…`, `server:…`); the default voice for the language when absent. */
   voiceId?: string;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/platform/log.ts";
-import { createSpeech, findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "../../../voice/speech/index.ts";
+import { createSpeech, findStreamingModel, findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "../../../voice/speech/index.ts";
 import { startSpeechStandIn } from "./openai-speech-stand-in.ts";
 
 const root = mkdtempSync(join(tmpdir(), "flowyte-whisper-"));
@@ -45,6 +45,46 @@ describe("the Whisper loader", () => {
     const line = lines.filter((l) => l.includes("speech recognition:"));
     expect(line.length).toBe(1);
     expect(line[0]).toContain(`speech recognition: none; Whisper model not found: ${join(root, "absent", "whisper")} does not exist, and SPEECH_BASE_URL is not set`);
+  });
+});
+
+describe("the streaming Zipformer loader", () => {
+  const release = (name: string, files: string[]) => {
+    const dir = join(root, `streaming-${name}`, "streaming");
+    mkdirSync(join(dir, name), { recursive: true });
+    for (const f of files) writeFileSync(join(dir, name, f), "");
+    return dir;
+  };
+  const zipformer = ["encoder-epoch-99-avg-1.onnx", "encoder-epoch-99-avg-1.int8.onnx", "decoder-epoch-99-avg-1.onnx", "joiner-epoch-99-avg-1.onnx", "joiner-epoch-99-avg-1.int8.onnx", "tokens.txt"];
+
+  it("finds a sherpa-onnx release unpacked as is, preferring the int8 files, with its language from the folder name", () => {
+    const dir = release("sherpa-onnx-streaming-zipformer-en-20M-2023-02-17", zipformer);
+    const folder = join(dir, "sherpa-onnx-streaming-zipformer-en-20M-2023-02-17");
+    expect(findStreamingModel(dir)).toEqual({
+      encoder: join(folder, "encoder-epoch-99-avg-1.int8.onnx"),
+      decoder: join(folder, "decoder-epoch-99-avg-1.onnx"),
+      joiner: join(folder, "joiner-epoch-99-avg-1.int8.onnx"),
+      tokens: join(folder, "tokens.txt"),
+      language: "en",
+    });
+  });
+
+  it("fails fast, naming what it expected, for an incomplete model or a folder that does not say its language", () => {
+    const partial = release("sherpa-onnx-streaming-zipformer-en-x", ["encoder-epoch-99-avg-1.onnx", "tokens.txt"]);
+    expect(() => findStreamingModel(partial)).toThrow("expected encoder*.onnx, decoder*.onnx, joiner*.onnx and tokens.txt");
+    const unnamed = release("my-model", zipformer);
+    expect(() => findStreamingModel(unnamed)).toThrow("name the folder with its language");
+  });
+
+  it("is used beside Whisper when MODELS_DIR/streaming holds one, and is off, saying so once, when it does not", () => {
+    const lines: string[] = [];
+    const dir = release("sherpa-onnx-streaming-zipformer-de-2024", zipformer);
+    const speech = createSpeech({ modelsDir: join(dir, ".."), speech: null }, createLogger("info", (l) => lines.push(l)));
+    expect(speech.streaming?.language).toBe("de");
+    expect(lines.filter((l) => l.includes("speech recognition while the caller speaks: Zipformer")).length).toBe(1);
+    lines.length = 0;
+    expect(createSpeech({ modelsDir: join(root, "absent"), speech: null }, createLogger("info", (l) => lines.push(l))).streaming).toBeNull();
+    expect(lines.filter((l) => l.includes("speech recognition while the caller speaks: off")).length).toBe(1);
   });
 });
 
