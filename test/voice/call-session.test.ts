@@ -151,15 +151,16 @@ function streamingCall(o: { language?: string; semantic?: boolean; streaming: Sc
     const deadline = Date.now() + 3000;
     while (!check() && Date.now() < deadline) await Bun.sleep(5);
   };
-  return { inputs, offline, frames, until, stop: async () => (await session.callerHungUp(), await running) };
+  frames(1000, false); // the line's noise floor, before anyone talks
+  /** The caller talks for `ms`, then falls silent long enough to end the utterance. */
+  const says = (ms: number) => (frames(ms, true), frames(400, false));
+  return { inputs, offline, says, until, stop: async () => (await session.callerHungUp(), await running) };
 }
 
 it("takes the turn's text from the stream that heard it as it was spoken, pre-roll included (scripted streaming recognizer)", async () => {
   const streaming = new ScriptedStreamingRecognizer("en", ["what are your opening hours"]);
   const call = streamingCall({ streaming });
-  call.frames(1000, false);
-  call.frames(800, true);
-  call.frames(400, false);
+  call.says(800);
   await call.until(() => call.inputs.length > 0);
   expect(call.inputs).toEqual(["what are your opening hours"]);
   expect(call.offline).toEqual([]);
@@ -171,13 +172,10 @@ it("takes the turn's text from the stream that heard it as it was spoken, pre-ro
 it("joins what a streamed turn said before and after a semantic wait (scripted streaming recognizer)", async () => {
   const streaming = new ScriptedStreamingRecognizer("en", ["I would like to book and", "a table for two"]);
   const call = streamingCall({ streaming, semantic: true });
-  call.frames(1000, false);
-  call.frames(600, true);
-  call.frames(400, false);
+  call.says(600);
   await Bun.sleep(250); // the first part is transcribed and sounds unfinished: the session waits for more
   expect(call.inputs).toEqual([]);
-  call.frames(600, true);
-  call.frames(400, false);
+  call.says(600);
   await call.until(() => call.inputs.length > 0);
   expect(call.inputs).toEqual(["I would like to book and a table for two"]);
   await call.stop();
@@ -186,9 +184,7 @@ it("joins what a streamed turn said before and after a semantic wait (scripted s
 it("hears the whole utterance instead when the stream fails, or the call is in another language (scripted recognizers)", async () => {
   const failing = new ScriptedStreamingRecognizer("en", [new Error("model crashed")]);
   const call = streamingCall({ streaming: failing });
-  call.frames(1000, false);
-  call.frames(600, true);
-  call.frames(400, false);
+  call.says(600);
   await call.until(() => call.inputs.length > 0);
   expect(call.inputs).toEqual(["heard whole"]);
   expect(call.offline.length).toBe(1);
@@ -196,9 +192,7 @@ it("hears the whole utterance instead when the stream fails, or the call is in a
 
   const english = new ScriptedStreamingRecognizer("en", ["never used"]);
   const german = streamingCall({ streaming: english, language: "de-DE" });
-  german.frames(1000, false);
-  german.frames(600, true);
-  german.frames(400, false);
+  german.says(600);
   await german.until(() => german.inputs.length > 0);
   expect(german.inputs).toEqual(["heard whole"]);
   expect(english.heardAtFinish).toEqual([]);
