@@ -46,6 +46,14 @@ describe.skipIf(!helm)("helm template helm/flowyte", () => {
     expect(renderError("replicaCount=2")).toContain("replicaCount > 1 needs Postgres");
   });
 
+  it("runs several replicas only with Postgres, Meilisearch and no shared ReadWriteOnce volume", () => {
+    const shared = ["replicaCount=3", "postgresql.enabled=true", "persistence.enabled=false"];
+    expect(renderError(...shared)).toContain("replicaCount > 1 needs Meilisearch");
+    const manifests = render(...shared, "config.meiliUrl=http://meilisearch:7700");
+    expect(find(manifests, "Deployment", "t-flowyte")!.spec.replicas).toBe(3);
+    expect(find(manifests, "ConfigMap", "t-flowyte")!.data!.MEILI_URL).toBe("http://meilisearch:7700");
+  });
+
   it("leaves Asterisk out unless asterisk.enabled", () => {
     const plain = render();
     expect(plain.some((m) => m.metadata.name.includes("asterisk"))).toBe(false);

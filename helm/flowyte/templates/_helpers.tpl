@@ -153,6 +153,9 @@ from its Secret and Kubernetes expands $(FLOWYTE_POSTGRES_PASSWORD) inside the U
 {{- if and (include "flowyte.embeddedStorage" .) (gt (int .Values.replicaCount) 1) }}
 {{- fail "replicaCount > 1 needs Postgres: set postgresql.enabled=true or externalDatabase.url (the embedded store is single-process)" }}
 {{- end }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.config.meiliUrl) }}
+{{- fail "replicaCount > 1 needs Meilisearch: set config.meiliUrl (the in-process knowledge index lives in each replica's memory, so replicas would answer from different passages)" }}
+{{- end }}
 {{- if and .Values.persistence.enabled (gt (int .Values.replicaCount) 1) (has "ReadWriteOnce" .Values.persistence.accessModes) }}
 {{- fail "replicaCount > 1 cannot share a ReadWriteOnce data volume: set persistence.enabled=false (with Postgres nothing in DATA_DIR must persist when MASTER_KEY is set) or use ReadWriteMany" }}
 {{- end }}
