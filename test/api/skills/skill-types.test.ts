@@ -35,6 +35,13 @@ describe("GET /skill-types", () => {
     });
   });
 
+  it("publishes no default for a transfer's warm, which inherits the agent's handoffConfig.warm when left out", async () => {
+    const warm = (await catalog(app)).get("transfer").executionConfigSchema.properties.warm;
+    expect(warm.type).toBe("boolean");
+    expect(warm).not.toHaveProperty("default");
+    expect(warm.description).toContain("handoffConfig.warm");
+  });
+
   it("says what this installation can run: integration types need a connection, mcp is reserved, email needs SMTP", async () => {
     const types = await catalog(app);
     for (const type of ["db_query", "native_sql", "native_rest", "native_graphql", "calendar", "google_sheets", "crm", "sms"]) {

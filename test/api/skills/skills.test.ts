@@ -211,6 +211,18 @@ describe("skill validation", () => {
     expect(res.body.data.executionConfig).toEqual({ destination: "+14155550100", warm: true });
   });
 
+  it("stores no warm for a transfer that does not set it, so the agent's handoffConfig.warm applies", async () => {
+    const res = await create({ name: "To a person", description: "When the caller asks for a person", skillType: "transfer", executionConfig: {} });
+    expect(res.status).toBe(201);
+    expect(res.body.data.executionConfig).toEqual({});
+    const got = await app.api("GET", `${skillsPath()}/${res.body.data.id}`, { key });
+    expect(got.body.data.executionConfig).not.toHaveProperty("warm");
+    const cold = await app.api("PATCH", `${skillsPath()}/${res.body.data.id}`, { key, body: { executionConfig: { warm: false } } });
+    expect(cold.body.data.executionConfig).toEqual({ warm: false });
+    const inherit = await app.api("PATCH", `${skillsPath()}/${res.body.data.id}`, { key, body: { executionConfig: { destination: "+14155550100" } } });
+    expect(inherit.body.data.executionConfig).toEqual({ destination: "+14155550100" });
+  });
+
   it("validates the merged skill on PATCH", async () => {
     const skill = (await create(webhook())).body.data;
     const path = `${skillsPath()}/${skill.id}`;
