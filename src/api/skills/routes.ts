@@ -49,7 +49,8 @@ export function skillRoutes(ctx: ApiContext) {
         response: { 201: Envelope(Skill), ...problems(400, 404, 409, 413, 415, 422) },
         detail: {
           summary: "Create a skill",
-          description: "Adds a skill to the agent's draft (publish to go live). 409 duplicate_name when the agent has a skill of that name; 403 reserved_skill_type for mcp.",
+          description:
+            "Adds a skill to the agent's draft (publish to go live). 400 validation_error names each bad field, including an executionConfig.playbookId that is not one of this agent's playbooks; 409 duplicate_name when the agent has a skill of that name; 403 reserved_skill_type for mcp.",
           tags,
         },
       },
@@ -68,7 +69,8 @@ export function skillRoutes(ctx: ApiContext) {
       response: { 200: Envelope(Skill), ...problems(400, 404, 409, 413, 415) },
       detail: {
         summary: "Update a skill",
-        description: "Partial update of the draft skill; the merged skill is validated again. A masked header value sent back keeps the stored one.",
+        description:
+          "Partial update of the draft skill; the merged skill is validated again (a playbookId is checked against this agent's playbooks when skillType or executionConfig is sent). A masked header value sent back keeps the stored one.",
         tags,
       },
     })

@@ -4,7 +4,7 @@
 import { and, desc, eq, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { Sealer } from "../../platform/crypto.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
-import { agents, skills } from "../../platform/db/schema/index.ts";
+import { agents, playbooks, skills } from "../../platform/db/schema/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
@@ -68,6 +68,7 @@ export class SkillsService {
       const t = tx as unknown as Db;
       await this.findAgent(t, organizationId, agentId, true);
       await this.ensureUniqueName(t, agentId, fields.name, null);
+      await this.checkPlaybookReference(t, organizationId, agentId, fields);
       const [inserted] = await t
         .insert(skills)
         .values({ id: newId("skl"), organizationId, agentId, ...fields })
@@ -109,6 +110,9 @@ export class SkillsService {
         current.skillType === "http_webhook" ? stored : null,
       );
       if (fields.name.toLowerCase() !== current.name.toLowerCase()) await this.ensureUniqueName(t, agentId, fields.name, current.id);
+      // Checked when the reference is written: a playbook deleted since must not stop the skill being disabled or
+      // renamed (the pre-publish report warns about it instead).
+      if (patch.skillType || patch.executionConfig) await this.checkPlaybookReference(t, organizationId, agentId, fields);
       const [updated] = await t
         .update(skills)
         .set({ ...fields, updatedAt: sql`now()` })
@@ -153,6 +157,18 @@ export class SkillsService {
     const executionConfig = checkExecutionConfig(skillType, plain, errors);
     if (errors.length) throw validationProblem(errors);
     return { ...fields, ...parameters, executionConfig: webhook ? sealSecrets(executionConfig, this.sealer) : executionConfig };
+  }
+
+  /** A playbook skill starts one of its own agent's playbooks; any other id (another agent's, another organization's) is refused alike. */
+  private async checkPlaybookReference(db: Db, organizationId: string, agentId: string, fields: SkillFields) {
+    if (fields.skillType !== "playbook") return;
+    const playbookId = String(fields.executionConfig.playbookId);
+    const [found] = await db
+      .select({ id: playbooks.id })
+      .from(playbooks)
+      .where(and(eq(playbooks.id, playbookId), eq(playbooks.agentId, agentId), eq(playbooks.organizationId, organizationId)))
+      .limit(1);
+    if (!found) throw validationProblem([{ field: "executionConfig.playbookId", message: `"${playbookId}" is not a playbook of this agent (GET /agents/${agentId}/playbooks lists them)` }]);
   }
 
   private async ensureUniqueName(db: Db, agentId: string, name: string, exceptId: string | null) {

@@ -238,6 +238,58 @@ describe("skill validation", () => {
   });
 });
 
+describe("playbook skills", () => {
+  const newPlaybook = async (agent: string, k = key) => {
+    const res = await app.api("POST", `/api/v1/agents/${agent}/playbooks`, { key: k, body: { name: `Book a visit ${++counter}`, description: "Books a service visit" } });
+    expect(res.status).toBe(201);
+    return res.body.data.id as string;
+  };
+  const startPlaybook = (playbookId: string) => ({ name: `Start playbook ${++counter}`, description: "When the caller wants a visit", skillType: "playbook", executionConfig: { playbookId } });
+  const refusesPlaybookId = (res: { status: number; body: any }) => {
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("validation_error");
+    expect(fieldsOf(res)).toEqual(["executionConfig.playbookId"]);
+  };
+
+  it("starts one of the agent's own playbooks", async () => {
+    const playbookId = await newPlaybook(agentId);
+    const res = await create(startPlaybook(playbookId));
+    expect(res.status).toBe(201);
+    expect(res.body.data.executionConfig).toEqual({ playbookId });
+  });
+
+  it("refuses a playbookId that is not one of the agent's playbooks, on create and on update", async () => {
+    refusesPlaybookId(await create(startPlaybook("pbk_01HZZZZZZZZZZZZZZZZZZZZZZZ")));
+
+    const otherAgent = await newAgent(key);
+    const theirs = await newPlaybook(otherAgent);
+    refusesPlaybookId(await create(startPlaybook(theirs)));
+
+    const skill = (await create(startPlaybook(await newPlaybook(agentId)))).body.data;
+    refusesPlaybookId(await app.api("PATCH", `${skillsPath()}/${skill.id}`, { key, body: { executionConfig: { playbookId: theirs } } }));
+    const webhookSkill = (await create(webhook())).body.data;
+    refusesPlaybookId(await app.api("PATCH", `${skillsPath()}/${webhookSkill.id}`, { key, body: { skillType: "playbook", executionConfig: { playbookId: theirs } } }));
+    expect((await app.api("GET", `${skillsPath()}/${skill.id}`, { key })).body.data.executionConfig).toEqual(skill.executionConfig);
+  });
+
+  it("refuses another organization's playbook the same way as one that does not exist", async () => {
+    const other = await app.newOrg();
+    const theirs = await newPlaybook(await newAgent(other.key), other.key);
+    const res = await create(startPlaybook(theirs));
+    refusesPlaybookId(res);
+    expect(res.body.errors[0].message).toBe(`"${theirs}" is not a playbook of this agent (GET /agents/${agentId}/playbooks lists them)`);
+  });
+
+  it("still lets a skill whose playbook was deleted be disabled", async () => {
+    const playbookId = await newPlaybook(agentId);
+    const skill = (await create(startPlaybook(playbookId))).body.data;
+    expect((await app.api("DELETE", `/api/v1/agents/${agentId}/playbooks/${playbookId}`, { key })).status).toBe(200);
+    const disabled = await app.api("PATCH", `${skillsPath()}/${skill.id}`, { key, body: { isEnabled: false } });
+    expect(disabled.status).toBe(200);
+    refusesPlaybookId(await app.api("PATCH", `${skillsPath()}/${skill.id}`, { key, body: { executionConfig: { playbookId } } }));
+  });
+});
+
 describe("webhook header secrets", () => {
   it("seals header values at rest, masks them in responses and keeps them when the mask is sent back", async () => {
     const res = await create(webhook({ executionConfig: { url: "https://api.example.com/x", headers: { "X-Api-Key": "sk_live_abcdef123456", "X-Pin": "1234" } } }));
