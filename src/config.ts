@@ -45,6 +45,11 @@ export interface Config {
   trunkNumbers: string[];
   /** Let secret keys mint in-browser voice test tokens (the hosted API reserves them for dashboard sessions). */
   talkTokensForKeys: boolean;
+  /**
+   * Reverse proxies in front of the server whose X-Forwarded-For entries are believed: 0 = none (the connection's
+   * peer address is the client), n = the client is the n-th address from the right of the XFF chain plus the peer.
+   */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +177,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!["true", "false", "1", "0"].includes(talkTokensText)) problems.push(`TALK_TOKENS_FOR_KEYS must be true or false (got "${talkTokensText}")`);
   const talkTokensForKeys = talkTokensText === "true" || talkTokensText === "1";
 
+  // A hop count rather than a yes/no: "true" would have to mean "believe every entry", which lets any client pick its
+  // own address; a count names exactly which entry the operator's own proxies wrote.
+  const trustProxyText = text("TRUST_PROXY");
+  let trustProxy = 0;
+  if (trustProxyText !== null) {
+    const hops = /^\d{1,2}$/.test(trustProxyText) ? Number(trustProxyText) : trustProxyText.toLowerCase() === "false" ? 0 : NaN;
+    if (Number.isInteger(hops) && hops <= 10) trustProxy = hops;
+    else problems.push(`TRUST_PROXY must be the number of reverse proxies in front of the server, 0 to 10: 0 (or false) when clients connect directly, 1 behind one proxy such as nginx or an ingress (got "${trustProxyText}")`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -196,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     speech,
     trunkNumbers,
     talkTokensForKeys,
+    trustProxy,
   };
 }
 

@@ -38,6 +38,18 @@ describe("configuration", () => {
     expect(problems.map((p) => p.split(" ")[0])).toEqual(["PORT", "DATABASE_URL", "FLOWYTE_ADMIN_KEY", "MASTER_KEY", "LOG_LEVEL", "PUBLIC_BASE_URL"]);
   });
 
+  it("trusts no proxy unless TRUST_PROXY counts them, and refuses a yes that would trust every X-Forwarded-For entry", () => {
+    expect(loadConfig({}).trustProxy).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "false" }).trustProxy).toBe(0);
+    for (const bad of ["true", "-1", "11", "one"]) {
+      const [problem] = problemsOf({ TRUST_PROXY: bad });
+      expect(problem).toStartWith("TRUST_PROXY must be the number of reverse proxies");
+      expect(problem).toContain(`(got "${bad}")`);
+    }
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;

@@ -25,6 +25,7 @@ import {
 } from "./model.ts";
 import { sessionEnded, SessionLimiter, WidgetSessions, type Visitor, type WidgetHooks } from "./sessions.ts";
 import { WidgetService } from "./service.ts";
+import { visitorAddress } from "./visitor-address.ts";
 import { VISITOR_TOKEN_PURPOSE, VisitorTokens } from "./visitor-token.ts";
 
 const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent id" }) });
@@ -106,7 +107,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
       async ({ body, request, server, set, ...c }) => {
         const { organizationId, key } = caller(c);
         set.status = 201;
-        return ok(await sessions.start(organizationId, key, body, visitorOf(request, server)), "Widget conversation + transport.");
+        return ok(await sessions.start(organizationId, key, body, visitorOf(request, server, ctx.config.trustProxy)), "Widget conversation + transport.");
       },
       {
         scope: "chat:public",
@@ -118,7 +119,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
           description:
             "Opens a conversation for an anonymous visitor with the key's agent (its published version; 409 no_published_version otherwise) and answers the " +
             "visitor token that continues it. 403 identity_required when the key has requireIdentityVerification and no identityToken is sent; " +
-            "403 bot_check_required / bot_check_failed when the server checks turnstileToken; 429 too_many_sessions past 20 sessions an hour from one visitor.",
+            "403 bot_check_required / bot_check_failed when the server checks turnstileToken; 429 too_many_sessions past 20 sessions an hour from one visitor address (the connection's, or with TRUST_PROXY the one the trusted proxies report).",
           tags: ["Chat"],
         },
       },
@@ -172,8 +173,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     );
 }
 
-function visitorOf(request: Request, server: Server<unknown> | null): Visitor {
-  // The last X-Forwarded-For entry is the one the nearest proxy added: a client can prepend entries, not append them.
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",").pop()?.trim();
-  return { address: forwarded || server?.requestIP(request)?.address || null, origin: request.headers.get("origin") };
+function visitorOf(request: Request, server: Server<unknown> | null, trustedProxies: number): Visitor {
+  const peer = server?.requestIP(request)?.address ?? null;
+  return { address: visitorAddress(request.headers.get("x-forwarded-for"), peer, trustedProxies), origin: request.headers.get("origin") };
 }

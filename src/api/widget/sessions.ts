@@ -21,7 +21,7 @@ export interface WidgetHooks {
 }
 
 export interface Visitor {
-  /** The address the nearest proxy saw, else the connection's. */
+  /** The connection's peer address, or with TRUST_PROXY the client's as the trusted proxies report it. */
   address: string | null;
   origin: string | null;
 }

@@ -9,7 +9,8 @@ const SITE = "https://shop.example.com";
 const HOURS = { timezone: "America/New_York", weekly: { monday: [{ start: "09:00", end: "17:00" }], saturday: [{ start: "10:00", end: "14:00" }] } };
 
 beforeAll(async () => {
-  app = await startTestApp({ PUBLIC_BASE_URL: "https://chat.example.net" });
+  // As behind one reverse proxy: X-Forwarded-For's last entry names the visitor.
+  app = await startTestApp({ PUBLIC_BASE_URL: "https://chat.example.net", TRUST_PROXY: "1" });
   ({ key } = await app.newOrg());
   agentId = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Shop helper", greeting: "Hi! I'm the shop's assistant.", businessHours: HOURS } })).body.data.id;
   await app.api("POST", `/api/v1/agents/${agentId}/publish`, { key, body: {} });
@@ -181,7 +182,7 @@ describe("widget sessions", () => {
     expect(row!.metadata.identity).toEqual({ verified: false, subject: null });
   });
 
-  it("limits new sessions per visitor address, apart from other visitors", async () => {
+  it("limits new sessions per visitor address, apart from other visitors (one trusted proxy: X-Forwarded-For's last entry)", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) statuses.push((await widget("POST", "/sessions", { body: {}, visitor: "198.51.100.7" })).status);
     expect(statuses.slice(0, 20).every((s) => s === 201)).toBe(true);
@@ -190,6 +191,8 @@ describe("widget sessions", () => {
     expect(limited.body.code).toBe("too_many_sessions");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await widget("POST", "/sessions", { body: {}, visitor: "198.51.100.8" })).status).toBe(201);
+    // Entries a client prepends are not the proxy's: they do not make another visitor.
+    expect((await widget("POST", "/sessions", { body: {}, visitor: "192.0.2.77, 198.51.100.7" })).status).toBe(429);
   });
 
   it("checks the Origin on the session routes too, and refuses secret keys there", async () => {
@@ -197,5 +200,30 @@ describe("widget sessions", () => {
     const res = await app.api("POST", "/api/v1/chat/widget/sessions", { key, body: {}, headers: { origin: SITE } });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: "insufficient_scope", requiredScope: "chat:public" });
+  });
+});
+
+describe("widget sessions with no trusted proxy (TRUST_PROXY unset)", () => {
+  let direct: TestApp;
+  let directKey: string;
+  beforeAll(async () => {
+    direct = await startTestApp();
+    const org = await direct.newOrg();
+    const agent = (await direct.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Direct" } })).body.data.id;
+    await direct.api("POST", `/api/v1/agents/${agent}/publish`, { key: org.key, body: {} });
+    directKey = (await direct.api("POST", `/api/v1/agents/${agent}/publishable-keys`, { key: org.key, body: { name: "Site", allowedOrigins: [SITE], rateLimitRpm: 6000 } })).body.data.keyPublic;
+  });
+  afterAll(() => direct.stop());
+
+  it("counts visitors by the connection's address, so a forged X-Forwarded-For does not escape the limit", async () => {
+    const start = (forged: string) =>
+      direct.api("POST", "/api/v1/chat/widget/sessions", { key: directKey, body: {}, headers: { origin: SITE, "x-forwarded-for": forged } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await start(`203.0.113.${i + 1}`)).status);
+    expect(statuses.every((s) => s === 201)).toBe(true);
+    const limited = await start("203.0.113.200");
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe("too_many_sessions");
+    expect((await start("198.51.100.1, 203.0.113.201")).status).toBe(429);
   });
 });
