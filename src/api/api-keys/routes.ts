@@ -41,16 +41,27 @@ export function apiKeyRoutes(conventions: ReturnType<typeof createConventions>, 
       response: { 200: Envelope(ApiKey), ...problems(404) },
       detail: { summary: "Get a secret key", description: "Metadata only; the secret is never shown again.", tags },
     })
-    .delete("/api-keys/:id", async ({ params, ...ctx }) => ok(await keys.revoke(me(ctx).organizationId, params.id), "key revoked"), {
+    .delete("/api-keys/:id", async ({ params, ...ctx }) => ok(await keys.revoke(me(ctx), params.id), "key revoked"), {
       scope: "keys:write",
       params: IdParams,
       response: { 200: Envelope(ApiKey), ...problems(404) },
-      detail: { summary: "Revoke a secret key", description: "Immediate: the next request with it answers 401.", tags },
+      detail: {
+        summary: "Revoke a secret key",
+        description: "Immediate: the next request with it answers 401. A key holding a scope the calling key lacks cannot be revoked with it (403 scope_escalation).",
+        tags,
+      },
     })
-    .post("/api-keys/:id/rotate", async ({ params, ...ctx }) => ok(await keys.rotate(me(ctx).organizationId, params.id)), {
+    .post("/api-keys/:id/rotate", async ({ params, ...ctx }) => ok(await keys.rotate(me(ctx), params.id)), {
       scope: "keys:write",
+      idempotent: true,
       params: IdParams,
       response: { 200: Envelope(ApiKeyWithSecret), ...problems(404, 409) },
-      detail: { summary: "Rotate a secret key", description: "Issues a new secret for the same key; the old one stops working at once.", tags },
+      detail: {
+        summary: "Rotate a secret key",
+        description:
+          "Issues a new secret for the same key; the old one stops working at once. A retry with the same Idempotency-Key answers the first new secret instead of rotating again. " +
+          "A key holding a scope the calling key lacks cannot be rotated with it (403 scope_escalation).",
+        tags,
+      },
     });
 }

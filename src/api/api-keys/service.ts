@@ -26,6 +26,18 @@ export function toApiKeyDto(row: ApiKeyRow) {
   };
 }
 
+/**
+ * A key may only act on keys holding no scope it lacks itself: rotating a stronger key would hand the caller a
+ * secret with more scopes, and revoking one would let a narrow key lock out the keys that administer it.
+ */
+function refuseStrongerKey(principal: Principal, target: ApiKeyRow, action: "rotate" | "revoke") {
+  const beyond = target.scopes.filter((s) => !principal.scopes.has(s as Scope));
+  if (!beyond.length) return;
+  throw new Problem(403, "scope_escalation", `a key cannot ${action} a key holding scopes it does not hold itself: ${beyond.join(", ")}`, {
+    errors: beyond.map((s) => ({ field: "scopes", message: `${s} is not held by the calling key` })),
+  });
+}
+
 export class ApiKeysService {
   constructor(private database: Database) {}
 
@@ -53,8 +65,9 @@ export class ApiKeysService {
   }
 
   /** Revoking is immediate and final; revoking again answers the same revoked key. */
-  async revoke(organizationId: string, id: string) {
-    await this.find(organizationId, id);
+  async revoke(principal: Principal, id: string) {
+    const { organizationId } = principal;
+    refuseStrongerKey(principal, await this.find(organizationId, id), "revoke");
     const [row] = await this.database.db
       .update(apiKeys)
       .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
@@ -65,8 +78,10 @@ export class ApiKeysService {
   }
 
   /** A new secret for the same key (id, name, scopes); the old secret stops working at once. */
-  async rotate(organizationId: string, id: string) {
+  async rotate(principal: Principal, id: string) {
+    const { organizationId } = principal;
     const current = await this.find(organizationId, id);
+    refuseStrongerKey(principal, current, "rotate");
     if (current.revokedAt) throw new Problem(409, "key_revoked", "a revoked key cannot be rotated; create a new one");
     const secret = generateSecretKey();
     const [row] = await this.database.db

@@ -68,6 +68,54 @@ describe("secret API keys", () => {
     }
   });
 
+  it("refuses rotating or revoking a key that holds scopes the caller lacks, with 403 scope_escalation", async () => {
+    const keysOnly = await app.keyWith(owner.organizationId, ["keys:write"]);
+    const admin = (await app.api("GET", "/api/v1/api-keys?limit=100", { key: owner.key })).body.data.find((k: { name: string }) => k.name === "Owner key");
+    expect(admin.scopes.length).toBeGreaterThan(1);
+
+    const rotate = await app.api("POST", `/api/v1/api-keys/${admin.id}/rotate`, { key: keysOnly });
+    expect(rotate.status).toBe(403);
+    expect(rotate.body.code).toBe("scope_escalation");
+    expect(rotate.body.secret).toBeUndefined();
+    expect(rotate.body.errors).toContainEqual({ field: "scopes", message: "agents:write is not held by the calling key" });
+    const revoke = await app.api("DELETE", `/api/v1/api-keys/${admin.id}`, { key: keysOnly });
+    expect(revoke.status).toBe(403);
+    expect(revoke.body.code).toBe("scope_escalation");
+
+    // Nothing changed: the owner key still works and was neither rotated nor revoked.
+    const after = (await app.api("GET", `/api/v1/api-keys/${admin.id}`, { key: owner.key })).body.data;
+    expect(after).toMatchObject({ status: "active", rotatedAt: null, revokedAt: null });
+    expect((await app.api("GET", "/api/v1/agents", { key: owner.key })).status).toBe(200);
+
+    // A key with one extra scope is refused too; keys within the caller's scopes can be rotated and revoked.
+    const wider = (await app.api("POST", "/api/v1/api-keys", { key: owner.key, body: { name: "wider", scopes: ["keys:write", "agents:read"] } })).body.data;
+    expect((await app.api("POST", `/api/v1/api-keys/${wider.id}/rotate`, { key: keysOnly })).status).toBe(403);
+    const peer = (await app.api("POST", "/api/v1/api-keys", { key: owner.key, body: { name: "peer", scopes: ["keys:write"] } })).body.data;
+    const rotated = await app.api("POST", `/api/v1/api-keys/${peer.id}/rotate`, { key: keysOnly });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.data.scopes).toEqual(["keys:write"]);
+    expect((await app.api("DELETE", `/api/v1/api-keys/${peer.id}`, { key: keysOnly })).body.data.status).toBe("revoked");
+  });
+
+  it("replays a retried rotation with the same Idempotency-Key instead of rotating again", async () => {
+    const key = (await app.api("POST", "/api/v1/api-keys", { key: owner.key, body: { name: "retried", scopes: ["agents:read"] } })).body.data;
+    const headers = { "idempotency-key": `rotate-${key.id}` };
+    const first = await app.api("POST", `/api/v1/api-keys/${key.id}/rotate`, { key: owner.key, headers });
+    const retry = await app.api("POST", `/api/v1/api-keys/${key.id}/rotate`, { key: owner.key, headers });
+    expect(first.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(retry.body.data.secret).toBe(first.body.data.secret);
+    // The replayed secret is the one that works: the key was rotated once.
+    expect((await app.api("GET", "/api/v1/agents", { key: retry.body.data.secret })).status).toBe(200);
+    const [row] = await app.query<{ secret_hash: string }>(`select secret_hash from api_keys where id = '${key.id}'`);
+    expect(row!.secret_hash).toBe(createHash("sha256").update(first.body.data.secret).digest("hex"));
+    // Another key is another rotation.
+    const again = await app.api("POST", `/api/v1/api-keys/${key.id}/rotate`, { key: owner.key, headers: { "idempotency-key": `rotate-${key.id}-2` } });
+    expect(again.body.data.secret).not.toBe(first.body.data.secret);
+    expect((await app.api("GET", "/api/v1/agents", { key: first.body.data.secret })).status).toBe(401);
+  });
+
   it("keeps keys inside their organization", async () => {
     const other = await app.newOrg();
     const mine = (await app.api("POST", "/api/v1/api-keys", { key: owner.key, body: { name: "Mine", scopes: ["agents:read"] } })).body.data;
