@@ -63,7 +63,7 @@ export function agentRoutes(conventions: ReturnType<typeof createConventions>, a
         params: IdParams,
         body: AgentPatch,
         parse: "json",
-        headers: t.Object({ "if-match": t.Optional(t.String({ description: "The agent version last read; a stale one answers 409 with the current agent" })) }),
+        headers: t.Object({ "if-match": t.Optional(t.String({ description: "The agent version last read (`*`: any version); a stale one answers 409 with the current agent" })) }),
         response: { 200: Envelope(Agent), ...problems(400, 404, 409, 413, 415, 422) },
         detail: { summary: "Update an agent", description: "Partial update of the draft (autosave). Each top-level field sent replaces the stored one.", tags },
       },
@@ -142,9 +142,9 @@ export function agentRoutes(conventions: ReturnType<typeof createConventions>, a
     });
 }
 
-/** `If-Match: 3`, `"3"` or `W/"3"` → 3. */
+/** `If-Match: 3`, `"3"` or `W/"3"` → 3; `*` (RFC 9110: any current version of an existing agent) → no check. */
 export function parseIfMatch(value: string | undefined): number | null {
-  if (value === undefined) return null;
+  if (value === undefined || value.trim() === "*") return null;
   const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value.trim());
   if (!m) {
     throw new Problem(400, "invalid_if_match", "If-Match must be the agent version you last read, e.g. If-Match: 3", {

@@ -141,3 +141,16 @@ describe("idempotency", () => {
     expect(stored).not.toContain(first.body.data.secret);
   });
 });
+
+describe("conditional requests", () => {
+  it("takes If-Match: * as any current version (RFC 9110), and still 404s an agent that does not exist", async () => {
+    const org = await app.newOrg();
+    const agent = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Starred" } })).body.data;
+    await app.api("PATCH", `/api/v1/agents/${agent.id}`, { key: org.key, body: { tone: "one" } });
+    const any = await app.api("PATCH", `/api/v1/agents/${agent.id}`, { key: org.key, body: { tone: "two" }, headers: { "if-match": "*" } });
+    expect(any.status).toBe(200);
+    expect(any.body.data).toMatchObject({ tone: "two", version: 3 });
+    isProblem(await app.api("PATCH", "/api/v1/agents/agt_missing", { key: org.key, body: { tone: "x" }, headers: { "if-match": "*" } }), 404, "agent_not_found");
+    isProblem(await app.api("PATCH", `/api/v1/agents/${agent.id}`, { key: org.key, body: { tone: "x" }, headers: { "if-match": "**" } }), 400, "invalid_if_match");
+  });
+});
