@@ -19,7 +19,7 @@ import { testRoutes } from "./api/test/routes.ts";
 import { uploadRoutes } from "./api/uploads/routes.ts";
 import { UploadsService } from "./api/uploads/service.ts";
 import { variableRoutes } from "./api/variables/routes.ts";
-import { widgetRoutes } from "./api/widget/routes.ts";
+import { configuredWidgetHooks, widgetRoutes } from "./api/widget/routes.ts";
 import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import { numberRoutes } from "./api/numbers/routes.ts";
@@ -140,7 +140,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .use(chatRoutes(ctx))
     .use(publishableKeyRoutes(ctx))
     .use(observeRoutes(ctx))
-    .use(widgetRoutes(ctx))
+    .use(widgetRoutes(ctx, configuredWidgetHooks(config, log)))
     .use(widgetAssetRoutes(conventions))
     .use(uploadRoutes(ctx, uploads))
     .use(knowledgeRoutes(ctx, new KnowledgeSourcesService({ db: database.db, agents, index: knowledge, ingestion, uploads, gaps, egress }), gaps))

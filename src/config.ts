@@ -50,6 +50,8 @@ export interface Config {
    * peer address is the client), n = the client is the n-th address from the right of the XFF chain plus the peer.
    */
   trustProxy: number;
+  /** A Turnstile-compatible siteverify endpoint that widget sessions must pass; null = no bot check. */
+  widgetBotCheck: { url: string; secret: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +189,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     else problems.push(`TRUST_PROXY must be the number of reverse proxies in front of the server, 0 to 10: 0 (or false) when clients connect directly, 1 behind one proxy such as nginx or an ingress (got "${trustProxyText}")`);
   }
 
+  const botCheckUrl = url("WIDGET_BOT_CHECK_URL", ["http:", "https:"]);
+  const botCheckSecret = text("WIDGET_BOT_CHECK_SECRET");
+  if (botCheckUrl && !botCheckSecret) problems.push("WIDGET_BOT_CHECK_SECRET is required when WIDGET_BOT_CHECK_URL is set (the siteverify secret key, e.g. Turnstile's 0x4AAA…)");
+  if (botCheckSecret && !text("WIDGET_BOT_CHECK_URL")) problems.push("WIDGET_BOT_CHECK_URL is required when WIDGET_BOT_CHECK_SECRET is set (e.g. https://challenges.cloudflare.com/turnstile/v0/siteverify)");
+  const widgetBotCheck = botCheckUrl && botCheckSecret ? { url: botCheckUrl, secret: botCheckSecret } : null;
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -212,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trunkNumbers,
     talkTokensForKeys,
     trustProxy,
+    widgetBotCheck,
   };
 }
 

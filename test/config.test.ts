@@ -50,6 +50,17 @@ describe("configuration", () => {
     }
   });
 
+  it("turns the widget bot check on with a siteverify URL and its secret, and names whichever of the two is missing", () => {
+    expect(loadConfig({}).widgetBotCheck).toBeNull();
+    expect(loadConfig({ WIDGET_BOT_CHECK_URL: "https://challenges.cloudflare.com/turnstile/v0/siteverify", WIDGET_BOT_CHECK_SECRET: "0x4AAA-secret" }).widgetBotCheck).toEqual({
+      url: "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+      secret: "0x4AAA-secret",
+    });
+    expect(problemsOf({ WIDGET_BOT_CHECK_URL: "https://hcaptcha.com/siteverify" })).toEqual([expect.stringMatching(/^WIDGET_BOT_CHECK_SECRET is required when WIDGET_BOT_CHECK_URL is set/)]);
+    expect(problemsOf({ WIDGET_BOT_CHECK_SECRET: "0x4AAA-secret" })).toEqual([expect.stringMatching(/^WIDGET_BOT_CHECK_URL is required when WIDGET_BOT_CHECK_SECRET is set/)]);
+    expect(problemsOf({ WIDGET_BOT_CHECK_URL: "challenges.cloudflare.com", WIDGET_BOT_CHECK_SECRET: "s" })[0]).toStartWith("WIDGET_BOT_CHECK_URL must be a http or https URL");
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;

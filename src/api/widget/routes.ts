@@ -32,6 +32,8 @@ const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent
 const tags = ["Widget"];
 const SSE_RESPONSE = { description: "JSON envelope of WidgetReply, or with stream:true text/event-stream: delta {text} frames, one message frame (WidgetReply), then done" };
 
+export { configuredWidgetHooks } from "./bot-check.ts";
+
 export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
   const keys = new PublishableKeysService(ctx.database, ctx.agents);
   const widgets = new WidgetService(ctx.database, ctx.agents, keys, ctx.config.publicBaseUrl);
@@ -113,13 +115,13 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         scope: "chat:public",
         body: WidgetSessionCreate,
         parse: "json",
-        response: { 201: Envelope(WidgetSession), ...problems(400, 404, 409, 413, 415) },
+        response: { 201: Envelope(WidgetSession), ...problems(400, 404, 409, 413, 415, 503) },
         detail: {
           summary: "Start a widget chat session",
           description:
             "Opens a conversation for an anonymous visitor with the key's agent (its published version; 409 no_published_version otherwise) and answers the " +
             "visitor token that continues it. 403 identity_required when the key has requireIdentityVerification and no identityToken is sent; " +
-            "403 bot_check_required / bot_check_failed when the server checks turnstileToken; 429 too_many_sessions past 20 sessions an hour from one visitor address (the connection's, or with TRUST_PROXY the one the trusted proxies report).",
+            "403 bot_check_required / bot_check_failed when the server checks turnstileToken (WIDGET_BOT_CHECK_URL), 503 bot_check_unavailable when its siteverify cannot answer; 429 too_many_sessions past 20 sessions an hour from one visitor address (the connection's, or with TRUST_PROXY the one the trusted proxies report).",
           tags: ["Chat"],
         },
       },

@@ -13,6 +13,7 @@
     unavailable: "Chat is unavailable right now. Please try again later.",
     offline: "This assistant isn't taking chats right now.",
     identity: "Please sign in to chat with us.",
+    botCheck: "We couldn't confirm you're not a robot. Please reload the page and try again.",
     busy: "Too many conversations from here. Please try again later.",
     notDelivered: "Not delivered.",
     retry: "Retry",
@@ -93,6 +94,16 @@
     } catch {
       return {};
     }
+  }
+
+  /** What the visitor reads when a session cannot start. */
+  function sessionRefusal(status, code) {
+    if (status === 409) return TEXT.offline;
+    if (code === "identity_required" || code === "identity_invalid") return TEXT.identity;
+    if (code === "bot_check_required" || code === "bot_check_failed") return TEXT.botCheck;
+    if (status === 429) return TEXT.busy;
+    if (status === 401 || status === 403) return TEXT.refused;
+    return TEXT.unavailable;
   }
 
   async function hookValue(hook) {
@@ -274,16 +285,7 @@
       if (!response.ok) {
         const problem = await problemOf(response);
         console.warn(`[Flowyte] could not start a chat: ${problem.detail || `HTTP ${response.status}`}${problem.code ? ` (${problem.code})` : ""}`);
-        const text =
-          response.status === 409
-            ? TEXT.offline
-            : problem.code === "identity_required" || problem.code === "identity_invalid"
-              ? TEXT.identity
-              : response.status === 429
-                ? TEXT.busy
-                : response.status === 401 || response.status === 403
-                  ? TEXT.refused
-                  : TEXT.unavailable;
+        const text = sessionRefusal(response.status, problem.code);
         this.setStatus(h("p", { role: "status" }, text));
         throw new Error(problem.code || `HTTP ${response.status}`);
       }
