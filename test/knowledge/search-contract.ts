@@ -160,5 +160,32 @@ export function searchContract(name: string, start: () => Promise<EngineUnderTes
         expect(await search(a, "refund policy", query, { limit: 1 })).toHaveLength(1);
       });
     });
+
+    // Last: it empties the engine.
+    it("counts its documents and vector size, and after clear() holds nothing and takes vectors of another size", async () => {
+      const before = await engine.stats();
+      const counted = agent("count");
+      await engine.upsert([1, 2].map((n) => chunk({ agentId: counted, sourceId: "src_n", text: `Counted chunk ${n}.`, embedding: vector({ 6: 1 }) })));
+      expect(await engine.stats()).toEqual({ documents: before.documents + 2, dimensions: DIMENSIONS });
+      await engine.removeSource(counted, "src_n");
+      expect((await engine.stats()).documents).toBe(before.documents);
+
+      await engine.clear();
+      expect(await engine.stats()).toEqual({ documents: 0, dimensions: null });
+      const a = agent("cleared");
+      expect(await search(agent("hybrid"), "refund", vector({ 0: 1 }))).toEqual([]);
+
+      // Keyword-only chunks go in before any vector does, and a query with a vector is still answered by words.
+      const plain = chunk({ agentId: a, sourceId: "src_c", text: "Invoices are sent monthly.", embedding: [] });
+      await engine.upsert([plain]);
+      expect(await engine.stats()).toEqual({ documents: 1, dimensions: null });
+      expect(ids(await search(a, "invoices", [1, 0, 0, 0]))).toEqual([plain.id]);
+
+      const narrow = chunk({ agentId: a, sourceId: "src_c", text: "Parking behind the clinic.", embedding: [0, 0, 0, 1] });
+      await engine.upsert([narrow]);
+      expect(await engine.stats()).toEqual({ documents: 2, dimensions: 4 });
+      expect((await search(a, "zqxj", [0, 0, 0, 1]))[0]!.id).toBe(narrow.id);
+      expect(ids(await search(a, "invoices", [0, 0, 0, 1]))).toContain(plain.id);
+    });
   });
 }

@@ -154,4 +154,28 @@ describe("Meilisearch client (Meilisearch stand-in following its HTTP API)", () 
     expect(hits.map((h) => [h.id, h.score])).toEqual([["a", 1]]);
     meili.stop();
   });
+
+  it("answers by keywords alone while the index is set up for vectors of another size than the query's", async () => {
+    const meili = startMeilisearchStandIn();
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    await engine.upsert([doc("a", [0, 1, 0, 0]), { ...doc("b", [1, 0, 0, 0]), text: "Invoices go out monthly." }]);
+    const hits = await engine.search({ ...query, embedding: [1, 0, 0, 0, 0, 0] });
+    expect(hits.map((h) => [h.id, h.score])).toEqual([["a", 1]]);
+    meili.stop();
+  });
+
+  it("sees an index deleted behind its back as empty, and sets it up again on the next write", async () => {
+    const meili = startMeilisearchStandIn();
+    const engine = createMeilisearchEngine({ url: meili.url, apiKey: meili.masterKey });
+    await engine.upsert([doc("a", [1, 0, 0, 0])]);
+    expect(await engine.stats()).toEqual({ documents: 1, dimensions: 4 });
+    const res = await fetch(`${meili.url}/indexes/flowyte_knowledge`, { method: "DELETE", headers: { authorization: `Bearer ${meili.masterKey}` } });
+    expect(res.status).toBe(202);
+    await Bun.sleep(50);
+    expect(await engine.stats()).toEqual({ documents: 0, dimensions: null });
+    await engine.upsert([doc("a", [1, 0, 0, 0])]);
+    expect(await engine.stats()).toEqual({ documents: 1, dimensions: 4 });
+    expect((await engine.search(query)).map((h) => h.id)).toEqual(["a"]);
+    meili.stop();
+  });
 });

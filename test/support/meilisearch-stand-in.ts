@@ -1,7 +1,7 @@
 // Meilisearch stand-in: an HTTP server on 127.0.0.1 following Meilisearch's published HTTP API (v1.6–1.x) for the
 // endpoints the knowledge engine uses — GET /version, PATCH /experimental-features, GET/POST /indexes,
-// PATCH /indexes/{uid}/settings, POST /indexes/{uid}/documents, POST /indexes/{uid}/documents/delete,
-// GET /tasks/{uid} and POST /multi-search — with the same status codes, error objects ({ message, code, type,
+// GET/DELETE /indexes/{uid}, GET /indexes/{uid}/stats, GET/PATCH /indexes/{uid}/settings, POST and DELETE
+// /indexes/{uid}/documents, POST /indexes/{uid}/documents/delete, GET /tasks/{uid} and POST /multi-search — with the same status codes, error objects ({ message, code, type,
 // link }), Bearer-key auth, asynchronous tasks (writes answer 202 with a task that moves enqueued → processing →
 // succeeded | failed in the background), and vector search refused until the `vectorStore` experimental feature
 // is on for versions before 1.13.
@@ -188,6 +188,27 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
     if (req.method === "GET" && rest === "") {
       const { docs: _docs, settings: _settings, ...index } = indexOrFail(uid);
       return Response.json(index);
+    }
+    if (req.method === "DELETE" && rest === "") {
+      return enqueue(uid, "indexDeletion", { deletedDocuments: indexes.get(uid)?.docs.size ?? 0 }, () => {
+        indexOrFail(uid);
+        indexes.delete(uid);
+      });
+    }
+    if (req.method === "GET" && rest === "/stats") {
+      const index = indexOrFail(uid);
+      const fieldDistribution: Record<string, number> = {};
+      for (const doc of index.docs.values()) for (const field of Object.keys(doc)) if (field !== "_vectors") fieldDistribution[field] = (fieldDistribution[field] ?? 0) + 1;
+      return Response.json({ numberOfDocuments: index.docs.size, isIndexing: false, fieldDistribution });
+    }
+    if (req.method === "GET" && rest === "/settings") {
+      const { settings } = indexOrFail(uid);
+      return Response.json({ ...settings, ...(vectorStoreOn() ? {} : { embedders: undefined }) });
+    }
+    if (req.method === "DELETE" && rest === "/documents") {
+      return enqueue(uid, "documentDeletion", { deletedDocuments: indexes.get(uid)?.docs.size ?? 0 }, () => {
+        indexOrFail(uid).docs.clear();
+      });
     }
     if (req.method === "PATCH" && rest === "/settings") {
       const patch = await body<Partial<Settings>>();

@@ -16,6 +16,19 @@ export function createInProcessSearchEngine(): SearchEngine {
   const partitions = new Map<string, AgentPartition>();
   return {
     name: "in-process",
+    persistent: false,
+    async stats() {
+      let documents = 0;
+      let dimensions: number | null = null;
+      for (const partition of partitions.values()) {
+        documents += partition.size;
+        dimensions ??= partition.dimensions;
+      }
+      return { documents, dimensions };
+    },
+    async clear() {
+      partitions.clear();
+    },
     async upsert(chunks) {
       for (const chunk of chunks) {
         let partition = partitions.get(chunk.agentId);
@@ -48,6 +61,14 @@ class AgentPartition {
 
   get isEmpty(): boolean {
     return this.slotById.size === 0;
+  }
+
+  get size(): number {
+    return this.slotById.size;
+  }
+
+  get dimensions(): number | null {
+    return this.vectors?.dimensions ?? null;
   }
 
   upsert(doc: ChunkDocument): void {

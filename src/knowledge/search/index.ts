@@ -5,7 +5,7 @@ import { createInProcessSearchEngine } from "./in-process.ts";
 import { createMeilisearchEngine } from "./meilisearch.ts";
 import type { SearchEngine } from "./types.ts";
 
-export type { ChunkDocument, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
+export type { ChunkDocument, EngineStats, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
 export { createInProcessSearchEngine, searchableText } from "./in-process.ts";
 export { createMeilisearchEngine, MeilisearchError, type MeilisearchOptions } from "./meilisearch.ts";
 export { stem, terms, words } from "./tokens.ts";

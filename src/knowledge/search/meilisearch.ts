@@ -38,6 +38,9 @@ const FILTERABLE = ["organizationId", "agentId", "sourceId"];
 const RETRIEVED = ["id", "sourceId", "text", "question", "answer", "sourceUrl", "language"];
 
 type MeiliHit = Omit<SearchHit, "score"> & { _rankingScore: number };
+type Settings = { embedders?: Record<string, { dimensions?: number } | null> };
+/** A vector query refused because the index has no embedder of that size (yet): answered by keywords alone. */
+const VECTOR_SETUP_ERRORS = ["invalid_vector_dimensions", "invalid_search_embedder", "invalid_embedder"];
 
 interface Task {
   uid: number;
@@ -49,6 +52,8 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
   const base = url.replace(/\/+$/, "");
   const indexPath = `/indexes/${encodeURIComponent(index)}`;
   const prepared = new Map<number, Promise<void>>();
+  /** The vector size of the index's embedder: null when it has none yet (documents must not name one then). */
+  let embedderSize: number | null | undefined;
 
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(base + path, {
@@ -109,11 +114,18 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
             ...(dimensions ? { embedders: { [EMBEDDER]: { source: "userProvided", dimensions } } } : {}),
           }),
         );
+        if (dimensions) embedderSize = dimensions;
+        else if (embedderSize === undefined) embedderSize = embedderDimensions(await call<Settings>("GET", `${indexPath}/settings`));
       })();
       ready.catch(() => prepared.delete(dimensions));
       prepared.set(dimensions, ready);
     }
     return ready;
+  };
+  /** After the index is gone (deleted here or behind this process's back), everything is set up again. */
+  const forgetSetup = () => {
+    prepared.clear();
+    embedderSize = undefined;
   };
 
   const search = async (query: SearchQuery): Promise<SearchHit[]> => {
@@ -128,8 +140,11 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
     try {
       ({ results } = await call<{ results: { hits: MeiliHit[] }[] }>("POST", "/multi-search", { queries }));
     } catch (error) {
-      if (error instanceof MeilisearchError && error.code === "index_not_found") return [];
-      throw error;
+      if (!(error instanceof MeilisearchError)) throw error;
+      if (error.code === "index_not_found") return [];
+      // The index was set up for another embedder (or none yet) while it is being refilled: keywords still answer.
+      if (!VECTOR_SETUP_ERRORS.includes(error.code ?? "")) throw error;
+      ({ results } = await call<{ results: { hits: MeiliHit[] }[] }>("POST", "/multi-search", { queries: queries.slice(0, 1) }));
     }
     const found = new Map<string, { hit: MeiliHit; keyword: number; cosine: number }>();
     for (const hit of results[0]!.hits) found.set(hit.id, { hit, keyword: hit._rankingScore, cosine: 0 });
@@ -158,11 +173,34 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
   return {
     name: "meilisearch",
 
+    persistent: true,
+
+    async stats() {
+      try {
+        const [stats, settings] = await Promise.all([call<{ numberOfDocuments: number }>("GET", `${indexPath}/stats`), call<Settings>("GET", `${indexPath}/settings`)]);
+        return { documents: stats.numberOfDocuments, dimensions: embedderDimensions(settings) };
+      } catch (error) {
+        if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
+        forgetSetup();
+        return { documents: 0, dimensions: null };
+      }
+    },
+
+    async clear() {
+      try {
+        await waitFor(await call("DELETE", indexPath));
+      } catch (error) {
+        if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
+      }
+      forgetSetup();
+    },
+
     async upsert(chunks) {
       if (!chunks.length) return;
       await prepare(chunks.find((c) => c.embedding.length)?.embedding.length ?? 0);
       for (let i = 0; i < chunks.length; i += DOCUMENT_BATCH) {
-        await waitFor(await call("POST", `${indexPath}/documents?primaryKey=id`, chunks.slice(i, i + DOCUMENT_BATCH).map(toDocument)));
+        const documents = chunks.slice(i, i + DOCUMENT_BATCH).map((chunk) => toDocument(chunk, embedderSize != null));
+        await waitFor(await call("POST", `${indexPath}/documents?primaryKey=id`, documents));
       }
     },
 
@@ -178,9 +216,14 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
   };
 }
 
-function toDocument({ embedding, ...chunk }: ChunkDocument) {
-  // A chunk without an embedding opts out of vector search explicitly; Meilisearch accepts null for that.
-  return { ...chunk, _vectors: { [EMBEDDER]: embedding.length ? embedding : null } };
+function toDocument({ embedding, ...chunk }: ChunkDocument, hasEmbedder: boolean) {
+  // A chunk without an embedding opts out of vector search explicitly (null, which also drops a vector it had);
+  // an index without an embedder yet refuses any `_vectors` at all.
+  return hasEmbedder ? { ...chunk, _vectors: { [EMBEDDER]: embedding.length ? embedding : null } } : chunk;
+}
+
+function embedderDimensions(settings: Settings): number | null {
+  return settings.embedders?.[EMBEDDER]?.dimensions ?? null;
 }
 
 /** A filter string literal: double-quoted, with backslashes and quotes escaped. */

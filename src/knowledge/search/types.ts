@@ -37,8 +37,22 @@ export interface SearchQuery {
   sourceIds?: string[];
 }
 
+export interface EngineStats {
+  documents: number;
+  /** The vector size the engine is set up for; null before any vector arrived. */
+  dimensions: number | null;
+}
+
 export interface SearchEngine {
   readonly name: "in-process" | "meilisearch";
+  /**
+   * Whether the engine keeps its documents across restarts. One that does not is filled from knowledge_chunks at
+   * start; one that does is compared with them at start (and hourly) and refilled when it holds something else.
+   */
+  readonly persistent: boolean;
+  stats(): Promise<EngineStats>;
+  /** Drop every document (and the vector setup, so the next vectors may have another size). */
+  clear(): Promise<void>;
   /** Add or replace chunks (same id = replace). */
   upsert(chunks: ChunkDocument[]): Promise<void>;
   /** Drop every chunk of a source. */
