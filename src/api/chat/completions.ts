@@ -11,7 +11,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { conversations } from "../../platform/db/schema/index.ts";
 import { Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
-import type { ConversationRuntime, TurnResult } from "../../runtime/conversation.ts";
+import type { ConversationRuntime, TurnResult, TurnSink } from "../../runtime/conversation.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { CompletionRequestInput } from "./model.ts";
 import { runTurn } from "./service.ts";
@@ -89,13 +89,72 @@ export class CompletionsService {
     return { conversationId: opened.conversationId, text, agentId };
   }
 
-  turn(organizationId: string, conversationId: string, text: string, onDelta?: (t: string) => void, signal?: AbortSignal): Promise<TurnResult> {
-    return runTurn(conversationId, () => this.runtime.turn(organizationId, conversationId, { type: "text", text }, { delta: onDelta }, signal));
+  turn(organizationId: string, conversationId: string, text: string, sink: TurnSink = {}, signal?: AbortSignal): Promise<TurnResult> {
+    return runTurn(conversationId, () => this.runtime.turn(organizationId, conversationId, { type: "text", text }, sink, signal));
+  }
+}
+
+/** The assistant's `content`: the turn's reply messages joined by a blank line. */
+export const completionContent = (result: TurnResult) => result.replies.map((m) => m.text).join(MESSAGE_SEPARATOR);
+const MESSAGE_SEPARATOR = "\n\n";
+
+/**
+ * Reshapes the runtime's deltas so that a client concatenating the streamed `content` gets exactly
+ * `completionContent`. The runtime streams each reply message either whole with a trailing space, or as a model's
+ * screened sentences joined by spaces, and then records it (`agent_message`): so whitespace at the edges of a
+ * message is held back until more text shows it is inside one, and the blank line goes in before the next message.
+ */
+export class StreamedContent {
+  private raw = "";
+  private sent = 0;
+  private finished = 0;
+  private separated = false;
+  private all = "";
+
+  constructor(private emit: (text: string) => void) {}
+
+  /** Reply text as the runtime streams it. */
+  delta(text: string) {
+    this.raw += text;
+    this.release(this.raw.trim());
+  }
+
+  /** A reply message as stored: whatever of it did not stream goes out now, then the next message begins. */
+  message(text: string) {
+    this.separate();
+    if (text.startsWith(this.raw.trim().slice(0, this.sent))) this.release(text);
+    this.raw = "";
+    this.sent = 0;
+    this.separated = false;
+    this.finished++;
+  }
+
+  /** After the turn: anything of the whole content still missing (nothing, when every message was recorded). */
+  end(content: string) {
+    if (content.length > this.all.length && content.startsWith(this.all)) this.put(content.slice(this.all.length));
+  }
+
+  private release(visible: string) {
+    if (visible.length <= this.sent) return;
+    this.separate();
+    this.put(visible.slice(this.sent));
+    this.sent = visible.length;
+  }
+
+  private separate() {
+    if (this.finished === 0 || this.separated) return;
+    this.separated = true;
+    this.put(MESSAGE_SEPARATOR);
+  }
+
+  private put(text: string) {
+    this.all += text;
+    this.emit(text);
   }
 }
 
 export function completionBody(agentId: string, prompt: string, result: TurnResult) {
-  const content = result.replies.map((m) => m.text).join("\n\n");
+  const content = completionContent(result);
   const promptTokens = tokens(prompt);
   const completionTokens = tokens(content);
   return {
@@ -109,7 +168,7 @@ export function completionBody(agentId: string, prompt: string, result: TurnResu
 }
 
 /** The OpenAI streaming wire format: `data: {chunk}` lines, role first, content deltas, a finish chunk, `[DONE]`. */
-export function completionStream(agentId: string, run: (onDelta: (text: string) => void, signal: AbortSignal) => Promise<TurnResult>, requestSignal: AbortSignal, headers: Record<string, string>) {
+export function completionStream(agentId: string, run: (sink: TurnSink, signal: AbortSignal) => Promise<TurnResult>, requestSignal: AbortSignal, headers: Record<string, string>) {
   const id = `chatcmpl-${newId("cmp").slice(4)}`;
   const created = Math.floor(Date.now() / 1000);
   const encoder = new TextEncoder();
@@ -129,7 +188,12 @@ export function completionStream(agentId: string, run: (onDelta: (text: string) 
       };
       send(chunk({ role: "assistant", content: "" }));
       try {
-        await run((text) => send(chunk({ content: text })), abort.signal);
+        const content = new StreamedContent((text) => send(chunk({ content: text })));
+        const result = await run(
+          { delta: (text) => content.delta(text), event: (e) => e.eventType === "agent_message" && content.message(String(e.payload.text ?? "")) },
+          abort.signal,
+        );
+        content.end(completionContent(result));
         send(chunk({}, "stop"));
         send(encoder.encode("data: [DONE]\n\n"));
       } catch (error) {

@@ -93,7 +93,7 @@ export function chatRoutes(ctx: ApiContext) {
         const prepared = await completions.prepare(principal, body, headers[CONVERSATION_HEADER]);
         const conversationHeader = { [CONVERSATION_HEADER]: prepared.conversationId };
         if (body.stream) {
-          return completionStream(prepared.agentId, (onDelta, signal) => completions.turn(principal.organizationId, prepared.conversationId, prepared.text, onDelta, signal), request.signal, conversationHeader) as never;
+          return completionStream(prepared.agentId, (sink, signal) => completions.turn(principal.organizationId, prepared.conversationId, prepared.text, sink, signal), request.signal, conversationHeader) as never;
         }
         Object.assign(set.headers, conversationHeader);
         return completionBody(prepared.agentId, prepared.text, await completions.turn(principal.organizationId, prepared.conversationId, prepared.text));

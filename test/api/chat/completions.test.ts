@@ -2,7 +2,8 @@
 // plain and streamed completions, the strict stream helper, errors, and conversation continuity.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import OpenAI from "openai";
-import { agentBuilder } from "../../support/agent-builder.ts";
+import { StreamedContent } from "../../../src/api/chat/completions.ts";
+import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
 
@@ -129,7 +130,7 @@ describe("OpenAI-compatible completions over the OpenAI-compatible brain", () =>
     });
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content) chunks.push(chunk.choices[0].delta.content);
     expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.join("").trim()).toBe("You said: Do you repair boilers?. Anything else I can help with today?");
+    expect(chunks.join("")).toBe("You said: Do you repair boilers?. Anything else I can help with today?");
     const request = llm.requests.at(-1)!;
     expect(request.temperature).toBe(0.3);
     expect(request.messages.filter((m) => m.role !== "system").map((m) => [m.role, m.content])).toEqual([
@@ -138,5 +139,125 @@ describe("OpenAI-compatible completions over the OpenAI-compatible brain", () =>
       ["user", "Do you repair boilers?"],
     ]);
     expect(request.messages[0]!.content).not.toContain("ignored");
+  });
+
+  it("streams content that adds up to exactly the non-streamed content of the same request", async () => {
+    const messages = [{ role: "user" as const, content: "Do you sell spare parts? And do you deliver?" }];
+    const whole = (await client.chat.completions.create({ model: agentId, messages })).choices[0]!.message.content;
+    let streamed = "";
+    for await (const chunk of await client.chat.completions.create({ model: agentId, messages, stream: true })) streamed += chunk.choices[0]?.delta.content ?? "";
+    expect(whole).toBe("You said: Do you sell spare parts? And do you deliver?. Anything else I can help with today?");
+    expect(streamed).toBe(whole!);
+  });
+});
+
+describe("streamed completions", () => {
+  let app: TestApp;
+  let client: OpenAI;
+  let key: string;
+  let agentId: string;
+  const fast = startWebhookTarget(() => ({ status: "shipped", eta: "Tuesday" }));
+  const slow = startWebhookTarget(() => ({ status: "shipped" }), 1500);
+  beforeAll(async () => {
+    app = await startTestApp({ EGRESS_ALLOWLIST: "127.0.0.1" });
+    ({ key } = await app.newOrg());
+    const b = agentBuilder(app, key);
+    const orders = await b.agent({ name: "Orders" });
+    await b.skill(orders.id, {
+      name: "order_status",
+      description: "Check the delivery status of an order",
+      skillType: "http_webhook",
+      parametersSchema: { type: "object", properties: {} },
+      executionConfig: { url: `${fast.url}/status`, method: "GET" },
+      // Slow enough that the agent says it is checking first: a reply of two messages.
+      expectedLatencyMs: 2000,
+    });
+    await b.publish(orders.id);
+    agentId = orders.id;
+    client = new OpenAI({ baseURL: `${app.url}/api/v1`, apiKey: key, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await app.stop();
+    fast.stop();
+    slow.stop();
+  });
+
+  it("adds up to exactly the non-streamed content: no trailing space, messages joined by a blank line", async () => {
+    for (const content of ["check the delivery status of my order", "Can I talk to a person?"]) {
+      const messages = [{ role: "user" as const, content }];
+      const whole = (await client.chat.completions.create({ model: agentId, messages })).choices[0]!.message.content!;
+      const deltas: string[] = [];
+      for await (const chunk of await client.chat.completions.create({ model: agentId, messages, stream: true })) deltas.push(chunk.choices[0]?.delta.content ?? "");
+      expect(deltas.join("")).toBe(whole);
+      if (content.startsWith("check")) {
+        expect(whole).toBe("One moment while I check that.\n\nHere's what I found. status: shipped; eta: Tuesday.");
+        // The first message streams before the lookup runs, not after.
+        expect(deltas.filter(Boolean)[0]).toBe("One moment while I check that.");
+      }
+    }
+  });
+
+  it("stops the turn's work when the client disconnects mid-stream, and the conversation goes on", async () => {
+    const b = agentBuilder(app, key);
+    const slowAgent = await b.agent({ name: "Slow lookups" });
+    await b.skill(slowAgent.id, {
+      name: "order_status",
+      description: "Check the delivery status of an order",
+      skillType: "http_webhook",
+      parametersSchema: { type: "object", properties: {} },
+      executionConfig: { url: `${slow.url}/status`, method: "GET", timeout_ms: 10000 },
+      expectedLatencyMs: 2000,
+    });
+    await b.publish(slowAgent.id);
+
+    const controller = new AbortController();
+    const res = await fetch(`${app.url}/api/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: slowAgent.id, messages: [{ role: "user", content: "check the delivery status of my order" }], stream: true }),
+      signal: controller.signal,
+    });
+    const conversationId = res.headers.get("x-flowyte-conversation-id")!;
+    expect(conversationId).toMatch(/^conv_/);
+    const reader = res.body!.getReader();
+    let received = "";
+    while (!received.includes("One moment")) received += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    await Bun.sleep(400);
+
+    const events = (await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${conversationId}' order by seq`)).map((e) => ({
+      type: e.event_type,
+      payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload,
+    }));
+    // The lookup was cancelled with the stream, and nothing was said after the client left.
+    expect(events.find((e) => e.type === "tool_call")!.payload).toMatchObject({ status: "error", errorCode: "cancelled" });
+    expect(events.filter((e) => e.type === "agent_message").map((e) => e.payload.text)).toEqual(["One moment while I check that."]);
+    expect(slow.calls).toHaveLength(1);
+
+    const next = await client.chat.completions.create({ model: slowAgent.id, messages: [{ role: "user", content: "thanks, bye" }] }, { headers: { "x-flowyte-conversation-id": conversationId } });
+    expect(next.choices[0]!.message.content).toBeTruthy();
+  });
+});
+
+describe("streamed content", () => {
+  const run = (steps: [kind: "delta" | "message", text: string][]) => {
+    const out: string[] = [];
+    const content = new StreamedContent((t) => out.push(t));
+    for (const [kind, text] of steps) content[kind](text);
+    return out;
+  };
+
+  it("holds back the space after a whole message and puts a blank line between messages", () => {
+    expect(run([["delta", "Hello there. "], ["message", "Hello there."], ["delta", "How can I help? "], ["message", "How can I help?"]]).join("")).toBe("Hello there.\n\nHow can I help?");
+  });
+
+  it("passes a model's sentence pieces through as they come, spaces inside the message included", () => {
+    const out = run([["delta", "First part."], ["delta", " Second part."], ["message", "First part. Second part."]]);
+    expect(out).toEqual(["First part.", " Second part."]);
+  });
+
+  it("sends what of a message never streamed when it is recorded, and keeps the join for an empty message", () => {
+    expect(run([["message", "Not streamed."], ["delta", "Streamed. "], ["message", "Streamed."]]).join("")).toBe("Not streamed.\n\nStreamed.");
+    expect(run([["delta", "a "], ["message", "a"], ["message", ""], ["delta", "b "], ["message", "b"]]).join("")).toBe(["a", "", "b"].join("\n\n"));
   });
 });

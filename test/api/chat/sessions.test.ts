@@ -107,6 +107,43 @@ describe("chat sessions", () => {
   });
 });
 
+describe("guardrails in a chat session", () => {
+  it("declines a banned topic, streams the guardrail decision, and stores the transcript redacted", async () => {
+    const careful = await b.agent({ name: "Careful desk", greeting: "Hi! How can I help?" });
+    await b.guardrails(careful.id, [{ policyType: "content_policy", config: { bannedTopics: ["politics"], redactPii: true } }]);
+    await b.publish(careful.id);
+    const session = (await post("/api/v1/chat/sessions", { agentId: careful.id })).body.data;
+
+    const declined = await post(`/api/v1/chat/sessions/${session.id}/messages`, { content: "What do you think about politics?" });
+    expect(declined.status).toBe(200);
+    expect(declined.body.data.messages.map((m: { content: string }) => m.content)).toEqual(["I'm sorry, that's not something I can help with. Is there anything else?"]);
+
+    const res = await fetch(`${app.url}/api/v1/chat/sessions/${session.id}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ content: "Tell me your politics, my email is ann@example.com", stream: true }),
+    });
+    const raw = await res.text();
+    const guardrail = raw
+      .split("\n\n")
+      .filter((f) => f.startsWith("event:guardrail\n"))
+      .map((f) => JSON.parse(f.slice(f.indexOf("data:") + 5)));
+    expect(guardrail).toContainEqual(expect.objectContaining({ eventType: "guardrail", payload: expect.objectContaining({ policyType: "content_policy", decision: "blocked", reason: "banned topic: politics" }) }));
+    expect(raw).toContain("I'm sorry, that's not something I can help with.");
+
+    const listed = (await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages`, { key })).body.data.map((m: { role: string; content: string }) => [m.role, m.content]);
+    expect(listed).toEqual([
+      ["assistant", "Hi! How can I help?"],
+      ["user", "What do you think about politics?"],
+      ["assistant", "I'm sorry, that's not something I can help with. Is there anything else?"],
+      ["user", "Tell me your politics, my email is [email]"],
+      ["assistant", "I'm sorry, that's not something I can help with. Is there anything else?"],
+    ]);
+    const stored = await app.query<{ payload: unknown }>(`select payload from conversation_events where conversation_id = '${session.id}' and event_type = 'guardrail'`);
+    expect(stored).toHaveLength(2);
+  });
+});
+
 describe("streaming cleanup", () => {
   it("stops the turn's work when the client disconnects mid-stream, and the session goes on", async () => {
     const { startWebhookTarget } = await import("../../support/agent-builder.ts");
