@@ -126,6 +126,7 @@ export function agentRoutes(conventions: ReturnType<typeof createConventions>, a
     })
     .post("/agents/:id/rollback", async ({ params, body, ...ctx }) => ok(await agentsService.rollback(me(ctx), params.id, body.versionId), "Repointed published version."), {
       scope: "agents:write",
+      idempotent: true,
       params: IdParams,
       body: RollbackBody,
       parse: "json",

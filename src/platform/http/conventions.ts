@@ -15,6 +15,8 @@ import { Problem } from "./problem.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
 export const SECURITY_SCHEME = "flowyte";
+/** Operation extension naming the routes that honour Idempotency-Key. */
+export const IDEMPOTENT_MARK = "x-idempotent";
 
 export interface ConventionDeps {
   log: Logger;
@@ -140,17 +142,9 @@ export function createConventions(deps: ConventionDeps) {
       publicRoute: { detail: { security: [] } as Record<string, unknown> },
       /** Honour Idempotency-Key: replay the first successful result of a retried POST. */
       idempotent: {
-        detail: {
-          parameters: [
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              description: "Retry-safe key (1–255 chars). A retry with the same key and body replays the first result for 24 h.",
-              schema: { type: "string", maxLength: 255 },
-            },
-          ],
-        } as Record<string, unknown>,
+        // The document's Idempotency-Key parameter and error responses are added from this mark (openapi.ts):
+        // the generator rebuilds `parameters` from the route's own schemas, so a macro cannot list them here.
+        detail: { [IDEMPOTENT_MARK]: true } as Record<string, unknown>,
         async beforeHandle(ctx: { principal: Principal | null; request: Request; headers: Record<string, string | undefined>; body: unknown; path: string; set: { status?: number | string; headers: Record<string, unknown> } }) {
           const key = ctx.headers["idempotency-key"];
           if (key === undefined || !ctx.principal) return;

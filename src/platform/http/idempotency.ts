@@ -12,6 +12,13 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 // A first request that has held its key this long without finishing is assumed dead (process crash).
 const STALE_PENDING_MS = 5 * 60 * 1000;
 
+/** What a route honouring Idempotency-Key may answer besides its own results; the OpenAPI document lists them. */
+export const IDEMPOTENCY_PROBLEMS = {
+  400: { code: "invalid_idempotency_key", when: "the Idempotency-Key header is not 1 to 255 characters" },
+  409: { code: "idempotency_in_progress", when: "a request with this Idempotency-Key is still running (Retry-After: 1)" },
+  422: { code: "idempotency_key_reused", when: "this Idempotency-Key was used for a different method, path or body" },
+} as const;
+
 export type Claim = { kind: "claimed" } | { kind: "replay"; status: number; body: unknown };
 
 export class IdempotencyStore {
@@ -23,7 +30,7 @@ export class IdempotencyStore {
 
   async claim(organizationId: string, key: string, requestHash: string, now = Date.now()): Promise<Claim> {
     if (key.length < 1 || key.length > 255) {
-      throw new Problem(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters", {
+      throw new Problem(400, IDEMPOTENCY_PROBLEMS[400].code, "Idempotency-Key must be 1 to 255 characters", {
         errors: [{ field: "Idempotency-Key", message: "must be 1 to 255 characters" }],
       });
     }
@@ -46,16 +53,16 @@ export class IdempotencyStore {
         continue;
       }
       if (row.requestHash !== requestHash) {
-        throw new Problem(422, "idempotency_key_reused", "this Idempotency-Key was already used for a different request");
+        throw new Problem(422, IDEMPOTENCY_PROBLEMS[422].code, "this Idempotency-Key was already used for a different request");
       }
       if (row.status === null || row.sealedBody === null) {
-        throw new Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly", {
+        throw new Problem(409, IDEMPOTENCY_PROBLEMS[409].code, "a request with this Idempotency-Key is still being processed; retry shortly", {
           headers: { "retry-after": "1" },
         });
       }
       return { kind: "replay", status: row.status, body: JSON.parse(this.sealer.open(row.sealedBody)) };
     }
-    throw new Problem(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly");
+    throw new Problem(409, IDEMPOTENCY_PROBLEMS[409].code, "a request with this Idempotency-Key is still being processed; retry shortly");
   }
 
   async complete(organizationId: string, key: string, status: number, body: unknown) {

@@ -4,10 +4,81 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import { join } from "node:path";
 import { SCOPES } from "../auth/scopes.ts";
-import { SECURITY_SCHEME } from "./conventions.ts";
+import { BODY_PROBLEMS } from "./body.ts";
+import { IDEMPOTENT_MARK, SECURITY_SCHEME } from "./conventions.ts";
+import { IDEMPOTENCY_PROBLEMS } from "./idempotency.ts";
+import { ProblemSchema, TITLES } from "./problem.ts";
 
 const ASSETS = join(import.meta.dir, "../../../node_modules/swagger-ui-dist");
 const ASSET_TYPES: Record<string, string> = { "swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css" };
+const SPEC_PATH = "/api/v1/openapi.json";
+
+const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "Retry-safe key (1–255 chars). A retry with the same key and body replays the first result for 24 h.",
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+};
+
+type Problems = Record<number, { code: string; when: string }>;
+interface ResponseObject {
+  description?: string;
+  content?: Record<string, { schema?: { title?: string } }>;
+  "x-problem-codes"?: string[];
+}
+interface Operation {
+  parameters?: { name: string; in: string }[];
+  requestBody?: unknown;
+  responses?: Record<string, ResponseObject>;
+  [IDEMPOTENT_MARK]?: boolean;
+}
+
+/**
+ * What the generator cannot see in a route's own schemas, added to the document it produced: the Idempotency-Key
+ * header and its problems on the routes marked `idempotent` (the generator rebuilds `parameters` from the route's
+ * params, query and headers, dropping a macro's), the body problems every route with a body can answer, and the
+ * problem+json media type of error responses. Each error response names its codes in `x-problem-codes`.
+ */
+export function completeDocument(doc: { paths?: Record<string, Record<string, Operation>> }) {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item)) {
+      if (!op || typeof op !== "object" || !op.responses) continue;
+      if (op[IDEMPOTENT_MARK]) {
+        op.parameters ??= [];
+        if (!op.parameters.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key")) op.parameters.push({ ...IDEMPOTENCY_HEADER });
+        addProblems(op.responses, IDEMPOTENCY_PROBLEMS);
+      }
+      if (op.requestBody) addProblems(op.responses, BODY_PROBLEMS);
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) >= 400) op.responses[status] = asProblemResponse(response);
+      }
+    }
+  }
+  return doc;
+}
+
+function addProblems(responses: Record<string, ResponseObject>, problems: Problems) {
+  for (const [status, { code, when }] of Object.entries(problems)) {
+    const current = responses[status] ?? { description: TITLES[Number(status)] ?? `Response for status ${status}`, content: { "application/json": { schema: ProblemSchema } } };
+    const codes = current["x-problem-codes"] ?? [];
+    if (codes.includes(code)) continue;
+    const generic = !current.description || /^Response for status \d+$/.test(current.description);
+    responses[status] = {
+      ...current,
+      description: `${generic ? (TITLES[Number(status)] ?? "Error") : current.description}; \`${code}\`: ${when}`,
+      "x-problem-codes": [...codes, code],
+    };
+  }
+}
+
+/** Error responses are RFC 9457 problem documents: say so in their media type. */
+function asProblemResponse(response: ResponseObject): ResponseObject {
+  const json = response.content?.["application/json"];
+  if (!json || json.schema?.title !== ProblemSchema.title) return response;
+  const { "application/json": _, ...rest } = response.content!;
+  return { ...response, content: { "application/problem+json": json, ...rest } };
+}
 
 export function openApiDocs(version: string) {
   const assets = new Elysia().get(
@@ -25,17 +96,26 @@ export function openApiDocs(version: string) {
     { detail: { hide: true } },
   );
 
-  return new Elysia({ name: "flowyte-openapi" }).use(assets).use(
+  const completed = new WeakSet<object>();
+  return new Elysia({ name: "flowyte-openapi" })
+    .use(assets)
+    // The generator caches its document and hands back the same object: complete it once.
+    .onAfterHandle(({ path, response }) => {
+      if (path !== SPEC_PATH || !response || typeof response !== "object" || completed.has(response)) return;
+      completeDocument(response as Parameters<typeof completeDocument>[0]);
+      completed.add(response);
+    })
+    .use(
     openapi({
       path: "/api/v1/docs",
-      specPath: "/api/v1/openapi.json",
+      specPath: SPEC_PATH,
       provider: "swagger-ui",
       swagger: {
         cdn: "/api/v1/docs/assets/swagger-ui-bundle.js",
         theme: "/api/v1/docs/assets/swagger-ui.css",
         autoDarkMode: false,
         persistAuthorization: true,
-        ...({ url: "/api/v1/openapi.json" } as object),
+        ...({ url: SPEC_PATH } as object),
       },
       exclude: { paths: [/^\/api\/v1\/docs/] },
       documentation: {

@@ -7,7 +7,7 @@ export interface FieldError {
   message: string;
 }
 
-const TITLES: Record<number, string> = {
+export const TITLES: Record<number, string> = {
   400: "Bad request",
   401: "Unauthorized",
   402: "Payment required",

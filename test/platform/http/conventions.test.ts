@@ -128,6 +128,27 @@ describe("idempotency", () => {
     expect(retried.headers.get("idempotent-replayed")).toBeNull();
   });
 
+  it("replays a retried publish and rollback instead of acting twice", async () => {
+    const org = await app.newOrg();
+    const agent = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Versions" } })).body.data;
+    const publish = (n: string) => app.api("POST", `/api/v1/agents/${agent.id}/publish`, { key: org.key, body: { note: "v" }, headers: { "idempotency-key": n } });
+    const v1 = (await publish("publish-1")).body.data;
+    const again = await publish("publish-1");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.data.id).toBe(v1.id);
+    await publish("publish-2");
+    const rollback = () => app.api("POST", `/api/v1/agents/${agent.id}/rollback`, { key: org.key, body: { versionId: v1.id }, headers: { "idempotency-key": "rollback-1" } });
+    const first = await rollback();
+    const retried = await rollback();
+    expect(first.status).toBe(200);
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(retried.body).toEqual(first.body);
+    const versions = (await app.api("GET", `/api/v1/agents/${agent.id}/versions`, { key: org.key })).body.data;
+    expect(versions).toHaveLength(2);
+    // create (1), two publishes (3), one rollback (4): the retries changed nothing.
+    expect((await app.api("GET", `/api/v1/agents/${agent.id}`, { key: org.key })).body.data).toMatchObject({ version: 4, publishedVersionId: v1.id });
+  });
+
   it("keeps a secret shown once retrievable only through the replay, sealed at rest", async () => {
     const org = await app.newOrg();
     const headers = { "idempotency-key": "mint-key" };

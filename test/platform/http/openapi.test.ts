@@ -45,6 +45,55 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("documents the Idempotency-Key header and its problems on every route that honours it", () => {
+    const marked = app.server.routes.filter((r) => !r.hidden && r.detail?.["x-idempotent"] === true).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    // The routes the spec marks (publish), those creating what a retry must not create twice, and rotation.
+    for (const op of ["POST /api/v1/agents", "POST /api/v1/agents/{id}/publish", "POST /api/v1/agents/{id}/rollback", "POST /api/v1/api-keys", "POST /api/v1/api-keys/{id}/rotate"]) expect(marked).toContain(op);
+    const documented = operations().filter(({ op }) => op["x-idempotent"] === true);
+    expect(documented.map(({ method, path }) => `${method} ${path}`).sort()).toEqual([...marked].sort());
+    for (const { method, path, op } of documented) {
+      const header = (op.parameters ?? []).filter((p: any) => p.in === "header" && p.name === "Idempotency-Key");
+      expect({ op: `${method} ${path}`, header: header.length }).toEqual({ op: `${method} ${path}`, header: 1 });
+      // Routes with path parameters keep them next to the header.
+      for (const [, name] of path.matchAll(/\{(\w+)\}/g)) expect(op.parameters.some((p: any) => p.in === "path" && p.name === name)).toBe(true);
+      for (const [status, code] of [["400", "invalid_idempotency_key"], ["409", "idempotency_in_progress"], ["422", "idempotency_key_reused"]] as const) {
+        expect({ op: `${method} ${path}`, status, codes: op.responses[status]?.["x-problem-codes"] ?? [] }).toEqual({ op: `${method} ${path}`, status, codes: expect.arrayContaining([code]) });
+        expect(op.responses[status].description).toContain(code);
+      }
+    }
+    const plain = operations().find(({ method, path }) => method === "PATCH" && path === "/api/v1/agents/{id}")!.op;
+    expect(plain.parameters.some((p: any) => p.name === "Idempotency-Key")).toBe(false);
+    expect(plain.parameters.some((p: any) => p.in === "header" && p.name === "if-match")).toBe(true);
+  });
+
+  it("lists 413 and 415 on every operation that takes a body, and serves problems as application/problem+json", () => {
+    let withBody = 0;
+    for (const { method, path, op } of operations()) {
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        const problem = Object.values<any>(response.content ?? {}).some((c) => c.schema?.title === "ProblemDetails");
+        if (problem) expect({ op: `${method} ${path}`, status, types: Object.keys(response.content) }).toEqual({ op: `${method} ${path}`, status, types: ["application/problem+json"] });
+        else if (Number(status) >= 400) expect(`${method} ${path} ${status}`).toBe("GET /ready 503"); // readiness answers its own JSON
+      }
+      if (!op.requestBody) continue;
+      withBody++;
+      for (const [status, code] of [["400", "invalid_json"], ["413", "payload_too_large"], ["415", "unsupported_media_type"]] as const) {
+        expect({ op: `${method} ${path}`, status, codes: op.responses[status]?.["x-problem-codes"] ?? [] }).toEqual({ op: `${method} ${path}`, status, codes: expect.arrayContaining([code]) });
+      }
+      expect(op.responses["413"].content["application/problem+json"].schema.required).toContain("code");
+    }
+    expect(withBody).toBeGreaterThan(20);
+  });
+
+  it("answers the codes it documents: a bad Idempotency-Key on the publish route is 400 invalid_idempotency_key", async () => {
+    const org = await app.newOrg();
+    const agent = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Doc" } })).body.data;
+    const res = await app.api("POST", `/api/v1/agents/${agent.id}/publish`, { key: org.key, headers: { "idempotency-key": "k".repeat(256) } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_idempotency_key");
+    const documented = doc.paths["/api/v1/agents/{id}/publish"].post.responses["400"]["x-problem-codes"];
+    expect(documented).toContain(res.body.code);
+  });
+
   it("serves a browsable docs page whose assets come from this server", async () => {
     const page = await fetch(`${app.url}/api/v1/docs`);
     expect(page.status).toBe(200);
