@@ -1,6 +1,8 @@
 // Request bodies are checked before anything is read: the declared length against the route's limit (413) and
-// the media type (415: JSON everywhere except the multipart upload routes). Bodies sent without a declared
-// length are bounded by the server's hard cap (`maxRequestBodySize`, 32 MiB).
+// the media type (415: JSON everywhere except the multipart upload routes). A JSON body sent without a declared
+// length (chunked) is counted while it is read and refused with the same 413 once it passes the limit, so no more
+// than the limit is ever held. Multipart bodies without a length are bounded by the server's hard cap
+// (`maxRequestBodySize`, 32 MiB) and the upload's own size check.
 import { Problem } from "./problem.ts";
 
 /** What any route taking a body may answer before it runs; the OpenAPI document lists them. */
@@ -14,11 +16,15 @@ export const UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
 const MULTIPART_OVERHEAD = 64 * 1024;
 const MULTIPART_PATHS = ["/api/v1/uploads"];
 
-export function checkRequestBody(request: Request, path: string, jsonLimit: number) {
+/**
+ * Refuses a body that is too large (413) or of the wrong type (415). For a JSON body without a declared length it
+ * answers the request to use instead: the same one whose body stream fails with the 413 once it passes the limit.
+ */
+export function checkRequestBody(request: Request, path: string, jsonLimit: number): Request | undefined {
   const multipart = MULTIPART_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
   const limit = multipart ? UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD : jsonLimit;
   const length = request.headers.get("content-length");
-  if (Number(length ?? 0) > limit) throw new Problem(413, BODY_PROBLEMS[413].code, `the request body is larger than ${limit} bytes`);
+  if (Number(length ?? 0) > limit) throw tooLarge(limit);
   const hasBody = (length !== null && length !== "0") || request.headers.has("transfer-encoding");
   if (!hasBody) return;
   const type = request.headers.get("content-type") ?? "";
@@ -26,6 +32,32 @@ export function checkRequestBody(request: Request, path: string, jsonLimit: numb
   if (!(json || (multipart && /^multipart\/form-data/i.test(type)))) {
     throw new Problem(415, BODY_PROBLEMS[415].code, multipart ? "send the file as multipart/form-data" : "send the body as application/json");
   }
+  if (length === null && !multipart && request.body) return withBodyLimit(request, limit);
+}
+
+const tooLarge = (limit: number) => new Problem(413, BODY_PROBLEMS[413].code, `the request body is larger than ${limit} bytes`);
+
+function withBodyLimit(request: Request, limit: number): Request {
+  let received = 0;
+  const counted = request.body!.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength;
+        // Erroring the stream also cancels the source, so the rest of the body is never read.
+        if (received > limit) controller.error(tooLarge(limit));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Request(request.url, { method: request.method, headers: request.headers, body: counted, signal: request.signal, duplex: "half" } as RequestInit);
+}
+
+/** The 413 a body stream failed with, when a parser reports it as its own failure. */
+export function bodyLimitProblem(error: unknown): Problem | null {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Problem && e.status === 413) return e;
+  }
+  return null;
 }
 
 /**

@@ -55,7 +55,8 @@ export function createConventions(deps: ConventionDeps) {
   const idempotencyClaims = new WeakMap<Request, { organizationId: string; key: string; done: boolean }>();
 
   return new Elysia({ name: "flowyte-conventions" })
-    .onRequest(({ request, set }) => {
+    .onRequest((ctx) => {
+      const { request, set } = ctx;
       const incoming = request.headers.get("x-request-id");
       set.headers["x-request-id"] = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : nextRequestId();
       const path = new URL(request.url).pathname;
@@ -66,7 +67,11 @@ export function createConventions(deps: ConventionDeps) {
         Object.assign(set.headers, CORS_HEADERS);
         if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: set.headers as Record<string, string> });
       }
-      if (request.method !== "GET" && request.method !== "HEAD") checkRequestBody(request, path, deps.jsonBodyLimit);
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        // A chunked JSON body is read through a counter: everything after this sees the bounded request.
+        const bounded = checkRequestBody(request, path, deps.jsonBodyLimit);
+        if (bounded) (ctx as { request: Request }).request = bounded;
+      }
     })
     .onTransform({ as: "global" }, ({ query }) => {
       // Numeric query parameters arrive as text; turn plain digits into numbers so the schemas can say `integer`.

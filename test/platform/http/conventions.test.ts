@@ -68,6 +68,77 @@ describe("envelope and problems", () => {
     const res = await app.api("POST", "/api/v1/agents", { key, body: { name: "x".repeat(2 * 1024 * 1024) } });
     isProblem(res, 413, "payload_too_large");
   });
+
+  it("refuses a chunked body (no Content-Length) over the limit with the same 413", async () => {
+    const org = await app.newOrg();
+    const json = new TextEncoder().encode(JSON.stringify({ name: "x".repeat(3 * 1024 * 1024) }));
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < json.length; at += 64 * 1024) controller.enqueue(json.subarray(at, at + 64 * 1024));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${app.url}/api/v1/agents`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${org.key}`, "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    const parsed = { status: res.status, headers: res.headers, body: await res.json() };
+    isProblem(parsed, 413, "payload_too_large");
+    expect((await app.api("GET", "/api/v1/agents", { key: org.key })).body.data).toEqual([]);
+  });
+
+  it("answers 413 while a chunked body is still arriving, without waiting for the rest", async () => {
+    const { key: orgKey } = await app.newOrg();
+    const { port, hostname } = new URL(app.url);
+    const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      let received = "";
+      const timer = setTimeout(() => reject(new Error(`no answer while the body was still open; got ${JSON.stringify(received.slice(0, 200))}`)), 10_000);
+      Bun.connect({
+        hostname,
+        port: Number(port),
+        socket: {
+          open(socket) {
+            socket.write(
+              `POST /api/v1/agents HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${orgKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+            );
+            socket.write(chunk('{"name":"'));
+            // 1.5 MiB of the name, then nothing more: the last chunk never comes.
+            for (let i = 0; i < 24; i++) socket.write(chunk("y".repeat(64 * 1024)));
+          },
+          data(socket, data) {
+            received += data.toString();
+            if (/\r\n\r\n[\s\S]*\}/.test(received)) {
+              clearTimeout(timer);
+              socket.end();
+              resolve(received);
+            }
+          },
+          error(_socket, err) {
+            clearTimeout(timer);
+            reject(err);
+          },
+        },
+      }).catch(reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(answer).toContain('"code":"payload_too_large"');
+  });
+
+  it("still reads a chunked body under the limit", async () => {
+    const org = await app.newOrg();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const part of ['{"name":', '"Chunked"', "}"]) controller.enqueue(new TextEncoder().encode(part));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${app.url}/api/v1/agents`, { method: "POST", headers: { authorization: `Bearer ${org.key}`, "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(201);
+    expect((await res.json()).data.name).toBe("Chunked");
+  });
 });
 
 describe("rate limiting", () => {
