@@ -94,6 +94,15 @@ export const WidgetMessageSend = t.Object({
   content: t.String({ minLength: 1, maxLength: 4000, pattern: "\\S" }),
   stream: t.Optional(t.Boolean({ description: "true: text/event-stream (delta, message, done); default false", default: false })),
   visitorToken: VisitorToken,
+  clientMessageId: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: "^[A-Za-z0-9_-]+$",
+      description:
+        "The browser's own id for this message (e.g. a UUID), the same on every attempt: the turn runs once and finishes even if the connection drops; a repeat answers its reply (Idempotent-Replayed: true) for 24 h",
+    }),
+  ),
 });
 
 export const WidgetReply = t.Object({

@@ -5,7 +5,9 @@ import type { Server } from "bun";
 import type { Principal } from "../../platform/auth/principal.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
+import { IdempotencyStore } from "../../platform/http/idempotency.ts";
 import { streamEvents } from "../../platform/http/sse.ts";
+import type { TurnSink } from "../../runtime/conversation.ts";
 import type { ApiContext } from "../context.ts";
 import { PublishableKey } from "../publishable-keys/model.ts";
 import { PublishableKeysService } from "../publishable-keys/service.ts";
@@ -44,7 +46,9 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     tokens: new VisitorTokens(ctx.sealer.deriveKey(VISITOR_TOKEN_PURPOSE)),
     hooks,
     limiter: new SessionLimiter(),
+    idempotency: new IdempotencyStore(ctx.database.db, ctx.sealer),
     publicBaseUrl: ctx.config.publicBaseUrl,
+    log: ctx.log,
   });
   const org = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
   // chat:public is only ever held by a publishable key, so its grant is there on the public routes.
@@ -128,9 +132,17 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     )
     .post(
       "/chat/widget/sessions/:conversationId/messages",
-      async ({ params, body, request, path, ...c }) => {
+      async ({ params, body, request, path, set, ...c }) => {
         const { organizationId, key } = caller(c);
         const conversation = await sessions.authorize(organizationId, key, params.conversationId, body.visitorToken);
+        if (body.clientMessageId) {
+          const delivery = await sessions.deliver(organizationId, conversation, body.content, body.clientMessageId);
+          if (delivery.replayed) set.headers["idempotent-replayed"] = "true";
+          const answer = (sink: TurnSink) => (delivery.replayed ? delivery.reply : delivery.run(sink));
+          if (!body.stream) return ok(await answer({}));
+          // A replayed answer has no delta frames: only its message, then done.
+          return streamEvents(request.signal, async (emit) => emit("message", await answer({ delta: (text) => emit("delta", { text }) })), { instance: path });
+        }
         if (conversation.status === "ended") throw sessionEnded();
         if (!body.stream) return ok(await sessions.send(organizationId, conversation, body.content, {}, request.signal));
         return streamEvents(
@@ -144,12 +156,14 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         params: SessionParams,
         body: WidgetMessageSend,
         parse: "json",
-        response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415) },
+        response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415, 422) },
         detail: {
           summary: "Send a widget message",
           description:
             "The visitor's message and the agent's reply. With stream:true, SSE: event:delta {text} as the reply becomes sayable, then event:message " +
-            "(WidgetReply), then event:done. 401 for an invalid or expired visitorToken, 403 visitor_token_mismatch for another conversation's, 409 session_ended.",
+            "(WidgetReply), then event:done. With clientMessageId the turn runs once and finishes even if the connection drops; sending the same id again " +
+            "answers that turn's reply (Idempotent-Replayed: true; streamed, just the message frame), 409 idempotency_in_progress while another replica still runs it, " +
+            "422 idempotency_key_reused for other content. 401 for an invalid or expired visitorToken, 403 visitor_token_mismatch for another conversation's, 409 session_ended.",
           tags: ["Chat"],
         },
       },

@@ -5,7 +5,9 @@ import { desc, eq } from "drizzle-orm";
 import type { PublishableKeyGrant } from "../../platform/auth/principal.ts";
 import type { Database } from "../../platform/db/index.ts";
 import { conversationMessages } from "../../platform/db/schema/index.ts";
+import { IdempotencyStore } from "../../platform/http/idempotency.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
+import type { Logger } from "../../platform/log.ts";
 import { newId } from "../../platform/ids.ts";
 import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
 import type { AgentsService } from "../agents/service.ts";
@@ -66,10 +68,22 @@ export interface WidgetSessionsDeps {
   tokens: VisitorTokens;
   hooks: WidgetHooks;
   limiter: SessionLimiter;
+  /** Where the replies of messages sent with a clientMessageId are kept for their repeats (idempotency_keys). */
+  idempotency: IdempotencyStore;
   publicBaseUrl: string;
+  log: Logger;
 }
 
+/** A visitor message sent with a clientMessageId: its earlier reply, or the turn this request is to run. */
+export type MessageDelivery = { replayed: true; reply: Promise<WidgetReplyDto> } | { replayed: false; run(sink: TurnSink): Promise<WidgetReplyDto> };
+
+/** Turns of messages with a clientMessageId run to the end whatever happens to the request that sent them. */
+const UNTIL_DONE = new AbortController().signal;
+
 export class WidgetSessions {
+  /** Messages with a clientMessageId whose turn runs in this process, so a repeat waits for it instead of a 409. */
+  private running = new Map<string, Promise<WidgetReplyDto>>();
+
   constructor(private deps: WidgetSessionsDeps) {}
 
   async start(organizationId: string, key: PublishableKeyGrant, input: { turnstileToken?: string; identityToken?: string }, visitor: Visitor) {
@@ -132,6 +146,55 @@ export class WidgetSessions {
       if (error instanceof ConversationEndedError) throw sessionEnded();
       throw error;
     }
+  }
+
+  /**
+   * A message the widget may send more than once (it resends after a dropped connection) runs its turn once: the
+   * first request claims `clientMessageId` and runs the turn, detached from its connection so the reply is stored
+   * even when the visitor's network drops; a repeat gets that reply, or waits for the turn still running here (on
+   * another replica it answers 409 idempotency_in_progress with Retry-After). The same id with other content is
+   * 422 idempotency_key_reused. Replies are kept 24 hours, as long as a visitor token lives.
+   */
+  async deliver(organizationId: string, conversation: WidgetConversation, content: string, clientMessageId: string): Promise<MessageDelivery> {
+    const { idempotency } = this.deps;
+    const key = `widget-message:${conversation.id}:${clientMessageId}`;
+    const running = this.running.get(key);
+    if (running) return { replayed: true, reply: running };
+    let claim;
+    try {
+      claim = await idempotency.claim(organizationId, key, IdempotencyStore.requestHash("POST", `/chat/widget/sessions/${conversation.id}/messages`, { content }));
+    } catch (error) {
+      const started = this.running.get(key);
+      if (started && error instanceof Problem && error.code === "idempotency_in_progress") return { replayed: true, reply: started };
+      throw error;
+    }
+    if (claim.kind === "replay") return { replayed: true, reply: Promise.resolve(claim.body as WidgetReplyDto) };
+
+    let settle!: { resolve(reply: WidgetReplyDto): void; reject(error: unknown): void };
+    const reply = new Promise<WidgetReplyDto>((resolve, reject) => (settle = { resolve, reject }));
+    reply.catch(() => {}); // a failure belongs to whoever awaits it; nobody else may be waiting
+    this.running.set(key, reply);
+    const fail = async (error: unknown) => {
+      await idempotency.release(organizationId, key).catch(() => {});
+      this.running.delete(key);
+      settle.reject(error);
+      throw error;
+    };
+    if (conversation.status === "ended") return fail(sessionEnded());
+    return {
+      replayed: false,
+      run: (sink) => {
+        this.send(organizationId, conversation, content, sink, UNTIL_DONE).then(
+          async (answered) => {
+            await idempotency.complete(organizationId, key, 200, answered).catch((error) => this.deps.log.warn("widget reply not kept for repeats", { conversationId: conversation.id, error }));
+            this.running.delete(key);
+            settle.resolve(answered);
+          },
+          (error) => fail(error).catch(() => {}),
+        );
+        return reply;
+      },
+    };
   }
 
   async transcript(conversation: WidgetConversation) {

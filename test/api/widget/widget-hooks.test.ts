@@ -6,6 +6,8 @@ import { AgentsService } from "../../../src/api/agents/service.ts";
 import { SessionLimiter, WidgetSessions, type WidgetHooks } from "../../../src/api/widget/sessions.ts";
 import { VisitorTokens } from "../../../src/api/widget/visitor-token.ts";
 import type { PublishableKeyGrant } from "../../../src/platform/auth/principal.ts";
+import { createSealer } from "../../../src/platform/crypto.ts";
+import { IdempotencyStore } from "../../../src/platform/http/idempotency.ts";
 import { createLogger } from "../../../src/platform/log.ts";
 import { ConversationRuntime } from "../../../src/runtime/conversation.ts";
 import { ConversationStore } from "../../../src/runtime/store.ts";
@@ -46,7 +48,17 @@ function sessionsWith(hooks: WidgetHooks) {
     loadCompiled: (row) => agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId!),
     log,
   });
-  return new WidgetSessions({ database, agents, runtime, tokens: new VisitorTokens(randomBytes(32)), hooks, limiter: new SessionLimiter(), publicBaseUrl: "http://localhost" });
+  return new WidgetSessions({
+    database,
+    agents,
+    runtime,
+    tokens: new VisitorTokens(randomBytes(32)),
+    hooks,
+    limiter: new SessionLimiter(),
+    idempotency: new IdempotencyStore(database.db, createSealer(randomBytes(32))),
+    publicBaseUrl: "http://localhost",
+    log,
+  });
 }
 
 const rejection = (promise: Promise<unknown>) =>

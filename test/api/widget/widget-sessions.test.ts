@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 let app: TestApp;
@@ -10,7 +11,7 @@ const HOURS = { timezone: "America/New_York", weekly: { monday: [{ start: "09:00
 
 beforeAll(async () => {
   // As behind one reverse proxy: X-Forwarded-For's last entry names the visitor.
-  app = await startTestApp({ PUBLIC_BASE_URL: "https://chat.example.net", TRUST_PROXY: "1" });
+  app = await startTestApp({ PUBLIC_BASE_URL: "https://chat.example.net", TRUST_PROXY: "1", EGRESS_ALLOWLIST: "127.0.0.1" });
   ({ key } = await app.newOrg());
   agentId = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Shop helper", greeting: "Hi! I'm the shop's assistant.", businessHours: HOURS } })).body.data.id;
   await app.api("POST", `/api/v1/agents/${agentId}/publish`, { key, body: {} });
@@ -37,11 +38,11 @@ const startSession = async (opts: { pk?: string; visitor?: string; body?: unknow
 };
 
 /** POST a message with stream:true and split the answer into SSE frames. */
-async function streamMessage(conversationId: string, visitorToken: string, content: string) {
+async function streamMessage(conversationId: string, visitorToken: string, content: string, extra: Record<string, unknown> = {}) {
   const res = await fetch(`${app.url}/api/v1/chat/widget/sessions/${conversationId}/messages`, {
     method: "POST",
     headers: { authorization: `Bearer ${pk.keyPublic}`, origin: SITE, "content-type": "application/json" },
-    body: JSON.stringify({ content, stream: true, visitorToken }),
+    body: JSON.stringify({ content, stream: true, visitorToken, ...extra }),
   });
   const raw = await res.text();
   const frames = raw
@@ -200,6 +201,107 @@ describe("widget sessions", () => {
     const res = await app.api("POST", "/api/v1/chat/widget/sessions", { key, body: {}, headers: { origin: SITE } });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: "insufficient_scope", requiredScope: "chat:public" });
+  });
+});
+
+const transcriptOf = async (session: { conversationId: string; visitorToken: string }, key = pk.keyPublic) =>
+  (await widget("GET", `/sessions/${session.conversationId}/messages?visitorToken=${encodeURIComponent(session.visitorToken)}`, { pk: key })).body.data as {
+    status: string;
+    messages: { id: string; role: string; content: string }[];
+  };
+
+describe("widget messages sent with a clientMessageId", () => {
+  it("answers a repeat with the first reply, streamed or not, instead of running the turn again", async () => {
+    const session = await startSession();
+    const send = (body: Record<string, unknown>) => widget("POST", `/sessions/${session.conversationId}/messages`, { body: { visitorToken: session.visitorToken, ...body } });
+    const first = await send({ content: "When are you open on Saturday?", clientMessageId: "m-1" });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    expect(first.body.data.messages[0].content).toContain("Saturday 10:00 to 14:00");
+
+    const again = await send({ content: "When are you open on Saturday?", clientMessageId: "m-1" });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.data).toEqual(first.body.data);
+
+    const streamed = await streamMessage(session.conversationId, session.visitorToken, "When are you open on Saturday?", { clientMessageId: "m-1" });
+    expect(streamed.res.headers.get("idempotent-replayed")).toBe("true");
+    expect(streamed.frames.map((f) => f.event)).toEqual(["message", "done"]);
+    expect(streamed.frames[0]!.data).toEqual(first.body.data);
+
+    const reused = await send({ content: "Something else entirely", clientMessageId: "m-1" });
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe("idempotency_key_reused");
+
+    const transcript = await transcriptOf(session);
+    expect(transcript.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Saturday?"]);
+    const [{ n }] = (await app.query<{ n: number }>(`select count(*)::int as n from conversation_events where conversation_id = '${session.conversationId}' and event_type = 'user_utterance'`)) as [{ n: number }];
+    expect(n).toBe(1);
+  });
+
+  it("replays the goodbye that ended the conversation rather than answering 409, and refuses a new message", async () => {
+    const session = await startSession();
+    const send = (content: string, clientMessageId: string) => widget("POST", `/sessions/${session.conversationId}/messages`, { body: { content, clientMessageId, visitorToken: session.visitorToken } });
+    const bye = await send("That's all, goodbye", "bye-1");
+    expect(bye.body.data.ended).toBe(true);
+    const repeat = await send("That's all, goodbye", "bye-1");
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.data).toEqual(bye.body.data);
+    const late = await send("One more thing", "late-1");
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe("session_ended");
+  });
+
+  it("finishes the turn when the connection drops mid-stream, and a resend gets that reply: the message is processed once", async () => {
+    const lookups = startWebhookTarget(() => ({ status: "shipped" }), 800);
+    try {
+      const b = agentBuilder(app, key);
+      const agent = await b.agent({ name: "Order desk" });
+      await b.skill(agent.id, {
+        name: "order_status",
+        description: "Check the delivery status of an order",
+        skillType: "http_webhook",
+        parametersSchema: { type: "object", properties: {} },
+        executionConfig: { url: `${lookups.url}/status`, method: "GET", timeout_ms: 10000 },
+        expectedLatencyMs: 2000,
+      });
+      await b.publish(agent.id);
+      const orderKey = await newKey({}, agent.id);
+      const session = await startSession({ pk: orderKey.keyPublic });
+      const body = { content: "check the delivery status of my order", stream: true, visitorToken: session.visitorToken, clientMessageId: "c0ffee-1" };
+
+      const controller = new AbortController();
+      const res = await fetch(`${app.url}/api/v1/chat/widget/sessions/${session.conversationId}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${orderKey.keyPublic}`, origin: SITE, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      const reader = res.body!.getReader();
+      let received = "";
+      while (!received.includes("One moment")) received += new TextDecoder().decode((await reader.read()).value);
+      controller.abort(); // the visitor's network drops while the lookup runs
+      await Bun.sleep(150);
+
+      // The widget's resend, while the turn still runs: it waits for that turn instead of starting another.
+      const resent = await widget("POST", `/sessions/${session.conversationId}/messages`, { pk: orderKey.keyPublic, body: { ...body, stream: false } });
+      expect(resent.status).toBe(200);
+      expect(resent.headers.get("idempotent-replayed")).toBe("true");
+      expect(resent.body.data.messages.map((m: { content: string }) => m.content)).toEqual(["One moment while I check that.", "Here's what I found. status: shipped."]);
+      expect(lookups.calls).toHaveLength(1);
+
+      const transcript = await transcriptOf(session, orderKey.keyPublic);
+      expect(transcript.messages.map((m) => [m.role, m.content])).toEqual([
+        ["assistant", "Hello! How can I help you today?"],
+        ["user", "check the delivery status of my order"],
+        ["assistant", "One moment while I check that."],
+        ["assistant", "Here's what I found. status: shipped."],
+      ]);
+      const events = await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${session.conversationId}' and event_type in ('tool_call', 'error')`);
+      expect(events.map((e) => [e.event_type, (typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload).status])).toEqual([["tool_call", "ok"]]);
+    } finally {
+      lookups.stop();
+    }
   });
 });
 
