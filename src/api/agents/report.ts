@@ -20,6 +20,7 @@ export interface ReportInput {
   compiled: CompiledConfig;
   everPublished: boolean;
   hasUnpublishedChanges: boolean;
+  knowledge: PrepublishReportDto["knowledgeCoverage"] & { failed: number };
 }
 
 const INTEGRATION_TYPES = new Set(["db_query", "native_sql", "native_rest", "native_graphql", "calendar", "google_sheets", "crm", "sms", "mcp"]);
@@ -85,7 +86,7 @@ function rulesOf(compiled: CompiledConfig): Rules {
 }
 
 export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
-  const { compiled } = input;
+  const { compiled, knowledge } = input;
   const { name, ...rest } = compiled.agent;
   const c = rest as AgentConfig;
   const rules = rulesOf(compiled);
@@ -161,6 +162,7 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   if (rules.rate.perMinute) wontSay.push(`Will not run more than ${rules.rate.perMinute} action${rules.rate.perMinute === 1 ? "" : "s"} a minute`);
   if (rules.rate.perCall) wontSay.push(`Will not run more than ${rules.rate.perCall} action${rules.rate.perCall === 1 ? "" : "s"} in one conversation`);
   wontSay.push("Will not answer from knowledge it has not been given: it says it does not know instead");
+  if (knowledge.indexed) willSay.push(`Answers questions from ${knowledge.indexed} indexed knowledge source${knowledge.indexed === 1 ? "" : "s"}`);
 
   if (!c.persona.trim()) warnings.push("No persona: the agent will introduce itself only by name");
   if (!c.goals.length) warnings.push("No goals: the agent has nothing to steer conversations toward");
@@ -171,6 +173,9 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   if (!c.enabledChannels.length) warnings.push("No channel is enabled: nobody can reach this agent");
   if (!input.isActive) warnings.push("The agent is paused (isActive is false): live channels will not answer");
   if (c.enabledChannels.includes("voice") && !c.defaultVoiceId && !Object.keys(c.voiceMap).length) warnings.push("No voice chosen: calls use the installation's default voice");
+  if (!knowledge.sources) warnings.push("No knowledge sources: the agent answers only through its skills and says it does not know otherwise");
+  if (knowledge.pending) warnings.push(`${knowledge.pending} knowledge source${knowledge.pending === 1 ? " is" : "s are"} still being indexed: not answered from yet`);
+  if (knowledge.failed) warnings.push(`${knowledge.failed} knowledge source${knowledge.failed === 1 ? "" : "s"} failed to index: not answered from`);
   warnings.push(...gateWarnings(compiled, rules, playbookNames));
   for (const skill of compiled.skills) {
     if (INTEGRATION_TYPES.has(skill.skillType)) warnings.push(`Skill "${skill.name}" needs the ${skill.skillType} integration, which is not connected: it will answer integration_not_connected`);
@@ -206,7 +211,7 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
       ...compiled.guardrails.map((g) => ({ policyType: g.policyType, summary: describePolicy(g) })),
       ...compiled.callerVerification.map((v) => ({ policyType: "caller_verification", summary: `Verifies callers by ${describeVerification(v)}` })),
     ],
-    knowledgeCoverage: { sources: 0, indexed: 0, pending: 0, coverageScore: null },
+    knowledgeCoverage: { sources: knowledge.sources, indexed: knowledge.indexed, pending: knowledge.pending, coverageScore: knowledge.coverageScore },
     warnings,
     hasUnpublishedChanges: input.hasUnpublishedChanges,
   };

@@ -4,7 +4,7 @@
 import { and, desc, eq, ilike, isNotNull, isNull, lt, max, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../../platform/auth/principal.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
-import { agents, agentVersions } from "../../platform/db/schema/index.ts";
+import { agents, agentVersions, knowledgeGaps, knowledgeSources } from "../../platform/db/schema/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
@@ -238,7 +238,25 @@ export class AgentsService {
     const live = row.publishedVersionId ? await this.findVersion(this.db, organizationId, id, row.publishedVersionId) : null;
     const draft = await compileDraft(this.db, row);
     const hasUnpublishedChanges = live ? diffValues(diffView(live.compiledConfig as unknown as CompiledConfig), diffView(draft)).length > 0 : true;
-    return buildPrepublishReport({ isActive: row.isActive, compiled: draft, everPublished: live !== null, hasUnpublishedChanges });
+    return buildPrepublishReport({ isActive: row.isActive, compiled: draft, everPublished: live !== null, hasUnpublishedChanges, knowledge: await this.knowledgeCoverage(organizationId, id) });
+  }
+
+  /** Sources by state, and the share of recorded knowledge gaps (questions not answered) a source now covers. */
+  private async knowledgeCoverage(organizationId: string, agentId: string) {
+    const count = sql<number>`count(*)::int`;
+    const [sources, gaps] = await Promise.all([
+      this.db.select({ status: knowledgeSources.status, n: count }).from(knowledgeSources).where(and(eq(knowledgeSources.organizationId, organizationId), eq(knowledgeSources.agentId, agentId))).groupBy(knowledgeSources.status),
+      this.db.select({ status: knowledgeGaps.status, n: count }).from(knowledgeGaps).where(and(eq(knowledgeGaps.organizationId, organizationId), eq(knowledgeGaps.agentId, agentId))).groupBy(knowledgeGaps.status),
+    ]);
+    const of = (rows: { status: string; n: number }[], ...statuses: string[]) => rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + Number(r.n), 0);
+    const recorded = of(gaps, "open", "in_progress", "covered");
+    return {
+      sources: sources.reduce((sum, r) => sum + Number(r.n), 0),
+      indexed: of(sources, "indexed"),
+      pending: of(sources, "pending", "indexing"),
+      failed: of(sources, "error"),
+      coverageScore: recorded ? Math.round((of(gaps, "covered") / recorded) * 1000) / 1000 : null,
+    };
   }
 
   /**

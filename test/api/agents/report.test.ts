@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.stop());
 
-type Report = { summary: string; willSay: string[]; wontSay: string[]; dataEgress: { skillId: string; skillName: string; fields: string[]; destination: string }[]; guardrails: { policyType: string; summary: string }[]; warnings: string[] };
+type Report = { summary: string; willSay: string[]; wontSay: string[]; dataEgress: { skillId: string; skillName: string; fields: string[]; destination: string }[]; guardrails: { policyType: string; summary: string }[]; knowledgeCoverage: Record<string, unknown>; warnings: string[] };
 
 async function newAgent(body: Record<string, unknown>) {
   const res = await app.api("POST", "/api/v1/agents", { key, body });
@@ -241,5 +241,26 @@ describe("warnings for gates that cannot pass or do nothing", () => {
     expect(report.wontSay).toContain("Will not transfer to a person outside business hours");
     expect(report.wontSay).toContain("Will not run skills that change data or transfer the call outside business hours (after-hours mode closed_message)");
     expect(report.dataEgress).toContainEqual(expect.objectContaining({ skillName: "Person", destination: "phone transfer by the handoff rules" }));
+  });
+});
+
+describe("knowledge in the pre-publish report", () => {
+  it("counts the agent's knowledge sources by state instead of reporting none", async () => {
+    const agentId = await newAgent({ name: "Knows things" });
+    let report = await reportOf(agentId);
+    expect(report.knowledgeCoverage).toEqual({ sources: 0, indexed: 0, pending: 0, coverageScore: null });
+    expect(report.warnings).toContain("No knowledge sources: the agent answers only through its skills and says it does not know otherwise");
+
+    const created = await app.api("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { key, body: { kind: "faq", label: "FAQ", items: [{ question: "Do you fix boilers?", answer: "Yes, every make." }] } });
+    expect(created.status).toBe(201);
+    const deadline = Date.now() + 20_000;
+    while ((await app.api("GET", `/api/v1/agents/${agentId}/knowledge/sources/${created.body.data.id}`, { key })).body.data.status !== "indexed") {
+      if (Date.now() > deadline) throw new Error("the FAQ source was not indexed in time");
+      await Bun.sleep(50);
+    }
+    report = await reportOf(agentId);
+    expect(report.knowledgeCoverage).toEqual({ sources: 1, indexed: 1, pending: 0, coverageScore: null });
+    expect(report.willSay).toContain("Answers questions from 1 indexed knowledge source");
+    expect(report.warnings.some((w) => w.includes("knowledge source"))).toBe(false);
   });
 });
