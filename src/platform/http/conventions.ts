@@ -1,6 +1,7 @@
 // The API's cross-cutting conventions as one Elysia plugin, used by every route module:
 // request ids, body limits and JSON parsing, problem+json errors, bearer-key authentication,
-// per-route scopes (`scope:`), per-key rate limits, Idempotency-Key replay (`idempotent:`) and the audit trail.
+// per-route scopes (`scope:`), per-key rate limits, Idempotency-Key replay (`idempotent:`) and the audit trail
+// (each state-changing request's entry is stored before its response is sent).
 import { Elysia } from "elysia";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import type { SecretKeyAuthenticator } from "../auth/keys.ts";
@@ -53,8 +54,9 @@ export function problemResponse(problem: Problem, instance: string, requestId: s
 
 export function createConventions(deps: ConventionDeps) {
   const idempotencyClaims = new WeakMap<Request, { organizationId: string; key: string; done: boolean }>();
+  const audited = new WeakSet<Request>();
 
-  return new Elysia({ name: "flowyte-conventions" })
+  const conventions = new Elysia({ name: "flowyte-conventions" })
     .onRequest((ctx) => {
       const { request, set } = ctx;
       const incoming = request.headers.get("x-request-id");
@@ -80,7 +82,8 @@ export function createConventions(deps: ConventionDeps) {
         if (typeof v === "string" && /^\d{1,9}$/.test(v)) (query as Record<string, unknown>)[name] = Number(v);
       }
     })
-    .onError({ as: "global" }, async ({ code, error, request, set, path }) => {
+    .onError({ as: "global" }, async (ctx) => {
+      const { code, error, request, set, path } = ctx;
       // A failed request frees its Idempotency-Key before answering, so an immediate corrected retry runs.
       const claim = idempotencyClaims.get(request);
       if (claim && !claim.done) {
@@ -90,6 +93,7 @@ export function createConventions(deps: ConventionDeps) {
       const requestId = set.headers["x-request-id"] as string | undefined;
       const problem = toProblem(code, error, deps.log, requestId ?? "");
       set.status = problem.status;
+      await audit(ctx, problem.status);
       return problemResponse(problem, path ?? new URL(request.url).pathname, requestId);
     })
     .derive({ as: "global" }, async ({ headers, query }): Promise<{ principal: Principal | null; authFailure: AuthFailure | null }> => {
@@ -174,20 +178,29 @@ export function createConventions(deps: ConventionDeps) {
         },
       },
     })
-    .onAfterResponse({ as: "global" }, (ctx) => {
-      const { request, set } = ctx;
-      const principal = (ctx as unknown as { principal?: Principal | null }).principal;
-      if (!principal || !MUTATING.has(request.method)) return;
-      deps.audit.record({
-        organizationId: principal.organizationId,
-        actorType: principal.actorType,
-        actorId: principal.actorId,
-        method: request.method,
-        path: new URL(request.url).pathname,
-        status: Number(set.status ?? 200),
-        requestId: (set.headers["x-request-id"] as string | undefined) ?? null,
-      });
+    // Success answers are audited here, after the response is validated and before it is sent; failures in onError.
+    .mapResponse({ as: "global" }, async (ctx) => {
+      const value = (ctx as unknown as { responseValue?: unknown }).responseValue;
+      await audit(ctx, value instanceof Response ? value.status : Number(ctx.set.status ?? 200));
     });
+  return conventions;
+
+  /** Stores the audit entry of a state-changing request made by an authenticated caller, once, before it is answered. */
+  function audit(ctx: { request: Request; set: { headers: Record<string, unknown> } }, status: number): Promise<void> | undefined {
+    const { request } = ctx;
+    const principal = (ctx as unknown as { principal?: Principal | null }).principal;
+    if (!principal || !MUTATING.has(request.method) || audited.has(request)) return;
+    audited.add(request);
+    return deps.audit.record({
+      organizationId: principal.organizationId,
+      actorType: principal.actorType,
+      actorId: principal.actorId,
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status,
+      requestId: (ctx.set.headers["x-request-id"] as string | undefined) ?? null,
+    });
+  }
 }
 
 function unauthorized(failure: AuthFailure) {
