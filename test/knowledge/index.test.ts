@@ -111,15 +111,40 @@ describe("knowledge index on the app's storage", () => {
     expect(logLines.some((l) => l.includes("knowledge index loaded") && l.includes('"chunks":71'))).toBe(true);
   });
 
+  it("records the embedder's model on every chunk", async () => {
+    const rows = await app.query<{ model: string; n: number }>(`select embedding_model as model, count(*)::int as n from knowledge_chunks group by 1`);
+    expect(rows).toEqual([{ model: index.embedder.model, n: 71 }]);
+  });
+
   it("a fresh index keeps chunks from another embedding model findable by keyword only", async () => {
-    await app.query(`update knowledge_sources set embedding_model = 'some-other-model' where id = '${faq}'`);
+    await app.query(`update knowledge_chunks set embedding_model = 'some-other-model' where source_id = '${faq}'`);
     logLines.length = 0;
     const restarted = freshIndex();
     await restarted.ready();
-    expect(logLines.some((l) => l.includes("1 knowledge chunks were embedded by another model"))).toBe(true);
+    expect(logLines.some((l) => l.includes("1 knowledge chunks were embedded by another model than hashing-384-v1; they match by keyword only until they are re-embedded"))).toBe(true);
     const hits = await restarted.search({ organizationId, agentId, text: "public garage", limit: 3 });
     expect(hits[0]!.sourceId).toBe(faq);
-    await app.query(`update knowledge_sources set embedding_model = null where id = '${faq}'`);
+    expect(await restarted.inspect()).toEqual({ chunks: 71, stale: [{ model: "some-other-model", chunks: 1 }], engine: null });
+  });
+
+  it("re-embeds the chunks of another model, keeping them searchable and marking their source", async () => {
+    await app.query(`update knowledge_sources set status = 'indexed', embedding_model = 'some-other-model' where id = '${faq}'`);
+    const restarted = freshIndex();
+    await restarted.ready();
+    // Misspelled words match no keyword, only word parts (the hashing embedder's trigrams): a vector-only match.
+    const misspelled = { organizationId, agentId, text: "publik garaje", limit: 3 };
+    expect((await restarted.search(misspelled)).some((h) => h.sourceId === faq)).toBe(false);
+
+    const result = await restarted.reembed({ signal: new AbortController().signal, until: Date.now() + 60_000 });
+    expect(result).toEqual({ chunks: 1, finished: true });
+    const [row] = await app.query<{ model: string; embedding: number[] }>(`select embedding_model as model, embedding from knowledge_chunks where source_id = '${faq}'`);
+    expect(row!.model).toBe("hashing-384-v1");
+    const [expected] = await restarted.embedder.embed(["Q: Is there parking?\nA: No, use the public garage."]);
+    row!.embedding.forEach((v, i) => expect(v).toBeCloseTo(expected![i]!, 6));
+    const [source] = await app.query<{ model: string }>(`select embedding_model as model from knowledge_sources where id = '${faq}'`);
+    expect(source!.model).toBe("hashing-384-v1");
+    expect((await restarted.inspect()).stale).toEqual([]);
+    expect((await restarted.search(misspelled))[0]!.sourceId).toBe(faq);
   });
 
   it("removeSource deletes the rows and the search results", async () => {

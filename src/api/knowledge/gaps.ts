@@ -116,6 +116,7 @@ export class GapRecorder {
         representativeQuery: text,
         normalizedKey: key,
         embedding,
+        embeddingModel: this.index.embedder.model,
         conversationIds: [conversationId],
         samples: [text],
         classification,
@@ -130,7 +131,15 @@ export class GapRecorder {
     const candidates = await this.db
       .select({ id: knowledgeGaps.id, embedding: knowledgeGaps.embedding })
       .from(knowledgeGaps)
-      .where(and(eq(knowledgeGaps.organizationId, organizationId), eq(knowledgeGaps.agentId, agentId), inArray(knowledgeGaps.status, ACTIVE)))
+      .where(
+        and(
+          eq(knowledgeGaps.organizationId, organizationId),
+          eq(knowledgeGaps.agentId, agentId),
+          inArray(knowledgeGaps.status, ACTIVE),
+          // Vectors of another embedder say nothing about this one's (they are made again in the background).
+          eq(knowledgeGaps.embeddingModel, this.index.embedder.model),
+        ),
+      )
       .orderBy(desc(knowledgeGaps.lastSeen))
       .limit(CANDIDATES);
     let best: { id: string; similarity: number } | null = null;

@@ -1,13 +1,15 @@
 // Knowledge ingestion as background jobs: every source is read by a job on the `knowledge-ingest` queue (one
 // run per source at a time, retried with backoff), and a tick every minute re-reads the URL sources whose
 // automatic refresh is due and revives sources a crash left pending. Both survive restarts: the jobs and the
-// schedule live in the database.
+// schedule live in the database. The index's own upkeep (re-embedding after an embedder change, refilling a search
+// engine that lost its documents) is scheduled here too, with the rest of knowledge's background work.
 import { and, eq, inArray, isNotNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { EgressGuard } from "../../platform/egress.ts";
 import { defineQueue, type Jobs } from "../../platform/jobs/index.ts";
 import type { Logger } from "../../platform/log.ts";
+import { scheduleReindexing } from "../reindex.ts";
 import type { KnowledgeIndex } from "../types.ts";
 import { createPageFetcher } from "./fetcher.ts";
 import { SourceIngestion, type FileStore, type SourceRow } from "./ingest.ts";
@@ -52,6 +54,7 @@ export function createIngestion(deps: IngestionDeps): Ingestion {
     await jobs.send(ingestQueue, { sourceId }, { key: sourceId });
   };
 
+  scheduleReindexing({ db, jobs, index: deps.index, log: deps.log });
   jobs.work(ingestQueue, (data, run) => ingestion.run(data.sourceId, run.signal, run.retryCount >= ingestQueue.retryLimit));
   jobs.schedule("knowledge-refresh", "* * * * *", async () => {
     const now = new Date(clock());

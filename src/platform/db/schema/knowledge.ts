@@ -72,6 +72,8 @@ export const knowledgeChunks = pgTable(
     sourceUrl: text("source_url"),
     language: text("language"),
     embedding: real("embedding").array().notNull(),
+    /** The embedder that made `embedding`; a chunk of another model is re-embedded in the background at start. */
+    embeddingModel: text("embedding_model"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("knowledge_chunks_agent_idx").on(t.agentId), index("knowledge_chunks_source_idx").on(t.sourceId, t.ordinal)],
@@ -88,6 +90,8 @@ export const knowledgeGaps = pgTable(
     /** The question reduced to its content words, for grouping exact rephrasings. */
     normalizedKey: text("normalized_key").notNull(),
     embedding: real("embedding").array(),
+    /** The embedder that made `embedding`: questions are grouped only with gaps embedded by the same one. */
+    embeddingModel: text("embedding_model"),
     count: integer("count").notNull().default(1),
     conversationIds: jsonb("conversation_ids").$type<string[]>().notNull(),
     samples: jsonb("samples").$type<string[]>().notNull(),
