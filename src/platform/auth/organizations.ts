@@ -1,6 +1,6 @@
 // Organizations (tenants): the default one made on first start, more from the operator CLI, each with a first key.
 import { asc, eq } from "drizzle-orm";
-import type { Db } from "../db/index.ts";
+import { ADVISORY_LOCKS, inAdvisoryLock, type Db } from "../db/index.ts";
 import { apiKeys, organizations } from "../db/schema/index.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
@@ -29,29 +29,43 @@ export async function listOrganizations(db: Db) {
 /**
  * First start: make the default organization and print its owner key once. When FLOWYTE_ADMIN_KEY is set,
  * make sure a key with exactly that value and every scope exists (how compose, Helm and scripts bootstrap).
+ * Replicas starting together on one Postgres take turns (an advisory lock for the transaction), so exactly one
+ * makes the default organization and the admin key; the others find them. Storage allows a single default
+ * organization in any case (a partial unique index).
  */
 export async function bootstrapOrganizations(db: Db, adminKey: string | null, log: Logger) {
-  let [defaultOrg] = await db.select().from(organizations).where(eq(organizations.isDefault, true)).limit(1);
-  if (!defaultOrg) {
-    const created = await createOrganization(db, "Default organization", { isDefault: true });
-    defaultOrg = created.organization;
-    if (!adminKey) {
-      log.warn(`created the default organization. Its owner key, shown only this once:\n\n    ${created.key.secret}\n`);
-    } else {
-      log.info("created the default organization");
+  const notes: (() => void)[] = [];
+  const defaultOrg = await inAdvisoryLock(db, ADVISORY_LOCKS.bootstrap, async (tx) => {
+    let [org] = await tx.select().from(organizations).where(eq(organizations.isDefault, true)).limit(1);
+    if (!org) {
+      const created = await createOrganization(tx, "Default organization", { isDefault: true });
+      org = created.organization;
+      if (!adminKey) notes.push(() => log.warn(`created the default organization. Its owner key, shown only this once:\n\n    ${created.key.secret}\n`));
+      else notes.push(() => log.info("created the default organization"));
     }
-  }
-  if (adminKey) {
-    const described = describeSecret(adminKey);
-    const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.secretHash, described.secretHash)).limit(1);
-    if (!existing) {
-      await insertApiKey(db, { organizationId: defaultOrg.id, name: "FLOWYTE_ADMIN_KEY", scopes: SECRET_KEY_SCOPES, createdBy: null, secret: adminKey });
-      log.info("FLOWYTE_ADMIN_KEY registered as a secret key with every scope");
-    } else if (existing.revokedAt || existing.scopes.length !== SECRET_KEY_SCOPES.length) {
-      // The operator asked for this exact key to work with every scope: restore it.
-      await db.update(apiKeys).set({ revokedAt: null, scopes: SECRET_KEY_SCOPES }).where(eq(apiKeys.id, existing.id));
-      log.warn("FLOWYTE_ADMIN_KEY was revoked or narrowed; restored it with every scope");
-    }
-  }
+    if (adminKey) notes.push(await ensureAdminKey(tx, org.id, adminKey, log));
+    return org;
+  });
+  // Said once the transaction committed: a rolled-back organization's key would be no use to anyone.
+  for (const note of notes) note();
   return defaultOrg;
 }
+
+async function ensureAdminKey(db: Db, organizationId: string, adminKey: string, log: Logger): Promise<() => void> {
+  const scopes = [...SECRET_KEY_SCOPES].sort();
+  const described = describeSecret(adminKey);
+  const inserted = await db
+    .insert(apiKeys)
+    .values({ id: newId("key"), organizationId, name: "FLOWYTE_ADMIN_KEY", scopes, createdBy: null, ...described })
+    .onConflictDoNothing({ target: apiKeys.secretHash })
+    .returning({ id: apiKeys.id });
+  if (inserted.length) return () => log.info("FLOWYTE_ADMIN_KEY registered as a secret key with every scope");
+  const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.secretHash, described.secretHash)).limit(1);
+  if (!existing!.revokedAt && sameScopes(existing!.scopes, scopes)) return () => {};
+  // The operator asked for this exact key to work with every scope: restore it.
+  await db.update(apiKeys).set({ revokedAt: null, scopes }).where(eq(apiKeys.id, existing!.id));
+  return () => log.warn("FLOWYTE_ADMIN_KEY was revoked or its scopes changed; restored it with every scope");
+}
+
+/** The same set of scopes, held once each (order does not matter). */
+const sameScopes = (held: string[], wanted: string[]) => held.length === wanted.length && new Set(held).size === held.length && wanted.every((s) => held.includes(s));

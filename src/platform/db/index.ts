@@ -31,8 +31,23 @@ export interface Database {
 }
 
 const MIGRATIONS_FOLDER = join(import.meta.dir, "migrations");
-// Postgres advisory-lock key, so two replicas starting together do not migrate at once.
-const MIGRATION_LOCK = 7_231_001;
+
+/** Postgres advisory-lock keys for the work replicas starting together must do one at a time. */
+export const ADVISORY_LOCKS = {
+  migrations: 7_231_001,
+  bootstrap: 7_231_002,
+} as const;
+
+/**
+ * Runs `fn` in a transaction holding the advisory lock `key` (released at commit or rollback), so replicas sharing
+ * one Postgres take turns. On PGlite (one process) the lock is taken all the same and never waits.
+ */
+export async function inAdvisoryLock<T>(db: Db, key: number, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
+    return fn(tx as unknown as Db);
+  });
+}
 
 export interface OpenOptions {
   databaseUrl: string | null;
@@ -97,9 +112,10 @@ async function openPostgres(url: string, log: Logger): Promise<Database> {
 async function migrateWithLock(url: string) {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await client`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    // A session lock: the migrator runs its own transaction on this one connection.
+    await client`select pg_advisory_lock(${ADVISORY_LOCKS.migrations})`;
     await migratePostgres(drizzlePostgres(client), { migrationsFolder: MIGRATIONS_FOLDER });
-    await client`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+    await client`select pg_advisory_unlock(${ADVISORY_LOCKS.migrations})`;
   } finally {
     await client.end({ timeout: 5 });
   }
