@@ -3,8 +3,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { Config } from "../../config.ts";
-import { failure } from "./outcomes.ts";
-import { asText, fillTemplate, lookupIn, singleLine } from "./templates.ts";
+import { egressRefused, failure } from "./outcomes.ts";
+import { asText, egressLookup, fillTemplate, lookupIn, singleLine } from "./templates.ts";
 import type { RunSkill } from "./types.ts";
 
 export const EmailConfig = Type.Object({
@@ -23,11 +23,13 @@ export function emailExecutor(deps: { smtp: Config["smtp"] }): RunSkill {
   return async (skill, args, ctx) => {
     if (!deps.smtp) return failure("email_not_configured", "this installation has no SMTP server; set SMTP_URL to send email");
     const config = skill.executionConfig as EmailConfig;
-    const lookup = lookupIn(args, ctx.variables);
+    const { lookup, refused } = egressLookup(lookupIn(args, ctx.variables), ctx.dataEgress);
 
     const to = addresses(fillTemplate(config.to, lookup));
-    if (to.length === 0 || !to.every((a) => ADDRESS.test(a))) return failure("invalid_recipient", `"${to.join(", ")}" is not a list of email addresses`);
     const replyTo = config.reply_to === undefined ? undefined : addresses(fillTemplate(config.reply_to, lookup));
+    const subject = singleLine(fillTemplate(config.subject, lookup));
+    if (refused.length) return egressRefused(refused);
+    if (to.length === 0 || !to.every((a) => ADDRESS.test(a))) return failure("invalid_recipient", `"${to.join(", ")}" is not a list of email addresses`);
     if (replyTo && !replyTo.every((a) => ADDRESS.test(a))) return failure("invalid_recipient", `reply_to "${replyTo.join(", ")}" is not an email address`);
 
     const lines = Object.entries(args).map(([key, value]) => `${key}: ${asText(value)}`);
@@ -38,7 +40,7 @@ export function emailExecutor(deps: { smtp: Config["smtp"] }): RunSkill {
       from: { name: config.from_name ?? "", address: deps.smtp.from },
       to,
       ...(replyTo?.length ? { replyTo } : {}),
-      subject: singleLine(fillTemplate(config.subject, lookup)),
+      subject,
       text,
     });
     try {

@@ -3,9 +3,9 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { Sealer } from "../../platform/crypto.ts";
 import { EgressRefused, TooManyRedirects, type EgressGuard } from "../../platform/egress.ts";
-import { failure } from "./outcomes.ts";
+import { egressRefused, failure } from "./outcomes.ts";
 import { oneOf } from "./schema.ts";
-import { fillJson, fillTemplate, lookupIn, singleLine } from "./templates.ts";
+import { egressLookup, fillJson, fillTemplate, lookupIn, singleLine } from "./templates.ts";
 import type { RunSkill, SkillOutcome } from "./types.ts";
 
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -42,7 +42,7 @@ class ResponseTooLarge extends Error {}
 export function httpWebhookExecutor(deps: { guard: EgressGuard; sealer: Sealer }): RunSkill {
   return async (skill, args, ctx) => {
     const config = skill.executionConfig as HttpWebhookConfig;
-    const lookup = lookupIn(args, ctx.variables);
+    const { lookup, refused } = egressLookup(lookupIn(args, ctx.variables), ctx.dataEgress);
     const method = config.method ?? "POST";
     const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
 
@@ -79,6 +79,8 @@ export function httpWebhookExecutor(deps: { guard: EgressGuard; sealer: Sealer }
       }
     }
 
+    if (refused.length) return egressRefused(refused);
+
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([timeout, ctx.signal]);
     try {
@@ -104,11 +106,15 @@ function resultOf(answer: unknown, mapping: Record<string, string> | undefined):
   const data = answer !== null && typeof answer === "object" && !Array.isArray(answer) ? (answer as Record<string, unknown>) : { value: answer };
   if (!mapping) return { kind: "result", data };
   const variables: Record<string, unknown> = {};
+  const variableSources: Record<string, string> = {};
   for (const [variable, path] of Object.entries(mapping)) {
     const value = valueAt(answer, path);
-    if (value !== undefined) variables[variable] = value;
+    if (value === undefined) continue;
+    variables[variable] = value;
+    // Paths are into `data`; a non-object answer is `{value}` there.
+    variableSources[variable] = data === answer ? path : path.startsWith("[") ? `value${path}` : `value.${path}`;
   }
-  return { kind: "result", data, variables };
+  return { kind: "result", data, variables, variableSources };
 }
 
 /** `order.items[0].name` (or `order.items.0.name`) inside a parsed JSON answer. */

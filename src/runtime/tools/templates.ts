@@ -16,6 +16,25 @@ export function lookupIn(...sources: Readonly<Record<string, unknown>>[]): Looku
   };
 }
 
+/**
+ * A lookup that answers only the names a skill's dataEgressMap declares (`declared`; null = no map, anything goes)
+ * and lists the others it was asked for in `refused`, so the executor can refuse the call rather than send a
+ * request with holes (an empty `{id}` in a URL path can name a different resource).
+ */
+export function egressLookup(lookup: Lookup, declared: readonly string[] | null | undefined): { lookup: Lookup; refused: string[] } {
+  const refused: string[] = [];
+  if (!declared?.length) return { lookup, refused };
+  return {
+    refused,
+    lookup: (name) => {
+      const head = name.split(".")[0]!;
+      if (declared.includes(head)) return lookup(name);
+      if (!refused.includes(head)) refused.push(head);
+      return undefined;
+    },
+  };
+}
+
 /** Fill every `{name}` in a string; `encode` escapes each substituted value (e.g. encodeURIComponent in a URL). */
 export function fillTemplate(template: string, lookup: Lookup, encode: (value: string) => string = (v) => v): string {
   return template.replace(PLACEHOLDER, (_, name: string) => encode(asText(lookup(name))));

@@ -4,7 +4,9 @@ import type { RunSkill } from "./types.ts";
 
 export const TransferConfig = Type.Object({
   destination: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: "Phone number, stored in E.164; omit to use the agent's handoff rules" })),
-  warm: Type.Optional(Type.Boolean({ default: false, description: "Summarise the caller and the reason to the person before connecting" })),
+  warm: Type.Optional(
+    Type.Boolean({ description: "Summarise the caller and the reason to the person before connecting (true) or connect at once (false); omit to follow the agent's handoffConfig.warm" }),
+  ),
 });
 export type TransferConfig = Static<typeof TransferConfig>;
 
@@ -13,7 +15,7 @@ export const transferExecutor: RunSkill = async (skill, args) => {
   return {
     kind: "transfer",
     destination: config.destination ?? null,
-    warm: config.warm ?? false,
+    ...(config.warm !== undefined ? { warm: config.warm } : {}),
     ...(typeof args.reason === "string" ? { reason: args.reason } : {}),
   };
 };

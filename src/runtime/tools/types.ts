@@ -9,21 +9,29 @@ export interface SkillCallContext {
   channel: "voice" | "chat";
   /** Conversation variables: collected slots, skill outputs, caller_number, caller_name, verified… */
   variables: Readonly<Record<string, unknown>>;
+  /**
+   * The skill's declared dataEgressMap names, when it declares one: templates may fill only these (arguments or
+   * variables); a template naming anything else is refused with `data_egress_refused` before anything is sent.
+   */
+  dataEgress?: readonly string[] | null;
   signal: AbortSignal;
 }
 
 export type SkillOutcome =
-  /** The action ran; `data` is what it returned, `variables` the values mapped into conversation variables. */
-  | { kind: "result"; data: Record<string, unknown>; variables?: Record<string, unknown> }
-  /** Hand the caller to a person: a fixed number, or null to use the agent's handoff rules. */
-  | { kind: "transfer"; destination: string | null; warm: boolean; reason?: string }
+  /**
+   * The action ran; `data` is what it returned, `variables` the values mapped into conversation variables and
+   * `variableSources` the dotted path in `data` each came from (so guardrails can hold back a withheld field).
+   */
+  | { kind: "result"; data: Record<string, unknown>; variables?: Record<string, unknown>; variableSources?: Record<string, string> }
+  /** Hand the caller to a person: a fixed number, or null to use the agent's handoff rules; no `warm` = the agent's. */
+  | { kind: "transfer"; destination: string | null; warm?: boolean; reason?: string }
   | { kind: "end_call"; message?: string }
   | { kind: "take_message" }
   | { kind: "repeat" }
   | { kind: "collect_digits"; variable: string; maxDigits?: number; submitKey?: string; prompt?: string }
   | { kind: "start_playbook"; playbookId: string }
   /** The action could not run; `code` is stable (integration_not_connected, timeout, http_error, egress_refused, …). */
-  | { kind: "error"; code: string; message: string };
+  | { kind: "error"; code: string; message: string; fields?: string[] };
 
 export type RunSkill = (skill: CompiledSkill, args: Record<string, unknown>, ctx: SkillCallContext) => Promise<SkillOutcome>;
 

@@ -58,6 +58,18 @@ describe("email executor through the SMTP stand-in (RFC 5321)", () => {
     }
   });
 
+  it("refuses to send when a template names a value the skill's dataEgressMap does not declare", async () => {
+    const run = createSkillRunner({ ...deps, config: { egressAllowlist: [], smtp: { url: smtp.url, from: "no-reply@desk.example" } } });
+    const before = smtp.received.length;
+    const outcome = await run(
+      emailSkill({ to: "team@example.com", subject: "Callback for {caller_number}" }),
+      { preferred_time: "after 5pm" },
+      callContext({ variables: { caller_number: "+14155550100" }, dataEgress: ["preferred_time"] }),
+    );
+    expect(outcome).toMatchObject({ kind: "error", code: "data_egress_refused", fields: ["caller_number"] });
+    expect(smtp.received.length).toBe(before);
+  });
+
   it("answers email_not_configured without SMTP_URL", async () => {
     const run = createSkillRunner({ ...deps, config: { egressAllowlist: [], smtp: null } });
     expect(await run(emailSkill({ to: "team@example.com", subject: "Hi" }), {}, callContext())).toMatchObject({ kind: "error", code: "email_not_configured" });

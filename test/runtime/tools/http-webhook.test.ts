@@ -77,6 +77,31 @@ describe("http_webhook executor", () => {
     expect(JSON.parse(req.body)).toEqual({ order: "A 12/3", quantity: 2, note: "for Ada", fixed: true });
   });
 
+  it("refuses, sending nothing, when a template names a value the skill's dataEgressMap does not declare", async () => {
+    const before = seen.length;
+    const skill = hook({
+      url: `${base}/customers/{customer_id}?from={caller_number}`,
+      headers: sealedHeaders({ "X-Caller": "{caller_name}" }),
+      body: { id: "{customer_id}" },
+    });
+    const outcome = await run(skill, { customer_id: "C-7" }, callContext({ variables: { caller_number: "+14155550100", caller_name: "Ada" }, dataEgress: ["customer_id"] }));
+    expect(outcome).toEqual({ kind: "error", code: "data_egress_refused", message: expect.stringContaining("{caller_number}, {caller_name}"), fields: ["caller_number", "caller_name"] });
+    expect(seen.length).toBe(before);
+  });
+
+  it("fills templates from declared values when a dataEgressMap is declared, arguments and variables alike", async () => {
+    const outcome = await run(
+      hook({ url: `${base}/customers/{customer_id}?from={caller_number}`, body: { id: "{customer_id}", caller: "{caller_number}" } }),
+      { customer_id: "C-7" },
+      callContext({ variables: { caller_number: "+14155550100", caller_name: "Ada" }, dataEgress: ["customer_id", "caller_number"] }),
+    );
+    expect(outcome.kind).toBe("result");
+    const req = seen.at(-1)!;
+    expect(req.path).toBe("/customers/C-7");
+    expect(new URLSearchParams(req.query).get("from")).toBe("+14155550100");
+    expect(JSON.parse(req.body)).toEqual({ id: "C-7", caller: "+14155550100" });
+  });
+
   it("sends the call's arguments as JSON when no body is configured, and nothing with GET", async () => {
     await run(hook({ url: `${base}/default` }), { serial: "X1", count: 3 }, callContext());
     expect(JSON.parse(seen.at(-1)!.body)).toEqual({ serial: "X1", count: 3 });
@@ -94,13 +119,15 @@ describe("http_webhook executor", () => {
       kind: "result",
       data: { order: { status: "shipped", eta: "2026-12-01", items: [{ name: "Widget" }] } },
       variables: { order_status: "shipped", first_item: "Widget", also_first: "Widget" },
+      // Where each variable came from, so the guardrails can hold one back when its field is withheld.
+      variableSources: { order_status: "order.status", first_item: "order.items[0].name", also_first: "order.items.0.name" },
     });
   });
 
   it("wraps text answers as {text} and non-object JSON as {value}", async () => {
     expect(await run(hook({ url: `${base}/text` }), {}, callContext())).toEqual({ kind: "result", data: { text: "all good" } });
     const list = await run(hook({ url: `${base}/list`, response_mapping: { second: "[1].name" } }), {}, callContext());
-    expect(list).toEqual({ kind: "result", data: { value: [{ name: "first" }, { name: "second" }] }, variables: { second: "second" } });
+    expect(list).toEqual({ kind: "result", data: { value: [{ name: "first" }, { name: "second" }] }, variables: { second: "second" }, variableSources: { second: "value[1].name" } });
   });
 
   it("answers http_error with the status for a non-2xx answer", async () => {

@@ -26,7 +26,8 @@ describe("skill runner", () => {
       warm: true,
       reason: "billing dispute",
     });
-    expect(await run(compiledSkill("transfer", {}), {}, callContext())).toEqual({ kind: "transfer", destination: null, warm: false });
+    // No warm setting: the runtime applies the agent's handoffConfig.warm.
+    expect(await run(compiledSkill("transfer", {}), {}, callContext())).toEqual({ kind: "transfer", destination: null });
   });
 
   it("builtin: each call-control action", async () => {
