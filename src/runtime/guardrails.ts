@@ -5,7 +5,23 @@ import type { AgentSettings, CompiledConfig, CompiledGuardrail, CompiledSkill, C
 import { escapeRegExp } from "./extractors.ts";
 import type { ConversationState } from "./state.ts";
 
-export type GuardrailEvent = { policyType: string; decision: "allowed" | "blocked" | "redacted" | "confirm_required" | "verification_required" | "escalated"; reason: string; skill?: string; fields?: string[] };
+export type GuardrailEvent = {
+  policyType: string;
+  decision: "allowed" | "blocked" | "redacted" | "confirm_required" | "verification_required" | "escalated";
+  reason: string;
+  skill?: string;
+  fields?: string[];
+  /** The caller-verification method a verification_required decision chose. */
+  method?: string;
+};
+
+/** What a skill result lost to the guardrails: dotted paths (array positions left out) and why. */
+export interface Withheld {
+  /** Paths removed because no allow list names them (allowedFields, allowed_fields). */
+  notAllowed: string[];
+  /** Paths removed because they are verified-only and the caller is not verified. */
+  verifiedOnly: string[];
+}
 
 export type Authorization =
   | { kind: "allow"; events: GuardrailEvent[] }
@@ -134,18 +150,28 @@ export class Guardrails {
       return refuse("rate_limit", `${this.rate.perCall} tool calls in this conversation reached`, "I've done as much as I can in this conversation; a member of our team can help with the rest.");
     }
 
-    const verification = this.compiled.callerVerification[0];
-    const stepUp = verification?.stepUpFor.includes(skill.name) && !state.verification.steppedUp.includes(skill.name);
-    const needsVerified = skill.requiresVerifiedIdentity || (skill.isWrite && this.writeGate?.requireVerified === true) || stepUp;
-    if (needsVerified && (!this.isVerified(state) || stepUp)) {
+    const stepUpConfigs = this.compiled.callerVerification.filter((c) => c.stepUpFor.includes(skill.name));
+    const verified = this.isVerified(state);
+    const stepUp = stepUpConfigs.length > 0 && !(verified && state.verification.steppedUp.includes(skill.name));
+    const needsVerified = skill.requiresVerifiedIdentity || (skill.isWrite && this.writeGate?.requireVerified === true) || stepUpConfigs.length > 0;
+    if (needsVerified && (!verified || stepUp)) {
+      const verification = this.verificationFor(skill);
       if (!verification) return refuse("verify_before_disclose", "caller verification is required but not configured", "I can't do that without verifying who you are, and I'm not able to verify callers here.");
       if (state.verification.locked) return refuse("verify_before_disclose", "verification locked after too many attempts", "I'm not able to verify you right now, so I can't do that.");
-      return { kind: "verify", config: verification, events: [...events, { policyType: "verify_before_disclose", decision: "verification_required", reason: stepUp ? "step-up verification for this action" : "skill requires a verified caller", skill: skill.name }] };
+      return {
+        kind: "verify",
+        config: verification,
+        events: [...events, { policyType: "verify_before_disclose", decision: "verification_required", reason: stepUp && verified ? "step-up verification for this action" : "skill requires a verified caller", skill: skill.name, method: verification.method }],
+      };
     }
 
-    const needsConfirmation = skill.requiresConfirmation || (skill.isWrite && this.writeGate?.confirmBeforeWrite === true);
+    // A high-stakes action is never taken on the brain's word alone: the caller says yes first (a playbook's
+    // confirm step answered yes counts), whether or not a write_gate policy exists.
+    const highStakes = skill.stakes === "high";
+    const needsConfirmation = skill.requiresConfirmation || highStakes || (skill.isWrite && this.writeGate?.confirmBeforeWrite === true);
     if (needsConfirmation && !opts.confirmed) {
-      return { kind: "confirm", events: [...events, { policyType: "write_gate", decision: "confirm_required", reason: skill.requiresConfirmation ? "skill asks for confirmation" : "confirm before any write", skill: skill.name }] };
+      const reason = skill.requiresConfirmation ? "skill asks for confirmation" : highStakes ? "high-stakes action" : "confirm before any write";
+      return { kind: "confirm", events: [...events, { policyType: "write_gate", decision: "confirm_required", reason, skill: skill.name }] };
     }
 
     events.push({ policyType: "tool_call", decision: "allowed", reason: "no policy objects", skill: skill.name });
@@ -153,31 +179,70 @@ export class Guardrails {
   }
 
   /**
+   * Which caller-verification configuration an action goes through, when several exist. A configuration whose
+   * `stepUpFor` names the skill is the one that skill demands; otherwise any will do. Among the candidates, in the
+   * order configured, the first whose method can run on this installation wins: `otp_sms` needs an SMS sender,
+   * which no connected integration provides yet, so it is chosen only when nothing else is configured (and then
+   * answers "unavailable" with that reason in the receipt).
+   */
+  verificationFor(skill: CompiledSkill): CompiledVerification | null {
+    const all = this.compiled.callerVerification;
+    const stepUp = all.filter((c) => c.stepUpFor.includes(skill.name));
+    const candidates = stepUp.length ? stepUp : all;
+    return candidates.find((c) => verificationMethodAvailable(c.method)) ?? candidates[0] ?? null;
+  }
+
+  /**
    * What a skill's result may carry back into the conversation: the skill's allowedFields and allowed_fields
    * policies narrow it; verify_before_disclose hides verified-only fields from an unverified caller (their values
-   * are kept aside so a reply that mentions them anyway is caught).
+   * are kept aside so a reply that mentions them anyway is caught). Fields are matched at any depth: a plain name
+   * (`balance`) matches a key of that name anywhere, a dotted path (`account.balance`) that path; either covers
+   * everything beneath it. Array positions are not part of a path (`accounts.balance`).
    */
-  filterResult(skill: CompiledSkill, data: Record<string, unknown>, state: ConversationState): { data: Record<string, unknown>; events: GuardrailEvent[] } {
+  filterResult(skill: CompiledSkill, data: Record<string, unknown>, state: ConversationState): { data: Record<string, unknown>; events: GuardrailEvent[]; withheld: Withheld } {
     const events: GuardrailEvent[] = [];
+    const withheld: Withheld = { notAllowed: [], verifiedOnly: [] };
     const allowLists = [
       skill.allowedFields.length ? skill.allowedFields : null,
       ...this.ofType("allowed_fields").filter((p) => !p.appliesToSkillType || p.appliesToSkillType === skill.skillType).map((p) => (p.config.fields as string[] | undefined) ?? []),
     ].filter((l): l is string[] => l !== null);
     let out: Record<string, unknown> = { ...data };
     if (allowLists.length) {
-      const dropped = Object.keys(out).filter((k) => !allowLists.every((l) => l.includes(k)));
-      for (const k of dropped) delete out[k];
-      if (dropped.length) events.push({ policyType: "allowed_fields", decision: "redacted", reason: "fields outside the skill's allowed fields", skill: skill.name, fields: dropped });
+      out = prune(out, [], "allow", (path) => allowLists.every((list) => list.some((f) => covers(f, path))), withheld.notAllowed, null) as Record<string, unknown>;
+      if (withheld.notAllowed.length) events.push({ policyType: "allowed_fields", decision: "redacted", reason: "fields outside the skill's allowed fields", skill: skill.name, fields: withheld.notAllowed });
     }
     if (!this.isVerified(state)) {
-      const hidden = this.verifiedOnlyFields().filter((f) => f in out);
-      for (const f of hidden) {
-        collectValues(out[f], state.guardedValues);
-        delete out[f];
+      const verifiedOnly = this.verifiedOnlyFields();
+      if (verifiedOnly.length) {
+        out = prune(out, [], "deny", (path) => verifiedOnly.some((f) => covers(f, path)), withheld.verifiedOnly, state.guardedValues) as Record<string, unknown>;
       }
-      if (hidden.length) events.push({ policyType: "verify_before_disclose", decision: "redacted", reason: "verified callers only", skill: skill.name, fields: hidden });
+      if (withheld.verifiedOnly.length) events.push({ policyType: "verify_before_disclose", decision: "redacted", reason: "verified callers only", skill: skill.name, fields: withheld.verifiedOnly });
     }
-    return { data: out, events };
+    return { data: out, events, withheld };
+  }
+
+  /**
+   * Which policy holds back a value a skill mapped into a conversation variable (null: none, keep it). A variable is
+   * held when its name or the field it came from (`sourcePath`, a dotted path into the result) is one the result
+   * lost, or when it carries a guarded value under another name: variables reach a model's prompt and templates.
+   */
+  variableHeldBy(name: string, value: unknown, sourcePath: string | null, withheld: Withheld, state: ConversationState): "allowed_fields" | "verify_before_disclose" | null {
+    const source = sourcePath ? segmentsOf(sourcePath) : null;
+    const touches = (path: string) => {
+      const p = segmentsOf(path);
+      if (p.length === 1 && p[0] === name) return true;
+      // The variable holds the removed field, something inside it, or an object that contains it.
+      return source !== null && (startsWith(source, p) || startsWith(p, source));
+    };
+    if (withheld.verifiedOnly.some(touches)) return "verify_before_disclose";
+    if (withheld.notAllowed.some(touches)) return "allowed_fields";
+    if (!this.isVerified(state)) {
+      if (this.verifiedOnlyFields().some((f) => covers(f, [name]) || (source !== null && covers(f, source)))) return "verify_before_disclose";
+      const values: string[] = [];
+      collectValues(value, values);
+      if (values.some((v) => state.guardedValues.some((g) => sameValue(v, g) || (g.length >= 4 && mentionsValue(v, g))))) return "verify_before_disclose";
+    }
+    return null;
   }
 
   verifiedOnlyFields(): string[] {
@@ -222,6 +287,11 @@ function mentionsValue(text: string, value: string): boolean {
   return compact(text).includes(compact(value));
 }
 
+function sameValue(a: string, b: string): boolean {
+  const compact = (s: string) => s.toLowerCase().replace(/[\s,$£€]/g, "");
+  return compact(a) === compact(b);
+}
+
 function collectValues(value: unknown, into: string[]) {
   if (value === null || value === undefined) return;
   if (typeof value === "object") {
@@ -230,4 +300,56 @@ function collectValues(value: unknown, into: string[]) {
   }
   const s = String(value);
   if (!into.includes(s)) into.push(s);
+}
+
+/** Whether a policy's field entry (a plain name or a dotted path) covers a path in a result. */
+function covers(field: string, path: string[]): boolean {
+  const f = segmentsOf(field);
+  if (f.length === 1) return path.includes(f[0]!);
+  return startsWith(path, f);
+}
+
+function startsWith(path: string[], prefix: string[]): boolean {
+  return prefix.length <= path.length && prefix.every((k, i) => path[i] === k);
+}
+
+/** `accounts[0].balance`, `accounts.0.balance` and `accounts.balance` all name the same field. */
+function segmentsOf(path: string): string[] {
+  return path
+    .replace(/\[\d+\]/g, "")
+    .split(".")
+    .filter((k) => k && !/^\d+$/.test(k));
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * A copy of `value` without what the listed fields say must go, walking objects and arrays. In "allow" mode a listed
+ * field is kept whole and anything unlisted goes; in "deny" mode a listed field goes whole and the rest stays. An
+ * object or array emptied this way goes too (the root stays). Each removed path is listed once; with `guard`, its
+ * values are kept aside.
+ */
+function prune(value: unknown, path: string[], mode: "allow" | "deny", listed: (path: string[]) => boolean, removed: string[], guard: string[] | null): unknown {
+  const drop = () => {
+    const name = path.join(".");
+    if (!removed.includes(name)) removed.push(name);
+    if (guard) collectValues(value, guard);
+    return undefined;
+  };
+  const container = isRecord(value) || Array.isArray(value);
+  if (path.length) {
+    const hit = listed(path);
+    if (hit) return mode === "allow" ? value : drop();
+    if (!container) return mode === "allow" ? drop() : value;
+  }
+  const entries: [string | null, unknown][] = Array.isArray(value) ? value.map((item) => [null, item]) : Object.entries(value as Record<string, unknown>);
+  if (path.length && entries.length === 0) return mode === "allow" ? drop() : value;
+  const kept = entries.map(([key, child]) => [key, prune(child, key === null ? path : [...path, key], mode, listed, removed, guard)] as const).filter(([, v]) => v !== undefined);
+  if (path.length && kept.length === 0) return undefined;
+  return Array.isArray(value) ? kept.map(([, v]) => v) : Object.fromEntries(kept);
+}
+
+/** Whether this installation can run a verification method (see `verificationFor`). */
+export function verificationMethodAvailable(method: CompiledVerification["method"]): boolean {
+  return method !== "otp_sms";
 }
