@@ -4,19 +4,19 @@
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
 import { newId } from "../platform/ids.ts";
-import { WANTS_END, WANTS_PERSON, WANTS_REPEAT, builtinBrain, extractParameter } from "./brain/builtin.ts";
+import { WANTS_END, WANTS_PERSON, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
 import type { CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
 import { extract, localNow } from "./extractors.ts";
-import { Guardrails, type GuardrailEvent } from "./guardrails.ts";
+import { Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
 import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
 import { Receipt, type AuditEvent } from "./receipt.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
 import { overlapScore, redactPii, sentimentLabel, sentimentScore, tokens } from "./text.ts";
-import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill } from "./tools/types.ts";
+import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
 
@@ -281,6 +281,8 @@ export class ConversationRuntime {
     turn.result.userMessage = { id: userMessage.id, text, tsMs: userMessage.tsMs };
     state.idleReminders = 0;
     live.row.userTurnCount++;
+    // A verification lasts tokenTtlSeconds: once it lapses, the reserved variable (and so a model's prompt) says so.
+    if (state.variables.verified === true && !live.guardrails.isVerified(state)) state.variables.verified = false;
     if (input.type === "text" && input.language && input.language !== state.language && live.compiled.agent.languages.includes(input.language) && live.compiled.agent.languageMode === "code_switch") {
       live.receipt.add("language_switch", { from: state.language, to: input.language });
       state.language = input.language;
@@ -304,7 +306,7 @@ export class ConversationRuntime {
         return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
       }
       if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-      if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text, null);
+      if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
       if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
 
       if (state.playbook) {
@@ -367,6 +369,11 @@ export class ConversationRuntime {
     switch (action.type) {
       case "call_skill": {
         const outcome = await this.executeSkill(turn, action.skill, action.args, { confirmed: false, fromPlaybook: false, callId: action.callId });
+        // A refusal the runtime already explained to the caller is the turn's answer: no second word from the brain.
+        if (outcome.status === "error" && outcome.told) {
+          turn.stop = true;
+          return;
+        }
         if (outcome.status === "ok" || outcome.status === "error") {
           turn.toolResults.push({ callId: action.callId, skill: action.skill, args: action.args, result: outcome.status === "ok" ? outcome.data : { error: "the action failed or was not allowed" }, ok: outcome.status === "ok" });
         } else turn.stop = true;
@@ -377,9 +384,14 @@ export class ConversationRuntime {
         return this.startPlaybook(turn, action.playbook.id, turn.messages.findLast((m) => m.role === "user")?.content ?? null);
       case "transfer":
         turn.stop = true;
-        return this.transfer(turn, action.reason, null);
+        return this.transfer(turn, action.reason);
       case "end":
         turn.stop = true;
+        if (!endCallPhrasesEnabled(live.compiled.agent)) {
+          // The operator turned end-call phrases off: a brain that wants to hang up on a goodbye keeps the line open.
+          this.guardrailEvents(live, [{ policyType: "call_control", decision: "blocked", reason: "end-call phrases are disabled (callControl.endCallPhrasesEnabled)" }]);
+          return this.say(turn, ANYTHING_ELSE);
+        }
         this.say(turn, action.text || goodbye(live.row.channel));
         return this.finish(turn, "caller_done");
       case "reply":
@@ -389,7 +401,7 @@ export class ConversationRuntime {
 
   private async startPlaybook(turn: Turn, playbookId: string, utterance: string | null) {
     const runner = turn.live.runners.get(playbookId);
-    if (!runner) return;
+    if (!runner?.startable) return;
     await runner.start(turn.live.state, this.host(turn, runner), utterance);
   }
 
@@ -413,11 +425,11 @@ export class ConversationRuntime {
       case "block":
         live.receipt.add("tool_call", { ...base, status: "blocked", durationMs: 0 });
         this.say(turn, auth.say);
-        return { status: "error" };
+        return { status: "error", told: true };
       case "escalate":
         live.receipt.add("tool_call", { ...base, status: "escalated", durationMs: 0 });
         this.say(turn, auth.say);
-        await this.transfer(turn, `escalation: ${skill.name}`, null);
+        await this.transfer(turn, `escalation: ${skill.name}`);
         return { status: "left" };
       case "confirm":
         state.pending = { kind: "confirm_skill", skillId: skill.id, args, fromPlaybook: opts.fromPlaybook };
@@ -436,39 +448,43 @@ export class ConversationRuntime {
       live.receipt.add("filler", { text: "One moment while I check that.", skillId: skill.id });
       this.say(turn, "One moment while I check that.");
     }
-    // A skill that declares its data egress sends only the fields it declares, whatever the brain filled in.
-    const declared = Object.keys(skill.dataEgressMap);
-    const undeclared = declared.length ? Object.keys(args).filter((k) => !declared.includes(k)) : [];
-    if (undeclared.length) {
-      args = Object.fromEntries(Object.entries(args).filter(([k]) => declared.includes(k)));
-      this.guardrailEvents(live, [{ policyType: "data_egress", decision: "redacted", reason: "arguments outside the skill's dataEgressMap were not sent", skill: skill.name, fields: undeclared }]);
-    }
+    args = this.egressArgs(live, skill, args);
     const started = this.clock();
-    const outcome = await this.deps.runSkill(skill, args, {
-      organizationId: live.row.organizationId,
-      agentId: live.row.agentId,
-      conversationId: live.row.id,
-      channel: live.row.channel as Channel,
-      variables: state.variables,
-      signal: turn.signal,
-    });
+    let outcome = await this.deps.runSkill(skill, args, this.skillContext(live, skill, turn.signal));
     const durationMs = this.clock() - started;
     turn.toolMs += durationMs;
+    if (outcome.kind === "start_playbook" && !live.runners.get(outcome.playbookId)?.startable) {
+      // The playbook was deleted, disabled, or has no start step since the skill was saved: say so, never go silent.
+      live.receipt.add("error", { code: "playbook_unavailable", message: `skill ${skill.name} starts playbook ${outcome.playbookId}, which is not an enabled playbook of this agent version`, skillId: skill.id });
+      outcome = { kind: "error", code: "playbook_unavailable", message: `playbook ${outcome.playbookId} is missing or disabled` };
+    }
 
     switch (outcome.kind) {
       case "result": {
         const filtered = live.guardrails.filterResult(skill, outcome.data, state);
         live.receipt.add("tool_call", { ...base, status: "ok", result: filtered.data, durationMs });
         this.guardrailEvents(live, filtered.events);
-        const hidden = new Set(filtered.events.flatMap((e) => e.fields ?? []));
-        for (const [name, value] of Object.entries(outcome.variables ?? {})) if (!hidden.has(name)) state.variables[name] = value;
+        const held: Record<string, string[]> = {};
+        for (const [name, value] of Object.entries(outcome.variables ?? {})) {
+          const policy = live.guardrails.variableHeldBy(name, value, outcome.variableSources?.[name] ?? null, filtered.withheld, state);
+          if (policy) (held[policy] ??= []).push(name);
+          else state.variables[name] = value;
+        }
+        for (const [policyType, fields] of Object.entries(held)) {
+          this.guardrailEvents(live, [{ policyType, decision: "redacted", reason: "mapped variables would hold withheld fields; not kept", skill: skill.name, fields }]);
+        }
         return { status: "ok", data: filtered.data };
       }
       case "error":
+        if (outcome.code === "data_egress_refused") {
+          live.receipt.add("tool_call", { ...base, status: "blocked", errorCode: outcome.code, error: outcome.message, durationMs });
+          this.guardrailEvents(live, [{ policyType: "data_egress", decision: "blocked", reason: "templates name values outside the skill's dataEgressMap; nothing was sent", skill: skill.name, fields: outcome.fields ?? [] }]);
+          return { status: "error" };
+        }
         live.receipt.add("tool_call", { ...base, status: "error", errorCode: outcome.code, error: outcome.message, durationMs });
         if (skill.errorHandling.onError === "transfer") {
           this.say(turn, skill.errorHandling.message ?? "I'm having trouble with that. Let me connect you with someone.");
-          await this.transfer(turn, `${skill.name} failed`, null);
+          await this.transfer(turn, `${skill.name} failed`);
           return { status: "left" };
         }
         return { status: "error" };
@@ -478,7 +494,7 @@ export class ConversationRuntime {
 
     switch (outcome.kind) {
       case "transfer":
-        await this.transfer(turn, outcome.reason ?? skill.description, outcome.destination, outcome.warm);
+        await this.transfer(turn, outcome.reason ?? skill.description, { destination: outcome.destination, warm: outcome.warm });
         return { status: "left" };
       case "end_call":
         this.say(turn, outcome.message ?? goodbye(live.row.channel));
@@ -502,6 +518,29 @@ export class ConversationRuntime {
     }
   }
 
+  /** A skill that declares its data egress sends only the arguments it declares, whatever the brain filled in. */
+  private egressArgs(live: Live, skill: CompiledSkill, args: Record<string, unknown>): Record<string, unknown> {
+    const declared = Object.keys(skill.dataEgressMap);
+    const undeclared = declared.length ? Object.keys(args).filter((k) => !declared.includes(k)) : [];
+    if (!undeclared.length) return args;
+    this.guardrailEvents(live, [{ policyType: "data_egress", decision: "redacted", reason: "arguments outside the skill's dataEgressMap were not sent", skill: skill.name, fields: undeclared }]);
+    return Object.fromEntries(Object.entries(args).filter(([k]) => declared.includes(k)));
+  }
+
+  /** What an executor may see of the conversation; templates of a skill with a dataEgressMap fill only what it declares. */
+  private skillContext(live: Live, skill: CompiledSkill, signal: AbortSignal): SkillCallContext {
+    const declared = Object.keys(skill.dataEgressMap);
+    return {
+      organizationId: live.row.organizationId,
+      agentId: live.row.agentId,
+      conversationId: live.row.id,
+      channel: live.row.channel as Channel,
+      variables: live.state.variables,
+      dataEgress: declared.length ? declared : null,
+      signal,
+    };
+  }
+
   // ---------------------------------------------------------------- pending answers
 
   private async onPending(turn: Turn, text: string, keyed: boolean) {
@@ -517,7 +556,7 @@ export class ConversationRuntime {
         if (!answer.value) {
           this.guardrailEvents(live, [{ policyType: "write_gate", decision: "blocked", reason: "caller declined the confirmation", skill: skill.name }]);
           this.say(turn, "Okay, I won't do that.");
-          return this.afterHeld(turn, pending.fromPlaybook, { status: "error" });
+          return this.afterHeld(turn, pending.fromPlaybook, { status: "error", told: true });
         }
         const outcome = await this.executeSkill(turn, skill, pending.args, { confirmed: true, fromPlaybook: pending.fromPlaybook });
         return this.afterHeld(turn, pending.fromPlaybook, outcome, skill, pending.args);
@@ -552,9 +591,10 @@ export class ConversationRuntime {
       case "verify":
         return this.continueVerification(turn, text);
       case "take_message": {
-        if (WANTS_END.test(text) || /^\W*(no|nope|never ?mind|cancel|forget it)\b/i.test(text)) {
+        const ends = WANTS_END.test(text) && endCallPhrasesEnabled(live.compiled.agent);
+        if (ends || /^\W*(no|nope|never ?mind|cancel|forget it)\b/i.test(text)) {
           state.pending = null;
-          if (!WANTS_END.test(text)) return this.say(turn, "Okay, no message then. Anything else?");
+          if (!ends) return this.say(turn, "Okay, no message then. Anything else?");
           this.say(turn, goodbye(live.row.channel));
           return this.finish(turn, "caller_done");
         }
@@ -586,7 +626,7 @@ export class ConversationRuntime {
       case "offer_transfer": {
         const answer = extract("yes_no", text);
         state.pending = null;
-        if (answer.ok && answer.value) return this.transfer(turn, pending.reason, null);
+        if (answer.ok && answer.value) return this.transfer(turn, pending.reason);
         if (answer.ok) return this.say(turn, "Okay. What else can I help you with?");
         return this.think(turn, text);
       }
@@ -611,15 +651,25 @@ export class ConversationRuntime {
 
   private beginVerification(turn: Turn, config: CompiledVerification, resume: { skillId: string; args: Record<string, unknown>; fromPlaybook: boolean }): SkillCallResult {
     const { live } = turn;
-    if (config.method === "otp_sms") {
-      live.receipt.add("verification", { method: config.method, status: "unavailable", reason: "SMS sending needs the sms integration" });
-      this.say(turn, "I'm not able to send you a verification code right now, so I can't do that.");
-      return { status: "error" };
+    if (!verificationMethodAvailable(config.method)) {
+      // otp_sms is chosen only when no other method is configured (Guardrails.verificationFor).
+      live.receipt.add("verification", {
+        method: config.method,
+        configId: config.id,
+        status: "unavailable",
+        code: "integration_not_connected",
+        reason: "otp_sms sends a one-time code by text message, and no sms integration is connected to send it; configure another verification method or connect an sms integration",
+      });
+      const skill = live.skills.find((s) => s.id === resume.skillId);
+      this.guardrailEvents(live, [{ policyType: "verify_before_disclose", decision: "blocked", reason: "caller verification unavailable (otp_sms needs an sms integration)", ...(skill ? { skill: skill.name } : {}) }]);
+      this.say(turn, "I'm not able to send you a verification code right now, so I can't do that. A member of our team can help you with it.");
+      return { status: "error", told: true };
     }
+    const fields = verificationFields(config);
     live.state.verification.collected = {};
     live.state.pending = { kind: "verify", configId: config.id, field: 0, resume };
-    live.receipt.add("verification", { method: config.method, status: "started", fields: config.requiredFields });
-    this.say(turn, `Before I can do that, I need to verify your identity. What is your ${label(config.requiredFields[0] ?? "account number")}?`);
+    live.receipt.add("verification", { method: config.method, configId: config.id, status: "started", fields });
+    this.say(turn, `Before I can do that, I need to verify your identity. ${verificationQuestion(config, 0)}`);
     return { status: "held" };
   }
 
@@ -630,33 +680,51 @@ export class ConversationRuntime {
     const config = live.compiled.callerVerification.find((c) => c.id === pending.configId);
     if (!config) {
       state.pending = null;
-      return this.say(turn, "I'm sorry, I can't verify callers right now.");
+      this.say(turn, "I'm sorry, I can't verify callers right now.");
+      return pending.resume ? this.afterHeld(turn, pending.resume.fromPlaybook, { status: "error", told: true }) : undefined;
     }
-    const field = config.requiredFields[pending.field]!;
-    const value = verificationValue(field, text);
-    if (!value) return this.say(turn, `Sorry, I didn't catch that. What is your ${label(field)}?`);
+    const fields = verificationFields(config);
+    const field = fields[pending.field]!;
+    const value = verificationValue(field, text, config.method);
+    if (!value) return this.say(turn, `Sorry, I didn't catch that. ${verificationQuestion(config, pending.field)}`);
     state.verification.collected[field] = value;
-    if (pending.field + 1 < config.requiredFields.length) {
+    if (pending.field + 1 < fields.length) {
       pending.field++;
-      return this.say(turn, `Thanks. And your ${label(config.requiredFields[pending.field]!)}?`);
+      return this.say(turn, `Thanks. ${verificationQuestion(config, pending.field, true)}`);
     }
 
     const verifier = live.compiled.skills.find((s) => s.id === config.verifierSkillId);
     const started = this.clock();
     const outcome = verifier
-      ? await this.deps.runSkill(verifier, { ...state.verification.collected, method: config.method }, { organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, channel: live.row.channel as Channel, variables: state.variables, signal: turn.signal })
+      ? await this.deps.runSkill(verifier, this.egressArgs(live, verifier, { ...state.verification.collected, method: config.method }), this.skillContext(live, verifier, turn.signal))
       : ({ kind: "error", code: "verifier_missing", message: "verifier skill not found" } as const);
     // The collected secrets go to the verifier only: the receipt names the fields, never their values.
-    live.receipt.add("tool_call", { skillId: config.verifierSkillId, skillName: verifier?.name ?? null, skillType: verifier?.skillType ?? null, arguments: Object.fromEntries(Object.keys(state.verification.collected).map((k) => [k, "[redacted]"])), status: outcome.kind === "error" ? "error" : "ok", durationMs: this.clock() - started, purpose: "verification" });
-    const matched = outcome.kind === "result" && [outcome.data.match, outcome.data.verified, outcome.data.valid, outcome.data.matched].some((v) => v === true || v === "true");
+    live.receipt.add("tool_call", {
+      skillId: config.verifierSkillId,
+      skillName: verifier?.name ?? null,
+      skillType: verifier?.skillType ?? null,
+      arguments: Object.fromEntries(Object.keys(state.verification.collected).map((k) => [k, "[redacted]"])),
+      status: outcome.kind === "error" ? "error" : "ok",
+      ...(outcome.kind === "error" ? { errorCode: outcome.code, error: outcome.message } : {}),
+      durationMs: this.clock() - started,
+      purpose: "verification",
+    });
     state.verification.collected = {};
+    const resume = pending.resume;
+    if (outcome.kind === "error") {
+      // The verifier could not answer: that is no mismatch, so it costs the caller no attempt.
+      state.pending = null;
+      live.receipt.add("verification", { method: config.method, configId: config.id, status: "error", code: outcome.code, attempts: state.verification.attempts });
+      this.say(turn, "I'm sorry, I can't check your details right now, so I can't do that.");
+      return resume ? this.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
+    }
+    const matched = outcome.kind === "result" && [outcome.data.match, outcome.data.verified, outcome.data.valid, outcome.data.matched].some((v) => v === true || v === "true");
     if (matched) {
       state.verification = { ...state.verification, verified: true, expiresAt: this.clock() + config.tokenTtlSeconds * 1000, attempts: 0, steppedUp: [] };
       state.variables.verified = true;
       if (outcome.kind === "result" && outcome.data.caller_info && typeof outcome.data.caller_info === "object") state.variables.caller_info = outcome.data.caller_info;
       state.pending = null;
-      live.receipt.add("verification", { method: config.method, status: "passed", attempts: state.verification.attempts + 1 });
-      const resume = pending.resume;
+      live.receipt.add("verification", { method: config.method, configId: config.id, status: "passed", attempts: state.verification.attempts + 1, expiresInSeconds: config.tokenTtlSeconds });
       const skill = resume ? live.skills.find((s) => s.id === resume.skillId) : undefined;
       if (!resume || !skill) return this.say(turn, "Thank you, you're verified.");
       if (config.stepUpFor.includes(skill.name)) state.verification.steppedUp.push(skill.name);
@@ -668,22 +736,28 @@ export class ConversationRuntime {
     if (state.verification.attempts >= config.maxAttempts) {
       state.verification.locked = true;
       state.pending = null;
-      live.receipt.add("verification", { method: config.method, status: "locked", attempts: state.verification.attempts });
-      return this.say(turn, "I'm sorry, I couldn't verify your identity, so I can't help with that here.");
+      live.receipt.add("verification", { method: config.method, configId: config.id, status: "locked", attempts: state.verification.attempts });
+      this.say(turn, "I'm sorry, I couldn't verify your identity, so I can't help with that here.");
+      return resume ? this.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
     }
-    live.receipt.add("verification", { method: config.method, status: "failed", attempts: state.verification.attempts });
+    live.receipt.add("verification", { method: config.method, configId: config.id, status: "failed", attempts: state.verification.attempts });
     pending.field = 0;
-    return this.say(turn, `That doesn't match our records. Let's try again. What is your ${label(config.requiredFields[0]!)}?`);
+    return this.say(turn, `That doesn't match our records. Let's try again. ${verificationQuestion(config, 0)}`);
   }
 
   // ---------------------------------------------------------------- handoff, silence, ending
 
-  private async transfer(turn: Turn, reason: string, destination: string | null, warmOverride?: boolean) {
+  /**
+   * Hand the caller to a person. The destination is the one given (a transfer skill's or a playbook step's), else the
+   * handoff rule named by `ruleLabel`, else the rule whose label and `when` best match what was said, else the
+   * agent's transferDestination. `warm` left out follows handoffConfig.warm.
+   */
+  private async transfer(turn: Turn, reason: string, route: { destination?: string | null; warm?: boolean; ruleLabel?: string } = {}) {
     const { live } = turn;
     const agent = live.compiled.agent;
     const hours = live.guardrails.hours();
     const afterHours = live.guardrails.afterHours();
-    let target = destination;
+    let target = route.destination ?? null;
     let ruleLabel: string | null = null;
     const recentUser = turn.messages.filter((m) => m.role === "user").map((m) => m.content).join(" ");
 
@@ -699,6 +773,17 @@ export class ConversationRuntime {
         this.guardrailEvents(live, [{ policyType: "business_hours", decision: "blocked", reason: `transfer outside business hours (${hours.localTime})` }]);
         live.state.pending = { kind: "take_message", step: "message" };
         return this.say(turn, `Our team isn't available right now${hours.nextOpening ? `; we're back ${hours.nextOpening}` : ""}. I can take a message for them. What would you like me to pass on?`);
+      }
+    }
+    if (!target && route.ruleLabel) {
+      const wanted = route.ruleLabel.trim().toLowerCase();
+      const rule = (agent.handoffConfig.transferRules ?? []).find((r) => r.label.trim().toLowerCase() === wanted);
+      if (rule) {
+        target = rule.destination;
+        ruleLabel = rule.label;
+      } else {
+        // The rule was renamed or removed after the playbook was saved: route as for any other request.
+        live.receipt.add("error", { code: "transfer_rule_not_found", message: `no handoff transfer rule is labelled "${route.ruleLabel}"` });
       }
     }
     if (!target) {
@@ -718,7 +803,7 @@ export class ConversationRuntime {
       live.state.pending = { kind: "take_message", step: "message" };
       return this.say(turn, "I'm not able to connect you with someone right now, but I can take a message for the team. What would you like me to pass on?");
     }
-    const warm = warmOverride ?? agent.handoffConfig.warm ?? false;
+    const warm = route.warm ?? agent.handoffConfig.warm ?? false;
     const summary = this.handoffSummary(live, reason);
     live.receipt.add("handoff", { destination: target, warm, reason, ruleLabel, summary, channel: live.row.channel });
     if (live.row.channel === "voice") {
@@ -753,7 +838,7 @@ export class ConversationRuntime {
     }
     const action = cc.onNoResponseAction ?? "end";
     if (action === "continue") return;
-    if (action === "transfer") return this.transfer(turn, "no response from the caller", null);
+    if (action === "transfer") return this.transfer(turn, "no response from the caller");
     this.say(turn, "I haven't heard from you, so I'll end the call now. Goodbye!");
     this.finish(turn, "no_response");
   }
@@ -893,9 +978,9 @@ export class ConversationRuntime {
         }
         return this.executeSkill(turn, skill, args, { confirmed: preConfirmed, fromPlaybook: true });
       },
-      transfer: async (destination: string | null, warm: boolean | undefined, message: string | undefined) => {
+      transfer: async (route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined) => {
         if (message) this.say(turn, message);
-        await this.transfer(turn, `playbook ${runner.id}`, destination, warm);
+        await this.transfer(turn, `playbook ${runner.id}`, route);
       },
       localNow: () => localNow(live.guardrails.hours().timezone ?? undefined, this.clock()),
       giveUp: async (variable: string) => {
@@ -1014,6 +1099,7 @@ function redactEvent(e: AuditEvent): AuditEvent {
   return { ...e, payload };
 }
 
+const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
 const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
 
 function requiredMissing(skill: CompiledSkill, args: Record<string, unknown>): string[] {
@@ -1038,8 +1124,28 @@ function confirmationQuestion(skill: CompiledSkill, args: Record<string, unknown
   return `Just to confirm: ${what.charAt(0).toLowerCase()}${what.slice(1)}${details.length ? `, with ${details.join(", ")}` : ""}.${skill.stakes === "high" ? " This can't be undone." : ""} Shall I go ahead?`;
 }
 
-function verificationValue(field: string, text: string): string | null {
+/** What each method asks for when its configuration lists no requiredFields (the API's defaults). */
+const METHOD_FIELDS: Record<CompiledVerification["method"], string[]> = {
+  dob_postcode: ["dob", "postcode"],
+  account_pin: ["account_number", "pin"],
+  otp_sms: ["phone"],
+  knowledge_based: ["security_answer"],
+};
+
+function verificationFields(config: CompiledVerification): string[] {
+  return config.requiredFields.length ? config.requiredFields : METHOD_FIELDS[config.method];
+}
+
+/** The question for one field, by its name (`mothers_maiden_name` → "What is your mothers maiden name?"). */
+function verificationQuestion(config: CompiledVerification, index: number, more = false): string {
+  const field = label(verificationFields(config)[index]!);
+  return more ? `And your ${field}?` : `What is your ${field}?`;
+}
+
+function verificationValue(field: string, text: string, method: CompiledVerification["method"]): string | null {
   const f = field.toLowerCase();
+  // Answers to knowledge questions are free text, whatever their names look like.
+  if (method === "knowledge_based") return text.trim().replace(/[.!?]+$/, "").trim() || null;
   if (/dob|birth/.test(f)) {
     const got = extract("date", text, { localNow: new Date(0) });
     return got.ok ? String(got.value) : null;

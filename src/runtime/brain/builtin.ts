@@ -1,7 +1,7 @@
 // The built-in brain: works with no model at all. It recognizes requests for a person, goodbyes and repeats,
 // routes an utterance to the playbook or skill whose description matches it best, fills the skill's parameters
 // with typed extractors, answers from retrieved knowledge, and otherwise says plainly that it does not know.
-import type { CompiledPlaybook, CompiledSkill } from "../compiled.ts";
+import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { overlapScore, tokens } from "../text.ts";
 import { ANSWER_THRESHOLD } from "../tools/types.ts";
@@ -12,6 +12,13 @@ const MATCH_THRESHOLD = 0.3;
 export const WANTS_PERSON =
   /\b(speak|talk|connect|transfer|put me through|get me)\b.*\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b|^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
 export const WANTS_END = /\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks|no thank you|hang up|end the call|we're done)\b/i;
+/**
+ * Whether a caller's goodbye ("bye", "that's all") ends the conversation: callControl.endCallPhrasesEnabled,
+ * on unless the operator turns it off (the spec names no default; a goodbye ending the call is what callers expect).
+ */
+export function endCallPhrasesEnabled(agent: Pick<AgentSettings, "callControl">): boolean {
+  return agent.callControl.endCallPhrasesEnabled !== false;
+}
 export const WANTS_REPEAT = /\b(repeat that|say that again|pardon|come again|what did you say|repeat)\b/i;
 const ASKS_HOURS = /\b(hours|open|opening|close|closing|closed)\b/i;
 
@@ -43,7 +50,7 @@ export const builtinBrain: Brain = {
     if (ctx.toolResults.length) return [{ type: "reply", text: describeResult(ctx) }];
     const text = ctx.userText;
     if (WANTS_PERSON.test(text)) return [{ type: "transfer", reason: text }];
-    if (WANTS_END.test(text)) return [{ type: "end", text: null }];
+    if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: "Okay. Is there anything else I can help with?" }];
 
     const words = tokens(text);
     const { skills, playbooks } = index(ctx);

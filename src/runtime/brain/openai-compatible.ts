@@ -1,6 +1,7 @@
 // The OpenAI-compatible brain: chat completions with tools, streamed, against any such server (Ollama, vLLM,
 // llama.cpp, or a hosted one). The model proposes replies and tool calls; the runtime and its guardrails decide.
 import type { CompiledSkill } from "../compiled.ts";
+import { endCallPhrasesEnabled } from "./builtin.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
 
 export interface LlmSettings {
@@ -92,10 +93,11 @@ function buildTools(ctx: BrainContext, names: ReturnType<typeof nameTools>) {
       parameters: { type: "object", properties: s.parametersSchema.properties ?? {}, required: s.requiredParams.length ? s.requiredParams : (s.parametersSchema.required ?? []) },
     },
   }));
-  tools.push(
-    { type: "function", function: { name: "transfer_to_human", description: BUILTIN_TOOLS.transfer_to_human, parameters: { type: "object", properties: { reason: { type: "string" } }, required: [] } } },
-    { type: "function", function: { name: "end_conversation", description: BUILTIN_TOOLS.end_conversation, parameters: { type: "object", properties: {}, required: [] } } },
-  );
+  tools.push({ type: "function", function: { name: "transfer_to_human", description: BUILTIN_TOOLS.transfer_to_human, parameters: { type: "object", properties: { reason: { type: "string" } }, required: [] } } });
+  // With end-call phrases off the model is not offered a way to hang up on a goodbye (the runtime refuses one anyway).
+  if (endCallPhrasesEnabled(ctx.agent)) {
+    tools.push({ type: "function", function: { name: "end_conversation", description: BUILTIN_TOOLS.end_conversation, parameters: { type: "object", properties: {}, required: [] } } });
+  }
   if (ctx.playbooks.length) {
     tools.push({
       type: "function",

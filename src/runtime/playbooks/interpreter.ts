@@ -9,7 +9,8 @@ import { nextNodeId } from "./graph.ts";
 
 export type SkillCallResult =
   | { status: "ok"; data: Record<string, unknown> }
-  | { status: "error" }
+  /** The skill did not run or failed; `told` when the runtime already said why to the caller. */
+  | { status: "error"; told?: boolean }
   /** Waiting on the caller (confirmation or verification); the runtime resumes the playbook afterwards. */
   | { status: "held" }
   /** The conversation left the playbook (a transfer or an end). */
@@ -18,7 +19,8 @@ export type SkillCallResult =
 export interface PlaybookHost {
   say(text: string): void;
   callSkill(skillId: string, args: Record<string, unknown>, preConfirmed: boolean): Promise<SkillCallResult>;
-  transfer(destination: string | null, warm: boolean | undefined, message: string | undefined): Promise<void>;
+  /** `destination` wins over `ruleLabel` (a handoffConfig transfer rule); neither = the agent's handoff routing. */
+  transfer(route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined): Promise<void>;
   localNow(): Date;
   /** A collect step that failed its last retry: the runtime offers a person. */
   giveUp(variable: string): Promise<void>;
@@ -56,6 +58,11 @@ export class PlaybookRunner {
 
   get id() {
     return this.playbook.id;
+  }
+
+  /** A playbook with no start step cannot run (validation refuses one; older data may hold one). */
+  get startable() {
+    return this.playbook.graph.nodes.some((n) => n.type === "start");
   }
 
   /** Enter the playbook; typed slots the triggering utterance already answers are taken from it. */
@@ -182,7 +189,14 @@ export class PlaybookRunner {
         }
         case "transfer":
           state.playbook = null;
-          await host.transfer((d.destination as string | undefined) ?? null, d.warm as boolean | undefined, d.message as string | undefined);
+          await host.transfer(
+            {
+              destination: (d.destination as string | undefined) ?? null,
+              ...(typeof d.warm === "boolean" ? { warm: d.warm } : {}),
+              ...(typeof d.ruleLabel === "string" ? { ruleLabel: d.ruleLabel } : {}),
+            },
+            d.message as string | undefined,
+          );
           return;
         case "end":
           state.playbook = null;
@@ -209,7 +223,7 @@ export class PlaybookRunner {
     const onError = this.next(node.id, "error");
     if (onError) return onError;
     // Without an error exit the steps after the skill would speak outputs it never produced: leave the playbook.
-    host.say("I'm sorry, I couldn't complete that just now.");
+    if (!(outcome.status === "error" && outcome.told)) host.say("I'm sorry, I couldn't complete that just now.");
     return null;
   }
 

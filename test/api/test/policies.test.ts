@@ -69,7 +69,7 @@ describe("caller verification", () => {
     const result = await b.simulate(agent.id, { transcript: ["what is my account balance", "1 January 1980", "SW1A 1AA", "2 February 1981", "SW1A 1AA", "what is my account balance"] });
     expect(verificationEvents(result.events)).toEqual(["started", "failed", "locked"]);
     expect(result.said).toContain("I'm sorry, I couldn't verify your identity, so I can't help with that here.");
-    expect(result.said[result.said.length - 2]).toBe("I'm not able to verify you right now, so I can't do that.");
+    expect(result.said.at(-1)).toBe("I'm not able to verify you right now, so I can't do that.");
     expect(webhook.calls.filter((c) => c.path === "/balance").length).toBe(before);
   });
 });
