@@ -1,8 +1,12 @@
 // Answers grounded in an agent's knowledge, and knowledge gaps: what the agent could not answer, grouped,
 // ranked, curated, and covered once a source answers it.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { normalizedKey } from "../../../src/api/knowledge/gaps.ts";
+import { ANSWER_THRESHOLD } from "../../../src/runtime/tools/types.ts";
 import { agentBuilder } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
+import { conceptVector, startEmbeddingsStandIn, type EmbeddingsStandIn } from "../../support/embeddings-stand-in.ts";
+import { startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
 
 let app: TestApp;
 let org: { organizationId: string; key: string };
@@ -17,11 +21,11 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function addFaq(agentId: string, items: { question: string; answer: string }[]) {
-  const source = await b.call("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { kind: "faq", label: "FAQ", items });
+async function addFaq(agentId: string, items: { question: string; answer: string }[], builder = b) {
+  const source = await builder.call("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { kind: "faq", label: "FAQ", items });
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const now = await b.call("GET", `/api/v1/agents/${agentId}/knowledge/sources/${source.id}`);
+    const now = await builder.call("GET", `/api/v1/agents/${agentId}/knowledge/sources/${source.id}`);
     if (now.status === "indexed") return now;
     if (now.status === "error" || Date.now() > deadline) throw new Error(`source ${now.status}: ${now.errorMessage}`);
     await Bun.sleep(100);
@@ -29,10 +33,10 @@ async function addFaq(agentId: string, items: { question: string; answer: string
 }
 
 /** Polls the gap list until `done` holds (gaps are recorded just after the turn). */
-async function gapsWhen(agentId: string, done: (list: any) => boolean, query = "") {
+async function gapsWhen(agentId: string, done: (list: any) => boolean, query = "", builder = b) {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const list = await b.call("GET", `/api/v1/agents/${agentId}/knowledge-gaps${query}`);
+    const list = await builder.call("GET", `/api/v1/agents/${agentId}/knowledge-gaps${query}`);
     if (done(list)) return list;
     if (Date.now() > deadline) throw new Error(`gaps still ${JSON.stringify(list)}`);
     await Bun.sleep(100);
@@ -53,6 +57,101 @@ describe("grounded answers", () => {
     expect(retrieval.payload.passages[0].sourceId).toBe(faq.id);
     expect(retrieval.payload.topScore).toBeGreaterThanOrEqual(0.35);
     expect((await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`)).gaps).toEqual([]);
+  });
+});
+
+describe("grounded answers from a model (OpenAI-compatible brain against a scripted LLM server)", () => {
+  let llmApp: TestApp;
+  let llm: ScriptedLlm;
+  let lb: ReturnType<typeof agentBuilder>;
+  const systemPrompt = (i: number) => llm.requests[i]!.messages.find((m) => m.role === "system")?.content ?? "";
+
+  beforeAll(async () => {
+    // The model answers from the knowledge its prompt carries, and says it does not know otherwise.
+    llm = startScriptedLlm((request) => {
+      const system = request.messages.find((m) => m.role === "system")?.content ?? "";
+      return { content: system.includes(RETURNS.answer) ? "You can return any item within 30 days of delivery, no questions asked." : "I'm sorry, I don't know that." };
+    });
+    llmApp = await startTestApp({ LLM_BASE_URL: llm.baseUrl, LLM_MODEL: "scripted" });
+    lb = agentBuilder(llmApp, (await llmApp.newOrg()).key);
+  });
+  afterAll(async () => {
+    await llmApp?.stop();
+    llm?.stop();
+  });
+
+  it("puts the FAQ passage in the model's prompt, says the model's answer, and cites the passage in the receipt", async () => {
+    const agent = await lb.agent({ name: "Store" });
+    const faq = await addFaq(agent.id, [RETURNS, { question: "Do you deliver on weekends?", answer: "Deliveries run Monday to Saturday." }], lb);
+    const [chunk] = await llmApp.query<{ id: string }>(`select id from knowledge_chunks where source_id = '${faq.id}' and question = '${RETURNS.question}'`);
+    const requestsBefore = llm.requests.length;
+
+    const run = await lb.simulate(agent.id, { transcript: ["How long do I have to return something?"] });
+    expect(run.status).toBe(200);
+    expect(llm.requests.length).toBeGreaterThan(requestsBefore);
+    const prompt = systemPrompt(requestsBefore);
+    expect(prompt).toContain("Answer questions only from this knowledge");
+    expect(prompt).toContain(`- Q: ${RETURNS.question} A: ${RETURNS.answer}`);
+    expect(run.said.at(-1)).toBe("You can return any item within 30 days of delivery, no questions asked.");
+
+    const retrieval = run.events.find((e) => e.eventType === "kb_retrieval")!;
+    expect(retrieval.payload.query).toBe("How long do I have to return something?");
+    expect(retrieval.payload.passages[0]).toMatchObject({ id: chunk!.id, sourceId: faq.id, sourceUrl: null });
+    expect(retrieval.payload.passages[0].score).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
+    expect(retrieval.payload.topScore).toBe(retrieval.payload.passages[0].score);
+    // Retrieval came before the model answered.
+    expect(retrieval.seq).toBeLessThan(run.events.findLast((e) => e.eventType === "agent_message")!.seq);
+    expect((await lb.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`)).gaps).toEqual([]);
+  });
+
+  it("records a gap when the passages found for the model are below the answer threshold", async () => {
+    const agent = await lb.agent({ name: "Garden centre" });
+    await addFaq(agent.id, [{ question: "Do you deliver on weekends?", answer: "Deliveries run Monday to Saturday." }], lb);
+    const run = await lb.simulate(agent.id, { transcript: ["Do you sell gift cards?"] });
+    expect(run.said.at(-1)).toBe("I'm sorry, I don't know that.");
+    const retrieval = run.events.find((e) => e.eventType === "kb_retrieval")!;
+    expect(retrieval.payload.topScore).toBeLessThan(ANSWER_THRESHOLD);
+    const gaps = await gapsWhen(agent.id, (l) => l.gaps.length === 1, "", lb);
+    expect(gaps.gaps[0]).toMatchObject({ queryText: "Do you sell gift cards?", count: 1 });
+  });
+});
+
+describe("knowledge gaps grouped by meaning (an embedder that knows a voucher is a gift card)", () => {
+  let embeddings: EmbeddingsStandIn;
+  let semanticApp: TestApp;
+  let sb: ReturnType<typeof agentBuilder>;
+  const GIFT = "Do you sell gift cards?";
+  const VOUCHER = "Can I buy a voucher?";
+
+  beforeAll(async () => {
+    embeddings = startEmbeddingsStandIn();
+    semanticApp = await startTestApp({ EMBEDDINGS_BASE_URL: embeddings.baseUrl, EMBEDDINGS_MODEL: "concept-test" });
+    sb = agentBuilder(semanticApp, (await semanticApp.newOrg()).key);
+  });
+  afterAll(async () => {
+    await semanticApp?.stop();
+    embeddings?.stop();
+  });
+
+  it("puts a differently worded question whose embedding is within cosine 0.85 into the same gap, and an unrelated one apart", async () => {
+    // The premise: no content word in common, yet the embeddings nearly agree.
+    expect(normalizedKey(GIFT)).not.toBe(normalizedKey(VOUCHER));
+    const [a, v] = [conceptVector(GIFT), conceptVector(VOUCHER)];
+    expect(a.reduce((sum, x, i) => sum + x * v[i]!, 0)).toBeGreaterThanOrEqual(0.85);
+
+    const agent = await sb.agent({ name: "Gift shop" });
+    await addFaq(agent.id, [RETURNS], sb);
+    await sb.simulate(agent.id, { transcript: [GIFT] });
+    await gapsWhen(agent.id, (l) => l.gaps.length === 1, "", sb);
+    await sb.simulate(agent.id, { transcript: [VOUCHER] });
+    await sb.simulate(agent.id, { transcript: ["Is there parking at the store?"] });
+
+    const list = await gapsWhen(agent.id, (l) => l.gaps.length === 2 && l.gaps.some((g: any) => g.count === 2), "", sb);
+    const gift = list.gaps.find((g: any) => g.queryText === GIFT);
+    expect(gift).toMatchObject({ count: 2, distinctCalls: 2, samples: [GIFT, VOUCHER] });
+    expect(list.gaps.find((g: any) => g.queryText !== GIFT)).toMatchObject({ queryText: "Is there parking at the store?", count: 1 });
+    const stored = await semanticApp.query<{ model: string }>(`select distinct embedding_model as model from knowledge_gaps where agent_id = '${agent.id}'`);
+    expect(stored).toEqual([{ model: "concept-test" }]);
   });
 });
 
