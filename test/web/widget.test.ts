@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import { agentBuilder, startWebhookTarget } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { hasChromium, launchChromium, servePage } from "../support/browser.ts";
 
@@ -13,6 +14,7 @@ const SCREENSHOT = join(import.meta.dir, "../../docs/widget.png");
 const LAUNCHER = "Chat with Harbor Dental";
 
 let app: TestApp;
+let ownerKey: string;
 let browser: Browser;
 let allowed: ReturnType<typeof servePage>;
 let refused: ReturnType<typeof servePage>;
@@ -35,8 +37,10 @@ const sitePage = (snippet: string) => `<!doctype html>
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  app = await startTestApp();
+  // The widget-recovery test's agent looks orders up on a local webhook.
+  app = await startTestApp({ EGRESS_ALLOWLIST: "127.0.0.1" });
   const { key } = await app.newOrg();
+  ownerKey = key;
   const call = async (method: string, path: string, body?: unknown) => (await app.api(method, path, { key, body })).body.data;
   const agent = await call("POST", "/api/v1/agents", {
     name: "Harbor Dental",
@@ -82,6 +86,84 @@ async function openPage(origin: string) {
   });
   await page.goto(origin);
   return { page, problems, warnings };
+}
+
+/** The conversation the page's widget holds, read over the API with the visitor token it kept in sessionStorage. */
+async function transcriptIn(page: Page, origin: string) {
+  const { key, session } = await page.evaluate(() => {
+    const name = Object.keys(sessionStorage).find((k) => k.startsWith("flowyte-widget:"))!;
+    return { key: document.querySelector("script[data-flowyte-key]")!.getAttribute("data-flowyte-key")!, session: JSON.parse(sessionStorage.getItem(name)!) };
+  });
+  const res = await app.api("GET", `/api/v1/chat/widget/sessions/${session.conversationId}/messages?visitorToken=${encodeURIComponent(session.visitorToken)}`, {
+    key,
+    headers: { origin },
+  });
+  expect(res.status).toBe(200);
+  return res.body.data.messages as { role: string; content: string }[];
+}
+
+/**
+ * A reverse proxy in front of the server that breaks the next message stream the way a dropped connection does:
+ * `mid-turn` passes the first delta frame, then closes both sides (the server sees its client go while the turn
+ * runs); `after-turn` lets the server finish the turn but passes only that first frame to the browser.
+ */
+function startCuttingProxy(target: string) {
+  let next: "mid-turn" | "after-turn" | null = null;
+  const cuts: string[] = [];
+  const requests: { method: string; path: string; body: any }[] = [];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    // A broken stream is the point here, not a failure worth printing.
+    development: false,
+    error: () => new Response(null, { status: 502 }),
+    async fetch(req) {
+      const url = new URL(req.url);
+      const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.text();
+      requests.push({ method: req.method, path: url.pathname, body: body ? JSON.parse(body) : null });
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const upstreamAbort = new AbortController();
+      const upstream = await fetch(target + url.pathname + url.search, { method: req.method, headers, body, signal: upstreamAbort.signal });
+      const answerHeaders = new Headers(upstream.headers);
+      answerHeaders.delete("content-length");
+      answerHeaders.delete("content-encoding");
+      const mode = next;
+      if (!mode || req.method !== "POST" || !url.pathname.endsWith("/messages") || !upstream.body) {
+        return new Response(upstream.body, { status: upstream.status, headers: answerHeaders });
+      }
+      next = null;
+      cuts.push(mode);
+      const reader = upstream.body.getReader();
+      const decoder = new TextDecoder();
+      const broken = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          let seen = "";
+          while (!seen.includes("event:delta")) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            seen += decoder.decode(value, { stream: true });
+          }
+          const firstFrame = seen.slice(0, seen.indexOf("\n\n") + 2);
+          controller.enqueue(new TextEncoder().encode(firstFrame));
+          if (mode === "after-turn") while (!(await reader.read()).done);
+          else upstreamAbort.abort();
+          await Bun.sleep(50);
+          controller.error(new Error("connection lost"));
+        },
+      });
+      return new Response(broken, { status: upstream.status, headers: answerHeaders });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests,
+    cuts,
+    cutNext(mode: "mid-turn" | "after-turn") {
+      next = mode;
+    },
+    stop: () => server.stop(true),
+  };
 }
 
 /** The element focused inside the widget's shadow root. */
@@ -152,35 +234,142 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
   );
 
   it(
-    "offers Retry when a reply is cut off mid-stream, and resends",
+    "offers Retry only when recovery fails too (no attempt reaches the server), and the Retry delivers the message once",
     async () => {
       const { page, problems } = await openPage(allowed.origin);
       await page.getByRole("button", { name: LAUNCHER }).click();
       await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
-      // The connection drops after the first words: a delta arrives, the rest never does.
-      await page.route("**/api/v1/chat/widget/sessions/*/messages", (route) =>
-        route.request().method() === "POST"
-          ? route.fulfill({
-              status: 200,
-              headers: { "content-type": "text/event-stream", "access-control-allow-origin": allowed.origin },
-              body: 'event:delta\ndata:{"text":"We\'re "}\n\n',
-            })
-          : route.continue(),
-      );
+      // Every send breaks before it reaches the server: a delta arrives, the rest never does.
+      let cut = 0;
+      await page.route("**/api/v1/chat/widget/sessions/*/messages", (route) => {
+        if (route.request().method() !== "POST") return route.continue();
+        cut++;
+        return route.fulfill({
+          status: 200,
+          headers: { "content-type": "text/event-stream", "access-control-allow-origin": allowed.origin },
+          body: 'event:delta\ndata:{"text":"We\'re "}\n\n',
+        });
+      });
       await page.getByRole("textbox", { name: "Message" }).fill("When are you open on Friday?");
       await page.keyboard.press("Enter");
       const retry = page.getByRole("button", { name: "Retry" });
       await retry.waitFor();
+      // The first send, then one resend for each recovery attempt that found nothing in the transcript.
+      expect(cut).toBe(5);
+      expect(await page.locator(".fw-msg--assistant .fw-bubble", { hasText: "We're" }).count()).toBe(0);
       await page.unroute("**/api/v1/chat/widget/sessions/*/messages");
       await retry.click();
       await page.locator(".fw-msg--assistant .fw-bubble", { hasText: "Friday 08:00 to 13:00" }).waitFor();
       expect(await retry.count()).toBe(0);
       expect(await page.locator(".fw-msg--user .fw-bubble").allTextContents()).toEqual(["When are you open on Friday?"]);
+      const transcript = await transcriptIn(page, allowed.origin);
+      expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Friday?"]);
       expect(problems).toEqual([]);
       await page.close();
     },
     { timeout: 30_000 },
   );
+
+  describe("recovering from a connection that drops mid-reply", () => {
+    let lookups: ReturnType<typeof startWebhookTarget>;
+    let proxy: ReturnType<typeof startCuttingProxy>;
+    let site: ReturnType<typeof servePage>;
+
+    beforeAll(async () => {
+      lookups = startWebhookTarget(() => ({ status: "shipped" }), 1000);
+      const b = agentBuilder(app, ownerKey);
+      const agent = await b.agent({ name: "Parcel desk", greeting: "Hi! Ask me about your order." });
+      await b.skill(agent.id, {
+        name: "order_status",
+        description: "Check the delivery status of an order",
+        skillType: "http_webhook",
+        parametersSchema: { type: "object", properties: {} },
+        executionConfig: { url: `${lookups.url}/status`, method: "GET", timeout_ms: 10000 },
+        expectedLatencyMs: 2000,
+      });
+      await b.publish(agent.id);
+      await b.call("PUT", `/api/v1/agents/${agent.id}/widget`, { copy: { title: "Parcel desk", launcherLabel: "Chat with Parcel desk" } });
+      proxy = startCuttingProxy(app.url);
+      let html = "";
+      site = servePage(() => html);
+      await b.call("POST", `/api/v1/agents/${agent.id}/publishable-keys`, { name: "Shop", allowedOrigins: [site.origin] });
+      const { scriptSnippet } = await b.call("GET", `/api/v1/agents/${agent.id}/widget/embed`);
+      // The browser reaches the server through a proxy that can break a reply's stream.
+      html = sitePage(scriptSnippet.replace(app.config.publicBaseUrl, proxy.url));
+    });
+    afterAll(() => {
+      lookups?.stop();
+      proxy?.stop();
+      site?.stop();
+    });
+
+    async function openParcelDesk() {
+      const opened = await openPage(site.origin);
+      await opened.page.getByRole("button", { name: "Chat with Parcel desk" }).click();
+      await opened.page.locator(".fw-bubble", { hasText: "Ask me about your order." }).waitFor();
+      return opened;
+    }
+
+    it(
+      "waits out a turn still running when the stream broke: the reply appears once and the lookup ran once",
+      async () => {
+        const { page, problems } = await openParcelDesk();
+        proxy.cutNext("mid-turn");
+        proxy.requests.length = 0;
+        await page.getByRole("textbox", { name: "Message" }).fill("check the delivery status of my order");
+        await page.keyboard.press("Enter");
+        await page.locator("[aria-live=polite] p", { hasText: "Here's what I found. status: shipped." }).waitFor();
+
+        expect(proxy.cuts).toEqual(["mid-turn"]);
+        // It read the transcript (the turn had not finished) and sent the message again under the same id.
+        const posts = proxy.requests.filter((r) => r.method === "POST");
+        expect(posts).toHaveLength(2);
+        expect(posts[1]!.body.clientMessageId).toBe(posts[0]!.body.clientMessageId);
+        expect(proxy.requests.some((r) => r.method === "GET" && r.path.endsWith("/messages"))).toBe(true);
+        expect(lookups.calls).toHaveLength(1);
+
+        expect(await page.locator(".fw-msg--assistant .fw-bubble").allTextContents()).toEqual([
+          "Hi! Ask me about your order.",
+          "One moment while I check that.",
+          "Here's what I found. status: shipped.",
+        ]);
+        expect(await page.getByRole("button", { name: "Retry" }).count()).toBe(0);
+        const transcript = await transcriptIn(page, site.origin);
+        expect(transcript.map((m) => [m.role, m.content])).toEqual([
+          ["assistant", "Hi! Ask me about your order."],
+          ["user", "check the delivery status of my order"],
+          ["assistant", "One moment while I check that."],
+          ["assistant", "Here's what I found. status: shipped."],
+        ]);
+        expect(problems).toEqual([]);
+        await page.close();
+      },
+      { timeout: 30_000 },
+    );
+
+    it(
+      "shows the reply from the transcript when the server had finished the turn, without sending the message again",
+      async () => {
+        const { page, problems } = await openParcelDesk();
+        proxy.cutNext("after-turn");
+        proxy.requests.length = 0;
+        await page.getByRole("textbox", { name: "Message" }).fill("Do you ship abroad?");
+        await page.keyboard.press("Enter");
+        // Replies are announced once they are final (the streamed first words are not).
+        await page.locator("[aria-live=polite] p", { hasText: "I'm sorry, I don't know the answer to that." }).waitFor();
+
+        expect(proxy.cuts).toEqual(["mid-turn", "after-turn"]);
+        expect(proxy.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+        expect(proxy.requests.filter((r) => r.method === "GET" && r.path.endsWith("/messages"))).toHaveLength(1);
+        expect(await page.locator(".fw-msg--assistant .fw-bubble", { hasText: "I'm sorry, I don't know the answer to that." }).count()).toBe(1);
+        const transcript = await transcriptIn(page, site.origin);
+        expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["Do you ship abroad?"]);
+        expect(problems).toEqual([]);
+        await page.close();
+      },
+      { timeout: 30_000 },
+    );
+  });
 
   it(
     "closes an ended conversation and starts a new one on request",

@@ -2,7 +2,8 @@
  * The Flowyte chat widget: <flowyte-chat>, a launcher button and a chat panel in a shadow root, so the host page's
  * styles and the widget's never mix. loader.js mounts it and calls start() with the bootstrap answer.
  * Protocol (docs/widget.md): POST …/sessions on first open → {conversationId, visitorToken}; POST …/messages with
- * stream:true answers SSE (delta*, message, done), read from fetch() because EventSource cannot POST.
+ * stream:true answers SSE (delta*, message, done), read from fetch() because EventSource cannot POST. Each message
+ * carries a clientMessageId, so sending it again after a dropped connection never runs its turn twice.
  */
 (function () {
   "use strict";
@@ -31,6 +32,8 @@
     send: '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M3 11l18-8-8 18-2-8-8-2z"/></svg>',
   };
   const RETRIES = 3;
+  /** Pauses before each attempt to recover a reply whose stream broke; after the last one the visitor gets Retry. */
+  const RECOVERY_DELAYS_MS = [0, 500, 1000, 2000];
   const STORAGE_PREFIX = "flowyte-widget:";
 
   /** A tiny element builder: attributes, then children (strings become text, never HTML). */
@@ -88,6 +91,27 @@
     }
   }
 
+  /** The id a message keeps on every attempt to deliver it, so the server runs its turn once (clientMessageId). */
+  function newMessageId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /**
+   * The visitor's message and the agent's replies to it in a transcript, if its turn has finished: the first user
+   * message with this content after the last message the widget showed before sending (`since`), and the assistant
+   * messages that follow it. The server stores a turn's messages together, so a message there is a finished turn.
+   */
+  function answeredIn(messages, content, since) {
+    const start = since ? messages.findIndex((m) => m.id === since) + 1 : 0;
+    if (since && start === 0) return null;
+    const mine = messages.findIndex((m, i) => i >= start && m.role === "user" && m.content === content);
+    if (mine === -1) return null;
+    const rest = messages.slice(mine + 1);
+    const next = rest.findIndex((m) => m.role === "user");
+    return { userMessage: messages[mine], messages: next === -1 ? rest : rest.slice(0, next) };
+  }
+
   async function problemOf(response) {
     try {
       return await response.json();
@@ -119,6 +143,8 @@
       this.hooks = hooks || {};
       this.session = null;
       this.opening = null;
+      /** The last message on screen that the server stored: where to look for a reply after a broken stream. */
+      this.lastMessageId = null;
       this.busy = false;
       this.ended = false;
       this.root = this.attachShadow({ mode: "open" });
@@ -264,6 +290,7 @@
           const transcript = (await response.json()).data;
           this.session = stored;
           for (const m of transcript.messages) this.addMessage(m.role, m.content);
+          this.lastMessageId = transcript.messages.length ? transcript.messages[transcript.messages.length - 1].id : null;
           if (transcript.status === "ended") this.showEnded();
           return;
         }
@@ -294,6 +321,7 @@
       this.session = { conversationId: session.conversationId, visitorToken: session.visitorToken };
       this.remember(this.session);
       for (const m of session.messages) this.addMessage("assistant", m.content, { announce: true });
+      this.lastMessageId = session.messages.length ? session.messages[session.messages.length - 1].id : null;
     }
 
     async send(text) {
@@ -301,45 +329,99 @@
       if (!content || this.busy || this.input.disabled) return;
       this.input.value = "";
       this.fitInput();
-      await this.deliver(this.addMessage("user", content), content);
+      await this.deliver(this.addMessage("user", content), content, newMessageId());
     }
 
-    /** One message to the agent, its reply streamed into a bubble; a failure leaves a Retry button on the message. */
-    async deliver(item, content) {
+    /**
+     * One message to the agent, its reply streamed into a bubble. When the stream breaks, the widget recovers by
+     * itself (see recover); only when that fails too does the message get a Retry button, which sends it again
+     * under the same clientMessageId.
+     */
+    async deliver(item, content, clientMessageId) {
       this.busy = true;
       this.sendButton.disabled = true;
       const reply = this.addMessage("assistant", "", { pending: true });
+      const since = this.lastMessageId;
+      let outcome;
       try {
         await this.ensureSession();
-        const { conversationId, visitorToken } = this.session;
-        const response = await this.call("POST", `/sessions/${encodeURIComponent(conversationId)}/messages`, { content, stream: true, visitorToken });
-        if (!response.ok) {
-          const problem = await problemOf(response);
-          reply.remove();
-          console.warn(`[Flowyte] message not delivered: ${problem.detail || `HTTP ${response.status}`}${problem.code ? ` (${problem.code})` : ""}`);
-          // The conversation is gone (ended, or its visitor token expired): offer a new one.
-          if (response.status === 409 || response.status === 401 || response.status === 404) this.showEnded();
-          else this.markFailed(item, content);
-          return;
+        try {
+          outcome = await this.exchange(reply, content, clientMessageId);
+        } catch (error) {
+          console.warn(`[Flowyte] the reply was cut off (${error.message}); recovering`);
+          outcome = await this.recover(reply, content, clientMessageId, since);
         }
-        let final = null;
-        await readEvents(response, (type, data) => {
-          if (type === "delta") this.appendText(reply, data.text);
-          else if (type === "message") final = data;
-          else if (type === "error") throw new Error(data.detail || "the reply failed");
-        });
-        if (!final) throw new Error("the connection closed before the reply was complete");
-        reply.remove();
-        for (const m of final.messages) this.addMessage("assistant", m.content, { announce: true });
-        if (final.ended) this.showEnded();
       } catch (error) {
-        reply.remove();
         console.warn(`[Flowyte] message not delivered: ${error.message}`);
-        this.markFailed(item, content);
-      } finally {
-        this.busy = false;
-        this.sendButton.disabled = this.ended;
+        outcome = { kind: "failed" };
       }
+      reply.remove();
+      this.busy = false;
+      if (outcome.kind === "answered") {
+        const { userMessage, messages, ended } = outcome.reply;
+        for (const m of messages) this.addMessage("assistant", m.content, { announce: true });
+        this.lastMessageId = messages.length ? messages[messages.length - 1].id : userMessage ? userMessage.id : this.lastMessageId;
+        if (ended) this.showEnded();
+      } else if (outcome.kind === "gone") {
+        // The conversation is over (ended, or its visitor token expired): offer a new one.
+        this.showEnded();
+      } else {
+        this.markFailed(item, content, clientMessageId);
+      }
+      this.sendButton.disabled = this.ended;
+    }
+
+    /**
+     * POST the message with stream:true and read the reply into `reply`. Answers {kind: "answered", reply},
+     * {kind: "gone"} or {kind: "failed"} for a refusal; throws when the outcome is unknown (the network failed, the
+     * stream broke, or the turn is still running elsewhere), which is what recovery is for.
+     */
+    async exchange(reply, content, clientMessageId) {
+      const { conversationId, visitorToken } = this.session;
+      const response = await this.call("POST", `/sessions/${encodeURIComponent(conversationId)}/messages`, { content, stream: true, visitorToken, clientMessageId });
+      if (!response.ok) {
+        const problem = await problemOf(response);
+        if (problem.code === "idempotency_in_progress") throw new Error("the reply is still being written");
+        console.warn(`[Flowyte] message not delivered: ${problem.detail || `HTTP ${response.status}`}${problem.code ? ` (${problem.code})` : ""}`);
+        return response.status === 409 || response.status === 401 || response.status === 404 ? { kind: "gone" } : { kind: "failed" };
+      }
+      let final = null;
+      await readEvents(response, (type, data) => {
+        if (type === "delta") this.appendText(reply, data.text);
+        else if (type === "message") final = data;
+        else if (type === "error") throw new Error(data.detail || "the reply failed");
+      });
+      if (!final) throw new Error("the connection closed before the reply was complete");
+      return { kind: "answered", reply: final };
+    }
+
+    /**
+     * After a broken stream: read the transcript, and if the turn finished there, that is the reply (nothing is sent
+     * again). Otherwise the message never arrived or its turn is still running, and sending it again under the same
+     * clientMessageId is safe: the server runs a message it never got, and for one it did waits for or replays that
+     * turn. A few attempts, spaced out, in case the network is still coming back.
+     */
+    async recover(reply, content, clientMessageId, since) {
+      const { conversationId, visitorToken } = this.session;
+      for (const delay of RECOVERY_DELAYS_MS) {
+        await sleep(delay);
+        try {
+          const read = await this.call("GET", `/sessions/${encodeURIComponent(conversationId)}/messages?visitorToken=${encodeURIComponent(visitorToken)}`);
+          if (read.status === 401 || read.status === 404) return { kind: "gone" };
+          if (read.ok) {
+            const transcript = (await read.json()).data;
+            const answered = answeredIn(transcript.messages, content, since);
+            if (answered) return { kind: "answered", reply: { ...answered, ended: transcript.status === "ended" } };
+            if (transcript.status === "ended") return { kind: "gone" };
+          }
+          reply.querySelector(".fw-bubble").replaceChildren();
+          reply.classList.add("fw-msg--pending");
+          return await this.exchange(reply, content, clientMessageId);
+        } catch (error) {
+          console.warn(`[Flowyte] still recovering the reply: ${error.message}`);
+        }
+      }
+      return { kind: "failed" };
     }
 
     // ------------------------------------------------------------------ the conversation on screen
@@ -360,7 +442,7 @@
       this.scrollToEnd();
     }
 
-    markFailed(item, content) {
+    markFailed(item, content, clientMessageId) {
       item.classList.add("fw-msg--failed");
       const retry = h("button", { type: "button", class: "fw-retry" }, TEXT.retry);
       const note = h("p", { class: "fw-failed" }, `${TEXT.notDelivered} `, retry);
@@ -369,7 +451,7 @@
         note.remove();
         item.classList.remove("fw-msg--failed");
         this.input.focus();
-        this.deliver(item, content);
+        this.deliver(item, content, clientMessageId);
       });
       item.append(note);
       this.announce(`${TEXT.notDelivered} ${TEXT.retry}?`);
@@ -383,6 +465,7 @@
       this.forget();
       this.session = null;
       this.opening = null;
+      this.lastMessageId = null;
       this.input.disabled = true;
       this.sendButton.disabled = true;
       const restart = h("button", { type: "button", class: "fw-restart" }, TEXT.restart);
