@@ -35,9 +35,12 @@ export function agentBuilder(app: TestApp, key: string) {
       });
       const raw = await res.text();
       const frames = raw.split("\n\n").filter(Boolean);
+      // Frames are named after the eventType, so a receipt's `error` event is an `event:error` frame too; it carries
+      // a seq, where the stream's terminal failure carries a problem object.
       const events = frames
-        .filter((f) => f.startsWith("event:") && !f.startsWith("event:done") && !f.startsWith("event:error"))
-        .map((f) => JSON.parse(f.slice(f.indexOf("\ndata:") + 6)));
+        .filter((f) => f.startsWith("event:") && !f.startsWith("event:done"))
+        .map((f) => JSON.parse(f.slice(f.indexOf("\ndata:") + 6)))
+        .filter((data) => typeof data.seq === "number");
       return { status: res.status, events, frames, raw, said: events.filter((e) => e.eventType === "agent_message").map((e) => e.payload.text) };
     },
   };
