@@ -46,7 +46,7 @@ export class UploadsService implements FileStore {
   }
 
   async save(organizationId: string, file: File): Promise<UploadDto> {
-    if (file.size > UPLOAD_MAX_BYTES) throw new Problem(413, "payload_too_large", `the file is ${file.size} bytes; uploads are limited to 25 MB (${UPLOAD_MAX_BYTES} bytes)`);
+    if (file.size > UPLOAD_MAX_BYTES) throw fileTooLarge(file.size);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const id = newId("file");
     const storagePath = join(organizationId, id);
@@ -85,6 +85,11 @@ export class UploadsService implements FileStore {
       return null;
     }
   }
+}
+
+/** The spec's code for an upload over the limit. */
+function fileTooLarge(size: number): Problem {
+  return new Problem(413, "file_too_large", `the file is ${size.toLocaleString("en-US")} bytes; an upload may be at most 25 MB (${UPLOAD_MAX_BYTES.toLocaleString("en-US")} bytes)`);
 }
 
 function cleanFilename(name: string | undefined): string {

@@ -56,16 +56,18 @@ describe("POST /uploads", () => {
     expect(res.body.data).toMatchObject({ filename: "prices.csv", contentType: "text/csv" });
   });
 
-  it("accepts 25 MB and refuses anything larger with 413", async () => {
+  it("accepts 25 MB and refuses anything larger with 413 file_too_large naming the limit", async () => {
     const exact = await upload(new Blob([new Uint8Array(25 * MB)]), "exact.txt");
     expect(exact.status).toBe(201);
     expect(exact.body.data.sizeBytes).toBe(25 * MB);
     const over = await upload(new Blob([new Uint8Array(25 * MB + 1)]), "over.txt");
     expect(over.status).toBe(413);
-    expect(over.body).toMatchObject({ code: "payload_too_large", status: 413 });
+    expect(over.body).toMatchObject({ code: "file_too_large", status: 413, detail: "the file is 26,214,401 bytes; an upload may be at most 25 MB (26,214,400 bytes)" });
+    // A body whose Content-Length is already over the limit is refused before it is read, by the shared body check.
     const farOver = await upload(new Blob([new Uint8Array(27 * MB)]), "far.txt");
     expect(farOver.status).toBe(413);
   });
+
 
   it("needs a multipart body with a file part, and knowledge:write", async () => {
     const json = await app.api("POST", "/api/v1/uploads", { key: org.key, body: { file: "hello" } });
