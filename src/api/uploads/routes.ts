@@ -3,9 +3,10 @@ import { Elysia } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
+import { UPLOAD_MAX_BYTES } from "../../platform/http/body.ts";
 import { validationProblem } from "../../platform/http/problem.ts";
 import type { ApiContext } from "../context.ts";
-import { Upload } from "./model.ts";
+import { Upload, UploadBody } from "./model.ts";
 import type { UploadsService } from "./service.ts";
 
 const tags = ["Uploads"];
@@ -22,14 +23,16 @@ export function uploadRoutes(ctx: ApiContext, uploads: UploadsService) {
     },
     {
       scope: "knowledge:write",
-      // Parsed by hand and described in words: request bodies in the OpenAPI document are JSON by convention (the docs test holds every route to it).
+      // Read by hand from the request (Elysia would buffer and parse it first); the multipart body is described in
+      // `detail` instead of validated by a schema.
       parse: "none",
       response: { 201: Envelope(Upload), ...problems(400, 413, 415) },
       detail: {
         summary: "Upload a file",
         description:
-          "Body: multipart/form-data with one `file` part of at most 25 MB (413 payload_too_large above). Answers a file_id for a knowledge source of kind file. " +
-          "Files belong to the organization that uploaded them.",
+          `Body: multipart/form-data with one \`file\` part of at most 25 MB (${UPLOAD_MAX_BYTES} bytes); a larger file is 413 file_too_large. ` +
+          "Answers a file_id for a knowledge source of kind file. Files belong to the organization that uploaded them.",
+        requestBody: UploadBody,
         tags,
       },
     },

@@ -68,6 +68,24 @@ describe("POST /uploads", () => {
     expect(farOver.status).toBe(413);
   });
 
+  it("is documented in the OpenAPI document with its multipart/form-data body and file part", async () => {
+    const doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
+    const op = doc.paths["/api/v1/uploads"].post;
+    expect(op.requestBody).toEqual({
+      required: true,
+      content: {
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            required: ["file"],
+            properties: { file: { type: "string", format: "binary", description: expect.stringContaining("at most 25 MB (26214400 bytes)") } },
+          },
+        },
+      },
+    });
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["201", "400", "413", "415"]));
+    expect(op.description).toContain("413 file_too_large");
+  });
 
   it("needs a multipart body with a file part, and knowledge:write", async () => {
     const json = await app.api("POST", "/api/v1/uploads", { key: org.key, body: { file: "hello" } });
