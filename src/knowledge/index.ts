@@ -131,7 +131,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
   const prepare = async () => {
     // Loads a local model now rather than on the first question, and learns a remote server's vector size.
     await embedder.embed(["warm-up"]).catch((error) => log.warn("knowledge embeddings are not answering yet", { error }));
-    if (engine.name === "in-process") await load();
+    if (!engine.persistent) await load();
   };
 
   return {
