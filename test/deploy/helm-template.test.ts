@@ -54,6 +54,23 @@ describe.skipIf(!helm)("helm template helm/flowyte", () => {
     expect(find(manifests, "ConfigMap", "t-flowyte")!.data!.MEILI_URL).toBe("http://meilisearch:7700");
   });
 
+  it("trusts X-Forwarded-For from the chart's ingress only, unless config.trustProxy says how many proxies there are", () => {
+    const trustProxy = (...sets: string[]) => find(render(...sets), "ConfigMap", "t-flowyte")!.data!.TRUST_PROXY;
+    expect(trustProxy()).toBe("0");
+    expect(trustProxy("ingress.enabled=true")).toBe("1");
+    expect(trustProxy("ingress.enabled=true", "config.trustProxy=2")).toBe("2");
+    expect(trustProxy("config.trustProxy=0", "ingress.enabled=true")).toBe("0");
+  });
+
+  it("turns the widget's bot check on with its siteverify URL in the ConfigMap and its secret in the Secret", () => {
+    expect(renderError("config.widgetBotCheckUrl=https://challenges.cloudflare.com/turnstile/v0/siteverify")).toContain("needs secrets.widgetBotCheckSecret");
+    const manifests = render("config.widgetBotCheckUrl=https://challenges.cloudflare.com/turnstile/v0/siteverify", "secrets.widgetBotCheckSecret=0x4AAA");
+    expect(find(manifests, "ConfigMap", "t-flowyte")!.data!.WIDGET_BOT_CHECK_URL).toBe("https://challenges.cloudflare.com/turnstile/v0/siteverify");
+    expect(Buffer.from(find(manifests, "Secret", "t-flowyte")!.data!.WIDGET_BOT_CHECK_SECRET!, "base64").toString()).toBe("0x4AAA");
+    const env = find(manifests, "Deployment", "t-flowyte")!.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "WIDGET_BOT_CHECK_SECRET", valueFrom: { secretKeyRef: { name: "t-flowyte", key: "WIDGET_BOT_CHECK_SECRET", optional: true } } });
+  });
+
   it("leaves Asterisk out unless asterisk.enabled", () => {
     const plain = render();
     expect(plain.some((m) => m.metadata.name.includes("asterisk"))).toBe(false);

@@ -148,6 +148,15 @@ from its Secret and Kubernetes expands $(FLOWYTE_POSTGRES_PASSWORD) inside the U
 {{- end }}
 {{- end }}
 
+{{/* How many proxies append to X-Forwarded-For: config.trustProxy, else 1 behind the chart's ingress, else 0. */}}
+{{- define "flowyte.trustProxy" -}}
+{{- if ne (toString .Values.config.trustProxy) "" }}
+{{- .Values.config.trustProxy | int }}
+{{- else }}
+{{- ternary 1 0 .Values.ingress.enabled }}
+{{- end }}
+{{- end }}
+
 {{/* Stop on combinations that cannot work, with a message saying what to change. */}}
 {{- define "flowyte.validate" -}}
 {{- if and (include "flowyte.embeddedStorage" .) (gt (int .Values.replicaCount) 1) }}
@@ -164,6 +173,9 @@ from its Secret and Kubernetes expands $(FLOWYTE_POSTGRES_PASSWORD) inside the U
 {{- end }}
 {{- if and .Values.postgresql.enabled (or .Values.externalDatabase.url .Values.externalDatabase.existingSecret) }}
 {{- fail "choose one database: postgresql.enabled=true or externalDatabase, not both" }}
+{{- end }}
+{{- if and .Values.config.widgetBotCheckUrl (not .Values.secrets.widgetBotCheckSecret) (not .Values.existingSecret) }}
+{{- fail "config.widgetBotCheckUrl needs secrets.widgetBotCheckSecret (or existingSecret holding WIDGET_BOT_CHECK_SECRET)" }}
 {{- end }}
 {{- if and .Values.asterisk.enabled .Values.asterisk.trunk.config .Values.asterisk.trunk.existingSecret }}
 {{- fail "choose one trunk source: asterisk.trunk.config or asterisk.trunk.existingSecret, not both" }}
