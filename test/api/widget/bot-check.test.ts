@@ -3,7 +3,7 @@
 // Turnstile's siteverify endpoint.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startTestApp, type TestApp } from "../../support/app.ts";
-import { startSiteverifyStandIn } from "./siteverify-stand-in.ts";
+import { startSiteverifyStandIn } from "../../support/siteverify-stand-in.ts";
 
 const SITE = "https://shop.example.com";
 const SECRET = "0x4AAAAAAAtest-secret";
