@@ -347,7 +347,7 @@ export class ConversationRuntime {
         if (turn.stop) break;
         if (action.type === "reply") {
           const said = streamed.finish(action.text);
-          if (said.text) this.say(turn, said.text, { screened: said.screened });
+          if (said.text) this.say(turn, said.text, { screened: said.screened, citations: action.citations });
           else if (!actions.some((a) => a.type !== "reply")) this.say(turn, this.dontKnow(turn, text, passages));
           continue;
         }
@@ -868,7 +868,7 @@ export class ConversationRuntime {
 
   // ---------------------------------------------------------------- speech and knowledge
 
-  private say(turn: Turn, text: string, opts: { screened?: boolean } = {}) {
+  private say(turn: Turn, text: string, opts: { screened?: boolean; citations?: Passage[] } = {}) {
     // Nobody is listening once the caller has gone (closed stream, hung up): nothing more is said.
     if (!text || turn.signal.aborted) return;
     const { live } = turn;
@@ -879,7 +879,8 @@ export class ConversationRuntime {
       out = screened.text;
       turn.sink.delta?.(out + " ");
     }
-    live.receipt.add("agent_message", { text: out, language: live.state.language });
+    const citations = opts.citations?.map((p) => ({ passageId: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score }));
+    live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
     const message = { id: newId("msg"), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
     turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs });

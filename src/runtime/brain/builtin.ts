@@ -70,7 +70,7 @@ export const builtinBrain: Brain = {
     if (best) return [best.action];
 
     const top = ctx.passages[0];
-    if (top && top.score >= ANSWER_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text) }];
+    if (top && top.score >= ANSWER_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text), citations: [top] }];
     if (ASKS_HOURS.test(text) && ctx.hours.configured) return [{ type: "reply", text: describeHours(ctx) }];
 
     // An empty reply tells the runtime the brain does not know: it answers so, records the gap, offers a person.

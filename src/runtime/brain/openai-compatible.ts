@@ -1,6 +1,7 @@
 // The OpenAI-compatible brain: chat completions with tools, streamed, against any such server (Ollama, vLLM,
 // llama.cpp, or a hosted one). The model proposes replies and tool calls; the runtime and its guardrails decide.
 import type { CompiledSkill } from "../compiled.ts";
+import { ANSWER_THRESHOLD } from "../tools/types.ts";
 import { endCallPhrasesEnabled } from "./builtin.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
 
@@ -65,7 +66,10 @@ export function createOpenAiCompatibleBrain(settings: LlmSettings, fetchImpl: ty
         }
       }
       // Text said alongside tool calls is an interim line ("let me check"); the turn goes on after the tools.
-      if (content && !actions.some((a) => a.type === "end")) actions.unshift({ type: "reply", text: content });
+      // A final answer (no tool call) written with relevant passages in the prompt is drawn from them: it cites those.
+      const relevant = ctx.passages.filter((p) => p.score >= ANSWER_THRESHOLD);
+      const citations = !actions.length && relevant.length ? { citations: relevant } : {};
+      if (content && !actions.some((a) => a.type === "end")) actions.unshift({ type: "reply", text: content, ...citations });
       if (!actions.length) actions.push({ type: "reply", text: "" });
       return actions;
     },

@@ -35,7 +35,8 @@ export interface BrainContext {
 }
 
 export type BrainAction =
-  | { type: "reply"; text: string }
+  /** `citations`: the knowledge passages the reply was drawn from, cited on its agent_message event. */
+  | { type: "reply"; text: string; citations?: Passage[] }
   | { type: "call_skill"; callId: string; skill: CompiledSkill; args: Record<string, unknown> }
   | { type: "start_playbook"; playbook: CompiledPlaybook }
   | { type: "transfer"; reason: string }

@@ -56,6 +56,9 @@ describe("grounded answers", () => {
     expect(retrieval.payload.query).toBe("What is your return window?");
     expect(retrieval.payload.passages[0].sourceId).toBe(faq.id);
     expect(retrieval.payload.topScore).toBeGreaterThanOrEqual(0.35);
+    // The answer cites the one passage it quotes.
+    const answer = run.events.findLast((e) => e.eventType === "agent_message")!;
+    expect(answer.payload.citations).toEqual([{ passageId: retrieval.payload.passages[0].id, sourceId: faq.id, sourceUrl: null, score: retrieval.payload.topScore }]);
     expect((await b.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`)).gaps).toEqual([]);
   });
 });
@@ -99,8 +102,12 @@ describe("grounded answers from a model (OpenAI-compatible brain against a scrip
     expect(retrieval.payload.passages[0]).toMatchObject({ id: chunk!.id, sourceId: faq.id, sourceUrl: null });
     expect(retrieval.payload.passages[0].score).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
     expect(retrieval.payload.topScore).toBe(retrieval.payload.passages[0].score);
-    // Retrieval came before the model answered.
-    expect(retrieval.seq).toBeLessThan(run.events.findLast((e) => e.eventType === "agent_message")!.seq);
+    // Retrieval came before the model answered, and the answer cites the passages its prompt carried.
+    const answer = run.events.findLast((e) => e.eventType === "agent_message")!;
+    expect(retrieval.seq).toBeLessThan(answer.seq);
+    const relevant = retrieval.payload.passages.filter((p: { score: number }) => p.score >= ANSWER_THRESHOLD);
+    expect(answer.payload.citations.map((c: { passageId: string }) => c.passageId)).toEqual(relevant.map((p: { id: string }) => p.id));
+    expect(answer.payload.citations[0]).toMatchObject({ passageId: chunk!.id, sourceId: faq.id });
     expect((await lb.call("GET", `/api/v1/agents/${agent.id}/knowledge-gaps`)).gaps).toEqual([]);
   });
 
@@ -111,6 +118,7 @@ describe("grounded answers from a model (OpenAI-compatible brain against a scrip
     expect(run.said.at(-1)).toBe("I'm sorry, I don't know that.");
     const retrieval = run.events.find((e) => e.eventType === "kb_retrieval")!;
     expect(retrieval.payload.topScore).toBeLessThan(ANSWER_THRESHOLD);
+    expect(run.events.findLast((e) => e.eventType === "agent_message")!.payload.citations).toBeUndefined();
     const gaps = await gapsWhen(agent.id, (l) => l.gaps.length === 1, "", lb);
     expect(gaps.gaps[0]).toMatchObject({ queryText: "Do you sell gift cards?", count: 1 });
   });
