@@ -1,13 +1,14 @@
-// Uploaded files: the bytes under DATA_DIR/uploads/<organization>/<id>, the metadata in `uploads`. A file
-// belongs to the organization that uploaded it; another organization's file_id is not found.
+// Uploaded files: the metadata in `uploads`, the bytes in `upload_contents`, written in one transaction so no
+// upload is ever registered without its bytes. Files uploaded before the bytes moved into the database are read
+// from DATA_DIR/uploads/<storage_path>. A file belongs to the organization that uploaded it; another organization's
+// file_id is not found.
 import { and, eq } from "drizzle-orm";
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Db } from "../../platform/db/index.ts";
-import { uploads } from "../../platform/db/schema/index.ts";
-import { UPLOAD_MAX_BYTES } from "../../platform/http/body.ts";
-import { Problem } from "../../platform/http/problem.ts";
+import { uploadContents, uploads } from "../../platform/db/schema/index.ts";
+import { UPLOAD_MAX_BYTES, uploadTooLarge } from "../../platform/http/body.ts";
 import { newId } from "../../platform/ids.ts";
 import type { FileStore } from "../../knowledge/ingestion/index.ts";
 import type { UploadDto } from "./model.ts";
@@ -46,29 +47,26 @@ export class UploadsService implements FileStore {
   }
 
   async save(organizationId: string, file: File): Promise<UploadDto> {
-    if (file.size > UPLOAD_MAX_BYTES) throw fileTooLarge(file.size);
+    if (file.size > UPLOAD_MAX_BYTES) throw uploadTooLarge("the file", file.size);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const id = newId("file");
-    const storagePath = join(organizationId, id);
-    const path = join(this.root, storagePath);
-    await mkdir(join(this.root, organizationId), { recursive: true });
-    // Written aside and renamed, so a crash never leaves a half-written file under a registered id.
-    await writeFile(`${path}.part`, bytes);
-    await rename(`${path}.part`, path);
     const filename = cleanFilename(file.name);
-    const [row] = await this.db
-      .insert(uploads)
-      .values({
-        id,
-        organizationId,
-        filename,
-        contentType: contentTypeOf(file.type, filename),
-        sizeBytes: bytes.byteLength,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-        storagePath,
-      })
-      .returning();
-    return toUploadDto(row!);
+    const row = await this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(uploads)
+        .values({
+          id,
+          organizationId,
+          filename,
+          contentType: contentTypeOf(file.type, filename),
+          sizeBytes: bytes.byteLength,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        })
+        .returning();
+      await tx.insert(uploadContents).values({ uploadId: id, organizationId, content: bytes });
+      return row!;
+    });
+    return toUploadDto(row);
   }
 
   async find(organizationId: string, fileId: string): Promise<UploadRow | null> {
@@ -79,17 +77,19 @@ export class UploadsService implements FileStore {
   async read(organizationId: string, fileId: string) {
     const row = await this.find(organizationId, fileId);
     if (!row) return null;
+    const [stored] = await this.db
+      .select({ content: uploadContents.content })
+      .from(uploadContents)
+      .where(and(eq(uploadContents.organizationId, organizationId), eq(uploadContents.uploadId, fileId)));
+    const file = { filename: row.filename, contentType: row.contentType };
+    if (stored) return { ...file, bytes: new Uint8Array(stored.content) };
+    if (!row.storagePath) return null;
     try {
-      return { filename: row.filename, contentType: row.contentType, bytes: new Uint8Array(await readFile(join(this.root, row.storagePath))) };
+      return { ...file, bytes: new Uint8Array(await readFile(join(this.root, row.storagePath))) };
     } catch {
       return null;
     }
   }
-}
-
-/** The spec's code for an upload over the limit. */
-function fileTooLarge(size: number): Problem {
-  return new Problem(413, "file_too_large", `the file is ${size.toLocaleString("en-US")} bytes; an upload may be at most 25 MB (${UPLOAD_MAX_BYTES.toLocaleString("en-US")} bytes)`);
 }
 
 function cleanFilename(name: string | undefined): string {

@@ -24,7 +24,7 @@ export function checkRequestBody(request: Request, path: string, jsonLimit: numb
   const multipart = MULTIPART_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
   const limit = multipart ? UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD : jsonLimit;
   const length = request.headers.get("content-length");
-  if (Number(length ?? 0) > limit) throw tooLarge(limit);
+  if (Number(length ?? 0) > limit) throw multipart ? uploadTooLarge("the request body", Number(length)) : tooLarge(limit);
   const hasBody = (length !== null && length !== "0") || request.headers.has("transfer-encoding");
   if (!hasBody) return;
   const type = request.headers.get("content-type") ?? "";
@@ -36,6 +36,11 @@ export function checkRequestBody(request: Request, path: string, jsonLimit: numb
 }
 
 const tooLarge = (limit: number) => new Problem(413, BODY_PROBLEMS[413].code, `the request body is larger than ${limit} bytes`);
+
+/** The spec's problem for an upload over the limit, whether its declared length or the file itself says so. */
+export function uploadTooLarge(what: string, size: number): Problem {
+  return new Problem(413, "file_too_large", `${what} is ${size.toLocaleString("en-US")} bytes; an upload may be at most 25 MB (${UPLOAD_MAX_BYTES.toLocaleString("en-US")} bytes)`);
+}
 
 function withBodyLimit(request: Request, limit: number): Request {
   let received = 0;

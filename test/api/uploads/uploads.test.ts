@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { docxWithParagraphs, pdfWithLines } from "../../knowledge/ingestion/documents.ts";
@@ -47,8 +47,11 @@ describe("POST /uploads", () => {
     expect(data).toMatchObject({ filename: "hours.md", contentType: "text/markdown", sizeBytes: text.length, sha256: createHash("sha256").update(text).digest("hex") });
     expect(data.file_id).toMatch(/^file_[0-9A-Z]{26}$/);
     expect(Date.parse(data.createdAt)).toBeGreaterThan(Date.now() - 60_000);
-    const stored = join(app.config.dataDir, "uploads", org.organizationId, data.file_id);
-    expect(readFileSync(stored, "utf8")).toBe(text);
+    // The bytes are in the database, which every replica and every backup sees, not in this process's DATA_DIR.
+    const [stored] = await app.query<{ content: Uint8Array; organization_id: string }>(`select content, organization_id from upload_contents where upload_id = '${data.file_id}'`);
+    expect(Buffer.from(stored!.content).toString("utf8")).toBe(text);
+    expect(stored!.organization_id).toBe(org.organizationId);
+    expect(existsSync(join(app.config.dataDir, "uploads"))).toBe(false);
   });
 
   it("takes a type from the file name when the client sends none, and keeps only the name's last segment", async () => {
@@ -63,9 +66,11 @@ describe("POST /uploads", () => {
     const over = await upload(new Blob([new Uint8Array(25 * MB + 1)]), "over.txt");
     expect(over.status).toBe(413);
     expect(over.body).toMatchObject({ code: "file_too_large", status: 413, detail: "the file is 26,214,401 bytes; an upload may be at most 25 MB (26,214,400 bytes)" });
-    // A body whose Content-Length is already over the limit is refused before it is read, by the shared body check.
+    // A body whose Content-Length is already over the limit is refused before it is read, with the same code.
     const farOver = await upload(new Blob([new Uint8Array(27 * MB)]), "far.txt");
     expect(farOver.status).toBe(413);
+    expect(farOver.body.code).toBe("file_too_large");
+    expect(farOver.body.detail).toMatch(/^the request body is 28,\d{3},\d{3} bytes; an upload may be at most 25 MB \(26,214,400 bytes\)$/);
   });
 
   it("is documented in the OpenAPI document with its multipart/form-data body and file part", async () => {
@@ -128,6 +133,17 @@ describe("file sources", () => {
     const uploaded = await upload(new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])], { type: "image/png" }), "logo.png");
     const source = await fileSource(uploaded.body.data.file_id, "Logo");
     expect(source).toMatchObject({ status: "error", errorMessage: "logo.png (image/png) is not a file type that can be read; upload PDF, DOCX, HTML, Markdown, plain text or CSV" });
+  });
+
+  it("still reads a file uploaded before the bytes moved into the database, from DATA_DIR/uploads", async () => {
+    const fileId = "file_01LEGACY0000000000000000";
+    mkdirSync(join(app.config.dataDir, "uploads", org.organizationId), { recursive: true });
+    writeFileSync(join(app.config.dataDir, "uploads", org.organizationId, fileId), "The shop closes at noon on Christmas Eve.");
+    await app.query(
+      `insert into uploads (id, organization_id, filename, content_type, size_bytes, sha256, storage_path) values ('${fileId}', '${org.organizationId}', 'eve.txt', 'text/plain', 41, 'x', '${org.organizationId}/${fileId}')`,
+    );
+    const source = await fileSource(fileId, "Christmas Eve");
+    expect(source).toMatchObject({ status: "indexed", textContent: "The shop closes at noon on Christmas Eve." });
   });
 
   it("refuses another organization's file_id", async () => {

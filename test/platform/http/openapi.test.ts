@@ -41,7 +41,9 @@ describe("the OpenAPI document", () => {
       const scopes = scopesOf(op);
       expect({ op: `${method} ${path}`, scoped: scopes.length > 0 && scopes.every((s) => ALL_SCOPES.includes(s as Scope)) }).toEqual({ op: `${method} ${path}`, scoped: true });
       for (const status of ["401", "403", "429"]) expect({ op: `${method} ${path}`, status, has: status in op.responses }).toEqual({ op: `${method} ${path}`, status, has: true });
-      if (op.requestBody) expect(Object.keys(op.requestBody.content)).toEqual(["application/json"]);
+      // JSON everywhere but the upload, which takes its file as multipart/form-data.
+      const bodyTypes = path === "/api/v1/uploads" ? ["multipart/form-data"] : ["application/json"];
+      if (op.requestBody) expect({ op: `${method} ${path}`, types: Object.keys(op.requestBody.content) }).toEqual({ op: `${method} ${path}`, types: bodyTypes });
     }
   });
 

@@ -1,8 +1,8 @@
-import { bigint, boolean, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { agents } from "./agents.ts";
 import { organizations } from "./organizations.ts";
 
-/** Uploaded files (≤ 25 MB), kept under DATA_DIR/uploads and referenced by `file_id`. */
+/** Uploaded files (≤ 25 MB), referenced by `file_id`; their bytes are in `upload_contents`. */
 export const uploads = pgTable(
   "uploads",
   {
@@ -12,12 +12,26 @@ export const uploads = pgTable(
     contentType: text("content_type").notNull(),
     sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
     sha256: text("sha256").notNull(),
-    /** Where the bytes are, relative to the upload store's root. */
-    storagePath: text("storage_path").notNull(),
+    /** Files uploaded before their bytes moved into the database: where they are, under DATA_DIR/uploads. */
+    storagePath: text("storage_path"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("uploads_org_idx").on(t.organizationId, t.id)],
 );
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
+
+/**
+ * The bytes of an upload, in the database rather than DATA_DIR, so any replica (and the ingestion job wherever it
+ * runs) reads what another received, and a database backup holds them.
+ */
+export const uploadContents = pgTable("upload_contents", {
+  uploadId: text("upload_id")
+    .primaryKey()
+    .references(() => uploads.id, { onDelete: "cascade" }),
+  organizationId: text("organization_id").notNull().references(() => organizations.id),
+  content: bytea("content").notNull(),
+});
 
 /** A knowledge source of an agent: a website, a file, pasted text or an FAQ. */
 export const knowledgeSources = pgTable(
