@@ -1,0 +1,71 @@
+// The report's gate claims checked against the guardrail engine itself: for every combination of the settings
+// that decide confirmation, verification and escalation, the report says "asks the caller to confirm first" exactly
+// when authorize() holds the skill for a confirmation, and so on. Pure: no server, no storage.
+import { describe, expect, it } from "bun:test";
+import { defaultConfig } from "../../../src/api/agents/config.ts";
+import { buildPrepublishReport } from "../../../src/api/agents/report.ts";
+import type { CompiledConfig, CompiledGuardrail, CompiledSkill } from "../../../src/runtime/compiled.ts";
+import { Guardrails } from "../../../src/runtime/guardrails.ts";
+import { initialState } from "../../../src/runtime/state.ts";
+
+const skill = (overrides: Partial<CompiledSkill>): CompiledSkill => ({
+  id: "skl_1",
+  name: "Change booking",
+  description: "Changes a booking",
+  skillType: "http_webhook",
+  parametersSchema: { type: "object", properties: {}, required: [] },
+  requiredParams: [],
+  executionConfig: { url: "https://bookings.example.com/change", method: "POST" },
+  dataEgressMap: {},
+  allowedFields: [],
+  isWrite: false,
+  requiresVerifiedIdentity: false,
+  requiresConfirmation: false,
+  nonParallelizable: false,
+  stakes: "low",
+  channels: ["voice", "chat"],
+  errorHandling: {},
+  expectedLatencyMs: null,
+  ...overrides,
+});
+
+const compiledWith = (s: CompiledSkill, guardrails: CompiledGuardrail[]): CompiledConfig => ({
+  agent: { name: "Gates", ...defaultConfig() },
+  skills: [s],
+  playbooks: [],
+  guardrails,
+  callerVerification: [{ id: "cvc_1", method: "account_pin", verifierSkillId: "skl_1", requiredFields: ["account_number", "pin"], tokenTtlSeconds: 900, maxAttempts: 3, stepUpFor: [] }],
+});
+
+const NO_KNOWLEDGE = { sources: 0, indexed: 0, pending: 0, failed: 0, coverageScore: null };
+const writeGates: (Record<string, unknown> | null)[] = [null, { confirmBeforeWrite: true }, { confirmBeforeWrite: false }, { confirmBeforeWrite: false, requireVerified: true }, { alwaysEscalate: ["Change booking"] }];
+
+function* combinations() {
+  for (const isWrite of [false, true])
+    for (const requiresConfirmation of [false, true])
+      for (const requiresVerifiedIdentity of [false, true])
+        for (const stakes of ["low", "medium", "high"] as const)
+          for (const gate of writeGates) yield { skill: skill({ isWrite, requiresConfirmation, requiresVerifiedIdentity, stakes }), gate };
+}
+
+describe("the report's gates agree with the guardrail engine", () => {
+  it("claims confirmation, verification and escalation exactly when authorize() applies them", () => {
+    let checked = 0;
+    for (const { skill: s, gate } of combinations()) {
+      const compiled = compiledWith(s, gate ? [{ id: "grp_1", policyType: "write_gate", appliesToSkillType: null, config: gate }] : []);
+      const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+      const guardrails = new Guardrails(compiled, () => Date.UTC(2025, 0, 6, 15));
+      const unverified = guardrails.authorize(s, initialState("en", {}), { channel: "chat", confirmed: false });
+      const verifiedState = initialState("en", {});
+      verifiedState.verification.verified = true;
+      const verified = guardrails.authorize(s, verifiedState, { channel: "chat", confirmed: false });
+
+      const context = { skill: { isWrite: s.isWrite, requiresConfirmation: s.requiresConfirmation, requiresVerifiedIdentity: s.requiresVerifiedIdentity, stakes: s.stakes }, gate };
+      expect({ ...context, escalates: line.includes("never runs itself") }).toEqual({ ...context, escalates: verified.kind === "escalate" });
+      expect({ ...context, verifies: line.includes("verified callers only") }).toEqual({ ...context, verifies: unverified.kind === "verify" });
+      if (verified.kind !== "escalate") expect({ ...context, confirms: line.includes("asks the caller to confirm first") }).toEqual({ ...context, confirms: verified.kind === "confirm" });
+      checked++;
+    }
+    expect(checked).toBe(2 * 2 * 2 * 3 * writeGates.length);
+  });
+});
