@@ -6,7 +6,6 @@ import type { Config } from "../../config.ts";
 import { SKILL_TYPES, type SkillType } from "../../runtime/compiled.ts";
 import { EXECUTION_CONFIGS, INTEGRATION_KINDS, type IntegrationSkillType } from "../../runtime/tools/index.ts";
 import type { SkillTypeInfoDto } from "./model.ts";
-import { INHERITED_SETTINGS } from "./validation.ts";
 
 interface Entry {
   label: string;
@@ -120,7 +119,7 @@ const ENTRIES: Record<SkillType, Entry> = {
 
 /** The catalog as this installation offers it; computed once at start, since it depends only on configuration. */
 export function skillTypeCatalog(config: Pick<Config, "smtp">): SkillTypeInfoDto[] {
-  return SKILL_TYPES.map((type) => ({ type, ...ENTRIES[type], executionConfigSchema: publishedSchema(type), ...availability(type, config) }));
+  return SKILL_TYPES.map((type) => ({ type, ...ENTRIES[type], executionConfigSchema: toJsonSchema(EXECUTION_CONFIGS[type]), ...availability(type, config) }));
 }
 
 function availability(type: SkillType, config: Pick<Config, "smtp">): Pick<SkillTypeInfoDto, "requires" | "available" | "reason"> {
@@ -132,24 +131,6 @@ function availability(type: SkillType, config: Pick<Config, "smtp">): Pick<Skill
     return config.smtp ? { requires: { config: "SMTP_URL" }, available: true } : { requires: { config: "SMTP_URL" }, available: false, reason: "SMTP is not configured; the operator sets SMTP_URL" };
   }
   return { requires: null, available: true };
-}
-
-/** What an inherited setting means when it is left out; the API stores no default for it (see validation.ts). */
-const INHERITED_DESCRIPTIONS: Record<string, string> = {
-  "transfer.warm": "Summarise the caller and the reason to the person before connecting (true) or connect at once (false); omit to follow the agent's handoffConfig.warm",
-};
-
-/** The executor's schema as JSON Schema, without a default for settings that inherit from the agent. */
-function publishedSchema(type: SkillType): Record<string, unknown> {
-  const schema = toJsonSchema(EXECUTION_CONFIGS[type]);
-  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
-  for (const key of INHERITED_SETTINGS[type] ?? []) {
-    const property = properties?.[key];
-    if (!property) continue;
-    delete property.default;
-    property.description = INHERITED_DESCRIPTIONS[`${type}.${key}`] ?? property.description;
-  }
-  return schema;
 }
 
 /** TypeBox schemas are JSON Schema plus symbol-keyed metadata, which JSON leaves out. */

@@ -13,11 +13,6 @@ const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 // Set by the HTTP client from the request itself; an operator value would contradict it.
 const PLATFORM_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"]);
-/**
- * Settings whose absence means "inherit from the agent" (a transfer without `warm` follows handoffConfig.warm),
- * so no default is ever stored for them, whatever default the executor's schema declares.
- */
-export const INHERITED_SETTINGS: Partial<Record<SkillType, string[]>> = { transfer: ["warm"] };
 
 export interface ParameterRules {
   parametersSchema: ParametersSchemaInput;
@@ -52,7 +47,6 @@ export function checkExecutionConfig(skillType: SkillType, input: Record<string,
   // Unknown settings are dropped like any unknown field, except for integration types, which keep what they are sent.
   if (schema.additionalProperties !== true) config = Value.Clean(schema, config) as Record<string, unknown>;
   config = Value.Default(schema, config) as Record<string, unknown>;
-  for (const key of INHERITED_SETTINGS[skillType] ?? []) if (!Object.hasOwn(input, key)) delete config[key];
   const problems = [
     ...fieldErrors([...Value.Errors(schema, config)], "executionConfig").map((e) => ({ ...e, field: e.field === "executionConfig" ? e.field : `executionConfig.${e.field}` })),
     ...unmetConditions(schema, config).map((e) => ({ ...e, field: `executionConfig.${e.field}` })),
