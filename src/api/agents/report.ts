@@ -3,6 +3,7 @@
 // names is the one the runtime's guardrail engine (src/runtime/guardrails.ts) applies: the same policies merged
 // the same way, so the report never promises a check the runtime does not make.
 import { hasSchedule } from "../../runtime/business-hours.ts";
+import { verificationMethodAvailable } from "../../runtime/guardrails.ts";
 import type { AgentSettings, CompiledConfig, CompiledGuardrail, CompiledPlaybook, CompiledSkill, CompiledVerification } from "../../runtime/compiled.ts";
 import { validateGraph } from "../../runtime/playbooks/graph.ts";
 import { languageMatrix, primarySubtag } from "../meta/languages.ts";
@@ -334,7 +335,7 @@ function gateWarnings(compiled: CompiledConfig, rules: Rules, playbookNames: Map
       warnings.push(`Skill "${skill.name}" fills ${list(undeclared.map((v) => `{${v}}`))} into its request, but its dataEgressMap does not declare ${undeclared.length === 1 ? "it" : "them"}: every call is refused before anything is sent`);
     }
     if (skill.skillType === "playbook" && !playbookNames.has(String(skill.executionConfig.playbookId))) {
-      warnings.push(`Skill "${skill.name}" starts playbook ${String(skill.executionConfig.playbookId)}, which is deleted or disabled: it will do nothing`);
+      warnings.push(`Skill "${skill.name}" starts playbook ${String(skill.executionConfig.playbookId)}, which is deleted or disabled: it answers playbook_unavailable`);
     }
   }
   for (const action of rules.writeGate?.alwaysEscalate ?? []) {
@@ -344,6 +345,9 @@ function gateWarnings(compiled: CompiledConfig, rules: Rules, playbookNames: Map
     if (window === "always") continue;
     if (!names.has(skill)) warnings.push(`business_hours limits "${skill}", which is not an enabled skill of this agent: it has no effect`);
     else if (!rules.scheduled) warnings.push(`business_hours limits "${skill}" to ${window.replace(/_/g, " ")}, but no schedule is set: it always runs`);
+  }
+  for (const v of rules.verifications.filter((v) => !verificationMethodAvailable(v.method))) {
+    warnings.push(`Caller verification by ${v.method.replace(/_/g, " ")} cannot run on this installation: it needs an SMS sender, which no connected integration provides`);
   }
   for (const name of unique(rules.verifications.flatMap((v) => v.stepUpFor))) {
     if (!names.has(name)) warnings.push(`Caller verification steps up for "${name}", which is not an enabled skill of this agent: it has no effect`);

@@ -228,6 +228,18 @@ describe("warnings for gates that cannot pass or do nothing", () => {
     expect(report.dataEgress[0]).toMatchObject({ fields: ["order_number"], destination: "POST to bank.example.com" });
   });
 
+  it("warns about a playbook skill whose playbook is gone and a verification method this installation cannot run", async () => {
+    const agentId = await newAgent({ name: "Loose ends" });
+    const playbook = (await app.api("POST", `/api/v1/agents/${agentId}/playbooks`, { key, body: { name: "Intake", description: "Takes details." } })).body.data;
+    const starter = await addSkill(agentId, { name: "Start intake", description: "Starts the intake", skillType: "playbook", executionConfig: { playbookId: playbook.id } });
+    expect((await app.api("DELETE", `/api/v1/agents/${agentId}/playbooks/${playbook.id}`, { key })).status).toBe(200);
+    await put(`/api/v1/agents/${agentId}/caller-verification`, [{ method: "otp_sms", verifierSkillId: starter.id }]);
+    const report = await reportOf(agentId);
+    expect(report.willSay).toContain(`Uses the skill "Start intake" (Starts the intake) with no further checks`);
+    expect(report.warnings).toContain(`Skill "Start intake" starts playbook ${playbook.id}, which is deleted or disabled: it answers playbook_unavailable`);
+    expect(report.warnings).toContain("Caller verification by otp sms cannot run on this installation: it needs an SMS sender, which no connected integration provides");
+  });
+
   it("says a transfer without warm follows the agent's handoff setting, and never transfers after hours without a number", async () => {
     const agentId = await newAgent({
       name: "Night shift",
