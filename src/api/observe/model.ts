@@ -1,6 +1,6 @@
 // TypeBox shapes of the Observe tag: conversation rows and details, transcripts and receipts.
 import { Type } from "@sinclair/typebox";
-import { t, type Static } from "elysia";
+import { t, type Static, type TSchema } from "elysia";
 import { EVENT_TYPES } from "../../runtime/receipt.ts";
 
 const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()]);
@@ -27,6 +27,24 @@ export const ConversationFilters = {
   agentId: t.Optional(t.String({ maxLength: 64 })),
   ...CallFilters,
 };
+
+/** The reference's page numbers, offered beside the cursor on the history lists. */
+export const PageNumberQuery = {
+  page: t.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: "Page number from 1, instead of cursor (the reference's paging); pages shift when conversations arrive, cursors do not" })),
+};
+
+/** Cursor pagination plus the reference's page, total and totalPages. */
+export const HistoryPagination = t.Object({
+  limit: Type.Integer(),
+  nextCursor: Nullable(t.String({ description: "Pass as `cursor` to get the next page; null on the last page" })),
+  hasMore: t.Boolean(),
+  page: Nullable(Type.Integer({ description: "The page number answered; null when the page was asked for by cursor" })),
+  total: Type.Integer({ description: "Conversations matching the filters" }),
+  totalPages: Type.Integer(),
+});
+
+export const PaginatedHistory = <T extends TSchema>(item: T) =>
+  t.Object({ success: t.Boolean(), data: t.Array(item), pagination: HistoryPagination, message: t.Optional(t.String()) });
 
 export const Conversation = t.Object({
   id: t.String(),

@@ -4,9 +4,9 @@ import { Elysia, t } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
-import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
+import { DEFAULT_LIMIT, PageQuery } from "../../platform/http/pagination.ts";
 import type { ApiContext } from "../context.ts";
-import { CallFilters, Conversation, ConversationDetail, ConversationFilters, Receipt, Transcript } from "./model.ts";
+import { CallFilters, Conversation, ConversationDetail, ConversationFilters, PageNumberQuery, PaginatedHistory, Receipt, Transcript } from "./model.ts";
 import { ObserveService } from "./service.ts";
 
 const tags = ["Observe"];
@@ -21,8 +21,8 @@ export function observeRoutes(ctx: ApiContext) {
     .use(ctx.conventions)
     .get("/conversations", ({ query, ...c }) => observe.list(org(c), { ...query, limit: query.limit ?? DEFAULT_LIMIT }), {
       scope: "calls:read",
-      query: t.Object({ ...ConversationFilters, ...PageQuery }),
-      response: { 200: Paginated(Conversation), ...problems(400) },
+      query: t.Object({ ...ConversationFilters, ...PageQuery, ...PageNumberQuery }),
+      response: { 200: PaginatedHistory(Conversation), ...problems(400) },
       detail: {
         summary: "List conversations",
         description: "The history of every channel, newest first, with outcome, summary, primary topic and sentiment. Filter by agent, time, channel, outcome and source; q searches transcripts and summaries.",
@@ -50,8 +50,8 @@ export function observeRoutes(ctx: ApiContext) {
     .get("/agents/:id/calls", ({ params, query, ...c }) => observe.listForAgent(org(c), params.id, { ...query, limit: query.limit ?? DEFAULT_LIMIT }), {
       scope: "calls:read",
       params: AgentParams,
-      query: t.Object({ ...CallFilters, ...PageQuery }),
-      response: { 200: Paginated(Conversation), ...problems(400, 404) },
+      query: t.Object({ ...CallFilters, ...PageQuery, ...PageNumberQuery }),
+      response: { 200: PaginatedHistory(Conversation), ...problems(400, 404) },
       detail: { summary: "List an agent's calls", description: "The conversation history of one agent, with the filters of GET /conversations.", tags },
     });
 }

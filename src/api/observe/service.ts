@@ -17,6 +17,7 @@ export interface CallQuery {
   source?: string;
   q?: string;
   cursor?: string;
+  page?: number;
   limit: number;
 }
 
@@ -52,9 +53,11 @@ export class ObserveService {
   ) {}
 
   async list(organizationId: string, query: CallQuery) {
+    if (query.page !== undefined && query.cursor) {
+      throw new Problem(400, "validation_error", "page through the list by cursor or by page number, not both", { errors: [{ field: "page", message: "cannot be combined with cursor" }] });
+    }
     const after = decodeCursor(query.cursor);
     const where: SQL[] = [eq(conversations.organizationId, organizationId)];
-    if (after) where.push(lt(conversations.id, after));
     if (query.agentId) where.push(eq(conversations.agentId, query.agentId));
     if (query.from) where.push(gte(conversations.startedAt, instant(query.from, "from")));
     if (query.to) where.push(lte(conversations.startedAt, instant(query.to, "to")));
@@ -69,11 +72,18 @@ export class ObserveService {
         sql`(to_tsvector('simple', coalesce(${conversations.summary}, '')) @@ plainto_tsquery('simple', ${q}) or exists (select 1 from ${conversationMessages} m where m.conversation_id = ${conversations.id} and to_tsvector('simple', m.content) @@ plainto_tsquery('simple', ${q})))`,
       );
     }
-    const rows = await selectRows(this.db)
-      .where(and(...where))
-      .orderBy(desc(conversations.id))
-      .limit(query.limit + 1);
-    return page(rows, query.limit, (r) => r.id, toConversation);
+    const pageNumber = after ? null : (query.page ?? 1);
+    const [rows, [counted]] = await Promise.all([
+      selectRows(this.db)
+        .where(and(...where, ...(after ? [lt(conversations.id, after)] : [])))
+        .orderBy(desc(conversations.id))
+        .limit(query.limit + 1)
+        .offset(pageNumber ? (pageNumber - 1) * query.limit : 0),
+      this.db.select({ total: sql<number>`count(*)::int` }).from(conversations).where(and(...where)),
+    ]);
+    const listed = page(rows, query.limit, (r) => r.id, toConversation);
+    const total = Number(counted?.total ?? 0);
+    return { ...listed, pagination: { ...listed.pagination, page: pageNumber, total, totalPages: Math.ceil(total / query.limit) } };
   }
 
   /** An agent's calls: the same list, after checking the agent is the caller's organization's. */

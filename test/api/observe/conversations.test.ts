@@ -147,6 +147,28 @@ describe("GET /conversations", () => {
     expect(await list(`limit=1&q=zanzibar`)).toEqual([ids.question]);
   });
 
+  it("also pages by number as the reference does, with the total and the number of pages", async () => {
+    const total = newestFirst.length;
+    const seen: string[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const res = await get(`/conversations?limit=2&page=${n}`);
+      expect(res.status).toBe(200);
+      expect(res.body.pagination).toMatchObject({ page: n, limit: 2, total, totalPages: Math.ceil(total / 2), hasMore: n < 3 });
+      seen.push(...res.body.data.map((c: { id: string }) => c.id));
+    }
+    expect(seen).toEqual(newestFirst);
+    const past = await get(`/conversations?limit=2&page=4`);
+    expect(past.body).toMatchObject({ data: [], pagination: { page: 4, total, hasMore: false, nextCursor: null } });
+    // The total counts what the filters match; a page asked for by cursor has no number.
+    const first = await get(`/conversations?limit=1&q=zanzibar`);
+    expect(first.body.pagination).toMatchObject({ page: 1, total: 1, totalPages: 1 });
+    const byCursor = await get(`/conversations?limit=2&cursor=${(await get("/conversations?limit=2")).body.pagination.nextCursor}`);
+    expect(byCursor.body.pagination).toMatchObject({ page: null, total, totalPages: Math.ceil(total / 2) });
+    const both = await get(`/conversations?page=2&cursor=${byCursor.body.pagination.nextCursor}`);
+    expect(both.status).toBe(400);
+    expect(both.body.errors).toEqual([{ field: "page", message: "cannot be combined with cursor" }]);
+  });
+
   it("refuses malformed filters with a 400 naming the field", async () => {
     for (const [query, field] of [
       ["outcome=finished", "outcome"],
@@ -156,6 +178,7 @@ describe("GET /conversations", () => {
       [`to=${encodeURIComponent('"2026-02-03T10:00:00Z"')}`, "to"],
       ["limit=0", "limit"],
       ["limit=101", "limit"],
+      ["page=0", "page"],
     ]) {
       const res = await get(`/conversations?${query}`);
       expect(res.status).toBe(400);
@@ -231,7 +254,7 @@ describe("GET /agents/{id}/calls", () => {
     const res = await get(`/agents/${deliveries.id}/calls`);
     expect(res.status).toBe(200);
     expect(res.body.data.map((c: { id: string }) => c.id)).toEqual([ids.active, ids.transfer, ids.question, ids.abandoned]);
-    expect(res.body.pagination).toEqual({ limit: 20, nextCursor: null, hasMore: false });
+    expect(res.body.pagination).toEqual({ limit: 20, nextCursor: null, hasMore: false, page: 1, total: 4, totalPages: 1 });
     const ids_ = async (query: string) => (await get(`/agents/${deliveries.id}/calls?${query}`)).body.data.map((c: { id: string }) => c.id);
     expect(await ids_("outcome=completed")).toEqual([ids.question]);
     expect(await ids_("channel=voice&source=simulate")).toEqual([ids.transfer]);
