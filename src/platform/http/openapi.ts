@@ -29,7 +29,7 @@ interface ResponseObject {
 }
 interface Operation {
   parameters?: { name: string; in: string }[];
-  requestBody?: unknown;
+  requestBody?: { content?: Record<string, unknown> };
   responses?: Record<string, ResponseObject>;
   [IDEMPOTENT_MARK]?: boolean;
 }
@@ -49,7 +49,8 @@ export function completeDocument(doc: { paths?: Record<string, Record<string, Op
         if (!op.parameters.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key")) op.parameters.push({ ...IDEMPOTENCY_HEADER });
         addProblems(op.responses, IDEMPOTENCY_PROBLEMS);
       }
-      if (op.requestBody) addProblems(op.responses, BODY_PROBLEMS);
+      // The upload route's multipart body has problems of its own (file_too_large), which it documents itself.
+      if (op.requestBody?.content?.["application/json"]) addProblems(op.responses, BODY_PROBLEMS);
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) >= 400) op.responses[status] = asProblemResponse(response);
       }

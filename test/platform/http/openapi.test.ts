@@ -77,6 +77,8 @@ describe("the OpenAPI document", () => {
         else if (Number(status) >= 400) expect(`${method} ${path} ${status}`).toBe("GET /ready 503"); // readiness answers its own JSON
       }
       if (!op.requestBody) continue;
+      for (const status of ["413", "415"]) expect({ op: `${method} ${path}`, status, has: status in op.responses }).toEqual({ op: `${method} ${path}`, status, has: true });
+      if (!op.requestBody.content["application/json"]) continue;
       withBody++;
       for (const [status, code] of [["400", "invalid_json"], ["413", "payload_too_large"], ["415", "unsupported_media_type"]] as const) {
         expect({ op: `${method} ${path}`, status, codes: op.responses[status]?.["x-problem-codes"] ?? [] }).toEqual({ op: `${method} ${path}`, status, codes: expect.arrayContaining([code]) });
