@@ -46,7 +46,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
         if (stopped) return;
         stopped = true;
         await app.stop(true);
-        // Elysia runs after-response hooks (the audit trail) in setImmediate: let the queued ones record first.
+        // Elysia runs after-response hooks in setImmediate: let the queued ones finish before storage closes.
         await new Promise((r) => setImmediate(r));
         await drain();
         await database.close();

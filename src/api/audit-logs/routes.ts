@@ -47,7 +47,7 @@ export function auditLogRoutes(conventions: ReturnType<typeof createConventions>
     "/audit-logs",
     async ({ query, ...ctx }) => {
       const { organizationId } = (ctx as unknown as { principal: Principal }).principal;
-      await recorder.flush(); // read your own writes: entries still buffered in this process are stored first
+      await recorder.flush(); // entries kept back by a failed write are stored first, so a reader sees them
       const limit = query.limit ?? DEFAULT_LIMIT;
       const from = instant(query.from, "from");
       const to = instant(query.to, "to");
