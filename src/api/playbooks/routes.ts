@@ -68,8 +68,8 @@ export function playbookRoutes(ctx: ApiContext) {
       {
         scope: "playbooks:write",
         params: PlaybookParams,
-        response: { 200: VoidEnvelope, ...problems(404) },
-        detail: { summary: "Delete a playbook", description: "Deletes the playbook and its graph.", tags },
+        response: { 200: VoidEnvelope, ...problems(404, 409) },
+        detail: { summary: "Delete a playbook", description: "Deletes the playbook and its graph. 409 playbook_in_use while a playbook skill starts it.", tags },
       },
     )
     .get("/agents/:id/playbooks/:playbookId/graph", async ({ params, ...c }) => ok(await playbooksService.getGraph(org(c), params.id, params.playbookId)), {

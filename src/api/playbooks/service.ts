@@ -106,13 +106,24 @@ export class PlaybooksService {
     return toPlaybookDto(row);
   }
 
+  /** Deletes a playbook no skill starts: one a `playbook` skill points at is a 409 naming the skills. */
   async remove(organizationId: string, agentId: string, id: string): Promise<void> {
-    await requireAgent(this.db, organizationId, agentId);
-    const deleted = await this.db
-      .delete(playbooks)
-      .where(and(eq(playbooks.id, id), eq(playbooks.organizationId, organizationId), eq(playbooks.agentId, agentId)))
-      .returning({ id: playbooks.id });
-    if (!deleted.length) throw notFound("playbook", id);
+    await this.db.transaction(async (tx) => {
+      await requireAgent(tx, organizationId, agentId, true);
+      const starters = await tx
+        .select({ name: skills.name })
+        .from(skills)
+        .where(and(eq(skills.agentId, agentId), eq(skills.organizationId, organizationId), eq(skills.skillType, "playbook"), sql`${skills.executionConfig} ->> 'playbookId' = ${id}`));
+      if (starters.length) {
+        const names = starters.map((s) => `"${s.name}"`).join(", ");
+        throw new Problem(409, "playbook_in_use", `skill ${names} ${starters.length === 1 ? "starts" : "start"} this playbook: delete or repoint ${starters.length === 1 ? "it" : "them"} first`);
+      }
+      const deleted = await tx
+        .delete(playbooks)
+        .where(and(eq(playbooks.id, id), eq(playbooks.organizationId, organizationId), eq(playbooks.agentId, agentId)))
+        .returning({ id: playbooks.id });
+      if (!deleted.length) throw notFound("playbook", id);
+    });
   }
 
   async getGraph(organizationId: string, agentId: string, id: string): Promise<GraphDto> {
@@ -123,7 +134,8 @@ export class PlaybooksService {
   async replaceGraph(organizationId: string, agentId: string, id: string, graph: GraphDto): Promise<GraphDto> {
     const row = await this.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
-      await requireAgent(db, organizationId, agentId);
+      // The agent row lock orders this against a skill being deleted while the graph starts calling it.
+      await requireAgent(db, organizationId, agentId, true);
       const current = await this.find(db, organizationId, agentId, id, true);
       if (graph.flowId !== current.flowId) {
         throw new Problem(409, "flow_mismatch", `this playbook's graph is ${current.flowId}, not ${graph.flowId}: read the graph again and send its flowId`, {

@@ -83,8 +83,12 @@ export function skillRoutes(ctx: ApiContext) {
       {
         scope: "skills:write",
         params: SkillParams,
-        response: { 200: VoidEnvelope, ...problems(404) },
-        detail: { summary: "Delete a skill", description: "Removes the skill from the draft; publish to propagate.", tags },
+        response: { 200: VoidEnvelope, ...problems(404, 409) },
+        detail: {
+          summary: "Delete a skill",
+          description: "Removes the skill from the draft; publish to propagate. 409 skill_in_use while a playbook step calls it or a caller-verification config checks identities with it.",
+          tags,
+        },
       },
     )
     .post(

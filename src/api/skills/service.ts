@@ -4,7 +4,7 @@
 import { and, desc, eq, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { Sealer } from "../../platform/crypto.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
-import { agents, playbooks, skills } from "../../platform/db/schema/index.ts";
+import { agents, callerVerificationConfigs, playbooks, skills } from "../../platform/db/schema/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
@@ -123,13 +123,30 @@ export class SkillsService {
     return this.toDto(row);
   }
 
+  /** Deletes a skill nothing points at: a playbook step calling it or a caller-verification config using it is a 409. */
   async remove(organizationId: string, agentId: string, skillId: string): Promise<void> {
-    await this.findAgent(this.db, organizationId, agentId);
-    const deleted = await this.db
-      .delete(skills)
-      .where(and(eq(skills.id, skillId), eq(skills.agentId, agentId), eq(skills.organizationId, organizationId)))
-      .returning({ id: skills.id });
-    if (deleted.length === 0) throw notFound("skill", skillId);
+    await this.db.transaction(async (tx) => {
+      // The agent row lock orders this against graph and verification saves, which take it too.
+      await this.findAgent(tx, organizationId, agentId, true);
+      const scope = and(eq(playbooks.agentId, agentId), eq(playbooks.organizationId, organizationId));
+      const callers = await tx
+        .select({ name: playbooks.name })
+        .from(playbooks)
+        .where(and(scope, sql`${playbooks.graph} @> ${JSON.stringify({ nodes: [{ data: { skillId } }] })}::jsonb`));
+      const verifiers = await tx
+        .select({ method: callerVerificationConfigs.method })
+        .from(callerVerificationConfigs)
+        .where(and(eq(callerVerificationConfigs.agentId, agentId), eq(callerVerificationConfigs.organizationId, organizationId), eq(callerVerificationConfigs.verifierSkillId, skillId)));
+      const users = [...callers.map((p) => `playbook "${p.name}"`), ...verifiers.map((v) => `the ${v.method} caller verification`)];
+      if (users.length) {
+        throw new Problem(409, "skill_in_use", `${users.join(", ")} ${users.length === 1 ? "uses" : "use"} this skill: change ${users.length === 1 ? "it" : "them"} first`);
+      }
+      const deleted = await tx
+        .delete(skills)
+        .where(and(eq(skills.id, skillId), eq(skills.agentId, agentId), eq(skills.organizationId, organizationId)))
+        .returning({ id: skills.id });
+      if (deleted.length === 0) throw notFound("skill", skillId);
+    });
   }
 
   /** 404 unless the agent exists in the organization (the geocode roster needs no skill, only the agent). */

@@ -228,11 +228,11 @@ describe("warnings for gates that cannot pass or do nothing", () => {
     expect(report.dataEgress[0]).toMatchObject({ fields: ["order_number"], destination: "POST to bank.example.com" });
   });
 
-  it("warns about a playbook skill whose playbook is gone and a verification method this installation cannot run", async () => {
+  it("warns about a playbook skill whose playbook is disabled and a verification method this installation cannot run", async () => {
     const agentId = await newAgent({ name: "Loose ends" });
     const playbook = (await app.api("POST", `/api/v1/agents/${agentId}/playbooks`, { key, body: { name: "Intake", description: "Takes details." } })).body.data;
     const starter = await addSkill(agentId, { name: "Start intake", description: "Starts the intake", skillType: "playbook", executionConfig: { playbookId: playbook.id } });
-    expect((await app.api("DELETE", `/api/v1/agents/${agentId}/playbooks/${playbook.id}`, { key })).status).toBe(200);
+    expect((await app.api("PATCH", `/api/v1/agents/${agentId}/playbooks/${playbook.id}`, { key, body: { isEnabled: false } })).status).toBe(200);
     await put(`/api/v1/agents/${agentId}/caller-verification`, [{ method: "otp_sms", verifierSkillId: starter.id }]);
     const report = await reportOf(agentId);
     expect(report.willSay).toContain(`Uses the skill "Start intake" (Starts the intake) with no further checks`);
