@@ -87,7 +87,7 @@ async function agent(calls: number, mode: "full" | "echo") {
   const lines = lineReader();
   let utterancesHeard = 0;
   let vadEngine = "none";
-  const closers: (() => void)[] = [];
+  const closers: (() => void | Promise<void>)[] = [];
 
   if (mode === "echo") {
     // The ceiling: what it costs to receive a datagram and send it back, nothing else.
@@ -103,6 +103,7 @@ async function agent(calls: number, mode: "full" | "echo") {
   } else {
     const { factory, name } = vadFactory();
     vadEngine = name;
+    closers.push(() => factory.close?.());
     if (factory instanceof SileroVadFactory) factory.warm(calls); // model sessions load before any call starts
     const reply = await speech8k();
     for (let i = 0; i < calls; i++) {
@@ -138,7 +139,8 @@ async function agent(calls: number, mode: "full" | "echo") {
       break;
     }
   }
-  for (const close of closers) close();
+  // Calls first, then the factory's threads (pushed first, so reversed to last).
+  for (const close of closers.reverse()) await close();
   process.exit(0);
 }
 

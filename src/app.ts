@@ -176,8 +176,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       clearInterval(purge);
       await voice?.stop();
       await talk.stop();
-      speech.vad.close?.();
-      speech.streaming?.close?.();
+      await Promise.all([speech.vad.close?.(), speech.streaming?.close?.()]);
       await jobs.stop();
       await audit.flush();
     },

@@ -10,9 +10,10 @@ export type ToStreamingThread =
   | { type: "open"; id: number }
   | { type: "accept"; id: number; samples: Float32Array }
   | { type: "finish"; id: number }
-  | { type: "cancel"; id: number };
+  | { type: "cancel"; id: number }
+  | { type: "exit" };
 
-export type FromStreamingThread = { type: "text"; id: number; text: string } | { type: "error"; id: number | null; message: string };
+export type FromStreamingThread = { type: "text"; id: number; text: string } | { type: "error"; id: number | null; message: string } | { type: "exited" };
 
 let recognizer: SherpaOnlineRecognizer | null = null;
 const streams = new Map<number, SherpaOnlineStream>();
@@ -56,6 +57,11 @@ self.onmessage = (message: MessageEvent<ToStreamingThread>) => {
       }
       case "cancel":
         streams.delete(m.id);
+        return;
+      case "exit":
+        // Everything queued before this (the model load included) has run: nothing native is in flight.
+        streams.clear();
+        self.postMessage({ type: "exited" } satisfies FromStreamingThread);
         return;
     }
   } catch (error) {

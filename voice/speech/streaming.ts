@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Logger } from "../../src/platform/log.ts";
 import type { FromStreamingThread, ToStreamingThread } from "./streaming-thread.ts";
+import { stopThread } from "./threads.ts";
 import type { StreamingSpeechToText, Transcription, TranscriptionStream } from "./types.ts";
 
 export interface StreamingModel {
@@ -87,17 +88,19 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
   }
 
   /** Ends the thread (when the server stops); a later call starts it again. */
-  close(): void {
-    this.worker?.terminate();
+  async close(): Promise<void> {
+    const worker = this.worker;
     this.worker = null;
     for (const w of this.waiting.values()) w.reject(new Error("speech recognition stopped"));
     this.waiting.clear();
+    if (worker) await stopThread(worker, { type: "exit" } satisfies ToStreamingThread);
   }
 
   private spawn(): Worker {
     const worker = new Worker(new URL("./streaming-thread.ts", import.meta.url).href);
     worker.addEventListener("message", (message: MessageEvent<FromStreamingThread>) => {
       const m = message.data;
+      if (m.type === "exited") return;
       if (m.type === "text") {
         this.waiting.get(m.id)?.resolve({ text: m.text.trim(), language: this.language, confidence: null });
         this.waiting.delete(m.id);

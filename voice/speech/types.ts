@@ -37,7 +37,7 @@ export interface VadFactory {
   readonly engine: VadEngine;
   create(): VoiceActivityDetector;
   /** Releases what the factory holds beyond its detectors (worker threads), when the server stops. */
-  close?(): void;
+  close?(): Promise<void>;
 }
 
 /** An OpenAI-compatible speech server (SPEECH_BASE_URL, ending in /v1). */
@@ -66,7 +66,7 @@ export interface StreamingSpeechToText {
   readonly language: string;
   open(): TranscriptionStream;
   /** Ends its threads (when the server stops). */
-  close?(): void;
+  close?(): Promise<void>;
 }
 
 export interface TranscriptionStream {

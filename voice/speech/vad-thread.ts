@@ -11,9 +11,10 @@ export type ToVadThread =
   | { type: "push"; id: number; samples: Float32Array }
   | { type: "flush"; id: number }
   | { type: "reset"; id: number }
-  | { type: "close"; id: number };
+  | { type: "close"; id: number }
+  | { type: "exit" };
 
-export type FromVadThread = { type: "error"; message: string } | { type: "events"; id: number; events: VadEvent[] };
+export type FromVadThread = { type: "error"; message: string } | { type: "events"; id: number; events: VadEvent[] } | { type: "exited" };
 
 let factory: SileroVadFactory | null = null;
 const detectors = new Map<number, VoiceActivityDetector>();
@@ -51,6 +52,12 @@ self.onmessage = (message: MessageEvent<ToVadThread>) => {
       case "close":
         detectors.get(m.id)?.close();
         detectors.delete(m.id);
+        return;
+      case "exit":
+        // Everything queued before this (the model load included) has run: nothing native is in flight.
+        for (const detector of detectors.values()) detector.close();
+        detectors.clear();
+        self.postMessage({ type: "exited" } satisfies FromVadThread);
         return;
     }
   } catch (error) {

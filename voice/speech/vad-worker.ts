@@ -6,6 +6,7 @@
 import type { Logger } from "../../src/platform/log.ts";
 import type { VadEvent, VadFactory, VoiceActivityDetector } from "./types.ts";
 import type { VadOptions } from "./vad.ts";
+import { stopThread } from "./threads.ts";
 import type { FromVadThread, ToVadThread } from "./vad-thread.ts";
 
 const NO_EVENTS: readonly VadEvent[] = Object.freeze([]);
@@ -35,9 +36,10 @@ export class WorkerVadFactory implements VadFactory {
   }
 
   /** Ends the threads (when the server stops); a later call starts them again. */
-  close(): void {
-    for (const worker of this.workers ?? []) worker.terminate();
+  async close(): Promise<void> {
+    const workers = this.workers ?? [];
     this.workers = null;
+    await Promise.all(workers.map((worker) => stopThread(worker, { type: "exit" } satisfies ToVadThread)));
   }
 
   private spawn(): Worker[] {
@@ -46,6 +48,7 @@ export class WorkerVadFactory implements VadFactory {
       worker.addEventListener("message", (message: MessageEvent<FromVadThread>) => {
         const m = message.data;
         if (m.type === "events") this.detectors.get(m.id)?.receive(m.events);
+        else if (m.type === "exited") return;
         else if (m.type === "error") this.log.error("voice activity detection thread failed", { message: m.message });
       });
       worker.addEventListener("error", (event) => this.log.error("voice activity detection thread crashed", { message: event.message }));

@@ -153,7 +153,7 @@ describe("Silero VAD on a worker thread (what the server uses)", () => {
       expect(end.samples.length).toBe(end0.samples.length);
       expect(end.samples[4000]).toBe(end0.samples[4000]!);
     } finally {
-      factory.close();
+      await factory.close();
     }
   });
 
@@ -178,11 +178,45 @@ describe("Silero VAD on a worker thread (what the server uses)", () => {
         expect(quiet.speaking).toBe(false);
         talker.close();
         quiet.close();
-        factory.close();
+        await factory.close();
       }
     } finally {
-      factory.close();
+      await factory.close();
     }
+  });
+});
+
+describe("stopping the VAD threads", () => {
+  // A server stopped and started again in one process (what a restart test does) used to abort with a native
+  // Napi::Error: its threads were terminated while sherpa-onnx objects were alive, and new ones then loaded the model.
+  it("lets its threads release the model before they end, so threads started afterwards run and the process lives", async () => {
+    const model = join(modelsDir, "vad", "silero_vad.onnx");
+    // Stopped while still loading the model, and while busy.
+    const loading = new WorkerVadFactory(model, {}, createLogger("error"), 2);
+    loading.create().push(new Float32Array(320));
+    await loading.close();
+    const busy = new WorkerVadFactory(model, {}, createLogger("error"), 2);
+    const talker = busy.create();
+    for (let i = 0; i < 100; i++) talker.push(new Float32Array(320).fill(0.3));
+    await Bun.sleep(30);
+    await busy.close();
+    // Stopped after a call, then threads started afresh.
+    const first = new WorkerVadFactory(model, {}, createLogger("error"), 2);
+    const call = first.create();
+    for (let i = 0; i < 10; i++) {
+      call.push(new Float32Array(320));
+      await Bun.sleep(20);
+    }
+    call.close();
+    const started = performance.now();
+    await first.close();
+    expect(performance.now() - started).toBeLessThan(4000); // answered when idle, not the fallback termination
+    const second = new WorkerVadFactory(model, {}, createLogger("error"), 2);
+    const next = second.create();
+    next.push(new Float32Array(320));
+    await Bun.sleep(500);
+    expect(next.push(new Float32Array(320))).toEqual([]);
+    await second.close();
   });
 });
 
