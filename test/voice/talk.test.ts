@@ -198,6 +198,11 @@ describe("the talk WebSocket", () => {
     expect((await again.json()).code).toBe("talk_token_used");
     browser.ws.close();
     await until(() => browser.closed);
+    // Used is recorded in storage, not in this process: a server started again (as another replica would) refuses it too.
+    await app.restart();
+    const elsewhereAfter = await fetch(`${app.url}${path}?token=${minted.token}`, { headers: upgrade });
+    expect(elsewhereAfter.status).toBe(409);
+    expect((await elsewhereAfter.json()).code).toBe("talk_token_used");
   });
 
   it.skipIf(!hasEspeak)("greets in paced frames, hears speech through VAD and endpointing, and fills a slot from keypad digits", async () => {

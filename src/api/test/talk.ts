@@ -1,8 +1,9 @@
 // The in-browser voice test: `POST /agents/{id}/talk-token` mints short-lived credentials for a WebSocket
 // (`GET /api/v1/talk/{room}?token=…`) that carries the browser's microphone into the same call session a phone call
 // gets (voice/browser.ts). Tokens bind {organization, agent, draftMode, room}, are signed under a key derived from
-// MASTER_KEY so any replica checks them without storage, and open one call: a room already used on this replica is
-// refused, and the token stops working when it expires.
+// MASTER_KEY so any replica checks them, and open one call: the room is recorded in `talk_rooms` when it connects,
+// so a second connection is refused on every replica, and the token stops working when it expires.
+import { lt } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { BROWSER_AUDIO, BrowserCall } from "../../../voice/browser.ts";
 import type { Principal } from "../../platform/auth/principal.ts";
@@ -11,6 +12,7 @@ import { optionalJsonBody } from "../../platform/http/body.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
+import { talkRooms } from "../../platform/db/schema/index.ts";
 import { SignedTokens } from "../../platform/signed-token.ts";
 import type { ApiContext } from "../context.ts";
 
@@ -54,14 +56,12 @@ export const TalkToken = t.Object({
 /** The talk-token endpoint and the WebSocket, and `stop()` to close the calls in progress when the server stops. */
 export function createTalk(ctx: ApiContext) {
   const tokens = new SignedTokens<TalkClaims>(ctx.sealer.deriveKey(TALK_TOKEN_PURPOSE), "tt1");
-  /** Rooms connected on this replica, until their token expires: a token opens one call. */
-  const used = new Map<string, number>();
   const wsBase = ctx.config.publicBaseUrl.replace(/^http/, "ws");
   /** Open sockets: the call once its agent version is compiled, and whether the browser left before that. */
   const sockets = new Map<string, Socket>();
 
   /** The claims of a token for `room` that has not opened a call yet; the room counts as used from here. */
-  const claim = (token: string | undefined, room: string): TalkClaims => {
+  const claim = async (token: string | undefined, room: string): Promise<TalkClaims> => {
     const checked = tokens.verify(token ?? "");
     if (!checked.ok) {
       throw checked.reason === "expired"
@@ -69,10 +69,15 @@ export function createTalk(ctx: ApiContext) {
         : new Problem(401, "invalid_talk_token", "pass the token from POST /agents/{id}/talk-token as ?token=");
     }
     if (checked.claims.r !== room) throw new Problem(401, "invalid_talk_token", "this talk token is for another room");
-    const now = Date.now();
-    for (const [room, exp] of used) if (exp <= now) used.delete(room);
-    if (used.has(checked.claims.r)) throw new Problem(409, "talk_token_used", "this talk token has already opened a call; mint a new one");
-    used.set(checked.claims.r, checked.claims.exp);
+    const db = ctx.database.db;
+    // Rows outlive their token only until the next claim: an expired token is refused before it gets here.
+    await db.delete(talkRooms).where(lt(talkRooms.expiresAt, new Date()));
+    const taken = await db
+      .insert(talkRooms)
+      .values({ room, organizationId: checked.claims.o, expiresAt: new Date(checked.claims.exp) })
+      .onConflictDoNothing()
+      .returning({ room: talkRooms.room });
+    if (!taken.length) throw new Problem(409, "talk_token_used", "this talk token has already opened a call; mint a new one");
     return checked.claims;
   };
 
@@ -122,8 +127,8 @@ export function createTalk(ctx: ApiContext) {
       query: t.Object({ token: t.Optional(t.String({ maxLength: 4096 })) }),
       detail: { hide: true },
       // Runs before the upgrade: a thrown problem answers the HTTP request (401, 409) and no socket opens.
-      resolve({ params, query }: { params: { room: string }; query: { token?: string } }) {
-        return { talk: claim(query.token, params.room) };
+      async resolve({ params, query }: { params: { room: string }; query: { token?: string } }) {
+        return { talk: await claim(query.token, params.room) };
       },
       async open(ws) {
         const { talk } = ws.data as unknown as { talk: TalkClaims };

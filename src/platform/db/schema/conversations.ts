@@ -96,3 +96,13 @@ export const probeRuns = pgTable(
   },
   (t) => [index("probe_runs_agent_idx").on(t.agentId, t.id)],
 );
+
+/**
+ * Rooms of in-browser voice tests that have opened their call: a talk token opens one call, whichever replica it
+ * reaches. Rows are only needed until the token expires.
+ */
+export const talkRooms = pgTable("talk_rooms", {
+  room: text("room").primaryKey(),
+  organizationId: text("organization_id").notNull().references(() => organizations.id),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+});
