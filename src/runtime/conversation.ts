@@ -694,16 +694,20 @@ export class ConversationRuntime {
     }
 
     const verifier = live.compiled.skills.find((s) => s.id === config.verifierSkillId);
+    // The claimed identity (on voice, the calling number) goes with the secrets, so a verifier can find the record
+    // by it; a field the caller was asked for under the same name is what they said.
+    const callerNumber = typeof state.variables.caller_number === "string" && state.variables.caller_number ? { caller_number: state.variables.caller_number } : {};
+    const sent = verifier ? this.egressArgs(live, verifier, { ...callerNumber, ...state.verification.collected, method: config.method }) : {};
     const started = this.clock();
     const outcome = verifier
-      ? await this.deps.runSkill(verifier, this.egressArgs(live, verifier, { ...state.verification.collected, method: config.method }), this.skillContext(live, verifier, turn.signal))
+      ? await this.deps.runSkill(verifier, sent, this.skillContext(live, verifier, turn.signal))
       : ({ kind: "error", code: "verifier_missing", message: "verifier skill not found" } as const);
-    // The collected secrets go to the verifier only: the receipt names the fields, never their values.
+    // The collected secrets go to the verifier only: the receipt names what was sent, never the values.
     live.receipt.add("tool_call", {
       skillId: config.verifierSkillId,
       skillName: verifier?.name ?? null,
       skillType: verifier?.skillType ?? null,
-      arguments: Object.fromEntries(Object.keys(state.verification.collected).map((k) => [k, "[redacted]"])),
+      arguments: Object.fromEntries(Object.keys(sent).filter((k) => k !== "method").map((k) => [k, "[redacted]"])),
       status: outcome.kind === "error" ? "error" : "ok",
       ...(outcome.kind === "error" ? { errorCode: outcome.code, error: outcome.message } : {}),
       durationMs: this.clock() - started,

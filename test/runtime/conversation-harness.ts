@@ -102,10 +102,12 @@ export class Talk {
   }
 }
 
-export async function talk(rt: ConversationRuntime, h: Harness, c: CompiledConfig, channel: Channel = "chat"): Promise<Talk> {
+/** A conversation opened as a channel opens one; the caller's number is +14155550199 unless `callerNumber` says otherwise. */
+export async function talk(rt: ConversationRuntime, h: Harness, c: CompiledConfig, channel: Channel = "chat", opts: { callerNumber?: string | null } = {}): Promise<Talk> {
   const events: AuditEvent[] = [];
+  const callerNumber = opts.callerNumber === undefined ? "+14155550199" : opts.callerNumber;
   const start = await rt.start(
-    { organizationId: h.organizationId, agentId: h.agentId, agentVersionId: null, draftMode: true, compiled: c, channel, source: "test", callerNumber: "+14155550199" },
+    { organizationId: h.organizationId, agentId: h.agentId, agentVersionId: null, draftMode: true, compiled: c, channel, source: "test", callerNumber },
     { event: (e) => events.push(e) },
   );
   const t = new Talk(rt, h, start.conversationId, start);
