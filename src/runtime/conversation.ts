@@ -9,7 +9,7 @@ import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-co
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
 import type { CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
 import { extract, localNow } from "./extractors.ts";
-import { Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
+import { fingerprint, Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
 import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
 import { Receipt, type AuditEvent } from "./receipt.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
@@ -116,6 +116,8 @@ class Turn {
   stop = false;
   /** A knowledge gap was recorded for this turn's question already. */
   gapRecorded = false;
+  /** The brain was shown the conversation without its verified-only data (recorded once a turn). */
+  brainWithheldNoted = false;
   constructor(
     readonly live: Live,
     readonly sink: TurnSink,
@@ -331,7 +333,7 @@ export class ConversationRuntime {
         agent: live.compiled.agent,
         skills: live.skills,
         playbooks: live.compiled.playbooks,
-        state: live.state,
+        state: this.brainState(turn),
         userText: text,
         language: live.state.language,
         passages,
@@ -362,6 +364,21 @@ export class ConversationRuntime {
     if (this.brain.name === "openai-compatible" && QUESTION.test(text) && !answeredFromKnowledge && !turn.toolResults.length && !turn.stop && !turn.gapRecorded && turn.result.replies.length > repliesBefore) {
       this.deps.onUnanswered?.({ organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, question: text });
     }
+  }
+
+  /** The state a brain is shown: verified-only data left out while the caller is not verified (noted once a turn). */
+  private brainState(turn: Turn): ConversationState {
+    const { live } = turn;
+    const view = live.guardrails.brainView(live.state);
+    if (!view.withheldVariables.length && !view.maskedMessages) return live.state;
+    if (!turn.brainWithheldNoted) {
+      turn.brainWithheldNoted = true;
+      const masked = view.maskedMessages ? `; ${view.maskedMessages} earlier message${view.maskedMessages === 1 ? "" : "s"} masked` : "";
+      const reason = `verified callers only: kept from the brain while the caller is not verified${masked}`;
+      this.guardrailEvents(live, [{ policyType: "verify_before_disclose", decision: "redacted", reason, fields: view.withheldVariables }]);
+    }
+    // Nor the guarded values themselves.
+    return { ...live.state, variables: view.variables, history: view.history, guardedValues: [], verifiedOnlyVariables: {} };
   }
 
   private async act(turn: Turn, action: BrainAction) {
@@ -466,9 +483,10 @@ export class ConversationRuntime {
         this.guardrailEvents(live, filtered.events);
         const held: Record<string, string[]> = {};
         for (const [name, value] of Object.entries(outcome.variables ?? {})) {
-          const policy = live.guardrails.variableHeldBy(name, value, outcome.variableSources?.[name] ?? null, filtered.withheld, state);
+          const source = outcome.variableSources?.[name] ?? null;
+          const policy = live.guardrails.variableHeldBy(name, value, source, filtered.withheld, state);
           if (policy) (held[policy] ??= []).push(name);
-          else state.variables[name] = value;
+          else this.keepVariable(live, name, value, live.guardrails.variableIsVerifiedOnly(name, value, source, filtered.withheld, state));
         }
         for (const [policyType, fields] of Object.entries(held)) {
           this.guardrailEvents(live, [{ policyType, decision: "redacted", reason: "mapped variables would hold withheld fields; not kept", skill: skill.name, fields }]);
@@ -516,6 +534,23 @@ export class ConversationRuntime {
         await this.startPlaybook(turn, outcome.playbookId, null);
         return { status: "left" };
     }
+  }
+
+  /**
+   * Store a variable from a skill's answer. One that holds verified-only data (kept because the caller is verified) is
+   * marked, and its values guarded, so it is kept from the brain and from replies once the verification lapses.
+   */
+  private keepVariable(live: Live, name: string, value: unknown, verifiedOnly: boolean) {
+    const state = live.state;
+    state.variables[name] = value;
+    const marks = (state.verifiedOnlyVariables ??= {});
+    if (!verifiedOnly) {
+      delete marks[name];
+      return;
+    }
+    marks[name] = fingerprint(value);
+    // A variable named like a verified-only field is that field, whatever it came from: its value is guarded too.
+    live.guardrails.guardVerifiedOnly({ [name]: value }, state);
   }
 
   /** A skill that declares its data egress sends only the arguments it declares, whatever the brain filled in. */
@@ -726,7 +761,12 @@ export class ConversationRuntime {
     if (matched) {
       state.verification = { ...state.verification, verified: true, expiresAt: this.clock() + config.tokenTtlSeconds * 1000, attempts: 0, steppedUp: [] };
       state.variables.verified = true;
-      if (outcome.kind === "result" && outcome.data.caller_info && typeof outcome.data.caller_info === "object") state.variables.caller_info = outcome.data.caller_info;
+      if (outcome.kind === "result" && outcome.data.caller_info && typeof outcome.data.caller_info === "object") {
+        // Verified-only fields of the record are held to the same rule as a skill's: gone from the brain once the pass lapses.
+        const shown = live.guardrails.guardVerifiedOnly(outcome.data, state);
+        const withheld = { notAllowed: [], verifiedOnly: [], verifiedOnlyShown: shown };
+        this.keepVariable(live, "caller_info", outcome.data.caller_info, live.guardrails.variableIsVerifiedOnly("caller_info", outcome.data.caller_info, "caller_info", withheld, state));
+      }
       state.pending = null;
       live.receipt.add("verification", { method: config.method, configId: config.id, status: "passed", attempts: state.verification.attempts + 1, expiresInSeconds: config.tokenTtlSeconds });
       const skill = resume ? live.skills.find((s) => s.id === resume.skillId) : undefined;

@@ -21,6 +21,21 @@ export interface Withheld {
   notAllowed: string[];
   /** Paths removed because they are verified-only and the caller is not verified. */
   verifiedOnly: string[];
+  /**
+   * Verified-only paths left in because the caller is verified. Their values are guarded all the same, and variables
+   * that hold them are withheld again once the verification lapses.
+   */
+  verifiedOnlyShown: string[];
+}
+
+/** What a brain may see of the conversation, and what was kept from it. */
+export interface BrainView {
+  variables: Record<string, unknown>;
+  history: ConversationState["history"];
+  /** Variables left out (verified-only data, caller not verified). */
+  withheldVariables: string[];
+  /** Earlier messages in which guarded values were masked. */
+  maskedMessages: number;
 }
 
 export type Authorization =
@@ -194,14 +209,15 @@ export class Guardrails {
 
   /**
    * What a skill's result may carry back into the conversation: the skill's allowedFields and allowed_fields
-   * policies narrow it; verify_before_disclose hides verified-only fields from an unverified caller (their values
-   * are kept aside so a reply that mentions them anyway is caught). Fields are matched at any depth: a plain name
-   * (`balance`) matches a key of that name anywhere, a dotted path (`account.balance`) that path; either covers
-   * everything beneath it. Array positions are not part of a path (`accounts.balance`).
+   * policies narrow it; verify_before_disclose hides verified-only fields from an unverified caller. The values of
+   * verified-only fields are kept aside whoever the caller is, so a reply that mentions them to a caller who is not
+   * (or no longer) verified is caught. Fields are matched at any depth: a plain name (`balance`) matches a key of that
+   * name anywhere, a dotted path (`account.balance`) that path; either covers everything beneath it. Array positions
+   * are not part of a path (`accounts.balance`).
    */
   filterResult(skill: CompiledSkill, data: Record<string, unknown>, state: ConversationState): { data: Record<string, unknown>; events: GuardrailEvent[]; withheld: Withheld } {
     const events: GuardrailEvent[] = [];
-    const withheld: Withheld = { notAllowed: [], verifiedOnly: [] };
+    const withheld: Withheld = { notAllowed: [], verifiedOnly: [], verifiedOnlyShown: [] };
     const allowLists = [
       skill.allowedFields.length ? skill.allowedFields : null,
       ...this.ofType("allowed_fields").filter((p) => !p.appliesToSkillType || p.appliesToSkillType === skill.skillType).map((p) => (p.config.fields as string[] | undefined) ?? []),
@@ -211,14 +227,28 @@ export class Guardrails {
       out = prune(out, [], "allow", (path) => allowLists.every((list) => list.some((f) => covers(f, path))), withheld.notAllowed, null) as Record<string, unknown>;
       if (withheld.notAllowed.length) events.push({ policyType: "allowed_fields", decision: "redacted", reason: "fields outside the skill's allowed fields", skill: skill.name, fields: withheld.notAllowed });
     }
-    if (!this.isVerified(state)) {
-      const verifiedOnly = this.verifiedOnlyFields();
-      if (verifiedOnly.length) {
-        out = prune(out, [], "deny", (path) => verifiedOnly.some((f) => covers(f, path)), withheld.verifiedOnly, state.guardedValues) as Record<string, unknown>;
-      }
+    if (this.isVerified(state)) {
+      this.guardVerifiedOnly(out, state, withheld.verifiedOnlyShown);
+    } else {
+      out = this.pruneVerifiedOnly(out, state, withheld.verifiedOnly);
       if (withheld.verifiedOnly.length) events.push({ policyType: "verify_before_disclose", decision: "redacted", reason: "verified callers only", skill: skill.name, fields: withheld.verifiedOnly });
     }
     return { data: out, events, withheld };
+  }
+
+  /**
+   * Keep aside the values of the verified-only fields in data a verified caller may see (a result, a verifier's
+   * `caller_info`), for when the verification lapses; answers their paths.
+   */
+  guardVerifiedOnly(data: Record<string, unknown>, state: ConversationState, paths: string[] = []): string[] {
+    this.pruneVerifiedOnly(data, state, paths);
+    return paths;
+  }
+
+  private pruneVerifiedOnly(data: Record<string, unknown>, state: ConversationState, removed: string[]): Record<string, unknown> {
+    const verifiedOnly = this.verifiedOnlyFields();
+    if (!verifiedOnly.length) return data;
+    return prune(data, [], "deny", (path) => verifiedOnly.some((f) => covers(f, path)), removed, state.guardedValues) as Record<string, unknown>;
   }
 
   /**
@@ -227,22 +257,57 @@ export class Guardrails {
    * lost, or when it carries a guarded value under another name: variables reach a model's prompt and templates.
    */
   variableHeldBy(name: string, value: unknown, sourcePath: string | null, withheld: Withheld, state: ConversationState): "allowed_fields" | "verify_before_disclose" | null {
-    const source = sourcePath ? segmentsOf(sourcePath) : null;
-    const touches = (path: string) => {
-      const p = segmentsOf(path);
-      if (p.length === 1 && p[0] === name) return true;
-      // The variable holds the removed field, something inside it, or an object that contains it.
-      return source !== null && (startsWith(source, p) || startsWith(p, source));
-    };
+    const touches = touching(name, sourcePath);
     if (withheld.verifiedOnly.some(touches)) return "verify_before_disclose";
     if (withheld.notAllowed.some(touches)) return "allowed_fields";
-    if (!this.isVerified(state)) {
-      if (this.verifiedOnlyFields().some((f) => covers(f, [name]) || (source !== null && covers(f, source)))) return "verify_before_disclose";
-      const values: string[] = [];
-      collectValues(value, values);
-      if (values.some((v) => state.guardedValues.some((g) => sameValue(v, g) || (g.length >= 4 && mentionsValue(v, g))))) return "verify_before_disclose";
-    }
+    if (!this.isVerified(state) && this.carriesVerifiedOnly(name, value, sourcePath, state)) return "verify_before_disclose";
     return null;
+  }
+
+  /**
+   * Whether a variable kept for a verified caller holds what `variableHeldBy` would hold back from one who is not:
+   * such a variable is kept from a brain (`brainView`) once the verification lapses, and its values are guarded.
+   */
+  variableIsVerifiedOnly(name: string, value: unknown, sourcePath: string | null, withheld: Withheld, state: ConversationState): boolean {
+    const touches = touching(name, sourcePath);
+    return withheld.verifiedOnly.some(touches) || withheld.verifiedOnlyShown.some(touches) || this.carriesVerifiedOnly(name, value, sourcePath, state);
+  }
+
+  /** Named like a verified-only field, taken from one, or carrying a guarded value under another name. */
+  private carriesVerifiedOnly(name: string, value: unknown, sourcePath: string | null, state: ConversationState): boolean {
+    const source = sourcePath ? segmentsOf(sourcePath) : null;
+    if (this.verifiedOnlyFields().some((f) => covers(f, [name]) || (source !== null && covers(f, source)))) return true;
+    return carriesGuarded(value, state.guardedValues);
+  }
+
+  /**
+   * What a brain sees of the conversation. A verified caller's brain sees everything. Otherwise (never verified, or
+   * the verification lapsed) variables that hold verified-only data (marked when they were kept, or carrying a guarded
+   * value) are left out, and guarded values in earlier messages are masked: what a caller was told while verified
+   * reaches neither a model's prompt nor, through it, a caller who is no longer verified.
+   */
+  brainView(state: ConversationState): BrainView {
+    const none: BrainView = { variables: state.variables, history: state.history, withheldVariables: [], maskedMessages: 0 };
+    const marks = state.verifiedOnlyVariables ?? {};
+    if (this.isVerified(state) || (!state.guardedValues.length && !Object.keys(marks).length)) return none;
+    const variables: Record<string, unknown> = {};
+    const withheldVariables: string[] = [];
+    for (const [name, value] of Object.entries(state.variables)) {
+      // `verified` is the runtime's own flag, never data from a result.
+      const held = name !== "verified" && ((marks[name] !== undefined && marks[name] === fingerprint(value)) || carriesGuarded(value, state.guardedValues));
+      if (held) withheldVariables.push(name);
+      else variables[name] = value;
+    }
+    const spoken = state.guardedValues.filter((v) => v.length >= 2);
+    let maskedMessages = 0;
+    const history = state.history.map((m) => {
+      const content = spoken.reduce((text, v) => maskValue(text, v), m.content);
+      if (content === m.content) return m;
+      maskedMessages++;
+      return { ...m, content };
+    });
+    if (!withheldVariables.length && !maskedMessages) return none;
+    return { variables, history, withheldVariables, maskedMessages };
   }
 
   verifiedOnlyFields(): string[] {
@@ -292,6 +357,28 @@ function sameValue(a: string, b: string): boolean {
   return compact(a) === compact(b);
 }
 
+function carriesGuarded(value: unknown, guarded: string[]): boolean {
+  if (!guarded.length) return false;
+  const values: string[] = [];
+  collectValues(value, values);
+  return values.some((v) => guarded.some((g) => sameValue(v, g) || (g.length >= 4 && mentionsValue(v, g))));
+}
+
+/** A value as a variable mark records it (see ConversationState.verifiedOnlyVariables). */
+export function fingerprint(value: unknown): string {
+  return JSON.stringify(value) ?? "undefined";
+}
+
+const MASK = "[withheld]";
+
+/** The text with each mention of a guarded value (matched as `mentionsValue` does) replaced by a mask. */
+function maskValue(text: string, value: string): string {
+  if (!mentionsValue(text, value)) return text;
+  const chars = [...value.toLowerCase().replace(/[\s,$£€]/g, "")];
+  const masked = text.replace(new RegExp(chars.map(escapeRegExp).join("[\\s,$£€]*"), "gi"), MASK);
+  return mentionsValue(masked, value) ? MASK : masked;
+}
+
 function collectValues(value: unknown, into: string[]) {
   if (value === null || value === undefined) return;
   if (typeof value === "object") {
@@ -300,6 +387,16 @@ function collectValues(value: unknown, into: string[]) {
   }
   const s = String(value);
   if (!into.includes(s)) into.push(s);
+}
+
+/** Whether a removed path names a variable (by its name) or the field it came from, something inside it, or an object containing it. */
+function touching(name: string, sourcePath: string | null): (path: string) => boolean {
+  const source = sourcePath ? segmentsOf(sourcePath) : null;
+  return (path) => {
+    const p = segmentsOf(path);
+    if (p.length === 1 && p[0] === name) return true;
+    return source !== null && (startsWith(source, p) || startsWith(p, source));
+  };
 }
 
 /** Whether a policy's field entry (a plain name or a dotted path) covers a path in a result. */

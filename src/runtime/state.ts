@@ -44,8 +44,17 @@ export interface ConversationState {
   lastAgentText: string;
   /** Recent turns for a model's context window. */
   history: { role: "user" | "assistant"; content: string }[];
-  /** Values of verified-only fields seen in tool results, never to be spoken to an unverified caller. */
+  /**
+   * Values of verified-only fields seen in tool results, whether the caller was verified then or not: never to be
+   * spoken to a caller who is not (or no longer) verified.
+   */
   guardedValues: string[];
+  /**
+   * Variables kept while the caller was verified that hold verified-only data, each with the JSON of the value it held
+   * then: kept from a brain while the caller is not verified, until something else is stored under the name. Absent
+   * from states stored before it existed.
+   */
+  verifiedOnlyVariables?: Record<string, string>;
   goalCompleted: boolean;
   transferredTo: string | null;
   idleReminders: number;
@@ -65,6 +74,7 @@ export function initialState(language: string, variables: Record<string, unknown
     lastAgentText: "",
     history: [],
     guardedValues: [],
+    verifiedOnlyVariables: {},
     goalCompleted: false,
     transferredTo: null,
     idleReminders: 0,

@@ -60,7 +60,29 @@ describe("results: verify_before_disclose", () => {
     s.verification = { ...s.verification, verified: true, expiresAt: NOW + 60_000 };
     expect(g.filterResult(lookup, { account: { balance: "1.00" } }, s).data).toEqual({ account: { balance: "1.00" } });
   });
+
+  it("keeps a verified caller's verified-only values aside too, so replies are screened once the verification lapses", () => {
+    const g = guardrails([verifiedOnly("balance")]);
+    const s = verifiedState(NOW + 60_000);
+    const out = g.filterResult(lookup, { account: { balance: "1234.56", plan: "Gold" } }, s);
+    expect(out.data).toEqual({ account: { balance: "1234.56", plan: "Gold" } });
+    expect(out.events).toEqual([]);
+    expect(out.withheld).toEqual({ notAllowed: [], verifiedOnly: [], verifiedOnlyShown: ["account.balance"] });
+    expect(s.guardedValues).toEqual(["1234.56"]);
+    expect(g.screenReply("Your balance is $1,234.56.", s).text).toBe("Your balance is $1,234.56.");
+    s.verification.expiresAt = NOW;
+    expect(g.screenReply("Your balance is $1,234.56.", s)).toEqual({
+      text: "I can share that once I've verified your identity.",
+      events: [{ policyType: "verify_before_disclose", decision: "blocked", reason: "reply disclosed a verified-only value to an unverified caller" }],
+    });
+  });
 });
+
+function verifiedState(expiresAt: number) {
+  const s = state();
+  s.verification = { ...s.verification, verified: true, expiresAt };
+  return s;
+}
 
 describe("results: allowed fields", () => {
   it("keeps only listed fields at any depth, by name or dotted path, and reports what went", () => {
@@ -118,6 +140,67 @@ describe("mapped variables", () => {
     const out = guardrails().filterResult(skill, { status: "shipped", internal: { code: "X9" } }, s);
     expect(guardrails().variableHeldBy("code", "X9", "internal.code", out.withheld, s)).toBe("allowed_fields");
     expect(guardrails().variableHeldBy("state", "shipped", "status", out.withheld, s)).toBeNull();
+  });
+});
+
+describe("mapped variables kept for a verified caller", () => {
+  const g = guardrails([verifiedOnly("balance")]);
+
+  it("are marked verified-only when they hold what an unverified caller would lose", () => {
+    const s = verifiedState(NOW + 60_000);
+    const out = g.filterResult(lookup, { account: { balance: "1234.56", plan: "Gold" }, ref: "R-1" }, s);
+    expect(g.variableHeldBy("bal", "1234.56", "account.balance", out.withheld, s)).toBeNull();
+    expect(g.variableIsVerifiedOnly("bal", "1234.56", "account.balance", out.withheld, s)).toBe(true);
+    expect(g.variableIsVerifiedOnly("acct", { balance: "1234.56", plan: "Gold" }, "account", out.withheld, s)).toBe(true);
+    expect(g.variableIsVerifiedOnly("amount_due", "$1,234.56", null, out.withheld, s)).toBe(true);
+    expect(g.variableIsVerifiedOnly("balance", "R-1", "ref", out.withheld, s)).toBe(true);
+    expect(g.variableIsVerifiedOnly("plan", "Gold", "account.plan", out.withheld, s)).toBe(false);
+  });
+});
+
+describe("what a brain sees", () => {
+  const g = guardrails([verifiedOnly("balance")]);
+
+  function lapsed() {
+    const s = verifiedState(NOW + 60_000);
+    s.variables = { caller_number: "+14155550199", verified: true, bal: "1234.56", tier: "Gold", nickname: "R-1", acct: { balance: "1234.56", plan: "Gold" } };
+    s.guardedValues = ["1234.56"];
+    // `nickname` was marked (say, mapped from a field named like a verified-only one) with a value nothing else guards.
+    s.verifiedOnlyVariables = { bal: '"1234.56"', nickname: '"R-1"' };
+    s.history = [
+      { role: "user", content: "what's my balance?" },
+      { role: "assistant", content: "Your balance is $1,234.56 today." },
+    ];
+    return s;
+  }
+
+  it("is everything while the caller is verified", () => {
+    const s = lapsed();
+    expect(g.brainView(s)).toEqual({ variables: s.variables, history: s.history, withheldVariables: [], maskedMessages: 0 });
+  });
+
+  it("leaves out verified-only variables and masks guarded values in earlier messages once the verification lapses", () => {
+    const s = lapsed();
+    s.verification.expiresAt = NOW;
+    s.variables.verified = false;
+    const view = g.brainView(s);
+    expect(view.variables).toEqual({ caller_number: "+14155550199", verified: false, tier: "Gold" });
+    expect(view.withheldVariables).toEqual(["bal", "nickname", "acct"]);
+    expect(view.history).toEqual([
+      { role: "user", content: "what's my balance?" },
+      { role: "assistant", content: "Your balance is $[withheld] today." },
+    ]);
+    expect(view.maskedMessages).toBe(1);
+    // The state itself keeps them for when the caller is verified again.
+    expect(s.variables.bal).toBe("1234.56");
+    expect(s.history[1]!.content).toBe("Your balance is $1,234.56 today.");
+  });
+
+  it("shows a marked variable again once something else is stored under its name", () => {
+    const s = lapsed();
+    s.verification.expiresAt = NOW;
+    s.variables.nickname = "Annie";
+    expect(g.brainView(s).withheldVariables).toEqual(["bal", "acct"]);
   });
 });
 
