@@ -1,6 +1,7 @@
 // Runtime rules reached end to end through POST /agents/{id}/simulate with the built-in brain, on agents built
 // over the real API: transfer skills, integration-backed skills that are not connected yet, playbook skills whose
-// playbook was disabled, nested verified-only fields, and webhook templates held to the skill's dataEgressMap.
+// playbook was disabled, nested verified-only fields, webhook templates held to the skill's dataEgressMap, and a
+// verifier that finds the caller's record by the calling number.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
@@ -8,7 +9,11 @@ import { startTestApp, type TestApp } from "../../support/app.ts";
 let app: TestApp;
 let webhook: ReturnType<typeof startWebhookTarget>;
 beforeAll(async () => {
-  webhook = startWebhookTarget((path) => (path === "/account" ? { holder: "Ann Lee", account: { balance: "1234.56", plan: "Gold" } } : { message: "Done." }));
+  webhook = startWebhookTarget((path, body) => {
+    if (path === "/account") return { holder: "Ann Lee", account: { balance: "1234.56", plan: "Gold" } };
+    if (path === "/verify") return { match: body?.caller_number === "+14155550123" && body?.pin === "4321" };
+    return { message: "Done." };
+  });
   app = await startTestApp({ EGRESS_ALLOWLIST: "127.0.0.1" });
 });
 afterAll(async () => {
@@ -88,6 +93,24 @@ describe("runtime rules through simulate", () => {
     const state = typeof row!.state === "string" ? JSON.parse(row!.state) : row!.state;
     expect(state.variables.tier).toBe("Gold");
     expect(state.variables).not.toHaveProperty("bal");
+  });
+
+  it("sends the caller verifier the calling number as caller_number, so it can check the PIN against that number's record", async () => {
+    const b = await newBuilder();
+    const agent = await b.agent({ name: "Accounts desk" });
+    await b.skill(agent.id, {
+      name: "account_balance",
+      description: "Tell the caller their account balance",
+      skillType: "http_webhook",
+      executionConfig: { url: `${webhook.url}/account`, method: "POST" },
+      requiresVerifiedIdentity: true,
+    });
+    const verifier = await b.skill(agent.id, { name: "verify_pin", description: "Check a PIN against the record on file", skillType: "http_webhook", executionConfig: { url: `${webhook.url}/verify`, method: "POST" } });
+    await b.verification(agent.id, [{ method: "account_pin", verifierSkillId: verifier.id, requiredFields: ["pin"] }]);
+    const result = await b.simulate(agent.id, { mode: "voice", transcript: ["what is my account balance", "4321"], callerNumber: "+14155550123" });
+    expect(result.said.slice(1, 4)).toEqual(["Before I can do that, I need to verify your identity. What is your PIN?", "Thank you, you're verified.", expect.stringContaining("holder: Ann Lee")]);
+    expect(webhook.calls.findLast((c) => c.path === "/verify")!.body).toEqual({ caller_number: "+14155550123", pin: "4321", method: "account_pin" });
+    expect(payloads(result.events, "verification").map((v) => v.status)).toEqual(["started", "passed"]);
   });
 
   it("refuses to fill a webhook template with a conversation variable the skill's dataEgressMap does not declare", async () => {
