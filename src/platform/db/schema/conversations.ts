@@ -36,6 +36,8 @@ export const conversations = pgTable(
   (t) => [
     index("conversations_org_idx").on(t.organizationId, t.id),
     index("conversations_agent_idx").on(t.agentId, t.id),
+    // The usage metering job finds the conversations that ended since its last run by this.
+    index("conversations_ended_idx").on(t.endedAt),
     // Full-text search over summaries; transcripts are searched through conversation_messages' own index.
     index("conversations_summary_search_idx").using("gin", sql`to_tsvector('simple', coalesce(${t.summary}, ''))`),
   ],

@@ -10,3 +10,4 @@ export * from "./conversations.ts";
 export * from "./publishable-keys.ts";
 export * from "./knowledge.ts";
 export * from "./numbers.ts";
+export * from "./usage.ts";
