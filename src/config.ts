@@ -52,7 +52,15 @@ export interface Config {
   trustProxy: number;
   /** A Turnstile-compatible siteverify endpoint that widget sessions must pass; null = no bot check. */
   widgetBotCheck: { url: string; secret: string } | null;
+  /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
+  usageRates: UsageRates;
 }
+
+/** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
+export const RATED_CHANNELS = ["voice", "chat", "transfer_minute"] as const;
+export type UsageRates = Record<(typeof RATED_CHANNELS)[number], number>;
+/** Highest rate accepted, in credits per unit ($1,000). */
+const MAX_RATE = 100_000;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -195,6 +203,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (botCheckSecret && !text("WIDGET_BOT_CHECK_URL")) problems.push("WIDGET_BOT_CHECK_URL is required when WIDGET_BOT_CHECK_SECRET is set (e.g. https://challenges.cloudflare.com/turnstile/v0/siteverify)");
   const widgetBotCheck = botCheckUrl && botCheckSecret ? { url: botCheckUrl, secret: botCheckSecret } : null;
 
+  const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -221,7 +231,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     talkTokensForKeys,
     trustProxy,
     widgetBotCheck,
+    usageRates,
   };
+}
+
+/** `voice=5,chat=1`: whole credits per unit by channel; a channel left out costs nothing. */
+function parseUsageRates(value: string | null, problems: string[]): UsageRates {
+  const rates: UsageRates = { voice: 0, chat: 0, transfer_minute: 0 };
+  if (value === null) return rates;
+  const seen = new Set<string>();
+  for (const pair of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z_]+)\s*=\s*(\d+)$/.exec(pair);
+    const channel = RATED_CHANNELS.find((c) => c === match?.[1]);
+    const credits = Number(match?.[2]);
+    if (!match || !channel || seen.has(channel) || !Number.isSafeInteger(credits) || credits > MAX_RATE) {
+      problems.push(
+        `USAGE_RATES must be channel=credits pairs separated by commas, each channel (${RATED_CHANNELS.join(", ")}) at most once, credits a whole number from 0 to ${MAX_RATE} per unit (1 credit = $0.01), e.g. voice=5,chat=1 ("${pair}" is not one)`,
+      );
+      return { voice: 0, chat: 0, transfer_minute: 0 };
+    }
+    seen.add(channel);
+    rates[channel] = credits;
+  }
+  return rates;
 }
 
 export function parseMasterKey(value: string): Buffer | null {

@@ -61,6 +61,17 @@ describe("configuration", () => {
     expect(problemsOf({ WIDGET_BOT_CHECK_URL: "challenges.cloudflare.com", WIDGET_BOT_CHECK_SECRET: "s" })[0]).toStartWith("WIDGET_BOT_CHECK_URL must be a http or https URL");
   });
 
+  it("charges nothing for usage unless USAGE_RATES sets whole credits per unit, and names what is wrong with a bad one", () => {
+    expect(loadConfig({}).usageRates).toEqual({ voice: 0, chat: 0, transfer_minute: 0 });
+    expect(loadConfig({ USAGE_RATES: "voice=5, chat=1,transfer_minute=3" }).usageRates).toEqual({ voice: 5, chat: 1, transfer_minute: 3 });
+    expect(loadConfig({ USAGE_RATES: "chat=2," }).usageRates).toEqual({ voice: 0, chat: 2, transfer_minute: 0 });
+    for (const [bad, part] of [["voice=0.5", "voice=0.5"], ["sms=1", "sms=1"], ["voice=-1", "voice=-1"], ["voice=5,voice=6", "voice=6"], ["voice", "voice"], ["chat=100001", "chat=100001"]]) {
+      const [problem] = problemsOf({ USAGE_RATES: bad! });
+      expect(problem).toStartWith("USAGE_RATES must be channel=credits pairs separated by commas");
+      expect(problem).toContain(`("${part}" is not one)`);
+    }
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;
