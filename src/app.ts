@@ -24,6 +24,7 @@ import { widgetAssetRoutes } from "./web/widget/routes.ts";
 import { metaRoutes, type Capabilities } from "./api/meta/routes.ts";
 import { numberRoutes } from "./api/numbers/routes.ts";
 import { billingRoutes } from "./api/billing/routes.ts";
+import { scheduleMetering } from "./api/billing/metering.ts";
 import { languageMatrix } from "./api/meta/languages.ts";
 import { voiceRoutes } from "./api/voices/routes.ts";
 import { createTalk } from "./api/test/talk.ts";
@@ -100,6 +101,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
   });
+  scheduleMetering({ db: database.db, jobs, rates: config.usageRates, log });
   const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all

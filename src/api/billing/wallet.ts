@@ -7,9 +7,9 @@ import { Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
 
 export interface WalletEntry {
-  /** What moved the money, e.g. `number_purchase`, `credit`. */
+  /** What moved the money, e.g. `number_purchase`, `credit`, `usage`. */
   kind: string;
-  /** The resource it is for (a phone number id), if any. */
+  /** The resource it is for (a phone number id, a usage item id), if any. */
   reference?: string | null;
   metadata?: Record<string, unknown>;
 }
@@ -39,6 +39,27 @@ export async function debitWallet(db: Db, organizationId: string, cents: number,
     }
     await record(t, organizationId, -cents, entry);
     return row.cents;
+  });
+}
+
+/**
+ * Take up to `cents`: as much as the balance holds, never below zero. For usage, which is metered after it happened and
+ * so cannot be refused: the part the wallet could not cover is left unpaid (recorded in the transaction's metadata as
+ * `unpaidCents`). Returns what was taken and the new balance; a wallet that is empty or was never made gives 0.
+ */
+export async function debitWalletUpTo(db: Db, organizationId: string, cents: number, entry: WalletEntry): Promise<{ debitedCents: number; balanceCents: number }> {
+  return db.transaction(async (tx) => {
+    const t = tx as unknown as Db;
+    const [row] = await t.select({ cents: wallets.balanceCents }).from(wallets).where(eq(wallets.organizationId, organizationId)).for("update");
+    const debited = Math.min(cents, Math.max(0, row?.cents ?? 0));
+    if (!row || debited === 0) return { debitedCents: 0, balanceCents: row?.cents ?? 0 };
+    const [updated] = await t
+      .update(wallets)
+      .set({ balanceCents: sql`${wallets.balanceCents} - ${debited}`, updatedAt: sql`now()` })
+      .where(eq(wallets.organizationId, organizationId))
+      .returning({ cents: wallets.balanceCents });
+    await record(t, organizationId, -debited, { ...entry, metadata: { ...entry.metadata, unpaidCents: cents - debited } });
+    return { debitedCents: debited, balanceCents: updated!.cents };
   });
 }
 

@@ -1,6 +1,6 @@
 // The wallet over HTTP, and the debit/credit rules every charge goes through.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { creditWallet, debitWallet, walletBalance } from "../../../src/api/billing/wallet.ts";
+import { creditWallet, debitWallet, debitWalletUpTo, walletBalance } from "../../../src/api/billing/wallet.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 let app: TestApp;
@@ -43,6 +43,23 @@ describe("GET /billing/wallet", () => {
     expect(await walletBalance(db, organizationId)).toBe(100);
     expect(await app.query(`select id from wallet_transactions where organization_id = '${organizationId}' and amount_cents < 0`)).toEqual([]);
     expect(await debitWallet(db, organizationId, 100, { kind: "number_purchase" })).toBe(0);
+  });
+
+  it("takes usage up to what the balance holds, recording the unpaid rest, and nothing from an empty or missing wallet", async () => {
+    const { organizationId } = await app.newOrg();
+    const db = app.server.database.db;
+    expect(await debitWalletUpTo(db, organizationId, 50, { kind: "usage", reference: "usage_a" })).toEqual({ debitedCents: 0, balanceCents: 0 });
+    await creditWallet(db, organizationId, 100, { kind: "credit" });
+    expect(await debitWalletUpTo(db, organizationId, 60, { kind: "usage", reference: "usage_b" })).toEqual({ debitedCents: 60, balanceCents: 40 });
+    expect(await debitWalletUpTo(db, organizationId, 60, { kind: "usage", reference: "usage_c" })).toEqual({ debitedCents: 40, balanceCents: 0 });
+    expect(await debitWalletUpTo(db, organizationId, 60, { kind: "usage", reference: "usage_d" })).toEqual({ debitedCents: 0, balanceCents: 0 });
+    const rows = await app.query<{ amount_cents: string | number; reference: string; metadata: unknown }>(
+      `select amount_cents, reference, metadata from wallet_transactions where organization_id = '${organizationId}' and kind = 'usage' order by id`,
+    );
+    expect(rows.map((r) => [Number(r.amount_cents), r.reference, typeof r.metadata === "string" ? JSON.parse(r.metadata) : r.metadata])).toEqual([
+      [-60, "usage_b", { unpaidCents: 0 }],
+      [-40, "usage_c", { unpaidCents: 20 }],
+    ]);
   });
 
   it("needs billing:read and shows only the caller's organization", async () => {
