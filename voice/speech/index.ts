@@ -14,7 +14,7 @@ import { EnergyVadFactory, sileroModelPath, type VadOptions } from "./vad.ts";
 import { WorkerVadFactory } from "./vad-worker.ts";
 
 export { applyPronunciations, EspeakTextToSpeech, findPiperVoice, listEspeakVoices, OpenAiTextToSpeech, PiperTextToSpeech, VoiceRouter } from "./tts.ts";
-export type { EspeakVoice, PiperVoiceFiles, VoiceEngines } from "./tts.ts";
+export type { EspeakVoice, PiperVoiceFiles, VoiceEngines, VoiceRouterOptions } from "./tts.ts";
 export { findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "./stt.ts";
 export type { WhisperModel } from "./stt.ts";
 export { EnergyVadFactory, SileroVadFactory, sileroModelPath } from "./vad.ts";
@@ -73,7 +73,7 @@ export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: 
       })
     : Promise.resolve();
 
-  const tts = new VoiceRouter({ piper, espeak, server });
+  const tts = new VoiceRouter({ piper, espeak, server }, { log });
   const catalog = new VoiceCatalog(() => tts.voices());
   return { vad, stt, streaming, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
 }

@@ -3,6 +3,7 @@
 // TextToSpeech that picks the engine from the voice id and applies the agent lexicon first.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createLogger, type Logger } from "../../src/platform/log.ts";
 import { decodeWav } from "../media/wav.ts";
 import { loadSherpa, type SherpaOfflineTts } from "./sherpa.ts";
 import type { SpeechServer, SynthesisOptions, SynthesizedSpeech, TextToSpeech, VoiceInfo } from "./types.ts";
@@ -286,6 +287,8 @@ export class OpenAiTextToSpeech implements TextToSpeech {
     private readonly server: SpeechServer,
     private readonly languages: string[],
     private readonly model = "tts-1",
+    /** A server that has not answered by then counts as failed, so the router can speak with espeak-ng instead of leaving silence. */
+    private readonly timeoutMs = 10_000,
   ) {}
 
   private get headers(): Record<string, string> {
@@ -318,13 +321,19 @@ export class OpenAiTextToSpeech implements TextToSpeech {
 
   async synthesize(text: string, opts: SynthesisOptions = {}): Promise<SynthesizedSpeech> {
     const name = (opts.voiceId ?? this.catalog[0]?.id ?? "server:alloy").replace(/^server:/, "");
-    const res = await fetch(`${this.server.baseUrl}/audio/speech`, {
-      method: "POST",
-      headers: { ...this.headers, "content-type": "application/json" },
-      body: JSON.stringify({ model: this.model, input: text, voice: name, response_format: "wav", speed: clamp(opts.speed ?? 1, 0.25, 4) }),
-    });
-    if (!res.ok) throw new Error(`speech server answered ${res.status} to /audio/speech: ${(await res.text()).slice(0, 200)}`);
-    return decodeWav(new Uint8Array(await res.arrayBuffer()));
+    try {
+      const res = await fetch(`${this.server.baseUrl}/audio/speech`, {
+        method: "POST",
+        headers: { ...this.headers, "content-type": "application/json" },
+        body: JSON.stringify({ model: this.model, input: text, voice: name, response_format: "wav", speed: clamp(opts.speed ?? 1, 0.25, 4) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!res.ok) throw new Error(`speech server answered ${res.status} to /audio/speech: ${(await res.text()).slice(0, 200)}`);
+      return decodeWav(new Uint8Array(await res.arrayBuffer()));
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") throw new Error(`speech server did not answer /audio/speech within ${this.timeoutMs} ms`);
+      throw err;
+    }
   }
 
   private voiceInfo(name: string): VoiceInfo {
@@ -360,8 +369,36 @@ export interface VoiceEngines {
   server?: OpenAiTextToSpeech | null;
 }
 
+export interface VoiceRouterOptions {
+  /** Where a voice standing in for another is reported (once per voice). */
+  log?: Logger;
+  /** How long a voice that failed is passed over (straight to espeak-ng) before it is tried again. */
+  retryAfterMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Speaks with the voice asked for, else espeak-ng: a voice that is not installed (an agent stored before its voice
+ * was removed) or fails at run time (a Piper model that will not load, a speech server that is down) is replaced
+ * by espeak-ng's voice for the language, with one warning per voice, so a call never goes silent for a voice.
+ * Only espeak-ng failing too makes `synthesize` fail.
+ */
 export class VoiceRouter implements TextToSpeech {
-  constructor(private readonly engines: VoiceEngines) {}
+  private readonly log: Logger;
+  private readonly retryAfterMs: number;
+  private readonly now: () => number;
+  private readonly warned = new Set<string>();
+  /** Voice id → when it may be tried again after a failure. */
+  private readonly failedUntil = new Map<string, number>();
+
+  constructor(
+    private readonly engines: VoiceEngines,
+    options: VoiceRouterOptions = {},
+  ) {
+    this.log = options.log ?? createLogger("warn");
+    this.retryAfterMs = options.retryAfterMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
 
   voices(): VoiceInfo[] {
     return [...(this.engines.server?.voices() ?? []), ...(this.engines.piper?.voices() ?? []), ...(this.engines.espeak?.voices() ?? [])];
@@ -372,27 +409,62 @@ export class VoiceRouter implements TextToSpeech {
    * else espeak-ng's preferred one; a voice for the exact locale beats one for the language.
    */
   defaultVoice(language = "en"): VoiceInfo | null {
-    const tag = language.toLowerCase();
-    const primary = tag.split("-")[0]!;
-    const rank = (v: VoiceInfo) => {
-      const speaks = v.supportedLanguages.map((l) => l.toLowerCase());
-      if (!speaks.some((l) => l === tag || l.split("-")[0] === primary)) return -1;
-      return (speaks.includes(tag) ? 4 : 0) + (v.featured ? 2 : 0) + v.popularityScore;
-    };
-    let best: VoiceInfo | null = null;
-    let bestRank = -1;
-    for (const v of this.voices()) {
-      const r = rank(v);
-      if (r > bestRank) [best, bestRank] = [v, r];
-    }
-    return best;
+    return bestVoice(this.voices(), language);
   }
 
   async synthesize(text: string, opts: SynthesisOptions = {}): Promise<SynthesizedSpeech> {
+    const spoken = applyPronunciations(text, opts.pronunciations);
     const id = opts.voiceId ?? this.defaultVoice(opts.language)?.id;
-    if (!id) throw new Error(`no voice installed for ${opts.language ?? "en"}`);
-    const engine = id.startsWith("piper:") ? this.engines.piper : id.startsWith("espeak:") ? this.engines.espeak : id.startsWith("server:") ? this.engines.server : null;
-    if (!engine || !engine.voices().some((v) => v.id === id)) throw new Error(`voice ${id} is not installed`);
-    return engine.synthesize(applyPronunciations(text, opts.pronunciations), { ...opts, voiceId: id });
+    const engine = id ? this.engineFor(id) : null;
+    if (!id || !engine) return this.standIn(spoken, opts, id ?? null, id ? `voice ${id} is not installed` : `no voice installed for ${opts.language ?? "en"}`);
+    const until = this.failedUntil.get(id);
+    if (until !== undefined && this.now() < until) return this.standIn(spoken, opts, id, `voice ${id} failed recently`);
+    try {
+      const speech = await engine.synthesize(spoken, { ...opts, voiceId: id });
+      this.failedUntil.delete(id);
+      return speech;
+    } catch (err) {
+      // espeak-ng failing is the one failure there is nothing to fall back from.
+      if (engine === this.engines.espeak) throw err;
+      this.failedUntil.set(id, this.now() + this.retryAfterMs);
+      return this.standIn(spoken, opts, id, `voice ${id} failed: ${(err as Error).message}`);
+    }
   }
+
+  private engineFor(id: string): TextToSpeech | null {
+    const engine = id.startsWith("piper:") ? this.engines.piper : id.startsWith("espeak:") ? this.engines.espeak : id.startsWith("server:") ? this.engines.server : null;
+    return engine && engine.voices().some((v) => v.id === id) ? engine : null;
+  }
+
+  /** Speak with espeak-ng's voice for the language (any espeak-ng voice when it has none) in place of `wanted`. */
+  private standIn(text: string, opts: SynthesisOptions, wanted: string | null, reason: string): Promise<SynthesizedSpeech> {
+    const espeak = this.engines.espeak;
+    const language = opts.language ?? this.voices().find((v) => v.id === wanted)?.language ?? "en";
+    const fallback = espeak ? (bestVoice(espeak.voices(), language) ?? bestVoice(espeak.voices(), "en") ?? espeak.voices().find((v) => v.featured) ?? espeak.voices()[0]) : undefined;
+    if (!espeak || !fallback) throw new Error(`${reason}, and no espeak-ng voice can stand in (apt-get install espeak-ng)`);
+    const key = wanted ?? `(default for ${language})`;
+    if (!this.warned.has(key)) {
+      this.warned.add(key);
+      this.log.warn(`text to speech: ${reason}; speaking with espeak-ng voice ${fallback.id} instead (choose an installed voice: GET /voices, PUT /agents/{id}/voice)`);
+    }
+    return espeak.synthesize(text, { ...opts, voiceId: fallback.id });
+  }
+}
+
+/** The best of `voices` for `language`: the exact locale first, then featured, then the more popular; null when none speaks it. */
+function bestVoice(voices: VoiceInfo[], language: string): VoiceInfo | null {
+  const tag = language.toLowerCase();
+  const primary = tag.split("-")[0]!;
+  const rank = (v: VoiceInfo) => {
+    const speaks = v.supportedLanguages.map((l) => l.toLowerCase());
+    if (!speaks.some((l) => l === tag || l.split("-")[0] === primary)) return -1;
+    return (speaks.includes(tag) ? 4 : 0) + (v.featured ? 2 : 0) + v.popularityScore;
+  };
+  let best: VoiceInfo | null = null;
+  let bestRank = -1;
+  for (const v of voices) {
+    const r = rank(v);
+    if (r > bestRank) [best, bestRank] = [v, r];
+  }
+  return best;
 }

@@ -1,6 +1,7 @@
 // Stand-in for an OpenAI-compatible speech server, following OpenAI's audio API
 // (POST /v1/audio/transcriptions as multipart with verbose_json, POST /v1/audio/speech answering WAV),
-// plus GET /v1/audio/voices as Kokoro-FastAPI and Speaches answer it. It records what it was sent.
+// plus GET /v1/audio/voices as Kokoro-FastAPI and Speaches answer it. It records what it was sent; `speechStatus`
+// makes /audio/speech fail with that status (an OpenAI error body), `speechDelayMs` makes it answer late.
 import { decodeWav, encodeWav } from "../../../voice/media/wav.ts";
 
 export interface SpeechStandIn {
@@ -11,7 +12,7 @@ export interface SpeechStandIn {
   stop(): void;
 }
 
-export function startSpeechStandIn(options: { voices?: string[] | null } = {}): SpeechStandIn {
+export function startSpeechStandIn(options: { voices?: string[] | null; speechStatus?: number; speechDelayMs?: number } = {}): SpeechStandIn {
   const transcriptions: SpeechStandIn["transcriptions"] = [];
   const syntheses: SpeechStandIn["syntheses"] = [];
   const server = Bun.serve({
@@ -48,6 +49,8 @@ export function startSpeechStandIn(options: { voices?: string[] | null } = {}): 
       if (req.method === "POST" && path === "/v1/audio/speech") {
         const body = (await req.json()) as SpeechStandIn["syntheses"][number];
         syntheses.push(body);
+        if (options.speechDelayMs) await Bun.sleep(options.speechDelayMs);
+        if (options.speechStatus) return Response.json({ error: { message: "the model is not loaded", type: "server_error" } }, { status: options.speechStatus });
         // 24 kHz WAV, as OpenAI sends: 50 ms of a 440 Hz tone per character.
         const samples = Float32Array.from({ length: body.input.length * 1200 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 24000));
         return new Response(encodeWav(samples, 24000), { headers: { "content-type": "audio/wav" } });

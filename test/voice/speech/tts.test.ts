@@ -18,10 +18,14 @@ import { startSpeechStandIn } from "./openai-speech-stand-in.ts";
 const root = mkdtempSync(join(tmpdir(), "flowyte-piper-"));
 const standIn = startSpeechStandIn({ voices: ["af_bella", "am_adam"] });
 const silentServer = startSpeechStandIn({ voices: null });
+const brokenServer = startSpeechStandIn({ voices: ["af_bella"], speechStatus: 500 });
+const slowServer = startSpeechStandIn({ voices: ["af_bella"], speechDelayMs: 2000 });
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
   standIn.stop();
   silentServer.stop();
+  brokenServer.stop();
+  slowServer.stop();
 });
 
 const espeakVoices = listEspeakVoices();
@@ -149,5 +153,90 @@ describe("the voice router", () => {
     expect(new VoiceRouter({ espeak, server }).defaultVoice("fr")?.engine).toBe("server");
     const audio = await new VoiceRouter({ espeak }).synthesize("Bonjour", { language: "fr" });
     expect(audio.sampleRate).toBe(22050);
+  });
+});
+
+describe("the voice router's stand-in voice", () => {
+  const warnings = () => {
+    const lines: string[] = [];
+    return { lines, log: createLogger("warn", (l) => lines.push(l)) };
+  };
+  const sentences = ["Thank you for calling.", "How can I help you today?", "One moment please."];
+
+  it.skipIf(!hasEspeak)("speaks a voice that is not installed with espeak-ng's voice for the language, warning once", async () => {
+    const { lines, log } = warnings();
+    const router = new VoiceRouter({ espeak: new EspeakTextToSpeech(espeakVoices, ["en", "es"]) }, { log });
+    for (const text of sentences) {
+      const audio = await router.synthesize(text, { voiceId: "piper:en_US-amy-medium", language: "en-US" });
+      expect(audio.sampleRate).toBe(22050);
+      expect(rms(audio.samples)).toBeGreaterThan(0.02);
+    }
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toContain("WARN");
+    expect(lines[0]).toContain("voice piper:en_US-amy-medium is not installed; speaking with espeak-ng voice espeak:en-us instead");
+    await router.synthesize("Hola", { voiceId: "piper:es_ES-davefx-medium", language: "es" });
+    expect(lines.length).toBe(2);
+    expect(lines[1]).toContain("voice piper:es_ES-davefx-medium is not installed; speaking with espeak-ng voice espeak:es instead");
+  });
+
+  it.skipIf(!hasEspeak)("speaks with espeak-ng when the speech server fails, warning once and passing the server over for a while", async () => {
+    const { lines, log } = warnings();
+    const server = new OpenAiTextToSpeech({ baseUrl: brokenServer.baseUrl, apiKey: null }, ["en"]);
+    await server.discover();
+    let now = 0;
+    const router = new VoiceRouter({ server, espeak: new EspeakTextToSpeech(espeakVoices, ["en"]) }, { log, retryAfterMs: 30_000, now: () => now });
+    const english = new VoiceRouter({ espeak: new EspeakTextToSpeech(espeakVoices, ["en"]) }).defaultVoice("en")!.id;
+    for (const text of sentences) {
+      const audio = await router.synthesize(text, { voiceId: "server:af_bella", language: "en" });
+      expect(audio.sampleRate).toBe(22050);
+      expect(rms(audio.samples)).toBeGreaterThan(0.02);
+    }
+    // Asked once: the next sentences went straight to espeak-ng instead of waiting on the server again.
+    expect(brokenServer.syntheses.map((s) => s.input)).toEqual(["Thank you for calling."]);
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toContain("voice server:af_bella failed: speech server answered 500 to /audio/speech");
+    expect(lines[0]).toContain(`speaking with espeak-ng voice ${english} instead`);
+    now += 30_000;
+    await router.synthesize("Still there?", { voiceId: "server:af_bella", language: "en" });
+    expect(brokenServer.syntheses.length).toBe(2);
+    expect(lines.length).toBe(1);
+  });
+
+  it.skipIf(!hasEspeak)("speaks with espeak-ng when the speech server does not answer in time", async () => {
+    const { lines, log } = warnings();
+    const server = new OpenAiTextToSpeech({ baseUrl: slowServer.baseUrl, apiKey: null }, ["en"], "tts-1", 200);
+    await server.discover();
+    const router = new VoiceRouter({ server, espeak: new EspeakTextToSpeech(espeakVoices, ["en"]) }, { log });
+    const audio = await router.synthesize("Hello", { voiceId: "server:af_bella", language: "en" });
+    expect(audio.sampleRate).toBe(22050);
+    expect(lines).toEqual([expect.stringContaining("voice server:af_bella failed: speech server did not answer /audio/speech within 200 ms")]);
+  });
+
+  it.skipIf(!hasEspeak)("uses any espeak-ng voice when none speaks the language, and warns through the logger createSpeech was given", async () => {
+    const lines: string[] = [];
+    const speech = createSpeech({ modelsDir: join(root, "none"), speech: null }, createLogger("warn", (l) => lines.push(l)), { languages: ["en"] });
+    const before = lines.length;
+    const audio = await speech.tts.synthesize("Hello", { voiceId: "piper:ja_JP-nobody-medium", language: "ja" });
+    expect(audio.sampleRate).toBe(22050);
+    const english = speech.tts.defaultVoice("en")!.id;
+    expect(english).toStartWith("espeak:en");
+    expect(lines.slice(before)).toEqual([expect.stringContaining(`voice piper:ja_JP-nobody-medium is not installed; speaking with espeak-ng voice ${english} instead`)]);
+  });
+
+  it.skipIf(!hasEspeak)("fails only when espeak-ng itself fails", async () => {
+    const broken = new EspeakTextToSpeech(espeakVoices, ["en"], "/nonexistent/espeak-ng");
+    const router = new VoiceRouter({ espeak: broken }, { log: createLogger("error") });
+    await expect(router.synthesize("Hello", { voiceId: "espeak:en-us" })).rejects.toThrow();
+    await expect(router.synthesize("Hello", { voiceId: "piper:en_US-amy-medium", language: "en" })).rejects.toThrow();
+  });
+
+  it("fails, naming the voice, when there is no espeak-ng to stand in", async () => {
+    const server = new OpenAiTextToSpeech({ baseUrl: brokenServer.baseUrl, apiKey: null }, ["en"]);
+    await server.discover();
+    const router = new VoiceRouter({ server, espeak: null }, { log: createLogger("error") });
+    await expect(router.synthesize("Hello", { voiceId: "piper:en_US-amy-medium" })).rejects.toThrow(
+      "voice piper:en_US-amy-medium is not installed, and no espeak-ng voice can stand in (apt-get install espeak-ng)",
+    );
+    await expect(router.synthesize("Hello", { voiceId: "server:af_bella" })).rejects.toThrow("voice server:af_bella failed: speech server answered 500 to /audio/speech");
   });
 });
