@@ -1,5 +1,6 @@
 // An agent's draft configuration: defaults for a new agent, the checks the schema cannot express
-// (time zones, phone numbers, language support, consistent ranges), and normalization (E.164, languages).
+// (time zones, phone numbers, language support, consistent ranges, installed voices), and normalization (E.164,
+// languages).
 import { normalizePhoneNumber } from "../../platform/e164.ts";
 import { Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { isSupportedLanguage } from "../meta/languages.ts";
@@ -57,8 +58,62 @@ export function applyFields(base: AgentConfig, input: AgentCreateInput | AgentPa
   return config;
 }
 
-/** Check and normalize a full configuration; throws a 400 naming every bad field, or 422 for unsupported languages. */
-export function validateConfig(config: AgentConfig): AgentConfig {
+/** The installed voice catalog, as the agents module sees it. */
+export interface InstalledVoices {
+  has(id: string): boolean;
+  /** Whether the installed voice `id` speaks `language` (BCP-47). */
+  supports(id: string, language: string): boolean;
+}
+
+/** A voice a request gives the agent: the field it came in, and the language it must speak. */
+export interface VoiceAssignment {
+  field: string;
+  voiceId: string;
+  language: string;
+}
+
+/**
+ * Refuse voices that are not installed (404 voice_not_found) or do not speak their language (422
+ * voice_language_unsupported), naming each field. The one check behind create, PATCH and PUT /agents/{id}/voice.
+ */
+export function checkVoices(voices: InstalledVoices, assignments: VoiceAssignment[]): void {
+  const missing = assignments.filter((a) => !voices.has(a.voiceId));
+  if (missing.length) {
+    const ids = [...new Set(missing.map((a) => a.voiceId))];
+    throw new Problem(404, "voice_not_found", `${ids.length > 1 ? "voices" : "voice"} ${ids.join(", ")} ${ids.length > 1 ? "are" : "is"} not installed here; see GET /voices`, {
+      errors: missing.map((a) => ({ field: a.field, message: "is not an installed voice" })),
+    });
+  }
+  const mismatched = assignments.filter((a) => !voices.supports(a.voiceId, a.language));
+  if (mismatched.length) {
+    throw new Problem(422, "voice_language_unsupported", mismatched.map((a) => `voice ${a.voiceId} does not speak ${a.language}`).join("; "), {
+      errors: mismatched.map((a) => ({ field: a.field, message: `does not speak ${a.language}` })),
+    });
+  }
+}
+
+/**
+ * The voices `config` assigns that `stored` did not (every one on create): `voiceMap.<language>` must speak that
+ * language, `defaultVoiceId` the primary language. A voice sent back unchanged is not checked again, so an agent
+ * whose voice was uninstalled can still be edited (the call then speaks with espeak-ng, see docs/voice.md).
+ */
+function newVoiceAssignments(config: AgentConfig, stored: AgentConfig | undefined): VoiceAssignment[] {
+  const out: VoiceAssignment[] = [];
+  for (const [language, voiceId] of Object.entries(config.voiceMap)) {
+    if (stored?.voiceMap[language] !== voiceId) out.push({ field: `voiceMap.${language}`, voiceId, language });
+  }
+  if (config.defaultVoiceId !== null && config.defaultVoiceId !== stored?.defaultVoiceId) {
+    out.push({ field: "defaultVoiceId", voiceId: config.defaultVoiceId, language: config.primaryLanguage });
+  }
+  return out;
+}
+
+/**
+ * Check and normalize a full configuration; throws a 400 naming every bad field, or 422 for unsupported languages.
+ * With `voices`, the voices it newly assigns (compared with `stored`, the configuration before a PATCH) must be
+ * installed and speak their language (`checkVoices`).
+ */
+export function validateConfig(config: AgentConfig, voices?: InstalledVoices, stored?: AgentConfig): AgentConfig {
   const errors: FieldError[] = [];
   const phone = (value: string | null | undefined, field: string) => {
     if (value === null || value === undefined) return value;
@@ -115,6 +170,7 @@ export function validateConfig(config: AgentConfig): AgentConfig {
       errors: unsupported.map((l) => ({ field: "languages", message: `${l} is not supported` })),
     });
   }
+  if (voices) checkVoices(voices, newVoiceAssignments(config, stored));
   return config;
 }
 

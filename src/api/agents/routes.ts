@@ -45,7 +45,7 @@ export function agentRoutes(conventions: ReturnType<typeof createConventions>, a
         idempotent: true,
         body: AgentCreate,
         parse: "json",
-        response: { 201: Envelope(Agent), ...problems(400, 413, 415, 422) },
+        response: { 201: Envelope(Agent), ...problems(400, 404, 413, 415, 422) },
         detail: { summary: "Create an agent", description: "The new agent is a draft; publish it before live channels serve it.", tags },
       },
     )

@@ -10,7 +10,7 @@ import { notFound, Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
 import type { CompiledConfig } from "../../runtime/compiled.ts";
 import { compileDraft, configOf, diffView } from "./compile.ts";
-import { applyFields, defaultConfig, validateConfig } from "./config.ts";
+import { applyFields, checkVoices, defaultConfig, validateConfig, type InstalledVoices } from "./config.ts";
 import { diffValues } from "./diff.ts";
 import type { AgentCreateInput, AgentDto, AgentPatchInput, AgentVersionDto } from "./model.ts";
 import { buildPrepublishReport } from "./report.ts";
@@ -54,12 +54,12 @@ export class AgentsService {
   private versions = new Map<string, CompiledConfig>();
 
   /**
-   * `voices`: the installed voice catalog (PUT /agents/{id}/voice refuses anything else). Without it (tests of
-   * other things, tools) any voice id is taken as given.
+   * `voices`: the installed voice catalog (create, PATCH and PUT /agents/{id}/voice refuse any other voice).
+   * Without it (tests of other things, tools) any voice id is taken as given.
    */
   constructor(
     private database: Database,
-    private voices?: { has(id: string): boolean; supports(id: string, language: string): boolean },
+    private voices?: InstalledVoices,
   ) {
     database.changes.subscribe("agent", (id) => this.cache.delete(id));
   }
@@ -74,7 +74,7 @@ export class AgentsService {
   }
 
   async create(principal: Principal, input: AgentCreateInput): Promise<AgentDto> {
-    const config = validateConfig(applyFields(defaultConfig(), input));
+    const config = validateConfig(applyFields(defaultConfig(), input), this.voices);
     if (input.languages && input.languages.length > 1 && input.languageMode === undefined) config.languageMode = "code_switch";
     const [row] = await this.db
       .insert(agents)
@@ -118,7 +118,8 @@ export class AgentsService {
     const row = await this.db.transaction(async (tx) => {
       const current = await this.findRow(tx as unknown as Db, principal.organizationId, id, true);
       if (ifMatch !== null && ifMatch !== current.version) throw versionConflict(current, ifMatch);
-      const config = validateConfig(applyFields(configOf(current), patch));
+      const stored = configOf(current);
+      const config = validateConfig(applyFields(stored, patch), this.voices, stored);
       const [updated] = await tx
         .update(agents)
         .set({
@@ -215,12 +216,7 @@ export class AgentsService {
           errors: [{ field: "language", message: "is not one of the agent's languages" }],
         });
       }
-      if (this.voices && !this.voices.has(voiceId)) {
-        throw new Problem(404, "voice_not_found", `voice ${voiceId} is not installed here; see GET /voices`, { errors: [{ field: "voiceId", message: "is not an installed voice" }] });
-      }
-      if (this.voices && !this.voices.supports(voiceId, lang)) {
-        throw new Problem(422, "voice_language_unsupported", `voice ${voiceId} does not speak ${lang}`, { errors: [{ field: "voiceId", message: `does not speak ${lang}` }] });
-      }
+      if (this.voices) checkVoices(this.voices, [{ field: "voiceId", voiceId, language: lang }]);
       config.voiceMap = { ...config.voiceMap, [lang]: voiceId };
       if (lang === config.primaryLanguage) config.defaultVoiceId = voiceId;
       const [updated] = await tx
