@@ -3,7 +3,7 @@
 import type { Logger } from "../src/platform/log.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
-import type { InboundCall } from "./ari/index.ts";
+import { CallEndedError, type InboundCall } from "./ari/index.ts";
 import { CallSession, type CallSpeech, type CallTransport } from "./call.ts";
 import { RtpEndpoint, type DtmfDigit } from "./media/index.ts";
 
@@ -27,7 +27,7 @@ export interface PhoneCallDeps {
   runtime: ConversationRuntime;
   speech: CallSpeech;
   ports: PortPool;
-  /** The published version the number's agent serves (the caller hears a refusal when there is none). */
+  /** The published version the number's agent serves; throws when there is none (the caller then hears a refusal). */
   compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
   /** Aborted when the server stops: the conversation is closed (`server_stopping`) while storage is still open. */
   stopping: AbortSignal;
@@ -38,13 +38,17 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
   const { log } = deps;
   let opened: { endpoint: RtpEndpoint; port: number } | null = null;
   try {
-    const { compiled, versionId } = await deps.compiledFor(call.organizationId, call.agentId);
-    opened = await openEndpoint(deps.ports, log);
-    if (!opened) {
-      log.error("no free RTP port for a call; raise RTP_PORT_MAX", { channelId: call.channelId });
-      await call.hangup();
-      return;
+    let served: { compiled: CompiledConfig; versionId: string };
+    try {
+      served = await deps.compiledFor(call.organizationId, call.agentId);
+    } catch (error) {
+      // 409 no_published_version / agent_paused, or 404 (the agent is gone): assigned, but nobody can answer.
+      const refusal = refusalOf(error);
+      return await refuse(call, log, refusal ?? "agent_lookup_failed", error, refusal ? "warn" : "error");
     }
+    const { compiled, versionId } = served;
+    opened = await openEndpoint(deps.ports, log);
+    if (!opened) return await refuse(call, log, "no_rtp_port", "no free RTP port for a call; raise RTP_PORT_MAX", "error");
     const { endpoint, port } = opened;
     const media = await call.openMedia({ format: "ulaw", localPort: port });
     endpoint.setRemote({ address: media.remoteAddress, port: media.remotePort });
@@ -71,14 +75,28 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       deps.stopping.removeEventListener("abort", stop);
     }
   } catch (error) {
-    log.error("call failed", { channelId: call.channelId, error });
-    await call.hangup().catch(() => {});
+    if (error instanceof CallEndedError) return log.info("the caller hung up while the call was being set up", { channelId: call.channelId });
+    // Opening the media or the conversation failed: the session never spoke, so the caller still hears why it ends.
+    await refuse(call, log, "call_failed", error, "error");
   } finally {
     if (opened) {
       opened.endpoint.close();
       deps.ports.give(opened.port);
     }
   }
+}
+
+/** Tells the caller the agent cannot take the call, then hangs up: never a silent hangup on an assigned number. */
+async function refuse(call: InboundCall, log: Logger, reason: string, error: unknown, level: "warn" | "error") {
+  log[level]("a call the agent cannot take: announced that it is unavailable and hung up", { channelId: call.channelId, dialedNumber: call.dialedNumber, agentId: call.agentId, reason, error });
+  await call.announceUnavailable().catch((err) => log.warn("could not play the unavailable announcement", { channelId: call.channelId, err }));
+  await call.hangup().catch(() => {});
+}
+
+/** The code of a refusal (a 404 or 409 Problem: agent_not_found, no_published_version, agent_paused); null for a failure. */
+function refusalOf(error: unknown): string | null {
+  const { status, code } = (error ?? {}) as { status?: unknown; code?: unknown };
+  return (status === 404 || status === 409) && typeof code === "string" ? code : null;
 }
 
 /**

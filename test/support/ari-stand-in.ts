@@ -8,7 +8,8 @@
 //   answering; bridging it before then is a 422;
 // - originate rings, then answers into the application (StasisStart with appArgs) or ends with a Q.850 cause
 //   (cause 0 for a refused Local channel, whose Dial event alone says BUSY);
-// - a query `media` is split at commas into several media (a JSON body `media` is kept whole);
+// - a query `media` is split at commas into several media (a JSON body `media` is kept whole, or is an array);
+//   several media are one playback, PlaybackFinished after the last;
 // - hangups emit ChannelHangupRequest, ChannelLeftBridge, StasisEnd and ChannelDestroyed; noise (ChannelVarset,
 //   Dial) is mixed in as Asterisk does.
 // It is not Asterisk: no SIP, no dialplan, no mixing of audio. Tests drive the far end through its methods.
@@ -21,6 +22,8 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   body: unknown;
+  /** performance.now() when the request arrived. */
+  at: number;
 }
 
 export type OriginateOutcome = "answer" | "busy" | "reject" | "no-answer";
@@ -55,7 +58,7 @@ export interface AriStandIn {
   timing: {
     /** StasisStart of an externalMedia channel this long after answering; negative: that long before. */
     externalMediaStartDelayMs: number;
-    /** How long a sound: playback lasts (tone: plays until stopped). */
+    /** How long each sound: of a playback lasts (tone: plays until stopped). */
     soundDurationMs: number;
   };
   /** Operations recorded so far, in order. */
@@ -244,7 +247,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
     const entry: { json: PlaybackJson; app: string; timer?: ReturnType<typeof setTimeout> } = { json, app: appName };
     playbacks.set(json.id, entry);
     setTimeout(() => emit(appName, { type: "PlaybackStarted", playback: json }), 1);
-    if (!media[0]!.startsWith("tone:")) entry.timer = setTimeout(() => finishPlayback(json.id), timing.soundDurationMs);
+    if (!media[0]!.startsWith("tone:")) entry.timer = setTimeout(() => finishPlayback(json.id), timing.soundDurationMs * media.length);
     return json;
   }
 
@@ -303,6 +306,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
   function mediaOf(q: URLSearchParams, body: unknown): string[] {
     const fromBody = (body as { media?: unknown } | null)?.media;
     if (typeof fromBody === "string") return [fromBody];
+    if (Array.isArray(fromBody)) return fromBody.filter((m): m is string => typeof m === "string");
     return (q.get("media") ?? "").split(",").filter(Boolean);
   }
 
@@ -556,7 +560,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       for (const [method, pattern, operation, handle] of routes) {
         const match = pattern.exec(path);
         if (!match || method !== req.method) continue;
-        requests.push({ operation, method, path, query: Object.fromEntries(url.searchParams), body });
+        requests.push({ operation, method, path, query: Object.fromEntries(url.searchParams), body, at: performance.now() });
         return handle(match, url.searchParams, body);
       }
       return error(404, "Resource not found");

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Problem } from "../../src/platform/http/problem.ts";
 import { createLogger } from "../../src/platform/log.ts";
+import type { CompiledConfig } from "../../src/runtime/compiled.ts";
+import type { ConversationRuntime } from "../../src/runtime/conversation.ts";
+import { startVoiceBridge } from "../../voice/ari/index.ts";
+import type { CallSpeech } from "../../voice/call.ts";
+import { handlePhoneCall, PortPool } from "../../voice/phone.ts";
 import { decodeUlaw, encodeUlaw, float32ToInt16, resample, serializeRtp, decodeWav } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
@@ -17,6 +23,9 @@ import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
 
 const AGENT_NUMBER = "+15557654321";
 const OTHER_NUMBER = "+15559990000";
+/** Assigned to an agent that was never published, and to one that is paused (isActive false). */
+const UNPUBLISHED_NUMBER = "+15557650001";
+const PAUSED_NUMBER = "+15557650002";
 const hasEspeak = Bun.which("espeak-ng") !== null;
 if (!hasEspeak) console.warn("espeak-ng is not installed (apt-get install espeak-ng): skipping the phone call tests");
 
@@ -49,7 +58,7 @@ beforeAll(async () => {
       RTP_HOST: "127.0.0.1",
       RTP_PORT_MIN: String(base),
       RTP_PORT_MAX: String(base + 20),
-      TRUNK_NUMBERS: `${AGENT_NUMBER},${OTHER_NUMBER}`,
+      TRUNK_NUMBERS: `${AGENT_NUMBER},${OTHER_NUMBER},${UNPUBLISHED_NUMBER},${PAUSED_NUMBER}`,
       MODELS_DIR: modelsDir,
     },
     { speech },
@@ -80,6 +89,15 @@ beforeAll(async () => {
   await b.publish(agent.id);
   const number = await b.call("POST", "/api/v1/numbers/purchase", { e164: AGENT_NUMBER });
   await b.call("POST", `/api/v1/numbers/${number.id}/assign`, { agentId: agent.id });
+
+  const draft = await b.agent({ name: "Not live yet", greeting: "You should never hear this." });
+  const paused = await b.agent({ name: "On a break", greeting: "You should never hear this either." });
+  await b.publish(paused.id);
+  await b.call("PATCH", `/api/v1/agents/${paused.id}`, { isActive: false });
+  for (const [e164, agentId] of [[UNPUBLISHED_NUMBER, draft.id], [PAUSED_NUMBER, paused.id]] as const) {
+    const n = await b.call("POST", "/api/v1/numbers/purchase", { e164 });
+    await b.call("POST", `/api/v1/numbers/${n.id}/assign`, { agentId });
+  }
 });
 
 afterAll(async () => {
@@ -363,6 +381,29 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
     await until(() => standIn.channel(channelId) === undefined, 2000);
   }, 30_000);
 
+  it("tells a caller the agent is unavailable, then hangs up, when the number's agent is unpublished or paused", async () => {
+    standIn.timing.soundDurationMs = 300;
+    try {
+      for (const exten of [UNPUBLISHED_NUMBER, PAUSED_NUMBER]) {
+        const before = standIn.requests.length;
+        const conversationsBefore = (await app.query<{ n: number }>(`select count(*)::int as n from conversations where source = 'voice'`))[0]!.n;
+        const channelId = standIn.placeInboundCall({ exten, callerNumber: "+15550003333" });
+        const ours = () => standIn.requests.slice(before).filter((r) => r.path.startsWith(`/channels/${channelId}`) || r.operation === "channels.externalMedia");
+        await until(() => ours().some((r) => r.operation === "channels.hangup"), 10_000);
+        const ops = ours();
+        expect(ops.map((r) => r.operation)).toEqual(["channels.answer", "channels.play", "channels.hangup"]);
+        // "I'm sorry." "Please try your call again later." — and the hangup only once both have played.
+        expect(ops[1]!.body).toEqual({ media: ["sound:im-sorry", "sound:please-try-call-later"] });
+        expect(ops[2]!.at - ops[1]!.at).toBeGreaterThanOrEqual(2 * 300 - 20);
+        await until(() => standIn.channel(channelId) === undefined, 2000);
+        const conversationsAfter = (await app.query<{ n: number }>(`select count(*)::int as n from conversations where source = 'voice'`))[0]!.n;
+        expect(conversationsAfter).toBe(conversationsBefore);
+      }
+    } finally {
+      standIn.timing.soundDurationMs = 40;
+    }
+  }, 30_000);
+
   it("closes the conversation and hangs up a call in progress when the server stops", async () => {
     const { channelId, media } = await answer();
     const ears = listen(media);
@@ -379,4 +420,58 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       ears.stop();
     }
   }, 60_000);
+});
+
+// handlePhoneCall alone behind the Stasis app, with the failures the app cannot easily be made to have.
+describe("a call the agent cannot take (ARI stand-in, handlePhoneCall)", () => {
+  async function refusedCall(deps: { ports: PortPool; compiledFor: () => Promise<{ compiled: CompiledConfig; versionId: string }> }) {
+    const ari = await startAriStandIn();
+    ari.timing.soundDurationMs = 100;
+    const logged: string[] = [];
+    const log = createLogger("warn", (line) => logged.push(line));
+    const handled: Promise<void>[] = [];
+    const bridge = startVoiceBridge({
+      ari: { url: ari.url, username: ari.username, password: ari.password, app: ari.app },
+      rtpHost: "127.0.0.1",
+      route: () => ({ organizationId: "org_1", agentId: "agt_1" }),
+      onCall: (call) => {
+        // Neither the runtime nor speech is reached: the call is refused before a session exists.
+        const h = handlePhoneCall(call, { runtime: {} as ConversationRuntime, speech: {} as CallSpeech, stopping: new AbortController().signal, log, ...deps });
+        handled.push(h);
+        return h;
+      },
+      log,
+    });
+    try {
+      await bridge.ready;
+      const channelId = ari.placeInboundCall({ exten: AGENT_NUMBER, callerNumber: "+15550004444" });
+      await until(() => handled.length > 0, 5000);
+      await handled[0];
+      return { ops: ari.requests.filter((r) => r.path.startsWith(`/channels/${channelId}`) || r.operation === "channels.externalMedia"), logged };
+    } finally {
+      await bridge.stop();
+      await ari.stop();
+    }
+  }
+
+  it("announces the agent is unavailable, then hangs up, when no RTP port is free, and logs why", async () => {
+    const { ops, logged } = await refusedCall({ ports: new PortPool(1, 0), compiledFor: async () => ({ compiled: {} as CompiledConfig, versionId: "ver_1" }) });
+    expect(ops.map((r) => r.operation)).toEqual(["channels.answer", "channels.play", "channels.hangup"]);
+    expect(ops[1]!.body).toEqual({ media: ["sound:im-sorry", "sound:please-try-call-later"] });
+    expect(ops[2]!.at - ops[1]!.at).toBeGreaterThanOrEqual(2 * 100 - 20);
+    const line = logged.find((l) => l.includes("announced that it is unavailable and hung up"));
+    expect(line).toContain("ERROR");
+    expect(line).toContain('"reason":"no_rtp_port"');
+  }, 20_000);
+
+  it("does the same when the agent is paused (409 agent_paused), logging the refusal as a warning", async () => {
+    const { ops, logged } = await refusedCall({
+      ports: new PortPool(1, 0),
+      compiledFor: () => Promise.reject(new Problem(409, "agent_paused", "this agent is paused")),
+    });
+    expect(ops.map((r) => r.operation)).toEqual(["channels.answer", "channels.play", "channels.hangup"]);
+    const line = logged.find((l) => l.includes("announced that it is unavailable and hung up"));
+    expect(line).toContain("WARN");
+    expect(line).toContain('"reason":"agent_paused"');
+  }, 20_000);
 });

@@ -61,7 +61,7 @@ export interface OriginateParams {
 type Query = Record<string, string | number | boolean | undefined>;
 
 // `media` goes in the JSON body: in the query ARI splits it at commas into several media, which cuts a tone
-// such as tone:440+480/2000,0/4000 in two (seen on Asterisk 22).
+// such as tone:440+480/2000,0/4000 in two (seen on Asterisk 22). Several media go as a JSON array.
 
 export class AriClient {
   readonly app: string;
@@ -96,8 +96,8 @@ export class AriClient {
     ring: (channelId: string) => this.request<void>("POST", `/channels/${enc(channelId)}/ring`),
     hangup: (channelId: string, reason: HangupReason = "normal") =>
       this.request<void>("DELETE", `/channels/${enc(channelId)}`, { reason }),
-    /** Puts `media` (sound:…, tone:…, recording:…) on the channel; 201 with the Playback. */
-    play: (channelId: string, media: string, playbackId?: string) =>
+    /** Puts `media` (sound:…, tone:…, recording:…; several play one after another) on the channel; 201 with the Playback. */
+    play: (channelId: string, media: string | string[], playbackId?: string) =>
       this.request<Playback>("POST", `/channels/${enc(channelId)}/play`, { playbackId }, { media }),
     setVariable: (channelId: string, variable: string, value: string) =>
       this.request<void>("POST", `/channels/${enc(channelId)}/variable`, { variable, value }),

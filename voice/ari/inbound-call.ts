@@ -2,6 +2,7 @@
 // caller), transfers, DTMF and hangup. Every channel and bridge made for the call is tracked and released when
 // the caller hangs up, whatever state the call was in.
 import type { Logger } from "../../src/platform/log.ts";
+import { playAnnouncement } from "./announcement.ts";
 import { AriError, type AriClient } from "./client.ts";
 import { MEDIA_LEG, type BridgeSettings } from "./settings.ts";
 import { transferCall, type TransferableCall, type TransferOptions, type TransferResult } from "./transfer.ts";
@@ -43,6 +44,11 @@ export interface InboundCall {
   /** Resolves with ok:false (and the caller back with the agent) when the destination does not take the call. */
   transfer(options: TransferOptions): Promise<TransferResult>;
   hangup(): Promise<void>;
+  /**
+   * Tells the caller the agent cannot take the call now (the bridge's `unavailableAnnouncement`); resolves once it
+   * has played, or the caller hung up. It does not hang up.
+   */
+  announceUnavailable(): Promise<void>;
   onDtmf(listener: (digit: string, durationMs: number) => void): () => void;
   /** Fires once, when the caller's side of the call ends (after a transfer too). */
   onHangup(listener: (info: HangupInfo) => void): () => void;
@@ -179,6 +185,11 @@ export class ActiveCall implements InboundCall, TransferableCall {
       this.hangingUp = false;
       throw err;
     }
+  }
+
+  async announceUnavailable(): Promise<void> {
+    if (this.ending.signal.aborted) return;
+    await playAnnouncement(this.client, this.channelId, this.settings.unavailableAnnouncement, this.log);
   }
 
   onDtmf(listener: (digit: string, durationMs: number) => void): () => void {

@@ -12,6 +12,11 @@ export interface BridgeSettings {
   ringback: string;
   /** Played to calls on a number no agent answers, before hanging up. */
   unassignedAnnouncement: string;
+  /**
+   * Played, in turn, to calls on an assigned number whose agent cannot take them (not published, paused, or no
+   * media port free), before hanging up.
+   */
+  unavailableAnnouncement: string[];
   /** How long a transfer destination may ring. */
   transferTimeoutMs: number;
   /** How long to wait for an externalMedia channel to enter the application. */
@@ -26,6 +31,8 @@ export const DEFAULT_SETTINGS: Omit<BridgeSettings, "rtpHost"> = {
   ringback: "tone:440+480/2000,0/4000",
   // "The number you have dialed is not in service. Please check the number and try again."
   unassignedAnnouncement: "sound:ss-noservice",
+  // "I'm sorry." "Please try your call again later." (both in Asterisk's core sounds, as ss-noservice is)
+  unavailableAnnouncement: ["sound:im-sorry", "sound:please-try-call-later"],
   transferTimeoutMs: 30_000,
   mediaStartTimeoutMs: 5_000,
   briefingTimeoutMs: 120_000,

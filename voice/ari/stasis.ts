@@ -3,7 +3,7 @@
 import type { Logger } from "../../src/platform/log.ts";
 import { normalizePhoneNumber } from "../../src/platform/e164.ts";
 import { AriError, type AriClient } from "./client.ts";
-import { AriWaitTimeout } from "./events.ts";
+import { playAnnouncement } from "./announcement.ts";
 import { ActiveCall, type CallEvent, type CallRegistry, type InboundCall } from "./inbound-call.ts";
 import { isOwnLeg, type BridgeSettings } from "./settings.ts";
 import type { Channel, StasisStart } from "./types.ts";
@@ -28,9 +28,6 @@ export interface StasisApp {
   /** Stops taking calls and hangs up the ones still with an agent (transferred calls carry on in Asterisk). */
   stop(): Promise<void>;
 }
-
-/** How long the unassigned-number announcement may play before the call is hung up anyway. */
-const ANNOUNCEMENT_LIMIT_MS = 30_000;
 
 export function startStasisApp(client: AriClient, options: StasisAppOptions): StasisApp {
   const { log } = options;
@@ -114,23 +111,11 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
   }
 
   async function announceUnassigned(channel: Channel) {
-    const playbackId = crypto.randomUUID();
-    const settled = new AbortController();
-    const wait = { timeoutMs: ANNOUNCEMENT_LIMIT_MS, signal: settled.signal };
-    // Played to the end, or the caller hung up first.
-    const over = Promise.race([
-      client.events.waitFor("PlaybackFinished", (e) => e.playback.id === playbackId, wait),
-      client.events.waitFor("StasisEnd", (e) => e.channel.id === channel.id, wait),
-    ]);
     try {
       await client.channels.answer(channel.id);
-      await client.channels.play(channel.id, options.settings.unassignedAnnouncement, playbackId);
-      await over;
+      await playAnnouncement(client, channel.id, options.settings.unassignedAnnouncement, log);
     } catch (err) {
-      if (!(err instanceof AriWaitTimeout)) log.warn("the unassigned-number announcement did not play", { channelId: channel.id, err });
-    } finally {
-      settled.abort();
-      over.catch(() => {});
+      log.warn("the unassigned-number announcement did not play", { channelId: channel.id, err });
     }
     await client.channels.hangup(channel.id).catch(() => {});
   }
