@@ -93,6 +93,8 @@ export class CallSession {
   // The agent's speech in progress, cancellable by barge-in.
   private reply: AbortController | null = null;
   private turns: Promise<void> = Promise.resolve();
+  /** Jobs queued on `turns` and not yet done. */
+  private pending = 0;
 
   private lastAudioAt = 0;
   private silenceTimer: ReturnType<typeof setInterval> | null = null;
@@ -101,6 +103,8 @@ export class CallSession {
   private digits = "";
   private digitTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Silence turns sent since the caller last took a turn. */
+  private idleTurns = 0;
   private maxTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: CallSessionOptions) {
@@ -129,7 +133,8 @@ export class CallSession {
     if (!this.o.speech.stt && !this.streaming) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
     this.silenceTimer = setInterval(() => this.fillSilence(), 20);
-    this.turns = this.turns.then(() => this.respond(opened, this.clock()));
+    const greetedFrom = this.clock();
+    this.later(() => this.respond(opened, greetedFrom));
     await this.done;
     // A turn in flight when the call ended still writes its receipt: wait for it, and for the closing write.
     for (let t = this.turns; ; t = this.turns) {
@@ -218,7 +223,7 @@ export class CallSession {
     this.preroll = [];
     if (!this.o.speech.stt && !this.streaming) {
       this.utterance = [];
-      this.turns = this.turns.then(() => this.sayDirect("Sorry, I can't understand speech on this line. Please use your keypad."));
+      this.later(() => this.sayDirect("Sorry, I can't understand speech on this line. Please use your keypad."));
       return;
     }
     this.endpointAt = this.clock();
@@ -230,7 +235,7 @@ export class CallSession {
       this.utterance = [];
       this.earlier = null;
       if (this.conversationId) this.o.runtime.note(this.conversationId, "error", { code: "stt_failed", message: String(error) });
-      this.turns = this.turns.then(() => this.sayDirect("Sorry, I didn't catch that. Could you say it again?"));
+      this.later(() => this.sayDirect("Sorry, I didn't catch that. Could you say it again?"));
       return;
     }
     // A streamed turn's text is kept, not its audio re-heard, if the caller goes on.
@@ -245,7 +250,7 @@ export class CallSession {
     this.utterance = [];
     this.earlier = null;
     const text = transcript.text.trim();
-    if (!text) return; // noise, a cough: not a turn
+    if (!text) return this.armIdle(); // noise, a cough: not a turn, and the silence goes on
     this.enqueue({ type: "text", text, language: transcript.language ?? undefined, asrConfidence: transcript.confidence ?? undefined }, this.endpointAt);
   }
 
@@ -306,15 +311,27 @@ export class CallSession {
   private enqueue(input: RuntimeInput, since = this.clock()) {
     if (this.ended || !this.conversationId) return;
     const conversationId = this.conversationId;
-    this.turns = this.turns.then(async () => {
+    if (input.type === "text" || input.type === "dtmf") this.idleTurns = 0;
+    this.later(async () => {
       if (this.ended) return;
-      const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
-      await this.respond(result, since);
-    }).catch(async (error) => {
-      // The runtime answers brain and skill failures itself; this is the runtime failing (storage down): still no dead air.
-      this.o.log.error("voice turn failed", { conversationId, error });
-      if (!this.ended) await this.sayDirect("I'm sorry, something went wrong on my side. Could you say that again?").catch(() => {});
+      try {
+        const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
+        await this.respond(result, since);
+      } catch (error) {
+        // The runtime answers brain and skill failures itself; this is the runtime failing (storage down): still no dead air.
+        this.o.log.error("voice turn failed", { conversationId, error });
+        if (!this.ended) await this.sayDirect("I'm sorry, something went wrong on my side. Could you say that again?").catch(() => {});
+      }
     });
+  }
+
+  /** Turns, and lines the channel says itself, run one at a time in the order they were asked for. */
+  private later(job: () => Promise<void>) {
+    this.pending++;
+    this.turns = this.turns
+      .then(job)
+      .catch((error) => this.o.log.error("voice turn failed", { conversationId: this.conversationId, error }))
+      .finally(() => void this.pending--);
   }
 
   /** Speak a turn's replies, then carry out its transfer or ending. */
@@ -394,14 +411,26 @@ export class CallSession {
     await this.o.hangup().catch((error) => this.o.log.warn("could not hang up", { error }));
   }
 
+  /**
+   * The first reminder comes idleReminderDelaySeconds into a silence, each next one idleReminderIntervalSeconds
+   * after the last was said. The runtime decides what each silence turn says: a reminder while fewer than
+   * maxIdleReminders were given, then its onNoResponseAction (end, transfer, or nothing more); after that turn only
+   * the caller moves the call on.
+   */
   private armIdle() {
     this.cancelIdle();
     if (this.ended) return;
     const cc = this.agent.callControl;
-    const delay = (this.o.runtime.awaitingDtmf(this.conversationId!) ? cc.idleReminderIntervalSeconds : cc.idleReminderDelaySeconds) ?? 8;
+    if (this.idleTurns > (cc.maxIdleReminders ?? 2)) return;
+    const delay = cc.idleReminderDelaySeconds ?? 8;
+    const wait = this.idleTurns === 0 ? delay : (cc.idleReminderIntervalSeconds ?? delay);
     this.idleTimer = setTimeout(() => {
-      if (!this.vad.speaking && !this.utterance.length) this.enqueue({ type: "silence" });
-    }, delay * 1000);
+      this.idleTimer = null;
+      // Something else is under way; whatever finishes it arms the reminder again.
+      if (this.pending || this.reply || this.vad.speaking || this.endpointTimer || this.utterance.length) return;
+      this.idleTurns++;
+      this.enqueue({ type: "silence" });
+    }, wait * 1000);
   }
 
   private cancelIdle() {

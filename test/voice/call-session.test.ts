@@ -1,14 +1,19 @@
 // The call session's own decisions, over an in-memory transport with test doubles for the runtime and recognizers
 // (the whole path with real RTP, VAD and runtime is test/voice/call.test.ts): when the runtime itself fails (its
 // storage is down, say) the caller still hears an apology, never dead air; with a streaming recognizer the turn's
-// text comes from the stream that heard it as it was spoken. What the runtime answers for itself (brain and skill
-// errors) is tested in test/runtime/conversation.test.ts.
-import { expect, it } from "bun:test";
+// text comes from the stream that heard it as it was spoken. Idle reminders and the maximum call length run over
+// the real runtime on the app's storage (it decides what a silence turn says, the session when to send one). What
+// the runtime answers for itself (brain and skill errors) is tested in test/runtime/conversation.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { defaultConfig } from "../../src/api/agents/config.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import type { CompiledConfig } from "../../src/runtime/compiled.ts";
-import type { ConversationRuntime, TurnResult } from "../../src/runtime/conversation.ts";
+import { ConversationRuntime, type TurnResult } from "../../src/runtime/conversation.ts";
+import type { AuditEvent } from "../../src/runtime/receipt.ts";
+import { ConversationStore } from "../../src/runtime/store.ts";
 import { CallSession, type CallTransport } from "../../voice/call.ts";
 import { EnergyVadFactory, type StreamingSpeechToText, type TranscriptionStream } from "../../voice/speech/index.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
 
 it("apologises instead of going silent when a turn fails inside the runtime (failing runtime double)", async () => {
   const said: string[] = [];
@@ -197,4 +202,93 @@ it("hears the whole utterance instead when the stream fails, or the call is in a
   expect(german.inputs).toEqual(["heard whole"]);
   expect(english.heardAtFinish).toEqual([]);
   await german.stop();
+});
+
+// ---- call control, with the real runtime on the app's storage (what each silence turn says is the runtime's) ----
+
+describe("call control (the real conversation runtime)", () => {
+  let app: TestApp;
+  let organizationId: string;
+  let agentId: string;
+  beforeAll(async () => {
+    app = await startTestApp();
+    const org = await app.newOrg();
+    organizationId = org.organizationId;
+    agentId = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Call control" } })).body.data.id;
+  });
+  afterAll(() => app.stop());
+
+  /** A call nobody speaks on: what the agent said and when, the silence turns, and the hangup. */
+  function silentCall(callControl: CompiledConfig["agent"]["callControl"]) {
+    const said: { text: string; at: number }[] = [];
+    const silences: number[] = [];
+    const events: AuditEvent[] = [];
+    let hungUpAt: number | null = null;
+    const runtime = new ConversationRuntime({
+      store: new ConversationStore(app.server.database.db),
+      runSkill: async () => ({ kind: "error", code: "unused", message: "no skills here" }),
+      llm: null,
+      retriever: null,
+      loadCompiled: async () => compiled,
+      log: createLogger("error"),
+    });
+    const turn = runtime.turn.bind(runtime);
+    runtime.turn = (org, id, input, sink) => {
+      if (input.type === "silence") silences.push(performance.now());
+      return turn(org, id, input, sink);
+    };
+    const compiled: CompiledConfig = { agent: { name: "Call control", ...defaultConfig(), callControl }, skills: [], playbooks: [], guardrails: [], callerVerification: [] };
+    const session = new CallSession({
+      runtime,
+      speech: { vad: new EnergyVadFactory(), stt: null, tts: { synthesize: async (text) => (said.push({ text, at: performance.now() }), { samples: new Float32Array(80), sampleRate: 8000 }), voices: () => [] } },
+      transport: { inputRate: 8000, outputRate: 8000, onAudio: () => {}, onDtmf: () => {}, play: async () => ({ finished: true, playedMs: 10 }), clear: () => {}, playing: false },
+      start: { organizationId, agentId, agentVersionId: null, draftMode: true, compiled, source: "voice" },
+      hangup: async () => void (hungUpAt = performance.now()),
+      events: (event) => void events.push(event),
+      log: createLogger("error"),
+    });
+    const startedAt = performance.now();
+    const running = session.run();
+    return { said, silences, events, startedAt, hungUpAt: () => hungUpAt, running, session };
+  }
+
+  it("reminds a silent caller first after idleReminderDelaySeconds, then every idleReminderIntervalSeconds, and ends the call after maxIdleReminders", async () => {
+    const call = silentCall({ idleReminderDelaySeconds: 0.2, idleReminderIntervalSeconds: 0.7, maxIdleReminders: 2, maxCallSeconds: 60 });
+    await call.running; // the runtime ends the call after the reminders; the session hangs up
+    const texts = call.said.map((s) => s.text);
+    expect(texts).toEqual(["Hello!", "How can I help you today?", "Are you still there?", "Are you still there?", "I haven't heard from you, so I'll end the call now.", "Goodbye!"]);
+    const greeted = call.said[1]!.at;
+    const [first, second, last] = [2, 3, 4].map((i) => call.said[i]!.at);
+    expect(first! - greeted).toBeGreaterThanOrEqual(190);
+    expect(first! - greeted).toBeLessThan(600);
+    for (const gap of [second! - first!, last! - second!]) {
+      expect(gap).toBeGreaterThanOrEqual(690);
+      expect(gap).toBeLessThan(1200);
+    }
+    expect(call.hungUpAt()).not.toBeNull();
+    expect(call.silences.length).toBe(3);
+  }, 20_000);
+
+  it("stops sending silence turns once the no-response action was taken (onNoResponseAction continue)", async () => {
+    const call = silentCall({ idleReminderDelaySeconds: 0.2, idleReminderIntervalSeconds: 0.3, maxIdleReminders: 1, onNoResponseAction: "continue", maxCallSeconds: 60 });
+    await Bun.sleep(200 + 300 + 3 * 300 + 200);
+    expect(call.said.map((s) => s.text)).toEqual(["Hello!", "How can I help you today?", "Are you still there?"]);
+    expect(call.silences.length).toBe(2); // the reminder, then the turn the runtime answers with nothing
+    expect(call.hungUpAt()).toBeNull();
+    await call.session.callerHungUp();
+    await call.running;
+  }, 20_000);
+
+  it("ends the call with maxDurationMessage when it reaches maxCallSeconds", async () => {
+    const call = silentCall({ maxCallSeconds: 0.5, maxDurationMessage: "We have reached our time limit. Goodbye!", idleReminderDelaySeconds: 30 });
+    await call.running;
+    expect(call.said.map((s) => s.text).slice(-2)).toEqual(["We have reached our time limit.", "Goodbye!"]);
+    expect(call.said.at(-2)!.at - call.startedAt).toBeGreaterThanOrEqual(490);
+    expect(call.said.at(-2)!.at - call.startedAt).toBeLessThan(2000);
+    expect(call.hungUpAt()).not.toBeNull();
+    const ended = call.events.find((e) => e.eventType === "call_ended")!;
+    expect(ended.payload.reason).toBe("max_duration");
+    const [row] = await app.query<{ status: string }>(`select status from conversations where id = '${ended.conversationId}'`);
+    expect(row!.status).toBe("ended");
+  }, 20_000);
 });
