@@ -92,6 +92,10 @@ export class CallSession {
 
   // The agent's speech in progress, cancellable by barge-in.
   private reply: AbortController | null = null;
+  /** When the VAD last said the caller stopped (performance.now(), VAD_TRAILING_MS into the silence). */
+  private speechEndAt = 0;
+  /** The utterance transcribed before a semantic wait, reused if the caller says nothing more. */
+  private transcribed: { chunks: number; transcript: Transcription } | null = null;
   private turns: Promise<void> = Promise.resolve();
   /** Jobs queued on `turns` and not yet done. */
   private pending = 0;
@@ -192,6 +196,7 @@ export class CallSession {
         this.endpointTimer = null;
         if (this.reply) this.bargeIn(event.atMs);
       } else {
+        this.speechEndAt = performance.now();
         this.utterance.push(event.samples);
         this.scheduleEndpoint();
       }
@@ -213,9 +218,13 @@ export class CallSession {
     this.endpointTimer = setTimeout(() => void this.endOfTurn(), wait);
   }
 
-  /** The caller finished speaking: transcribe, and (semantic endpointing) wait longer if they sound unfinished. */
+  /**
+   * The caller has been silent minSilenceMs: transcribe, and (semantic endpointing) wait for more, up to
+   * maxSilenceMs of silence, if they sound unfinished.
+   */
   private async endOfTurn(extended = false) {
     this.endpointTimer = null;
+    const chunks = this.utterance.length;
     const samples = concat(this.utterance);
     if (!samples.length) return;
     const live = this.live;
@@ -227,9 +236,12 @@ export class CallSession {
       return;
     }
     this.endpointAt = this.clock();
-    let transcript;
+    let transcript: Transcription;
+    const before = this.transcribed;
+    this.transcribed = null;
     try {
-      transcript = await this.transcribe(live, samples);
+      // After a semantic wait in which the caller said nothing more, what was heard is already transcribed.
+      transcript = extended && before?.chunks === chunks ? before.transcript : await this.transcribe(live, samples);
     } catch (error) {
       this.o.log.warn("speech recognition failed", { error });
       this.utterance = [];
@@ -240,13 +252,16 @@ export class CallSession {
     }
     // A streamed turn's text is kept, not its audio re-heard, if the caller goes on.
     if (this.streaming) this.earlier = transcript;
+    if (this.endpointTimer || this.vad.speaking) return; // they started again while we listened
     const e = this.agent.endpointing;
-    if (!extended && e.semantic && UNFINISHED.test(transcript.text) && (e.maxSilenceMs ?? 1500) > (e.minSilenceMs ?? 500)) {
+    // maxSilenceMs counts from the end of speech, so the time recognition took is not added to it.
+    const left = (e.maxSilenceMs ?? 1500) - VAD_TRAILING_MS - (performance.now() - this.speechEndAt);
+    if (!extended && e.semantic && UNFINISHED.test(transcript.text) && left > 0) {
       // Sounds unfinished ("…and"): give the caller until maxSilenceMs before answering.
-      this.endpointTimer = setTimeout(() => void this.endOfTurn(true), (e.maxSilenceMs ?? 1500) - (e.minSilenceMs ?? 500));
+      this.transcribed = { chunks, transcript };
+      this.endpointTimer = setTimeout(() => void this.endOfTurn(true), left);
       return;
     }
-    if (this.endpointTimer || this.vad.speaking) return; // they started again while we listened
     this.utterance = [];
     this.earlier = null;
     const text = transcript.text.trim();

@@ -1,7 +1,8 @@
 // The call session's own decisions, over an in-memory transport with test doubles for the runtime and recognizers
 // (the whole path with real RTP, VAD and runtime is test/voice/call.test.ts): when the runtime itself fails (its
 // storage is down, say) the caller still hears an apology, never dead air; with a streaming recognizer the turn's
-// text comes from the stream that heard it as it was spoken. Idle reminders and the maximum call length run over
+// text comes from the stream that heard it as it was spoken; endpointing ends turns at minSilenceMs, and at
+// maxSilenceMs of silence when semantic endpointing waits. Idle reminders and the maximum call length run over
 // the real runtime on the app's storage (it decides what a silence turn says, the session when to send one). What
 // the runtime answers for itself (brain and skill errors) is tested in test/runtime/conversation.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
@@ -202,6 +203,149 @@ it("hears the whole utterance instead when the stream fails, or the call is in a
   expect(german.inputs).toEqual(["heard whole"]);
   expect(english.heardAtFinish).toEqual([]);
   await german.stop();
+});
+
+// ---- a scripted call: a runtime double whose turns take as long as a test says, an offline recognizer double, and
+// a transport that records what was played and when ----------------------------------------------------------------
+
+interface ScriptedCallOptions {
+  endpointing: { minSilenceMs: number; maxSilenceMs: number; semantic?: boolean };
+  /** What the recognizer hears in each utterance, in order, and how long it takes. */
+  heard: string[];
+  sttMs?: number;
+  /** Each turn's reply and how long the runtime takes to produce it, by the caller's text. */
+  replies?: Record<string, { text: string; ms: number }>;
+  /** How long each playback lasts. */
+  playMs?: number;
+}
+
+function scriptedCall(o: ScriptedCallOptions) {
+  const turns: { text: string; at: number; doneAt?: number }[] = [];
+  const plays: { text: string; at: number; end?: number }[] = [];
+  const notes: { type: string; payload: Record<string, unknown> }[] = [];
+  const transcribed: number[] = [];
+  let clears = 0;
+  const reply = (text: string | null) => ({ conversationId: "conv_3", userMessage: null, replies: text ? [{ id: "m", text, tsMs: 0 }] : [], transfer: null, ended: false, endReason: null, awaitingDtmf: null });
+  const runtime = {
+    start: async () => reply(null),
+    turn: async (_org: string, _id: string, input: { type: string; text?: string }) => {
+      const turn: (typeof turns)[number] = { text: input.text ?? input.type, at: performance.now() };
+      turns.push(turn);
+      const scripted = o.replies?.[turn.text];
+      if (scripted) await Bun.sleep(scripted.ms);
+      turn.doneAt = performance.now();
+      return reply(scripted?.text ?? null);
+    },
+    end: async () => {},
+    note: (_id: string, type: string, payload: Record<string, unknown>) => void notes.push({ type, payload }),
+    awaitingDtmf: () => null,
+  } as unknown as ConversationRuntime;
+  // Each text's audio has a length of its own, so a playback says which text it is.
+  const texts: string[] = [];
+  const audioOf = (text: string) => {
+    if (!texts.includes(text)) texts.push(text);
+    return new Float32Array(160 * texts.indexOf(text) + 160);
+  };
+  let hear: (samples: Int16Array) => void = () => {};
+  const transport: CallTransport = {
+    inputRate: 16000,
+    outputRate: 16000,
+    onAudio: (listener) => void (hear = listener),
+    onDtmf: () => {},
+    play: async (samples) => {
+      const play: (typeof plays)[number] = { text: texts[samples.length / 160 - 1]!, at: performance.now() };
+      plays.push(play);
+      await Bun.sleep(o.playMs ?? 0);
+      play.end = performance.now();
+      return { finished: true, playedMs: o.playMs ?? 0 };
+    },
+    clear: () => void clears++,
+    playing: false,
+  };
+  const compiled = {
+    agent: { endpointing: o.endpointing, callControl: { maxCallSeconds: 60, idleReminderDelaySeconds: 60 }, voiceMap: {}, defaultVoiceId: null, primaryLanguage: "en", voiceSettings: {}, lexicon: { pronunciations: [] } },
+  } as unknown as CompiledConfig;
+  const session = new CallSession({
+    runtime,
+    speech: {
+      vad: new EnergyVadFactory(),
+      stt: {
+        engine: "scripted offline (test only)",
+        transcribe: async () => {
+          transcribed.push(performance.now());
+          await Bun.sleep(o.sttMs ?? 0);
+          return { text: o.heard.shift() ?? "", language: "en", confidence: null };
+        },
+      },
+      tts: { synthesize: async (text) => ({ samples: audioOf(text), sampleRate: 16000 }), voices: () => [] },
+    },
+    transport,
+    start: { organizationId: "org_1", agentId: "agt_1", agentVersionId: null, draftMode: true, compiled, source: "voice" },
+    hangup: async () => {},
+    log: createLogger("error", () => {}),
+  });
+  const running = session.run();
+  let sample = 0;
+  const frame = (talking: boolean) => {
+    const f = new Int16Array(320);
+    for (let i = 0; i < 320; i++, sample++) f[i] = talking ? Math.round(8000 * Math.sin((2 * Math.PI * 300 * sample) / 16000)) : Math.round((Math.random() - 0.5) * 20);
+    hear(f);
+  };
+  /** `ms` of audio at once: faint noise, or a loud tone while `talking`. */
+  const burst = (ms: number, talking: boolean) => {
+    for (let f = 0; f < ms / 20; f++) frame(talking);
+  };
+  burst(1000, false); // the line's noise floor, before anyone talks
+  return {
+    turns,
+    plays,
+    notes,
+    transcribed,
+    clears: () => clears,
+    /** The caller talks for `ms` and falls silent (as a burst): the VAD's speech_end comes as this returns. */
+    says: (ms: number) => (burst(ms, true), burst(400, false), performance.now()),
+    /** The caller talks for `ms` in real time, then the line goes quiet (as Asterisk sends nothing); when they stopped. */
+    async talks(ms: number) {
+      for (const end = performance.now() + ms; performance.now() < end; ) {
+        frame(true);
+        await Bun.sleep(20);
+      }
+      return performance.now();
+    },
+    async until(check: () => boolean, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error("timed out");
+        await Bun.sleep(5);
+      }
+    },
+    stop: async () => (await session.callerHungUp(), await running),
+  };
+}
+
+// ---- endpointing: minSilenceMs and maxSilenceMs ---------------------------------------------------------------
+
+it("ends a turn after minSilenceMs without semantic endpointing, even one that sounds unfinished (scripted recognizer)", async () => {
+  const call = scriptedCall({ endpointing: { minSilenceMs: 400, maxSilenceMs: 1500 }, heard: ["I would like to book a table and"] });
+  const silent = call.says(600);
+  await call.until(() => call.turns.length === 1);
+  // speech_end came 300 ms into the silence, as `says` returned: 100 ms more make minSilenceMs; maxSilenceMs is far off.
+  expect(call.turns[0]!.at - silent).toBeGreaterThanOrEqual(90);
+  expect(call.turns[0]!.at - silent).toBeLessThan(600);
+  expect(call.turns[0]!.text).toBe("I would like to book a table and");
+  await call.stop();
+});
+
+it("with semantic endpointing, answers an unfinished-sounding turn at maxSilenceMs of silence, recognition time included (slow scripted recognizer)", async () => {
+  const call = scriptedCall({ endpointing: { minSilenceMs: 400, maxSilenceMs: 1000, semantic: true }, heard: ["I would like to book a table and"], sttMs: 500 });
+  const silent = call.says(600);
+  await call.until(() => call.turns.length === 1);
+  // maxSilenceMs (1000) is 700 ms after speech_end. Counting the wait from when the slow transcript arrived, and
+  // transcribing again, would answer 1,700 ms after it.
+  expect(call.turns[0]!.at - silent).toBeGreaterThanOrEqual(650);
+  expect(call.turns[0]!.at - silent).toBeLessThan(1200);
+  expect(call.transcribed.length).toBe(1);
+  await call.stop();
 });
 
 // ---- call control, with the real runtime on the app's storage (what each silence turn says is the runtime's) ----
