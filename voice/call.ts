@@ -48,12 +48,15 @@ export interface CallSessionOptions {
   events?: (event: AuditEvent) => void;
   log: Logger;
   clock?: () => number;
+  /** How long a reply may wait for a caller who is still talking before it plays anyway (default 5 s). */
+  replyHoldLimitMs?: number;
 }
 
 const MODEL_RATE = 16_000;
 /** The VAD already waits this much silence before `speech_end`; the agent's minSilenceMs includes it. */
 const VAD_TRAILING_MS = 300;
 const DIGIT_TIMEOUT_MS = 3000;
+const REPLY_HOLD_LIMIT_MS = 5000;
 /** Audio kept from before `speech_start` for the streaming recognizer: the VAD confirms speech ~200 ms into it. */
 const PREROLL_MS = 600;
 /**
@@ -90,8 +93,13 @@ export class CallSession {
   private endpointTimer: ReturnType<typeof setTimeout> | null = null;
   private endpointAt = 0;
 
-  // The agent's speech in progress, cancellable by barge-in.
+  // The agent's speech in progress, cancellable by barge-in once it plays; until then it waits for a talking caller.
   private reply: AbortController | null = null;
+  private replyPlaying = false;
+  /** Lets a reply held for a talking caller go, once their turn is over. */
+  private release: (() => void) | null = null;
+  /** Stream time of the caller's latest speech_start. */
+  private speechAtMs = 0;
   /** When the VAD last said the caller stopped (performance.now(), VAD_TRAILING_MS into the silence). */
   private speechEndAt = 0;
   /** The utterance transcribed before a semantic wait, reused if the caller says nothing more. */
@@ -187,6 +195,7 @@ export class CallSession {
     if (this.streaming) this.keep(audio);
     for (const event of this.vad.push(audio)) {
       if (event.type === "speech_start") {
+        this.speechAtMs = event.atMs;
         if (this.streaming && !this.live) {
           this.live = this.streaming.open();
           for (const chunk of this.preroll) this.live.accept(chunk);
@@ -194,7 +203,7 @@ export class CallSession {
         this.cancelIdle();
         if (this.endpointTimer) clearTimeout(this.endpointTimer); // the caller goes on: the turn is not over
         this.endpointTimer = null;
-        if (this.reply) this.bargeIn(event.atMs);
+        this.bargeIn(event.atMs);
       } else {
         this.speechEndAt = performance.now();
         this.utterance.push(event.samples);
@@ -224,6 +233,8 @@ export class CallSession {
    */
   private async endOfTurn(extended = false) {
     this.endpointTimer = null;
+    // A reply held while the caller talked may play now (holdForCaller).
+    if (!this.vad.speaking) this.release?.();
     const chunks = this.utterance.length;
     const samples = concat(this.utterance);
     if (!samples.length) return;
@@ -289,9 +300,10 @@ export class CallSession {
     return stt!.transcribe(samples, { language: this.agent.primaryLanguage.split("-")[0] });
   }
 
+  /** Stops the agent's reply if it is playing; a reply not yet playing waits for the caller instead (holdForCaller). */
   private bargeIn(atMs: number) {
     const reply = this.reply;
-    if (!reply) return;
+    if (!reply || !this.replyPlaying) return;
     const playedBefore = this.o.transport.playing;
     reply.abort();
     this.o.transport.clear();
@@ -303,7 +315,7 @@ export class CallSession {
   private onDigit(digit: string) {
     if (this.ended || !this.conversationId) return;
     this.cancelIdle();
-    if (this.reply) this.bargeIn(this.heardMs);
+    this.bargeIn(this.heardMs);
     const waiting = this.o.runtime.awaitingDtmf(this.conversationId);
     const submitKey = waiting?.submitKey ?? "#";
     if (this.digitTimer) clearTimeout(this.digitTimer);
@@ -358,27 +370,77 @@ export class CallSession {
     this.armIdle();
   }
 
-  /** Sentence by sentence: the first is synthesized and playing while the next one is prepared. */
+  /**
+   * Sentence by sentence: the first is synthesized and playing while the next one is prepared. Playback never starts
+   * while the caller is talking: the reply waits for the end of their turn (holdForCaller).
+   */
   private async speak(texts: string[], since?: number) {
     const sentences = texts.flatMap((t) => t.match(SENTENCE)?.map((s) => s.trim()).filter(Boolean) ?? []);
     if (!sentences.length) return;
     const reply = new AbortController();
     this.reply = reply;
-    let first = true;
+    this.replyPlaying = false;
+    let heldMs = 0;
     let next = this.synthesize(sentences[0]!);
     for (let i = 0; i < sentences.length && !reply.signal.aborted && !this.ended; i++) {
       const audio = await next;
       if (i + 1 < sentences.length) next = this.synthesize(sentences[i + 1]!);
       if (reply.signal.aborted || this.ended || !audio) continue;
+      const first = !this.replyPlaying;
+      if (first) {
+        heldMs = await this.holdForCaller(reply);
+        if (reply.signal.aborted || this.ended) break;
+        this.replyPlaying = true;
+      }
       const playing = this.o.transport.play(audio);
       if (first && since !== undefined && this.conversationId) {
-        this.o.runtime.note(this.conversationId, "latency", { endOfSpeechToFirstAudioMs: this.clock() - since });
+        // The time the reply was held for the caller is theirs, not the platform's: it is on the barge_in event.
+        this.o.runtime.note(this.conversationId, "latency", { endOfSpeechToFirstAudioMs: this.clock() - since - heldMs });
       }
-      first = false;
       const played = await playing;
       if (!played.finished) break;
     }
-    if (this.reply === reply) this.reply = null;
+    if (this.reply === reply) {
+      this.reply = null;
+      this.replyPlaying = false;
+    }
+  }
+
+  /** The caller is speaking, or has paused for less than the endpointing silence. */
+  private callerMidTurn(): boolean {
+    return this.vad.speaking || this.endpointTimer !== null;
+  }
+
+  /**
+   * A reply ready while the caller talks (they spoke up while the agent was thinking) waits until their turn ends
+   * (the endpointing decision), or replyHoldLimitMs, then plays. Their new utterance is a turn of its own, queued
+   * after this one: the held reply plays first, then the new turn is answered. Recorded as `barge_in` with
+   * `held: true`. Resolves with how long it waited.
+   */
+  private async holdForCaller(reply: AbortController): Promise<number> {
+    if (!this.callerMidTurn()) return 0;
+    const from = performance.now();
+    const atMs = this.speechAtMs;
+    let limitReached = false;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        reply.signal.removeEventListener("abort", done);
+        this.release = null;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        limitReached = true;
+        done();
+      }, this.o.replyHoldLimitMs ?? REPLY_HOLD_LIMIT_MS);
+      reply.signal.addEventListener("abort", done, { once: true });
+      this.release = done;
+    });
+    const heldMs = Math.round(performance.now() - from);
+    if (!reply.signal.aborted && !this.ended && this.conversationId) {
+      this.o.runtime.note(this.conversationId, "barge_in", { atMs, stoppedPlayback: false, held: true, heldMs, ...(limitReached ? { holdLimitReached: true } : {}) });
+    }
+    return heldMs;
   }
 
   private async synthesize(text: string): Promise<Int16Array | null> {
@@ -442,7 +504,7 @@ export class CallSession {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       // Something else is under way; whatever finishes it arms the reminder again.
-      if (this.pending || this.reply || this.vad.speaking || this.endpointTimer || this.utterance.length) return;
+      if (this.pending || this.reply || this.callerMidTurn() || this.utterance.length) return;
       this.idleTurns++;
       this.enqueue({ type: "silence" });
     }, wait * 1000);
@@ -457,6 +519,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     for (const t of [this.endpointTimer, this.digitTimer, this.idleTimer, this.maxTimer]) if (t) clearTimeout(t);
+    this.release?.();
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     this.live?.cancel();
     this.live = null;

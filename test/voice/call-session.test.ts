@@ -2,9 +2,10 @@
 // (the whole path with real RTP, VAD and runtime is test/voice/call.test.ts): when the runtime itself fails (its
 // storage is down, say) the caller still hears an apology, never dead air; with a streaming recognizer the turn's
 // text comes from the stream that heard it as it was spoken; endpointing ends turns at minSilenceMs, and at
-// maxSilenceMs of silence when semantic endpointing waits. Idle reminders and the maximum call length run over
-// the real runtime on the app's storage (it decides what a silence turn says, the session when to send one). What
-// the runtime answers for itself (brain and skill errors) is tested in test/runtime/conversation.test.ts.
+// maxSilenceMs of silence when semantic endpointing waits; a reply ready while the caller talks waits for them.
+// Idle reminders and the maximum call length run over the real runtime on the app's storage (it decides what a
+// silence turn says, the session when to send one). What the runtime answers for itself (brain and skill errors)
+// is tested in test/runtime/conversation.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { defaultConfig } from "../../src/api/agents/config.ts";
 import { createLogger } from "../../src/platform/log.ts";
@@ -217,6 +218,7 @@ interface ScriptedCallOptions {
   replies?: Record<string, { text: string; ms: number }>;
   /** How long each playback lasts. */
   playMs?: number;
+  replyHoldLimitMs?: number;
 }
 
 function scriptedCall(o: ScriptedCallOptions) {
@@ -283,6 +285,7 @@ function scriptedCall(o: ScriptedCallOptions) {
     start: { organizationId: "org_1", agentId: "agt_1", agentVersionId: null, draftMode: true, compiled, source: "voice" },
     hangup: async () => {},
     log: createLogger("error", () => {}),
+    replyHoldLimitMs: o.replyHoldLimitMs,
   });
   const running = session.run();
   let sample = 0;
@@ -322,6 +325,52 @@ function scriptedCall(o: ScriptedCallOptions) {
     stop: async () => (await session.callerHungUp(), await running),
   };
 }
+
+it("holds a reply that is ready while the caller talks until their turn ends, then answers what they said after it (slow scripted runtime)", async () => {
+  const call = scriptedCall({
+    endpointing: { minSilenceMs: 400, maxSilenceMs: 1200 },
+    heard: ["what time do you open", "and on sundays"],
+    replies: { "what time do you open": { text: "We open at nine.", ms: 500 }, "and on sundays": { text: "Sundays we open at ten.", ms: 0 } },
+    playMs: 300,
+  });
+  call.says(600);
+  await call.until(() => call.turns.length === 1);
+  // The agent is thinking; the caller speaks up and goes on past the moment the reply is ready.
+  const stopped = await call.talks(1000);
+  await call.until(() => call.plays.length === 2);
+
+  const [first, second] = call.plays;
+  expect(call.turns[0]!.doneAt!).toBeLessThan(stopped); // the reply was ready while they talked…
+  expect(first!.text).toBe("We open at nine.");
+  expect(first!.at).toBeGreaterThan(stopped + 250); // …and waited for the end of their turn (VAD silence, then endpointing)
+  expect(call.clears()).toBe(0); // nothing was cut off: nothing had started
+  const held = call.notes.find((n) => n.type === "barge_in")!.payload;
+  expect(held).toMatchObject({ held: true, stoppedPlayback: false });
+  expect(held.heldMs as number).toBeGreaterThan(250);
+  // Their new utterance is its own turn, answered after the held reply played.
+  expect(call.turns.map((t) => t.text)).toEqual(["what time do you open", "and on sundays"]);
+  expect(call.turns[1]!.at).toBeGreaterThanOrEqual(first!.end!);
+  expect(second!.text).toBe("Sundays we open at ten.");
+  await call.stop();
+});
+
+it("plays a held reply anyway once the caller has talked past the hold limit (slow scripted runtime)", async () => {
+  const call = scriptedCall({
+    endpointing: { minSilenceMs: 400, maxSilenceMs: 1200 },
+    heard: ["what time do you open", ""],
+    replies: { "what time do you open": { text: "We open at nine.", ms: 200 } },
+    replyHoldLimitMs: 300,
+  });
+  call.says(600);
+  await call.until(() => call.turns.length === 1);
+  const stopped = await call.talks(1200);
+  await call.until(() => call.plays.length === 1);
+  const ready = call.turns[0]!.doneAt!;
+  expect(call.plays[0]!.at).toBeLessThan(stopped);
+  expect(call.plays[0]!.at - ready).toBeGreaterThanOrEqual(280);
+  expect(call.notes.find((n) => n.type === "barge_in")!.payload).toMatchObject({ held: true, holdLimitReached: true });
+  await call.stop();
+});
 
 // ---- endpointing: minSilenceMs and maxSilenceMs ---------------------------------------------------------------
 
