@@ -72,6 +72,8 @@ export class CallSession {
   private resolveDone!: () => void;
   private conversationId: string | null = null;
   private readonly agent: AgentSettings;
+  /** The conversation's language, as the runtime's replies carry it: a caller who switches language is answered in theirs. */
+  private language: string;
   private readonly vad: VoiceActivityDetector;
   private readonly toModel: Resampler;
   private readonly clock: () => number;
@@ -125,6 +127,7 @@ export class CallSession {
     this.toModel = new Resampler(o.transport.inputRate, MODEL_RATE);
     this.clock = o.clock ?? Date.now;
     this.agent = o.start.compiled.agent;
+    this.language = this.agent.primaryLanguage;
     this.sink = { event: o.events };
     const streaming = o.speech.streaming ?? null;
     this.streaming = streaming && streaming.language === this.agent.primaryLanguage.split("-")[0]!.toLowerCase() ? streaming : null;
@@ -196,7 +199,8 @@ export class CallSession {
     for (const event of this.vad.push(audio)) {
       if (event.type === "speech_start") {
         this.speechAtMs = event.atMs;
-        if (this.streaming && !this.live) {
+        // The streaming model hears one language: once the caller has switched away from it, Whisper takes over.
+        if (this.streaming && !this.live && this.language.split("-")[0]!.toLowerCase() === this.streaming.language) {
           this.live = this.streaming.open();
           for (const chunk of this.preroll) this.live.accept(chunk);
         }
@@ -297,7 +301,9 @@ export class CallSession {
         this.o.log.warn("streaming speech recognition failed; transcribing the utterance instead", { error });
       }
     }
-    return stt!.transcribe(samples, { language: this.agent.primaryLanguage.split("-")[0] });
+    // An agent that follows the caller's language lets the model detect it; otherwise it hears the conversation's.
+    const codeSwitch = this.agent.languageMode === "code_switch" && this.agent.languages.length > 1;
+    return stt!.transcribe(samples, { language: codeSwitch ? undefined : this.language.split("-")[0] });
   }
 
   /** Stops the agent's reply if it is playing; a reply not yet playing waits for the caller instead (holdForCaller). */
@@ -363,6 +369,7 @@ export class CallSession {
 
   /** Speak a turn's replies, then carry out its transfer or ending. */
   private async respond(result: TurnResult, since: number) {
+    this.language = result.replies.at(-1)?.language ?? this.language;
     await this.speak(result.replies.map((r) => r.text), since);
     if (this.ended) return;
     if (result.transfer) return this.carryOutTransfer(result.transfer);
@@ -447,8 +454,8 @@ export class CallSession {
     const a = this.agent;
     try {
       const speech = await this.o.speech.tts.synthesize(text, {
-        voiceId: a.voiceMap[a.primaryLanguage] ?? a.defaultVoiceId ?? undefined,
-        language: a.primaryLanguage,
+        voiceId: a.voiceMap[this.language] ?? (this.language === a.primaryLanguage ? (a.defaultVoiceId ?? undefined) : undefined),
+        language: this.language,
         speed: typeof a.voiceSettings.speed === "number" ? a.voiceSettings.speed : undefined,
         pronunciations: a.lexicon.pronunciations,
       });

@@ -46,6 +46,8 @@ export interface StoredMessage {
   id: string;
   text: string;
   tsMs: number;
+  /** The conversation's language when it was said (a voice channel speaks and hears in it). */
+  language?: string;
 }
 
 export interface TurnResult {
@@ -927,7 +929,7 @@ export class ConversationRuntime {
     live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
     const message = { id: newId("msg"), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
-    turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs });
+    turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs, language: message.language });
     live.state.lastAgentText = out;
     this.remember(live.state, "assistant", out);
   }

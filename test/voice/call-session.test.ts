@@ -215,10 +215,12 @@ interface ScriptedCallOptions {
   heard: string[];
   sttMs?: number;
   /** Each turn's reply and how long the runtime takes to produce it, by the caller's text. */
-  replies?: Record<string, { text: string; ms: number }>;
+  replies?: Record<string, { text: string; ms: number; language?: string }>;
   /** How long each playback lasts. */
   playMs?: number;
   replyHoldLimitMs?: number;
+  /** Agent settings over the defaults (languages, voices). */
+  agent?: Record<string, unknown>;
 }
 
 function scriptedCall(o: ScriptedCallOptions) {
@@ -227,7 +229,9 @@ function scriptedCall(o: ScriptedCallOptions) {
   const notes: { type: string; payload: Record<string, unknown> }[] = [];
   const transcribed: number[] = [];
   let clears = 0;
-  const reply = (text: string | null) => ({ conversationId: "conv_3", userMessage: null, replies: text ? [{ id: "m", text, tsMs: 0 }] : [], transfer: null, ended: false, endReason: null, awaitingDtmf: null });
+  const synthesized: { text: string; voiceId?: string; language?: string }[] = [];
+  const sttLanguages: (string | undefined)[] = [];
+  const reply = (text: string | null, language?: string) => ({ conversationId: "conv_3", userMessage: null, replies: text ? [{ id: "m", text, tsMs: 0, language }] : [], transfer: null, ended: false, endReason: null, awaitingDtmf: null });
   const runtime = {
     start: async () => reply(null),
     turn: async (_org: string, _id: string, input: { type: string; text?: string }) => {
@@ -236,7 +240,7 @@ function scriptedCall(o: ScriptedCallOptions) {
       const scripted = o.replies?.[turn.text];
       if (scripted) await Bun.sleep(scripted.ms);
       turn.doneAt = performance.now();
-      return reply(scripted?.text ?? null);
+      return reply(scripted?.text ?? null, scripted?.language);
     },
     end: async () => {},
     note: (_id: string, type: string, payload: Record<string, unknown>) => void notes.push({ type, payload }),
@@ -265,7 +269,7 @@ function scriptedCall(o: ScriptedCallOptions) {
     playing: false,
   };
   const compiled = {
-    agent: { endpointing: o.endpointing, callControl: { maxCallSeconds: 60, idleReminderDelaySeconds: 60 }, voiceMap: {}, defaultVoiceId: null, primaryLanguage: "en", voiceSettings: {}, lexicon: { pronunciations: [] } },
+    agent: { endpointing: o.endpointing, callControl: { maxCallSeconds: 60, idleReminderDelaySeconds: 60 }, voiceMap: {}, defaultVoiceId: null, primaryLanguage: "en", languages: ["en"], languageMode: "single_language", voiceSettings: {}, lexicon: { pronunciations: [] }, ...o.agent },
   } as unknown as CompiledConfig;
   const session = new CallSession({
     runtime,
@@ -273,13 +277,14 @@ function scriptedCall(o: ScriptedCallOptions) {
       vad: new EnergyVadFactory(),
       stt: {
         engine: "scripted offline (test only)",
-        transcribe: async () => {
+        transcribe: async (_samples, opts) => {
+          sttLanguages.push(opts?.language);
           transcribed.push(performance.now());
           await Bun.sleep(o.sttMs ?? 0);
           return { text: o.heard.shift() ?? "", language: "en", confidence: null };
         },
       },
-      tts: { synthesize: async (text) => ({ samples: audioOf(text), sampleRate: 16000 }), voices: () => [] },
+      tts: { synthesize: async (text, opts) => (synthesized.push({ text, voiceId: opts?.voiceId, language: opts?.language }), { samples: audioOf(text), sampleRate: 16000 }), voices: () => [] },
     },
     transport,
     start: { organizationId: "org_1", agentId: "agt_1", agentVersionId: null, draftMode: true, compiled, source: "voice" },
@@ -304,6 +309,8 @@ function scriptedCall(o: ScriptedCallOptions) {
     plays,
     notes,
     transcribed,
+    synthesized,
+    sttLanguages,
     clears: () => clears,
     /** The caller talks for `ms` and falls silent (as a burst): the VAD's speech_end comes as this returns. */
     says: (ms: number) => (burst(ms, true), burst(400, false), performance.now()),
@@ -398,6 +405,34 @@ it("with semantic endpointing, answers an unfinished-sounding turn at maxSilence
 });
 
 // ---- call control, with the real runtime on the app's storage (what each silence turn says is the runtime's) ----
+
+it("answers in the language the caller switched to, with that language's voice, and lets the recognizer detect the language (scripted runtime)", async () => {
+  const call = scriptedCall({
+    endpointing: { minSilenceMs: 300, maxSilenceMs: 1200 },
+    heard: ["hola, ¿a qué hora abren?", "thanks"],
+    replies: { "hola, ¿a qué hora abren?": { text: "Abrimos a las nueve.", ms: 0, language: "es" }, thanks: { text: "You're welcome.", ms: 0, language: "en" } },
+    agent: { languages: ["en", "es"], languageMode: "code_switch", voiceMap: { en: "espeak:en-us", es: "espeak:es" }, defaultVoiceId: "espeak:en-us" },
+  });
+  call.says(600);
+  await call.until(() => call.plays.length === 1);
+  call.says(600);
+  await call.until(() => call.plays.length === 2);
+  expect(call.synthesized).toEqual([
+    { text: "Abrimos a las nueve.", voiceId: "espeak:es", language: "es" },
+    { text: "You're welcome.", voiceId: "espeak:en-us", language: "en" },
+  ]);
+  expect(call.sttLanguages).toEqual([undefined, undefined]); // a code-switching agent's recognizer detects the language
+  await call.stop();
+});
+
+it("hears a single-language agent's calls in its language", async () => {
+  const call = scriptedCall({ endpointing: { minSilenceMs: 300, maxSilenceMs: 1200 }, heard: ["hello"], replies: { hello: { text: "Hi there.", ms: 0, language: "en" } } });
+  call.says(600);
+  await call.until(() => call.plays.length === 1);
+  expect(call.sttLanguages).toEqual(["en"]);
+  expect(call.synthesized).toEqual([{ text: "Hi there.", voiceId: undefined, language: "en" }]);
+  await call.stop();
+});
 
 describe("call control (the real conversation runtime)", () => {
   let app: TestApp;
