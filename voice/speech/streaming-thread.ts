@@ -2,6 +2,7 @@
 // runs here, off the thread that paces RTP, decoding each call's stream as its audio arrives.
 import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineStream } from "./sherpa.ts";
 import type { StreamingModel } from "./streaming.ts";
+import { lowerThisThreadsPriority } from "./threads.ts";
 
 declare var self: Worker;
 
@@ -27,6 +28,7 @@ self.onmessage = (message: MessageEvent<ToStreamingThread>) => {
   try {
     switch (m.type) {
       case "init":
+        lowerThisThreadsPriority();
         recognizer = new (loadSherpa().OnlineRecognizer)({
           featConfig: { sampleRate: 16000, featureDim: 80 },
           modelConfig: { transducer: { encoder: m.model.encoder, decoder: m.model.decoder, joiner: m.model.joiner }, tokens: m.model.tokens, numThreads: 1, provider: "cpu", debug: 0 },

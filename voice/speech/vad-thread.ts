@@ -1,5 +1,6 @@
 // The worker thread behind `WorkerVadFactory`: Silero detectors for many calls, off the thread that paces RTP.
 // Each message from the main thread is one detector's audio or lifecycle; events go back only when there are some.
+import { lowerThisThreadsPriority } from "./threads.ts";
 import { SileroVadFactory, type VadOptions } from "./vad.ts";
 import type { VadEvent, VoiceActivityDetector } from "./types.ts";
 
@@ -30,6 +31,7 @@ self.onmessage = (message: MessageEvent<ToVadThread>) => {
   try {
     switch (m.type) {
       case "init":
+        lowerThisThreadsPriority();
         factory = new SileroVadFactory(m.modelPath, m.options);
         factory.warm(m.warm);
         return;

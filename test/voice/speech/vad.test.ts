@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/platform/log.ts";
@@ -183,6 +183,32 @@ describe("Silero VAD on a worker thread (what the server uses)", () => {
     } finally {
       await factory.close();
     }
+  });
+});
+
+describe("the VAD threads' priority", () => {
+  /** Niceness of each of this process's threads by thread id (Linux: /proc/self/task/<tid>/stat, field 19). */
+  const niceness = () =>
+    new Map(
+      readdirSync("/proc/self/task").map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        return [tid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])] as const;
+      }),
+    );
+
+  it.skipIf(!existsSync("/proc/thread-self"))("runs the model threads below the media thread, so RTP pacing wins a busy core", async () => {
+    const factory = new WorkerVadFactory(join(modelsDir, "vad", "silero_vad.onnx"), {}, createLogger("error"), 2);
+    const before = new Set(niceness().keys());
+    const vad = factory.create();
+    vad.push(new Float32Array(320));
+    // The two new threads lower themselves as they load the model.
+    const lowered = () => [...niceness()].filter(([tid, n]) => !before.has(tid) && n === 10).length;
+    const deadline = Date.now() + 5000;
+    while (lowered() < 2 && Date.now() < deadline) await Bun.sleep(20);
+    expect(lowered()).toBe(2);
+    expect(niceness().get(String(process.pid))).toBe(0); // the thread the test (and the server's media) runs on keeps its priority
+    vad.close();
+    await factory.close();
   });
 });
 
