@@ -1,22 +1,11 @@
 // `bun run admin wallet credit`: the operator adds prepaid credit, which the organization's keys then see.
-import { afterAll, describe, expect, it } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "bun:test";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/platform/log.ts";
 import { startServer } from "../src/server.ts";
+import { adminCli } from "./support/admin-cli.ts";
 
-const dataDir = mkdtempSync(join(tmpdir(), "flowyte-admin-wallet-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function admin(...args: string[]) {
-  // The embedded store, as an operator without Postgres runs it (server stopped).
-  const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: "" };
-  const proc = Bun.spawn(["bun", "src/admin.ts", ...args], { env, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, out, err };
-}
+const { dataDir, admin } = adminCli("flowyte-admin-wallet-");
 
 describe("bun run admin wallet credit", () => {
   it("adds credit that the organization's wallet shows", async () => {

@@ -1,22 +1,11 @@
 // The operator CLI (`bun run admin …`), run as a separate process the way an operator runs it.
-import { afterAll, describe, expect, it } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "bun:test";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/platform/log.ts";
 import { startServer } from "../src/server.ts";
+import { adminCli } from "./support/admin-cli.ts";
 
-const dataDir = mkdtempSync(join(tmpdir(), "flowyte-admin-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function admin(...args: string[]) {
-  // Always the embedded store: the CLI's point here is the single-process folder.
-  const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: "" };
-  const proc = Bun.spawn(["bun", "src/admin.ts", ...args], { env, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, out, err };
-}
+const { dataDir, admin } = adminCli("flowyte-admin-");
 
 describe("bun run admin", () => {
   it("creates organizations whose owner key works against the server", async () => {

@@ -46,6 +46,21 @@ export function agentBuilder(app: TestApp, key: string) {
   };
 }
 
+/**
+ * An `order_status` webhook skill on the lookup server at `baseUrl` (see startWebhookTarget), announced as slow
+ * (expectedLatencyMs 2000) so the agent says it is checking first; `timeoutMs` as executionConfig.timeout_ms.
+ */
+export function orderStatusSkill(baseUrl: string, timeoutMs?: number) {
+  return {
+    name: "order_status",
+    description: "Check the delivery status of an order",
+    skillType: "http_webhook",
+    parametersSchema: { type: "object", properties: {} },
+    executionConfig: { url: `${baseUrl}/status`, method: "GET", ...(timeoutMs ? { timeout_ms: timeoutMs } : {}) },
+    expectedLatencyMs: 2000,
+  };
+}
+
 /** A local HTTP endpoint that records calls and answers with JSON: the "customer system" skills talk to. */
 export function startWebhookTarget(answer: (path: string, body: any) => unknown = () => ({ ok: true }), delayMs = 0) {
   const calls: { method: string; path: string; body: any; headers: Record<string, string> }[] = [];

@@ -14,9 +14,10 @@ import type { ConversationRuntime } from "../../src/runtime/conversation.ts";
 import { startVoiceBridge } from "../../voice/ari/index.ts";
 import type { CallSpeech } from "../../voice/call.ts";
 import { handlePhoneCall, PortPool } from "../../voice/phone.ts";
-import { decodeUlaw, encodeUlaw, float32ToInt16, resample, serializeRtp, decodeWav } from "../../voice/media/index.ts";
+import { decodeUlaw, encodeUlaw, serializeRtp } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
+import { addZipCheckPlaybook, spoken, until } from "../support/voice.ts";
 import { startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
@@ -71,21 +72,7 @@ beforeAll(async () => {
     endpointing: { minSilenceMs: 400, maxSilenceMs: 1200 },
     handoffConfig: { warm: true, transferDestination: "+14155550100" },
   });
-  await b.playbook(
-    agent.id,
-    { name: "ZIP check", description: "check whether we deliver to a ZIP code" },
-    {
-      nodes: [
-        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
-        { id: "zip", type: "collect", position: { x: 0, y: 1 }, data: { variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
-        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
-      ],
-      connections: [
-        { id: "1", source: "s", target: "zip" },
-        { id: "2", source: "zip", target: "e" },
-      ],
-    },
-  );
+  await addZipCheckPlaybook(b, agent.id);
   await b.publish(agent.id);
   const number = await b.call("POST", "/api/v1/numbers/purchase", { e164: AGENT_NUMBER });
   await b.call("POST", `/api/v1/numbers/${number.id}/assign`, { agentId: agent.id });
@@ -109,23 +96,6 @@ afterAll(async () => {
 });
 
 // ---------------------------------------------------------------- the caller's side of the line
-
-async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(10);
-  }
-}
-
-/** espeak-ng speech as 8 kHz 16-bit samples, like a caller on a phone line. */
-async function spoken(text: string): Promise<Int16Array> {
-  const proc = Bun.spawn(["espeak-ng", "--stdout", "-v", "en-us", text], { stdout: "pipe" });
-  const wav = decodeWav(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
-  return float32ToInt16(resample(wav.samples, wav.sampleRate, 8000));
-}
 
 function dualTone(digit: string, ms = 120): Int16Array {
   const rows: Record<string, [number, number]> = { "1": [697, 1209], "2": [697, 1336], "3": [697, 1477], "4": [770, 1209], "5": [770, 1336], "6": [770, 1477], "7": [852, 1209], "8": [852, 1336], "9": [852, 1477], "0": [941, 1336], "*": [941, 1209], "#": [941, 1477] };
@@ -225,7 +195,7 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       // The caller asks; VAD and endpointing turn it into one utterance; the agent answers with the playbook prompt.
       stt.say("Can you check whether you deliver to my ZIP code?");
       const asked = performance.now();
-      await caller.say(await spoken("Can you check whether you deliver to my zip code?"));
+      await caller.say(await spoken("Can you check whether you deliver to my zip code?", 8000));
       await until(() => saidSince(asked)(ears.heard) > 20, 10_000);
       await until(() => performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
 
@@ -277,7 +247,7 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       // Barge in a little after the greeting starts.
       await until(() => ears.heard.filter((h) => h.energy > 200).length > 10);
       stt.say("Can you check whether you deliver to my ZIP code?");
-      const interrupting = spoken("Sorry to interrupt, can you check my zip code?");
+      const interrupting = spoken("Sorry to interrupt, can you check my zip code?", 8000);
       const started = performance.now();
       await caller.say(await interrupting);
       const conversationId = (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]!.id;
@@ -309,7 +279,7 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       await until(() => performance.now() - ears.heard.at(-1)!.at > 300, 15_000);
       const before = standIn.requests.length;
       stt.say("I'd like to speak to a person please");
-      await caller.say(await spoken("I would like to speak to a person please"));
+      await caller.say(await spoken("I would like to speak to a person please", 8000));
       // The agent's media leg leaves the caller's bridge (the caller hears ringback), the human is dialled and
       // briefed in a bridge of their own with the agent, then joins the caller's bridge alone.
       const human = await until(() => standIn.requests.slice(before).find((r) => r.operation === "channels.originate"), 20_000);
@@ -348,7 +318,7 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       standIn.nextOriginate("no-answer", 200);
       const before = standIn.requests.length;
       stt.say("I'd like to speak to a person please");
-      await caller.say(await spoken("I would like to speak to a person please"));
+      await caller.say(await spoken("I would like to speak to a person please", 8000));
       // The agent's media leg is put back in the caller's bridge, and the agent speaks again on it.
       const originated = await until(() => standIn.requests.slice(before).findIndex((r) => r.operation === "channels.originate") + 1, 20_000);
       await until(() => standIn.requests.slice(before + originated).some((r) => r.operation === "bridges.addChannel" && String(r.query.channel) === media.channelId), 10_000);

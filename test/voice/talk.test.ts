@@ -4,9 +4,9 @@
 // agent clears its playback, keypad digits fill a playbook slot, and hanging up ends the conversation.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createLogger } from "../../src/platform/log.ts";
-import { decodeWav, float32ToInt16, resample } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
+import { addZipCheckPlaybook, spoken, until } from "../support/voice.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
 
@@ -28,21 +28,7 @@ beforeAll(async () => {
   ({ key, organizationId } = await app.newOrg());
   const b = agentBuilder(app, key);
   const agent = await b.agent({ name: "Browser desk", greeting: "Thanks for calling Acme Plumbing. How can I help?", endpointing: { minSilenceMs: 400, maxSilenceMs: 1200 } });
-  await b.playbook(
-    agent.id,
-    { name: "ZIP check", description: "check whether we deliver to a ZIP code" },
-    {
-      nodes: [
-        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
-        { id: "zip", type: "collect", position: { x: 0, y: 1 }, data: { variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
-        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
-      ],
-      connections: [
-        { id: "1", source: "s", target: "zip" },
-        { id: "2", source: "zip", target: "e" },
-      ],
-    },
-  );
+  await addZipCheckPlaybook(b, agent.id);
   await b.publish(agent.id);
   published = agent.id;
   draftOnly = (await b.agent({ name: "Never published", greeting: "Hello from the draft." })).id;
@@ -56,23 +42,6 @@ const mint = (agentId: string, body?: unknown, as = key) => app.api("POST", `/ap
 
 /** The WebSocket URL to dial on this test server (the minted URL carries PUBLIC_BASE_URL's host). */
 const dial = (minted: { url: string; token: string }) => `${app.url.replace(/^http/, "ws")}${new URL(minted.url).pathname}?token=${encodeURIComponent(minted.token)}`;
-
-async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(10);
-  }
-}
-
-/** espeak-ng speech as 16 kHz 16-bit samples, as a browser microphone would send after resampling. */
-async function spoken(text: string): Promise<Int16Array> {
-  const proc = Bun.spawn(["espeak-ng", "--stdout", "-v", "en-us", text], { stdout: "pipe" });
-  const wav = decodeWav(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
-  return float32ToInt16(resample(wav.samples, wav.sampleRate, 16_000));
-}
 
 /** The browser's side: what the socket brought, with arrival times and loudness of each audio frame. */
 class Browser {
@@ -220,7 +189,7 @@ describe("the talk WebSocket", () => {
 
     stt.say("Can you check whether you deliver to my ZIP code?");
     const asked = performance.now();
-    await browser.say(await spoken("Can you check whether you deliver to my zip code?"));
+    await browser.say(await spoken("Can you check whether you deliver to my zip code?", 16_000));
     await browser.quiet(600);
     await until(() => browser.loudSince(asked) > 20, 10_000);
     await until(() => browser.silentFor(300), 15_000);
@@ -231,7 +200,7 @@ describe("the talk WebSocket", () => {
 
     // An end-call phrase: the agent says goodbye, its last words play, then the server says so and closes.
     stt.say("No, that's all. Goodbye!");
-    await browser.say(await spoken("No, that's all. Goodbye"));
+    await browser.say(await spoken("No, that's all. Goodbye", 16_000));
     await browser.quiet(600);
     const ended = await until(() => browser.messages.find((m) => m.type === "ended"), 15_000);
     expect(ended.reason).toBe("agent_ended");
@@ -258,7 +227,7 @@ describe("the talk WebSocket", () => {
     await until(() => browser.loudSince(0) > 10);
     stt.say("Sorry, one moment");
     const started = performance.now();
-    await browser.say(await spoken("Sorry to interrupt, one moment please"));
+    await browser.say(await spoken("Sorry to interrupt, one moment please", 16_000));
     await until(() => browser.messages.some((m) => m.type === "clear"), 5000);
     const bargeIn = await until(() => browser.events("barge_in")[0], 5000);
     expect(bargeIn.payload.stoppedPlayback).toBe(true);

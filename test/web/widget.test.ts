@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { agentBuilder, startWebhookTarget } from "../support/agent-builder.ts";
+import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { hasChromium, launchChromium, servePage } from "../support/browser.ts";
 
@@ -279,14 +279,7 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       lookups = startWebhookTarget(() => ({ status: "shipped" }), 1000);
       const b = agentBuilder(app, ownerKey);
       const agent = await b.agent({ name: "Parcel desk", greeting: "Hi! Ask me about your order." });
-      await b.skill(agent.id, {
-        name: "order_status",
-        description: "Check the delivery status of an order",
-        skillType: "http_webhook",
-        parametersSchema: { type: "object", properties: {} },
-        executionConfig: { url: `${lookups.url}/status`, method: "GET", timeout_ms: 10000 },
-        expectedLatencyMs: 2000,
-      });
+      await b.skill(agent.id, orderStatusSkill(lookups.url, 10000));
       await b.publish(agent.id);
       await b.call("PUT", `/api/v1/agents/${agent.id}/widget`, { copy: { title: "Parcel desk", launcherLabel: "Chat with Parcel desk" } });
       proxy = startCuttingProxy(app.url);

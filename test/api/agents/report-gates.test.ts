@@ -7,27 +7,10 @@ import { buildPrepublishReport } from "../../../src/api/agents/report.ts";
 import type { CompiledConfig, CompiledGuardrail, CompiledSkill } from "../../../src/runtime/compiled.ts";
 import { Guardrails } from "../../../src/runtime/guardrails.ts";
 import { initialState } from "../../../src/runtime/state.ts";
+import { compiledSkill } from "../../support/skills-compiled.ts";
 
-const skill = (overrides: Partial<CompiledSkill>): CompiledSkill => ({
-  id: "skl_1",
-  name: "Change booking",
-  description: "Changes a booking",
-  skillType: "http_webhook",
-  parametersSchema: { type: "object", properties: {}, required: [] },
-  requiredParams: [],
-  executionConfig: { url: "https://bookings.example.com/change", method: "POST" },
-  dataEgressMap: {},
-  allowedFields: [],
-  isWrite: false,
-  requiresVerifiedIdentity: false,
-  requiresConfirmation: false,
-  nonParallelizable: false,
-  stakes: "low",
-  channels: ["voice", "chat"],
-  errorHandling: {},
-  expectedLatencyMs: null,
-  ...overrides,
-});
+const skill = (overrides: Partial<CompiledSkill>): CompiledSkill =>
+  compiledSkill("http_webhook", { url: "https://bookings.example.com/change", method: "POST" }, { id: "skl_1", name: "Change booking", description: "Changes a booking", ...overrides });
 
 const compiledWith = (s: CompiledSkill, guardrails: CompiledGuardrail[]): CompiledConfig => ({
   agent: { name: "Gates", ...defaultConfig() },

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import OpenAI from "openai";
 import { StreamedContent } from "../../../src/api/chat/completions.ts";
-import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
+import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
 
@@ -163,15 +163,7 @@ describe("streamed completions", () => {
     ({ key } = await app.newOrg());
     const b = agentBuilder(app, key);
     const orders = await b.agent({ name: "Orders" });
-    await b.skill(orders.id, {
-      name: "order_status",
-      description: "Check the delivery status of an order",
-      skillType: "http_webhook",
-      parametersSchema: { type: "object", properties: {} },
-      executionConfig: { url: `${fast.url}/status`, method: "GET" },
-      // Slow enough that the agent says it is checking first: a reply of two messages.
-      expectedLatencyMs: 2000,
-    });
+    await b.skill(orders.id, orderStatusSkill(fast.url));
     await b.publish(orders.id);
     agentId = orders.id;
     client = new OpenAI({ baseURL: `${app.url}/api/v1`, apiKey: key, maxRetries: 0 });
@@ -200,14 +192,7 @@ describe("streamed completions", () => {
   it("stops the turn's work when the client disconnects mid-stream, and the conversation goes on", async () => {
     const b = agentBuilder(app, key);
     const slowAgent = await b.agent({ name: "Slow lookups" });
-    await b.skill(slowAgent.id, {
-      name: "order_status",
-      description: "Check the delivery status of an order",
-      skillType: "http_webhook",
-      parametersSchema: { type: "object", properties: {} },
-      executionConfig: { url: `${slow.url}/status`, method: "GET", timeout_ms: 10000 },
-      expectedLatencyMs: 2000,
-    });
+    await b.skill(slowAgent.id, orderStatusSkill(slow.url, 10000));
     await b.publish(slowAgent.id);
 
     const controller = new AbortController();

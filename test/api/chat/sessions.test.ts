@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { agentBuilder } from "../../support/agent-builder.ts";
+import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 let app: TestApp;
@@ -146,21 +146,13 @@ describe("guardrails in a chat session", () => {
 
 describe("streaming cleanup", () => {
   it("stops the turn's work when the client disconnects mid-stream, and the session goes on", async () => {
-    const { startWebhookTarget } = await import("../../support/agent-builder.ts");
     const slow = startWebhookTarget(() => ({ status: "shipped" }), 1500);
     const local = await startTestApp({ EGRESS_ALLOWLIST: "127.0.0.1" });
     try {
       const { key: k } = await local.newOrg();
       const builder = agentBuilder(local, k);
       const agent = await builder.agent({ name: "Slow lookups" });
-      await builder.skill(agent.id, {
-        name: "order_status",
-        description: "Check the delivery status of an order",
-        skillType: "http_webhook",
-        parametersSchema: { type: "object", properties: {} },
-        executionConfig: { url: `${slow.url}/status`, method: "GET", timeout_ms: 10000 },
-        expectedLatencyMs: 2000,
-      });
+      await builder.skill(agent.id, orderStatusSkill(slow.url, 10000));
       await builder.publish(agent.id);
       const session = (await local.api("POST", "/api/v1/chat/sessions", { key: k, body: { agentId: agent.id } })).body.data;
       const controller = new AbortController();

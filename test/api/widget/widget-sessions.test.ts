@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
+import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 let app: TestApp;
@@ -257,14 +257,7 @@ describe("widget messages sent with a clientMessageId", () => {
     try {
       const b = agentBuilder(app, key);
       const agent = await b.agent({ name: "Order desk" });
-      await b.skill(agent.id, {
-        name: "order_status",
-        description: "Check the delivery status of an order",
-        skillType: "http_webhook",
-        parametersSchema: { type: "object", properties: {} },
-        executionConfig: { url: `${lookups.url}/status`, method: "GET", timeout_ms: 10000 },
-        expectedLatencyMs: 2000,
-      });
+      await b.skill(agent.id, orderStatusSkill(lookups.url, 10000));
       await b.publish(agent.id);
       const orderKey = await newKey({}, agent.id);
       const session = await startSession({ pk: orderKey.keyPublic });

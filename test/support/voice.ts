@@ -1,0 +1,41 @@
+// What the voice tests share: waiting for a condition, a caller's speech from espeak-ng, and the keypad playbook
+// both the phone call and the in-browser test fill.
+import { decodeWav, float32ToInt16, resample } from "../../voice/media/index.ts";
+import type { agentBuilder } from "./agent-builder.ts";
+
+/** Polls `check` until it answers something truthy, which it returns; throws after `timeoutMs`. */
+export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}
+
+/** espeak-ng speech as 16-bit samples at `rate`: 8 kHz for a phone line, 16 kHz for a browser microphone. */
+export async function spoken(text: string, rate: number): Promise<Int16Array> {
+  const proc = Bun.spawn(["espeak-ng", "--stdout", "-v", "en-us", text], { stdout: "pipe" });
+  const wav = decodeWav(new Uint8Array(await new Response(proc.stdout).arrayBuffer()));
+  return float32ToInt16(resample(wav.samples, wav.sampleRate, rate));
+}
+
+/** A playbook that collects a 5-digit ZIP code, by keypad or by voice, and ends saying it back. */
+export function addZipCheckPlaybook(b: ReturnType<typeof agentBuilder>, agentId: string) {
+  return b.playbook(
+    agentId,
+    { name: "ZIP check", description: "check whether we deliver to a ZIP code" },
+    {
+      nodes: [
+        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
+        { id: "zip", type: "collect", position: { x: 0, y: 1 }, data: { variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
+        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
+      ],
+      connections: [
+        { id: "1", source: "s", target: "zip" },
+        { id: "2", source: "zip", target: "e" },
+      ],
+    },
+  );
+}
