@@ -18,6 +18,11 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(lastRandom)}`;
 }
 
+/** The lowest id with `prefix` made at or after `ms`: ids at or above it (as strings) were made from then on. */
+export function firstIdAt(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}`;
+}
+
 function incrementRandom() {
   for (let i = lastRandom.length - 1; i >= 0; i--) {
     if (lastRandom[i] === 0xff) {

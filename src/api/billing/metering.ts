@@ -16,7 +16,7 @@ import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import type { UsageRates } from "../../config.ts";
 import type { Db } from "../../platform/db/index.ts";
 import { conversationMessages, conversations, meteringCheckpoints, usageItems } from "../../platform/db/schema/index.ts";
-import { newId } from "../../platform/ids.ts";
+import { firstIdAt, newId } from "../../platform/ids.ts";
 import type { Jobs } from "../../platform/jobs/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import { debitWalletUpTo } from "./wallet.ts";
@@ -105,8 +105,8 @@ export function scheduleMetering(deps: MeteringDeps & { jobs: Jobs }) {
 
 /** Ids of the conversations that ended, or had a message stored, since `since`: the only ones whose usage can have changed. */
 async function touchedSince(db: Db, since: Date): Promise<string[]> {
-  // Message ids are ULIDs, which sort by the time they were made: the primary key finds the recent ones.
-  const fromMessageId = `msg_${ulidTime(since.getTime())}`;
+  // Message ids sort by the time they were made: the primary key finds the recent ones.
+  const fromMessageId = firstIdAt("msg", since.getTime());
   const ended = db.select({ id: conversations.id }).from(conversations).where(gte(conversations.endedAt, since));
   const messaged = db.selectDistinct({ id: conversationMessages.conversationId }).from(conversationMessages).where(gte(conversationMessages.id, fromMessageId));
   const rows = await ended.union(messaged);
@@ -203,15 +203,4 @@ async function meterConversation(deps: MeteringDeps, c: Touched, m: Measured, it
     }
     return true;
   });
-}
-
-const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/** The 10-character time part of a ULID (platform/ids.ts): ids made at or after `ms` sort at or after it. */
-function ulidTime(ms: number): string {
-  let out = "";
-  for (let i = 0; i < 10; i++) {
-    out = ULID_ALPHABET[ms % 32] + out;
-    ms = Math.floor(ms / 32);
-  }
-  return out;
 }
