@@ -567,7 +567,7 @@ async function orchestrate() {
     console.log(`\nResults (${driver.name}, ${connections} connections, ${seconds} s each; ratio against the mean ceiling ${fmtInt(ceilingRps)} req/s)`);
     console.log(render(table[0]!));
     console.log(widths.map((w) => "-".repeat(w)).join("  "));
-    table.slice(1).forEach((row) => console.log(render(row)));
+    for (const row of table.slice(1)) console.log(render(row));
     const drift = Math.abs(before.result.rps - after.result.rps) / ceilingRps;
     if (drift > 0.15) console.log(`note: the ceiling moved ${Math.round(drift * 100)}% between before and after; the machine was busy, compare ratios, not absolutes`);
     if (patchWrites) console.log(`check: PATCH moved the agent's version by ${patchWrites.versionDelta} (≥ ${patchWrites.counted} 2xx PATCHes counted, plus warm-up)`);

@@ -186,7 +186,7 @@ async function caller() {
       if (now >= measureTo + 200) return done();
       for (; start + tick * FRAME_MS <= now; tick++) {
         const payload = payloads[tick % frames]!;
-        ports.forEach((port, i) => socket.send(serializeRtp({ marker: tick === 0, payloadType: 0, sequenceNumber: tick & 0xffff, timestamp: tick * 160, ssrc: 1000 + i }, payload, packet), port, "127.0.0.1"));
+        ports.forEach((port, i) => void socket.send(serializeRtp({ marker: tick === 0, payloadType: 0, sequenceNumber: tick & 0xffff, timestamp: tick * 160, ssrc: 1000 + i }, payload, packet), port, "127.0.0.1"));
       }
       setTimeout(step, Math.max(0, start + tick * FRAME_MS - performance.now()));
     };

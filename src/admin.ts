@@ -2,11 +2,11 @@
 // With the embedded store the server must be stopped first (PGlite is single-process); with Postgres it can run.
 import { parseArgs } from "node:util";
 import { creditWallet, toCents, toUsd } from "./api/billing/wallet.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { insertApiKey } from "./platform/auth/keys.ts";
 import { createOrganization, listOrganizations } from "./platform/auth/organizations.ts";
 import { isScope, SECRET_KEY_SCOPES, type Scope } from "./platform/auth/scopes.ts";
-import { openDatabase } from "./platform/db/index.ts";
+import { type Database, openDatabase } from "./platform/db/index.ts";
 import { DirectoryLockedError } from "./platform/db/lock.ts";
 import { createLogger } from "./platform/log.ts";
 
@@ -31,14 +31,14 @@ const { values, positionals } = parseArgs({
 const command = positionals.join(" ");
 if (!["org create", "org list", "key create", "wallet credit"].includes(command)) fail(USAGE);
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
 const log = createLogger("warn");
-let database;
+let database: Database;
 try {
   database = await openDatabase({ databaseUrl: config!.databaseUrl, dataDir: config!.dataDir, log });
 } catch (err) {

@@ -1,10 +1,10 @@
 // Entry point: `bun start`. Reads the configuration, starts the appliance, stops cleanly on SIGINT/SIGTERM.
-import { ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { DirectoryLockedError } from "./platform/db/lock.ts";
 import { createLogger } from "./platform/log.ts";
 import { startServer } from "./server.ts";
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {

@@ -140,7 +140,7 @@ describe("knowledge index on the app's storage", () => {
     const [row] = await app.query<{ model: string; embedding: number[] }>(`select embedding_model as model, embedding from knowledge_chunks where source_id = '${faq}'`);
     expect(row!.model).toBe("hashing-384-v1");
     const [expected] = await restarted.embedder.embed(["Q: Is there parking?\nA: No, use the public garage."]);
-    row!.embedding.forEach((v, i) => expect(v).toBeCloseTo(expected![i]!, 6));
+    for (const [i, v] of row!.embedding.entries()) expect(v).toBeCloseTo(expected![i]!, 6);
     const [source] = await app.query<{ model: string }>(`select embedding_model as model from knowledge_sources where id = '${faq}'`);
     expect(source!.model).toBe("hashing-384-v1");
     expect((await restarted.inspect()).stale).toEqual([]);

@@ -11,6 +11,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { conversations } from "../../platform/db/schema/index.ts";
 import { Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
+import type { CompiledConfig } from "../../runtime/compiled.ts";
 import type { ConversationRuntime, TurnResult, TurnSink } from "../../runtime/conversation.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { CompletionRequestInput } from "./model.ts";
@@ -48,8 +49,8 @@ export class CompletionsService {
     if (last.role !== "user" || !text) throw openAiProblem(400, "invalid_messages", "the last message must be a non-empty user message", "messages");
 
     const agentId = body.model;
-    let compiled;
-    let versionId;
+    let compiled: CompiledConfig;
+    let versionId: string | null;
     try {
       ({ compiled, versionId } = await this.agents.compiledFor(principal.organizationId, agentId, false));
     } catch (error) {

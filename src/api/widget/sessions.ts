@@ -5,7 +5,7 @@ import { desc, eq } from "drizzle-orm";
 import type { PublishableKeyGrant } from "../../platform/auth/principal.ts";
 import type { Database } from "../../platform/db/index.ts";
 import { conversationMessages } from "../../platform/db/schema/index.ts";
-import { IdempotencyStore } from "../../platform/http/idempotency.ts";
+import { type Claim, IdempotencyStore } from "../../platform/http/idempotency.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
 import type { Logger } from "../../platform/log.ts";
 import { newId } from "../../platform/ids.ts";
@@ -160,7 +160,7 @@ export class WidgetSessions {
     const key = `widget-message:${conversation.id}:${clientMessageId}`;
     const running = this.running.get(key);
     if (running) return { replayed: true, reply: running };
-    let claim;
+    let claim: Claim;
     try {
       claim = await idempotency.claim(organizationId, key, IdempotencyStore.requestHash("POST", `/chat/widget/sessions/${conversation.id}/messages`, { content }));
     } catch (error) {

@@ -39,9 +39,9 @@ export function nodeUses(node: PlaybookNode): VariableUse[] {
   };
   for (const key of SPOKEN_FIELDS[node.type] ?? []) fromText(node.data[key], `data.${key}`);
   if (node.type === "branch") {
-    (node.data as Partial<BranchData>).conditions?.forEach((c, i) =>
-      uses.push({ variable: c.variable, field: `data.conditions[${i}].variable`, presenceOnly: c.operator === "exists" || c.operator === "not_exists" }),
-    );
+    (node.data as Partial<BranchData>).conditions?.forEach((c, i) => {
+      uses.push({ variable: c.variable, field: `data.conditions[${i}].variable`, presenceOnly: c.operator === "exists" || c.operator === "not_exists" });
+    });
   }
   if (node.type === "skill") {
     for (const [param, template] of Object.entries((node.data as Partial<SkillData>).inputs ?? {})) fromText(template, `data.inputs.${param}`);

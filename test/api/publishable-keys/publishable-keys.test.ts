@@ -250,7 +250,7 @@ describe("what a publishable key can reach", () => {
   it("rate-limits each key at its rateLimitRpm with 429 and Retry-After", async () => {
     const created = await create({ rateLimitRpm: 3 });
     const statuses: number[] = [];
-    let last;
+    let last: Awaited<ReturnType<typeof bootstrap>> | undefined;
     for (let i = 0; i < 5; i++) {
       last = await bootstrap(created.keyPublic);
       statuses.push(last.status);

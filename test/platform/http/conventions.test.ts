@@ -147,7 +147,7 @@ describe("rate limiting", () => {
     try {
       const org = await limited.newOrg();
       const statuses: number[] = [];
-      let last;
+      let last: Awaited<ReturnType<typeof limited.api>> | undefined;
       for (let i = 0; i < 7; i++) {
         last = await limited.api("GET", "/api/v1/agents", { key: org.key });
         statuses.push(last.status);

@@ -98,7 +98,7 @@ describe("RtpEndpoint over loopback UDP", () => {
     expect(intervals.filter((d) => Math.abs(d - 20) <= 5).length).toBeGreaterThanOrEqual(intervals.length * 0.9);
     // The µ-law audio decodes back to the tone (within G.711's quantisation).
     const decoded = new Int16Array(8000);
-    packets.forEach(({ packet }, i) => decodeUlaw(packet.payload, decoded.subarray(i * 160, i * 160 + 160)));
+    for (const [i, { packet }] of packets.entries()) decodeUlaw(packet.payload, decoded.subarray(i * 160, i * 160 + 160));
     const reference = decodeUlaw(encodeUlaw(audio));
     expect([...decoded]).toEqual([...reference]);
   });
