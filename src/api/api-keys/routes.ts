@@ -22,6 +22,8 @@ export function apiKeyRoutes(conventions: ReturnType<typeof createConventions>, 
       },
       {
         scope: "keys:write",
+        // Authorization the body decides runs before an Idempotency-Key replay (see conventions.ts).
+        beforeHandle: ({ body, ...ctx }) => keys.authorizeCreate(me(ctx), body),
         idempotent: true,
         body: ApiKeyCreate,
         parse: "json",
@@ -53,6 +55,7 @@ export function apiKeyRoutes(conventions: ReturnType<typeof createConventions>, 
     })
     .post("/api-keys/:id/rotate", async ({ params, ...ctx }) => ok(await keys.rotate(me(ctx), params.id)), {
       scope: "keys:write",
+      beforeHandle: async ({ params, ...ctx }) => keys.authorizeRotate(me(ctx), params.id),
       idempotent: true,
       params: IdParams,
       response: { 200: Envelope(ApiKeyWithSecret), ...problems(404, 409) },

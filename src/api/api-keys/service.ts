@@ -41,13 +41,23 @@ function refuseStrongerKey(principal: Principal, target: ApiKeyRow, action: "rot
 export class ApiKeysService {
   constructor(private database: Database) {}
 
-  async create(principal: Principal, input: { name: string; scopes: Scope[] }) {
+  /** A key grants only scopes it holds itself. The route checks this before an Idempotency-Key replay, too. */
+  authorizeCreate(principal: Principal, input: { scopes: Scope[] }) {
     const beyond = input.scopes.filter((s) => !principal.scopes.has(s));
     if (beyond.length) {
       throw new Problem(403, "scope_escalation", `a key cannot grant scopes it does not hold itself: ${beyond.join(", ")}`, {
         errors: beyond.map((s) => ({ field: "scopes", message: `${s} is not held by the calling key` })),
       });
     }
+  }
+
+  /** A key rotates only keys holding no scope it lacks. The route checks this before an Idempotency-Key replay, too. */
+  async authorizeRotate(principal: Principal, id: string) {
+    refuseStrongerKey(principal, await this.find(principal.organizationId, id), "rotate");
+  }
+
+  async create(principal: Principal, input: { name: string; scopes: Scope[] }) {
+    this.authorizeCreate(principal, input);
     const { row, secret } = await insertApiKey(this.database.db, { organizationId: principal.organizationId, name: input.name.trim(), scopes: input.scopes, createdBy: principal.actorId });
     return { secret, ...toApiKeyDto(row) };
   }

@@ -81,8 +81,9 @@ export class PublishableKeysService {
     return toPublishableKeyDto(await this.find(organizationId, agentId, id));
   }
 
-  /** The key the embed snippet shows when none is named: the oldest active one. */
+  /** The key the embed snippet shows when none is named: the oldest active one. 404 for an agent not in the organization. */
   async firstActive(organizationId: string, agentId: string): Promise<PublishableKeyDto | null> {
+    await this.agents.get(organizationId, agentId);
     const [row] = await this.db
       .select()
       .from(publishableKeys)

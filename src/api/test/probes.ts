@@ -138,7 +138,9 @@ export class ProbeService {
     }
   }
 
+  /** The agent first, as on every agent route: another organization's agent is agent_not_found, whatever the run id. */
   private async find(organizationId: string, agentId: string, runId: string): Promise<RunRow> {
+    await this.agents.get(organizationId, agentId);
     const [row] = await this.db
       .select()
       .from(probeRuns)

@@ -86,7 +86,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         summary: "Get the embed snippet",
         description:
           "A <script> tag to paste before </body> on the site, with the chosen publishable key (default: the agent's oldest active key). " +
-          "409 no_publishable_key when the agent has none; 409 key_revoked for a revoked one.",
+          "404 agent_not_found for an agent not in your organization; 409 no_publishable_key when the agent has none; 409 key_revoked for a revoked one.",
         tags,
       },
     })

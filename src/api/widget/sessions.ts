@@ -32,6 +32,8 @@ export interface WidgetConversation {
   id: string;
   status: string;
   startedAt: Date;
+  /** The visitor the token proves the caller to be. */
+  visitorId: string;
 }
 
 const SESSIONS_PER_HOUR = 20;
@@ -131,7 +133,7 @@ export class WidgetSessions {
     }
     const row = await this.deps.runtime.describe(organizationId, conversationId);
     if (!row || row.publishableKeyId !== key.id || row.visitorId !== claims.visitorId) throw notFound("conversation", conversationId);
-    return row;
+    return { id: row.id, status: row.status, startedAt: row.startedAt, visitorId: claims.visitorId };
   }
 
   async send(organizationId: string, conversation: WidgetConversation, content: string, sink: TurnSink, signal: AbortSignal): Promise<WidgetReplyDto> {
@@ -158,11 +160,13 @@ export class WidgetSessions {
   async deliver(organizationId: string, conversation: WidgetConversation, content: string, clientMessageId: string): Promise<MessageDelivery> {
     const { idempotency } = this.deps;
     const key = `widget-message:${conversation.id}:${clientMessageId}`;
+    // The visitor owns the stored reply: only the token of that visitor gets it again.
+    const owner = { organizationId, actorId: conversation.visitorId };
     const running = this.running.get(key);
     if (running) return { replayed: true, reply: running };
     let claim: Claim;
     try {
-      claim = await idempotency.claim(organizationId, key, IdempotencyStore.requestHash("POST", `/chat/widget/sessions/${conversation.id}/messages`, { content }));
+      claim = await idempotency.claim(owner, key, IdempotencyStore.requestHash("POST", `/chat/widget/sessions/${conversation.id}/messages`, { content }));
     } catch (error) {
       const started = this.running.get(key);
       if (started && error instanceof Problem && error.code === "idempotency_in_progress") return { replayed: true, reply: started };
@@ -175,7 +179,7 @@ export class WidgetSessions {
     reply.catch(() => {}); // a failure belongs to whoever awaits it; nobody else may be waiting
     this.running.set(key, reply);
     const fail = async (error: unknown) => {
-      await idempotency.release(organizationId, key).catch(() => {});
+      await idempotency.release(owner, key).catch(() => {});
       this.running.delete(key);
       settle.reject(error);
       throw error;
@@ -186,7 +190,7 @@ export class WidgetSessions {
       run: (sink) => {
         this.send(organizationId, conversation, content, sink, UNTIL_DONE).then(
           async (answered) => {
-            await idempotency.complete(organizationId, key, 200, answered).catch((error) => this.deps.log.warn("widget reply not kept for repeats", { conversationId: conversation.id, error }));
+            await idempotency.complete(owner, key, 200, answered).catch((error) => this.deps.log.warn("widget reply not kept for repeats", { conversationId: conversation.id, error }));
             this.running.delete(key);
             settle.resolve(answered);
           },

@@ -11,7 +11,7 @@ import { SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
 import { checkRequestBody } from "./body.ts";
 import { toProblem } from "./errors.ts";
-import { IdempotencyStore } from "./idempotency.ts";
+import { IdempotencyStore, type IdempotencyOwner } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
@@ -53,7 +53,7 @@ export function problemResponse(problem: Problem, instance: string, requestId: s
 }
 
 export function createConventions(deps: ConventionDeps) {
-  const idempotencyClaims = new WeakMap<Request, { organizationId: string; key: string; done: boolean }>();
+  const idempotencyClaims = new WeakMap<Request, { owner: IdempotencyOwner; key: string; done: boolean }>();
   const audited = new WeakSet<Request>();
 
   const conventions = new Elysia({ name: "flowyte-conventions" })
@@ -88,7 +88,7 @@ export function createConventions(deps: ConventionDeps) {
       const claim = idempotencyClaims.get(request);
       if (claim && !claim.done) {
         claim.done = true;
-        await deps.idempotency.release(claim.organizationId, claim.key).catch(() => {});
+        await deps.idempotency.release(claim.owner, claim.key).catch(() => {});
       }
       const requestId = set.headers["x-request-id"] as string | undefined;
       const problem = toProblem(code, error, deps.log, requestId ?? "");
@@ -149,7 +149,12 @@ export function createConventions(deps: ConventionDeps) {
       }),
       /** Routes anyone may call (health, documentation). */
       publicRoute: { detail: { security: [] } as Record<string, unknown> },
-      /** Honour Idempotency-Key: replay the first successful result of a retried POST. */
+      /**
+       * Honour Idempotency-Key: replay the first successful result of a retried POST to the key that sent it.
+       * Authorization comes first: `scope:` runs in transform, and a route's own checks (those that depend on the
+       * body or the target, e.g. scope_escalation) belong in its `beforeHandle`, which Elysia runs before the hooks
+       * a macro adds, so no stored result is answered to a caller that may not make the request now.
+       */
       idempotent: {
         // The document's Idempotency-Key parameter and error responses are added from this mark (openapi.ts):
         // the generator rebuilds `parameters` from the route's own schemas, so a macro cannot list them here.
@@ -157,24 +162,24 @@ export function createConventions(deps: ConventionDeps) {
         async beforeHandle(ctx: { principal: Principal | null; request: Request; headers: Record<string, string | undefined>; body: unknown; path: string; set: { status?: number | string; headers: Record<string, unknown> } }) {
           const key = ctx.headers["idempotency-key"];
           if (key === undefined || !ctx.principal) return;
-          const organizationId = ctx.principal.organizationId;
-          const claim = await deps.idempotency.claim(organizationId, key, IdempotencyStore.requestHash(ctx.request.method, ctx.path, ctx.body));
+          const owner = { organizationId: ctx.principal.organizationId, actorId: ctx.principal.actorId };
+          const claim = await deps.idempotency.claim(owner, key, IdempotencyStore.requestHash(ctx.request.method, ctx.path, ctx.body));
           if (claim.kind === "replay") {
             ctx.set.status = claim.status;
             ctx.set.headers["idempotent-replayed"] = "true";
             return claim.body;
           }
-          idempotencyClaims.set(ctx.request, { organizationId, key, done: false });
+          idempotencyClaims.set(ctx.request, { owner, key, done: false });
         },
         async afterHandle(ctx: { request: Request; response: unknown; set: { status?: number | string } }) {
           const claim = idempotencyClaims.get(ctx.request);
           if (!claim || ctx.response instanceof Response) return;
           claim.done = true;
-          await deps.idempotency.complete(claim.organizationId, claim.key, Number(ctx.set.status ?? 200), ctx.response);
+          await deps.idempotency.complete(claim.owner, claim.key, Number(ctx.set.status ?? 200), ctx.response);
         },
         afterResponse(ctx: { request: Request }) {
           const claim = idempotencyClaims.get(ctx.request);
-          if (claim && !claim.done) void deps.idempotency.release(claim.organizationId, claim.key).catch(() => {});
+          if (claim && !claim.done) void deps.idempotency.release(claim.owner, claim.key).catch(() => {});
         },
       },
     })

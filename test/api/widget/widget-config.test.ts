@@ -102,6 +102,48 @@ describe("embed snippet", () => {
   });
 });
 
+describe("another organization's agent or an id that does not exist", () => {
+  it("answers 404 agent_not_found on the embed snippet, with and without a key id, not 409 no_publishable_key", async () => {
+    const theirs = await app.newOrg("Theirs");
+    const theirAgent = (await app.api("POST", "/api/v1/agents", { key: theirs.key, body: { name: "Theirs" } })).body.data.id;
+    const theirKey = (await app.api("POST", `/api/v1/agents/${theirAgent}/publishable-keys`, { key: theirs.key, body: { name: "Site", allowedOrigins: [SITE] } })).body.data;
+    const keyless = (await app.api("POST", "/api/v1/agents", { key: theirs.key, body: { name: "Their keyless" } })).body.data.id;
+    const mine = await newKey();
+    for (const agent of [theirAgent, keyless, "agt_01NOTANAGENT0000000000000"]) {
+      for (const query of ["", `?publishableKeyId=${theirKey.id}`, `?publishableKeyId=${mine.id}`, "?publishableKeyId=pk_nope"]) {
+        const res = await app.api("GET", `/api/v1/agents/${agent}/widget/embed${query}`, { key });
+        expect([agent, query, res.status, res.body.code]).toEqual([agent, query, 404, "agent_not_found"]);
+      }
+    }
+    // Their key named on my agent is not mine either.
+    const crossed = await app.api("GET", `/api/v1/agents/${agentId}/widget/embed?publishableKeyId=${theirKey.id}`, { key });
+    expect([crossed.status, crossed.body.code]).toEqual([404, "publishable_key_not_found"]);
+  });
+
+  it("answers 404 agent_not_found on the widget configuration and publishable-key routes", async () => {
+    const theirs = await app.newOrg("Theirs too");
+    const theirAgent = (await app.api("POST", "/api/v1/agents", { key: theirs.key, body: { name: "Theirs" } })).body.data.id;
+    const theirKey = (await app.api("POST", `/api/v1/agents/${theirAgent}/publishable-keys`, { key: theirs.key, body: { name: "Site", allowedOrigins: [SITE] } })).body.data;
+    await app.api("DELETE", `/api/v1/agents/${theirAgent}/publishable-keys/${theirKey.id}`, { key: theirs.key });
+    for (const agent of [theirAgent, "agt_01NOTANAGENT0000000000000"]) {
+      const keyPath = `/api/v1/agents/${agent}/publishable-keys/${theirKey.id}`;
+      for (const [method, path, body] of [
+        ["GET", `/api/v1/agents/${agent}/widget`],
+        ["PUT", `/api/v1/agents/${agent}/widget`, {}],
+        ["GET", `/api/v1/agents/${agent}/publishable-keys`],
+        ["POST", `/api/v1/agents/${agent}/publishable-keys`, { name: "x", allowedOrigins: [SITE] }],
+        // Their key is revoked: a state check before the agent's would answer 409 key_revoked.
+        ["PATCH", keyPath, { name: "y" }],
+        ["POST", `${keyPath}/rotate`],
+        ["DELETE", keyPath],
+      ] as const) {
+        const res = await app.api(method, path, { key, body });
+        expect([method, path, res.status, res.body.code]).toEqual([method, path, 404, "agent_not_found"]);
+      }
+    }
+  });
+});
+
 describe("widget bootstrap", () => {
   it("gives a browser the agent's name and widget configuration, and nothing secret", async () => {
     const agent = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Bootstrapped", persona: "internal persona text", greeting: "Hi there" } })).body.data.id;

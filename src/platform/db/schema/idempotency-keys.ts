@@ -5,6 +5,8 @@ export const idempotencyKeys = pgTable(
   "idempotency_keys",
   {
     organizationId: text("organization_id").notNull(),
+    /** The caller that made the first request (API key id): its result is replayed to that caller only. */
+    actorId: text("actor_id").notNull(),
     key: text("key").notNull(),
     /** SHA-256 of method, path and body: a retry must repeat the same request. */
     requestHash: text("request_hash").notNull(),
@@ -14,5 +16,5 @@ export const idempotencyKeys = pgTable(
     sealedBody: text("sealed_body"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.key] })],
+  (t) => [primaryKey({ columns: [t.organizationId, t.actorId, t.key] })],
 );
