@@ -1,8 +1,8 @@
 // The embedded store's folder: locked by the kernel for the life of the process that opened it (so a crash, a
-// recycled pid or PID 1 in a container never blocks a restart).
-// Always the embedded store, whatever DATABASE_URL says: the lock is PGlite-only behaviour.
+// recycled pid or PID 1 in a container never blocks a restart), and private to the server's user.
+// Always the embedded store, whatever DATABASE_URL says: both are PGlite-only behaviour.
 import { afterAll, afterEach, describe, expect, it } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../../src/platform/db/index.ts";
@@ -153,6 +153,45 @@ describe("the folder lock", () => {
       const again = await openDatabase({ databaseUrl: null, dataDir, log: quiet });
       expect(await again.ready()).toBe(true);
       await again.close();
+    },
+    SLOW,
+  );
+});
+
+describe("the embedded store's files", () => {
+  const dataDir = newDataDir();
+
+  /** Every path under `dir` (itself included) that its group or other users may read, write or enter. */
+  function openToOthers(dir: string): string[] {
+    const paths = [dir, ...readdirSync(dir, { recursive: true }).map((p) => join(dir, String(p)))];
+    return paths.filter((p) => (lstatSync(p).mode & 0o077) !== 0).map((p) => `${(lstatSync(p).mode & 0o777).toString(8)} ${p}`);
+  }
+
+  it(
+    "creates DATA_DIR and everything in it private to the server's user on a fresh start, the generated master.key 0600",
+    async () => {
+      const server = await start(dataDir);
+      expect((await health(server.url)).status).toBe(200);
+      expect(lstatSync(join(dataDir, "master.key")).mode & 0o777).toBe(0o600);
+      expect(lstatSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(readdirSync(join(dataDir, "pglite")).length).toBeGreaterThan(10);
+      expect(openToOthers(dataDir)).toEqual([]);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(openToOthers(dataDir)).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    "takes group and other access off an existing folder at start",
+    async () => {
+      for (const p of [dataDir, ...readdirSync(dataDir, { recursive: true }).map((p) => join(dataDir, String(p)))]) {
+        chmodSync(p, lstatSync(p).isDirectory() ? 0o777 : 0o666);
+      }
+      const server = await start(dataDir);
+      expect((await health(server.url)).status).toBe(200);
+      expect(openToOthers(dataDir)).toEqual([]);
     },
     SLOW,
   );
