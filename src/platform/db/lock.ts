@@ -4,7 +4,7 @@
 // never blocks a start. The holder's pid is written into the file only to name it in the message.
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
-import { arch, constants as osConstants } from "node:os";
+import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 
 export class DirectoryLockedError extends Error {}
@@ -23,7 +23,7 @@ export function acquireDirectoryLock(dir: string): { release(): void } {
   const file = join(dir, "flowyte.lock");
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    const code = errno();
+    const code = errno(); // read before anything else can call into libc and overwrite it
     closeSync(fd);
     if (code === osConstants.errno.EWOULDBLOCK || code === osConstants.errno.EAGAIN) {
       const holder = readFileSync(file, "utf8").trim();
@@ -61,7 +61,7 @@ let loaded: Libc | null = null;
 function libc(): Libc {
   if (loaded) return loaded;
   const candidates: Record<string, { names: string[]; errno: string }> = {
-    linux: { names: ["libc.so.6", `libc.musl-${arch() === "x64" ? "x86_64" : arch() === "arm64" ? "aarch64" : arch()}.so.1`, "libc.so"], errno: "__errno_location" },
+    linux: { names: ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"], errno: "__errno_location" },
     darwin: { names: ["libc.dylib", "/usr/lib/libSystem.B.dylib"], errno: "__error" },
     freebsd: { names: ["libc.so.7"], errno: "__error" },
   };
