@@ -108,4 +108,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["bun", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || '3000') + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
+# Bun is PID 1: src/main.ts handles SIGTERM itself (`docker stop` is a clean stop), and the embedded store's lock is a
+# kernel lock on an open file, so a server that crashed never blocks the next start.
 CMD ["bun", "src/main.ts"]

@@ -1,7 +1,7 @@
 // Secrets at rest: AES-256-GCM under the operator's MASTER_KEY. Sealed values are text
 // `v1.<iv>.<tag>.<ciphertext>` (base64url parts) so they fit any text column and carry their format version.
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseMasterKey } from "../config.ts";
 import type { Logger } from "./log.ts";
@@ -42,13 +42,24 @@ export function loadMasterKey(configured: Buffer | null, dataDir: string, log: L
   if (existsSync(file)) {
     const key = parseMasterKey(readFileSync(file, "utf8"));
     if (!key) throw new Error(`${file} does not hold a 32-byte hex key; fix it or set MASTER_KEY`);
+    keepOwnerOnly(file, log);
     return key;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600 });
   log.warn(`MASTER_KEY is not set: generated one into ${file}. Back it up with the data, or set MASTER_KEY (every replica needs the same one).`);
   return key;
+}
+
+/** A key file written by an older release, or copied in by hand, may be readable by others: take that away. */
+function keepOwnerOnly(file: string, log: Logger): void {
+  if ((statSync(file).mode & 0o077) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    log.warn(`${file} is readable by other users and could not be changed to 0600: fix its owner or mode`);
+  }
 }
 
 export function sha256Hex(value: string): string {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { Logger } from "../log.ts";
 import { acquireDirectoryLock } from "./lock.ts";
+import { createPrivateDir, makeTreePrivate } from "./private-dir.ts";
 import { createChangeFeed, type ChangeFeed } from "./changes.ts";
 import * as schema from "./schema/index.ts";
 
@@ -61,6 +62,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 async function openPglite(dataDir: string, log: Logger): Promise<Database> {
   const dir = join(dataDir, "pglite");
+  createPrivateDir(dataDir);
   mkdirSync(dir, { recursive: true });
   // PGlite is single-process: a second process opening the same folder would corrupt it.
   const lock = acquireDirectoryLock(dir);
@@ -69,6 +71,8 @@ async function openPglite(dataDir: string, log: Logger): Promise<Database> {
     // Postgres's default 128 MB buffer pool lives in the WASM heap, which never shrinks; an appliance's
     // embedded database is small, and 32 MB cuts the server's resident memory by about a third.
     client = await PGlite.create(dir, { postgresqlconf: ["shared_buffers = 32MB"] });
+    const refused = makeTreePrivate(dataDir);
+    if (refused.length) log.warn(`${refused.length} files in ${dataDir} are readable by other users and not ours to change, e.g. ${refused[0]}`);
     const db = drizzlePglite(client, { schema }) as unknown as Db;
     await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
     log.debug("embedded database ready", { dir });
