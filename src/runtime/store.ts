@@ -2,6 +2,7 @@
 // One transaction per turn, so a crash never leaves a turn half-stored.
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
+import { storableValue } from "../platform/text.ts";
 import { conversationEvents, conversationMessages, conversations } from "../platform/db/schema/index.ts";
 import type { AuditEvent } from "./receipt.ts";
 import type { ConversationState } from "./state.ts";
@@ -43,6 +44,8 @@ export class ConversationStore {
    * the main thread) one round trip instead of five is most of a turn's cost.
    */
   async saveTurn(row: ConversationRow, update: ConversationUpdate, events: AuditEvent[], messages: NewMessage[]) {
+    // Skill answers, model output and recognized speech reach here unchecked: one NUL in them must not fail the turn.
+    ({ update, events, messages } = storableValue({ update, events, messages }));
     const c = { ...row, ...update };
     const eventRows = JSON.stringify(events.map((e) => ({ id: e.id, seq: e.seq, ts_ms: e.tsMs, channel: e.channel, event_type: e.eventType, payload: e.payload, trace_id: e.traceId })));
     const messageRows = JSON.stringify(messages.map((m) => ({ id: m.id, role: m.role, content: m.content, language: m.language, ts_ms: m.tsMs })));

@@ -10,6 +10,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { uploadContents, uploads } from "../../platform/db/schema/index.ts";
 import { UPLOAD_MAX_BYTES, uploadTooLarge } from "../../platform/http/body.ts";
 import { newId } from "../../platform/ids.ts";
+import { storableText } from "../../platform/text.ts";
 import type { FileStore } from "../../knowledge/ingestion/index.ts";
 import type { UploadDto } from "./model.ts";
 
@@ -93,7 +94,8 @@ export class UploadsService implements FileStore {
 }
 
 function cleanFilename(name: string | undefined): string {
-  const clean = basename((name ?? "").replace(/\\/g, "/")).replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 255);
+  // Cutting at 255 code units can split a surrogate pair: storableText mends the half left over.
+  const clean = storableText(basename((name ?? "").replace(/\\/g, "/")).replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 255));
   return clean || "upload";
 }
 

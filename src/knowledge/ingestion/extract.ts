@@ -4,6 +4,7 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import mammoth from "mammoth";
 import { extractText as extractPdfText } from "unpdf";
+import { storableValue } from "../../platform/text.ts";
 import { IngestionError } from "./errors.ts";
 import { readableText } from "./html.ts";
 
@@ -49,6 +50,11 @@ export function detectFormat(bytes: Uint8Array, contentType: string | null, file
 }
 
 export async function extractDocument(bytes: Uint8Array, format: DocumentFormat): Promise<Extracted> {
+  // A document's text (a NUL byte, an unpaired surrogate from a PDF's text layer) must still be storable.
+  return storableValue(await extractByFormat(bytes, format));
+}
+
+async function extractByFormat(bytes: Uint8Array, format: DocumentFormat): Promise<Extracted> {
   switch (format) {
     case "pdf":
       return { title: null, text: await pdfText(bytes), passages: null };

@@ -3,6 +3,7 @@
 // chunker sees the page's paragraphs. Pages Readability finds no article in fall back to the whole body.
 import { Readability } from "@mozilla/readability";
 import { parseHTML } from "linkedom";
+import { storableValue } from "../../platform/text.ts";
 
 const BLOCKS = new Set([
   "ADDRESS", "ARTICLE", "ASIDE", "BLOCKQUOTE", "DD", "DIV", "DL", "DT", "FIGCAPTION", "FIGURE", "FORM", "H1", "H2", "H3", "H4", "H5", "H6",
@@ -20,10 +21,11 @@ export function readableText(html: string): ReadablePage {
   const title = document.querySelector("title")?.textContent?.trim() || null;
   const article = new Readability(document as unknown as Document, { serializer: (node) => node }).parse();
   const fromArticle = article?.content ? blockText(article.content) : "";
-  if (fromArticle.trim()) return { title: article?.title?.trim() || title, text: fromArticle };
+  // A page's text (a NUL byte, `&#xD800;`) must still be storable.
+  if (fromArticle.trim()) return storableValue({ title: article?.title?.trim() || title, text: fromArticle });
   // Readability consumed the document; parse it again for the fallback.
   const body = parse(html).document.body;
-  return { title, text: body ? blockText(body) : "" };
+  return storableValue({ title, text: body ? blockText(body) : "" });
 }
 
 /** Same-site candidates for crawling: absolute http(s) URLs of the page's links, without fragments. */

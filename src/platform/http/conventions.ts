@@ -1,5 +1,5 @@
 // The API's cross-cutting conventions as one Elysia plugin, used by every route module:
-// request ids, body limits and JSON parsing, problem+json errors, bearer-key authentication,
+// request ids, body limits and JSON parsing, text the database cannot store, problem+json errors, bearer-key authentication,
 // per-route scopes (`scope:`), per-key rate limits, Idempotency-Key replay (`idempotent:`) and the audit trail
 // (each state-changing request's entry is stored before its response is sent).
 import { Elysia } from "elysia";
@@ -10,6 +10,7 @@ import type { Principal } from "../auth/principal.ts";
 import { SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
 import { checkRequestBody } from "./body.ts";
+import { refuseUnstorableText } from "./characters.ts";
 import { toProblem } from "./errors.ts";
 import { IdempotencyStore, type IdempotencyOwner } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
@@ -82,6 +83,9 @@ export function createConventions(deps: ConventionDeps) {
         if (typeof v === "string" && /^\d{1,9}$/.test(v)) (query as Record<string, unknown>)[name] = Number(v);
       }
     })
+    // After authentication and validation, before any route hook (Idempotency-Key claims) or handler: a field the
+    // database could not store is a 400 here instead of a failed write later.
+    .onBeforeHandle({ as: "global" }, ({ params, query, headers, body }) => refuseUnstorableText({ params, query, headers, body }))
     .onError({ as: "global" }, async (ctx) => {
       const { code, error, request, set, path } = ctx;
       // A failed request frees its Idempotency-Key before answering, so an immediate corrected retry runs.

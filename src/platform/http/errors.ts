@@ -1,7 +1,7 @@
 // The one place an error becomes a response: a Problem keeps its status and code; Elysia's validation and
 // parse failures become 400s naming each field; anything unexpected is a logged 500 that leaks nothing.
 import type { Logger } from "../log.ts";
-import { BODY_PROBLEMS, bodyLimitProblem } from "./body.ts";
+import { BODY_PROBLEMS, bodyStreamProblem } from "./body.ts";
 import { Problem, validationProblem, type FieldError } from "./problem.ts";
 
 interface ValueError {
@@ -19,8 +19,8 @@ export function toProblem(code: string | number, error: unknown, log: Logger, re
       return validationProblem(fieldErrors(v.all ?? [], v.type ?? "body"));
     }
     case "PARSE":
-      // A chunked body passing the size limit fails the parser's read with the 413 (body.ts).
-      return bodyLimitProblem(error) ?? new Problem(400, BODY_PROBLEMS[400].code, "the request body is not valid JSON", { errors: [{ field: "body", message: "is not valid JSON" }] });
+      // A body failing its checks while it is read (size, nesting, number of values) fails the parser's read (body.ts).
+      return bodyStreamProblem(error) ?? new Problem(400, BODY_PROBLEMS[400].code, "the request body is not valid JSON", { errors: [{ field: "body", message: "is not valid JSON" }] });
     case "NOT_FOUND":
       return new Problem(404, "route_not_found", "no such route");
     case "INVALID_FILE_TYPE":

@@ -7,6 +7,7 @@ import { SCOPES } from "../auth/scopes.ts";
 import { BODY_PROBLEMS } from "./body.ts";
 import { IDEMPOTENT_MARK, SECURITY_SCHEME } from "./conventions.ts";
 import { IDEMPOTENCY_PROBLEMS } from "./idempotency.ts";
+import { JSON_SHAPE_PROBLEMS } from "./json-shape.ts";
 import { ProblemSchema, TITLES } from "./problem.ts";
 
 const ASSETS = join(import.meta.dir, "../../../node_modules/swagger-ui-dist");
@@ -50,7 +51,10 @@ export function completeDocument(doc: { paths?: Record<string, Record<string, Op
         addProblems(op.responses, IDEMPOTENCY_PROBLEMS);
       }
       // The upload route's multipart body has problems of its own (file_too_large), which it documents itself.
-      if (op.requestBody?.content?.["application/json"]) addProblems(op.responses, BODY_PROBLEMS);
+      if (op.requestBody?.content?.["application/json"]) {
+        addProblems(op.responses, BODY_PROBLEMS);
+        addProblems(op.responses, JSON_SHAPE_PROBLEMS);
+      }
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) >= 400) op.responses[status] = asProblemResponse(response);
       }

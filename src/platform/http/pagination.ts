@@ -3,6 +3,7 @@
 // the list never shift the pages it has not read yet: nothing is skipped or repeated.
 import { Type } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
+import { unstorableCharacter } from "../text.ts";
 import { Problem } from "./problem.ts";
 
 export const DEFAULT_LIMIT = 20;
@@ -30,7 +31,8 @@ export function decodeCursor(cursor: string | undefined): string | null {
   if (cursor === undefined || cursor === "") return null;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof parsed?.k === "string" && parsed.k.length > 0) return parsed.k;
+    // A forged cursor could carry text no query can bind (NUL, an unpaired surrogate).
+    if (typeof parsed?.k === "string" && parsed.k.length > 0 && !unstorableCharacter(parsed.k)) return parsed.k;
   } catch {}
   throw new Problem(400, "invalid_cursor", "cursor is not one this API returned", {
     errors: [{ field: "cursor", message: "is not a valid cursor" }],
