@@ -98,7 +98,8 @@ RUN mkdir -p /data && chown 1000:1000 /data
 ENV DATA_DIR=/data \
     MODELS_DIR=/models \
     PORT=3000 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_ENV=production
 
 USER 1000:1000
 VOLUME /data

@@ -344,7 +344,8 @@ describe("Dockerfile", () => {
     expect(runtimeStage).toContain("VOLUME /data");
     expect(runtimeStage).toContain("EXPOSE 3000");
     expect(runtimeStage.at(-1)).toBe('CMD ["bun", "src/main.ts"]');
-    expect(read("package.json")).toContain('"start": "bun src/main.ts"');
+    expect(read("package.json")).toContain('"start": "NODE_ENV=production bun src/main.ts"');
+    expect(env).toContain("NODE_ENV=production");
   });
 
   it("installs espeak-ng as the always-available speech fallback", () => {

@@ -31,7 +31,7 @@ function checkValue(value: unknown, field: string, errors: FieldError[]): void {
     const why = unstorableCharacter(value);
     if (why) errors.push({ field: field || "body", message: why });
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => checkValue(item, `${field}[${i}]`, errors));
+    for (const [i, item] of value.entries()) checkValue(item, `${field}[${i}]`, errors);
   } else if (value !== null && typeof value === "object" && !(value instanceof Blob)) {
     for (const [key, item] of Object.entries(value)) {
       checkKey(key, field || "body", errors);
