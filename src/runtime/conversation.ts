@@ -120,6 +120,8 @@ class Turn {
   gapRecorded = false;
   /** The brain was shown the conversation without its verified-only data (recorded once a turn). */
   brainWithheldNoted = false;
+  /** The caller's input is in state.history (text is; keyed digits are not). */
+  heard = false;
   constructor(
     readonly live: Live,
     readonly sink: TurnSink,
@@ -283,6 +285,10 @@ export class ConversationRuntime {
     const userMessage = { id: newId("msg"), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
     turn.messages.push(userMessage);
     turn.result.userMessage = { id: userMessage.id, text, tsMs: userMessage.tsMs };
+    // Into the model's context before anything is said this turn, so it reads each answer after its question.
+    // Keyed digits stay out of later turns' context (they are shown to the brain only in the turn they are keyed).
+    if (input.type === "text") this.remember(state, "user", text);
+    turn.heard = input.type === "text";
     state.idleReminders = 0;
     live.row.userTurnCount++;
     // A verification lasts tokenTtlSeconds: once it lapses, the reserved variable (and so a model's prompt) says so.
@@ -296,32 +302,28 @@ export class ConversationRuntime {
     state.sentimentScores.push(score);
     if (score < 0) state.negativeTurns++;
 
-    try {
-      const banned = live.guardrails.screenInput(text);
-      if (banned) {
-        this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
-        return this.say(turn, "I'm sorry, that's not something I can help with. Is there anything else?");
-      }
-      const threshold = live.guardrails.escalationThreshold;
-      if (threshold !== null && state.negativeTurns >= threshold && score < 0) {
-        this.guardrailEvents(live, [{ policyType: "content_policy", decision: "escalated", reason: `${state.negativeTurns} negative turns` }]);
-        state.negativeTurns = 0;
-        state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
-        return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
-      }
-      if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-      if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
-      if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
-
-      if (state.playbook) {
-        const runner = live.runners.get(state.playbook.playbookId);
-        if (runner) return await runner.input(state, this.host(turn, runner), input.type === "dtmf" ? { digits: text } : { text });
-        state.playbook = null;
-      }
-      await this.think(turn, text);
-    } finally {
-      if (input.type === "text") this.remember(state, "user", text);
+    const banned = live.guardrails.screenInput(text);
+    if (banned) {
+      this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
+      return this.say(turn, "I'm sorry, that's not something I can help with. Is there anything else?");
     }
+    const threshold = live.guardrails.escalationThreshold;
+    if (threshold !== null && state.negativeTurns >= threshold && score < 0) {
+      this.guardrailEvents(live, [{ policyType: "content_policy", decision: "escalated", reason: `${state.negativeTurns} negative turns` }]);
+      state.negativeTurns = 0;
+      state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
+      return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
+    }
+    if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
+    if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
+    if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
+
+    if (state.playbook) {
+      const runner = live.runners.get(state.playbook.playbookId);
+      if (runner) return await runner.input(state, this.host(turn, runner), input.type === "dtmf" ? { digits: text } : { text });
+      state.playbook = null;
+    }
+    await this.think(turn, text);
   }
 
   /** Let the brain decide, run what it asks for (through guardrails), until it replies. */
@@ -331,11 +333,13 @@ export class ConversationRuntime {
     const repliesBefore = turn.result.replies.length;
     for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
+      const state = this.brainState(turn);
       const actions = await this.brain.next({
         agent: live.compiled.agent,
         skills: live.skills,
         playbooks: live.compiled.playbooks,
-        state: this.brainState(turn),
+        state,
+        history: turn.heard ? state.history : [...state.history, { role: "user", content: text }],
         userText: text,
         language: live.state.language,
         passages,
@@ -1117,6 +1121,12 @@ export class ConversationRuntime {
     if (!row) throw new ConversationNotFoundError(conversationId);
     const compiled = await this.deps.loadCompiled(row);
     const seq = (await this.deps.store.events(row.id)).length;
+    const state = row.state as unknown as ConversationState;
+    if (!state.historyInOrder) {
+      // Stored before each caller message was remembered ahead of its answer: the transcript has the true order.
+      state.history = (await this.deps.store.messages(row.id)).slice(-HISTORY_TURNS).map((m) => ({ role: m.role, content: m.content }));
+      state.historyInOrder = true;
+    }
     return this.attach(row, compiled, seq);
   }
 
