@@ -15,7 +15,7 @@ import { Receipt, type AuditEvent } from "./receipt.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
-import { overlapScore, redactPii, sentimentLabel, sentimentScore, tokens } from "./text.ts";
+import { overlapScore, redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
 import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
@@ -61,6 +61,8 @@ export interface TurnResult {
   endReason: string | null;
   /** Keypad settings when the agent now waits for a keyed answer (voice channel). */
   awaitingDtmf: { expectedDigits?: number; submitKey?: string } | null;
+  /** The agent redacts PII (content policy): whatever a channel stores of this result must be redactPiiDeep'd first. */
+  redactsPii?: boolean;
 }
 
 export interface StartOptions {
@@ -127,7 +129,7 @@ class Turn {
     readonly sink: TurnSink,
     readonly signal: AbortSignal,
   ) {
-    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null, redactsPii: live.guardrails.redactsPii };
   }
 }
 
@@ -1072,19 +1074,22 @@ export class ConversationRuntime {
   private async persist(turn: Turn) {
     const { live } = turn;
     const ended = live.row.status === "ended";
+    // With redactPii, what is written is redacted: the raw values live on only in memory (live.state) while the
+    // conversation is live here, for the skills and replies of its later turns.
     const redact = live.guardrails.redactsPii;
-    const events = redact ? live.receipt.drain().map(redactEvent) : live.receipt.drain();
+    const kept = <T>(value: T): T => (redact ? redactPiiDeep(value) : value);
+    const events = live.receipt.drain().map((e) => ({ ...e, payload: kept(e.payload) }));
     const messages = redact ? turn.messages.map((m) => ({ ...m, content: redactPii(m.content) })) : turn.messages;
     const state = live.state;
     await this.deps.store.saveTurn(
-      live.row,
+      redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
       {
-        state,
+        state: kept(state),
         status: live.row.status as "active" | "ended",
         userTurnCount: live.row.userTurnCount,
         language: state.language,
         goalCompleted: state.goalCompleted,
-        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...(await this.summarize(live, events, messages)) } : {}),
+        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
       },
       events,
       messages,
@@ -1146,15 +1151,6 @@ export class ConversationRuntime {
 
 export class ConversationNotFoundError extends Error {}
 export class ConversationEndedError extends Error {}
-
-/** What a caller said can sit in an utterance, a reply, a retrieval query or a handoff summary. */
-const REDACTED_FIELDS = ["text", "query", "reason", "summary"] as const;
-
-function redactEvent(e: AuditEvent): AuditEvent {
-  const payload = { ...e.payload };
-  for (const field of REDACTED_FIELDS) if (typeof payload[field] === "string") payload[field] = redactPii(payload[field] as string);
-  return { ...e, payload };
-}
 
 const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
 const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
