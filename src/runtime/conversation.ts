@@ -3,7 +3,7 @@
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
-import { newId } from "../platform/ids.ts";
+import { idTime, newId } from "../platform/ids.ts";
 import { WANTS_END, WANTS_PERSON, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
@@ -109,6 +109,11 @@ interface Live {
   runners: Map<string, PlaybookRunner>;
   lock: Promise<unknown>;
   lastUsed: number;
+  /**
+   * The earliest millisecond the next message id may carry: after the last one stored, so a conversation resumed on a
+   * replica whose clock is behind still lists its new messages last (transcripts are read in id order).
+   */
+  messageFloorMs: number;
 }
 
 /** Everything one turn produces, gathered as it happens. */
@@ -284,7 +289,7 @@ export class ConversationRuntime {
       "user_utterance",
       input.type === "text" ? { text, isFinal: true, language: input.language ?? state.language, asrConfidence: input.asrConfidence ?? null } : { text, isFinal: true, dtmf: true, language: state.language, asrConfidence: null },
     );
-    const userMessage = { id: newId("msg"), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
+    const userMessage = { id: this.messageId(live), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
     turn.messages.push(userMessage);
     turn.result.userMessage = { id: userMessage.id, text, tsMs: userMessage.tsMs };
     // Into the model's context before anything is said this turn, so it reads each answer after its question.
@@ -933,7 +938,7 @@ export class ConversationRuntime {
     }
     const citations = opts.citations?.map((p) => ({ passageId: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score }));
     live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
-    const message = { id: newId("msg"), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
+    const message = { id: this.messageId(turn.live), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
     turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs, language: message.language });
     live.state.lastAgentText = out;
@@ -1111,6 +1116,7 @@ export class ConversationRuntime {
       runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p)])),
       lock: Promise.resolve(),
       lastUsed: this.clock(),
+      messageFloorMs: 0,
     };
     this.live.set(row.id, live);
     return live;
@@ -1124,15 +1130,21 @@ export class ConversationRuntime {
     }
     const row = await this.deps.store.load(organizationId, conversationId);
     if (!row) throw new ConversationNotFoundError(conversationId);
-    const compiled = await this.deps.loadCompiled(row);
-    const seq = (await this.deps.store.events(row.id)).length;
+    const [compiled, events, lastMessageId] = await Promise.all([this.deps.loadCompiled(row), this.deps.store.events(row.id), this.deps.store.lastMessageId(row.id)]);
+    const seq = events.length;
     const state = row.state as unknown as ConversationState;
     if (!state.historyInOrder) {
       // Stored before each caller message was remembered ahead of its answer: the transcript has the true order.
       state.history = (await this.deps.store.messages(row.id)).slice(-HISTORY_TURNS).map((m) => ({ role: m.role, content: m.content }));
       state.historyInOrder = true;
     }
-    return this.attach(row, compiled, seq);
+    const live = this.attach(row, compiled, seq);
+    if (lastMessageId) live.messageFloorMs = idTime(lastMessageId) + 1;
+    return live;
+  }
+
+  private messageId(live: Live): string {
+    return newId("msg", Math.max(Date.now(), live.messageFloorMs));
   }
 
   private evict() {

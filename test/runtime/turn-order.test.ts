@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { createSealer } from "../../src/platform/crypto.ts";
+import { firstIdAt } from "../../src/platform/ids.ts";
 import { offlineGeocoder } from "../../src/platform/geo/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import { ConversationRuntime } from "../../src/runtime/conversation.ts";
@@ -131,6 +132,21 @@ describe("the model sees the conversation in order", () => {
     for (const q of qs) await runtime.turn(organizationId, call.conversationId, { type: "text", text: q, language: "en", asrConfidence: 0.9 });
     expectModelSawTurnsInOrder(qs, [GREETING]);
     await expectTranscriptInOrder(call.conversationId, qs, [GREETING]);
+  });
+
+  it("lists a conversation's new messages last when it resumes on a server whose clock is behind the one that stored the earlier ones", async () => {
+    const qs = questions("skewed");
+    const session = (await app.api("POST", "/api/v1/chat/sessions", { key, body: { agentId } })).body.data;
+    await app.api("POST", `/api/v1/chat/sessions/${session.id}/messages`, { key, body: { content: qs[0] } });
+    // As if another replica, its clock an hour ahead, had stored these (in the same order).
+    const stored = await app.query<{ id: string }>(`select id from conversation_messages where conversation_id = '${session.id}' order by id`);
+    const ahead = firstIdAt("msg", Date.now() + 3_600_000);
+    for (const [i, m] of stored.entries()) await app.query(`update conversation_messages set id = '${ahead}${String(i).padStart(16, "0")}' where id = '${m.id}'`);
+    await app.restart();
+    for (const q of qs.slice(1)) expect((await app.api("POST", `/api/v1/chat/sessions/${session.id}/messages`, { key, body: { content: q } })).status).toBe(200);
+    await expectTranscriptInOrder(session.id, qs, [GREETING]);
+    const listed = await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages`, { key });
+    expect(listed.body.data.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual(inOrder([GREETING], qs));
   });
 
   it("reads a conversation stored with its history out of order (before this fix) in the order it was said", async () => {

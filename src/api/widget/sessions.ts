@@ -209,7 +209,7 @@ export class WidgetSessions {
       .select()
       .from(conversationMessages)
       .where(eq(conversationMessages.conversationId, conversation.id))
-      .orderBy(desc(conversationMessages.tsMs), desc(conversationMessages.id))
+      .orderBy(desc(conversationMessages.id))
       .limit(TRANSCRIPT_MAX);
     return {
       conversationId: conversation.id,
