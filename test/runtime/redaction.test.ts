@@ -3,6 +3,7 @@
 // playbook slot, a confirmation and a skill that echoes them back; then every table of the database (found, not
 // listed) and every line the server logged are searched for them.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { meterUsage } from "../../src/api/billing/metering.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import { agentBuilder, startWebhookTarget } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
@@ -110,6 +111,10 @@ describe("redactPii keeps the raw value out of storage and logs", () => {
     const repeat = await send(EMAIL, "m3");
     expect(repeat.headers.get("idempotent-replayed")).toBe("true");
     expect(JSON.stringify(repeat.body)).not.toContain(EMAIL);
+
+    // Usage items too, as the minutely job makes them.
+    await meterUsage({ db: app.server.database.db, rates: app.config.usageRates, log: createLogger("error", (line) => logged.push(line)) });
+    expect(await app.query(`select id from usage_items where conversation_id = '${session.id}'`)).toHaveLength(1);
 
     const scan = await rowsHolding(RAW);
     expect(scan.hits).toEqual([]);
