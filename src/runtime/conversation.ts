@@ -12,6 +12,7 @@ import { extract, localNow } from "./extractors.ts";
 import { fingerprint, Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
 import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
 import { Receipt, type AuditEvent } from "./receipt.ts";
+import { redactedState } from "./redaction.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
@@ -1089,7 +1090,7 @@ export class ConversationRuntime {
     await this.deps.store.saveTurn(
       redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
       {
-        state: kept(state),
+        state: redact ? redactedState(state) : state,
         status: live.row.status as "active" | "ended",
         userTurnCount: live.row.userTurnCount,
         language: state.language,
