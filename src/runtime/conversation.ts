@@ -939,7 +939,7 @@ export class ConversationRuntime {
     }
     const citations = opts.citations?.map((p) => ({ passageId: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score }));
     live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
-    const message = { id: this.messageId(turn.live), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
+    const message = { id: this.messageId(live), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
     turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs, language: message.language });
     live.state.lastAgentText = out;
