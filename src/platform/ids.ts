@@ -23,6 +23,13 @@ export function firstIdAt(prefix: string, ms: number): string {
   return `${prefix}_${encodeTime(ms)}`;
 }
 
+/** The millisecond an id was made at (its ULID's time part). */
+export function idTime(id: string): number {
+  let ms = 0;
+  for (const c of id.slice(id.lastIndexOf("_") + 1, id.lastIndexOf("_") + 11)) ms = ms * 32 + ALPHABET.indexOf(c);
+  return ms;
+}
+
 function incrementRandom() {
   for (let i = lastRandom.length - 1; i >= 0; i--) {
     if (lastRandom[i] === 0xff) {

@@ -14,8 +14,8 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const extra = fields && Object.keys(fields).length ? " " + JSON.stringify(fields, errorReplacer) : "";
-    write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra}`);
+    const extra = fields && Object.keys(fields).length ? " " + JSON.stringify(fields, logReplacer) : "";
+    write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${redactSecrets(msg)}${extra}`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
@@ -25,8 +25,39 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   };
 }
 
-function errorReplacer(_key: string, value: unknown) {
+/**
+ * What a log line must never carry: query parameters (a failed query's error lists every value it was sent, and
+ * drizzle puts them in the message) and the card numbers and e-mail addresses callers type, wherever they surface
+ * (a database error quoting the value it refused, a skill's error). Numbers stay as they are: only strings are scanned.
+ */
+function logReplacer(key: string, value: unknown) {
+  if (key === "params" || key === "parameters") return undefined;
+  if (typeof value === "string") return redactSecrets(value);
   if (!(value instanceof Error)) return value;
+  const message = withoutParams(value.message);
+  // The stack repeats the message: keep only its frames.
+  const frames = value.stack?.split("\n").filter((l) => /^\s+at /.test(l)) ?? [];
   // Driver errors wrap the database's own message in `cause`; keep it, it is the useful part.
-  return { name: value.name, message: value.message, stack: value.stack, ...(value.cause ? { cause: value.cause } : {}) };
+  return { name: value.name, message, stack: [`${value.name}: ${message}`, ...frames].join("\n"), ...(value.cause ? { cause: value.cause } : {}) };
+}
+
+/** Drizzle's "Failed query: <sql>\nparams: <values>": everything from the parameters on goes. */
+const withoutParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, "");
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const CARD_LIKE = /\b\d(?:[ -]?\d){12,18}\b/g;
+
+/** E-mail addresses, and digit runs that pass the Luhn check of a payment card (ids and timestamps rarely do both). */
+export function redactSecrets(text: string): string {
+  return text.replace(EMAIL, "[email]").replace(CARD_LIKE, (run) => (luhn(run.replace(/\D/g, "")) ? "[card number]" : run));
+}
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
 }

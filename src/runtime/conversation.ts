@@ -3,7 +3,7 @@
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
-import { newId } from "../platform/ids.ts";
+import { idTime, newId } from "../platform/ids.ts";
 import { WANTS_END, WANTS_PERSON, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
@@ -12,10 +12,11 @@ import { extract, localNow } from "./extractors.ts";
 import { fingerprint, Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
 import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
 import { Receipt, type AuditEvent } from "./receipt.ts";
+import { redactedState } from "./redaction.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
-import { overlapScore, redactPii, sentimentLabel, sentimentScore, tokens } from "./text.ts";
+import { overlapScore, redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
 import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
@@ -61,6 +62,8 @@ export interface TurnResult {
   endReason: string | null;
   /** Keypad settings when the agent now waits for a keyed answer (voice channel). */
   awaitingDtmf: { expectedDigits?: number; submitKey?: string } | null;
+  /** The agent redacts PII (content policy): whatever a channel stores of this result must be redactPiiDeep'd first. */
+  redactsPii?: boolean;
 }
 
 export interface StartOptions {
@@ -107,6 +110,11 @@ interface Live {
   runners: Map<string, PlaybookRunner>;
   lock: Promise<unknown>;
   lastUsed: number;
+  /**
+   * The earliest millisecond the next message id may carry: after the last one stored, so a conversation resumed on a
+   * replica whose clock is behind still lists its new messages last (transcripts are read in id order).
+   */
+  messageFloorMs: number;
 }
 
 /** Everything one turn produces, gathered as it happens. */
@@ -120,12 +128,14 @@ class Turn {
   gapRecorded = false;
   /** The brain was shown the conversation without its verified-only data (recorded once a turn). */
   brainWithheldNoted = false;
+  /** The caller's input is in state.history (text is; keyed digits are not). */
+  heard = false;
   constructor(
     readonly live: Live,
     readonly sink: TurnSink,
     readonly signal: AbortSignal,
   ) {
-    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null, redactsPii: live.guardrails.redactsPii };
   }
 }
 
@@ -280,9 +290,13 @@ export class ConversationRuntime {
       "user_utterance",
       input.type === "text" ? { text, isFinal: true, language: input.language ?? state.language, asrConfidence: input.asrConfidence ?? null } : { text, isFinal: true, dtmf: true, language: state.language, asrConfidence: null },
     );
-    const userMessage = { id: newId("msg"), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
+    const userMessage = { id: this.messageId(live), role: "user" as const, content: text, language: state.language, tsMs: this.elapsed(live) };
     turn.messages.push(userMessage);
     turn.result.userMessage = { id: userMessage.id, text, tsMs: userMessage.tsMs };
+    // Into the model's context before anything is said this turn, so it reads each answer after its question.
+    // Keyed digits stay out of later turns' context (they are shown to the brain only in the turn they are keyed).
+    if (input.type === "text") this.remember(state, "user", text);
+    turn.heard = input.type === "text";
     state.idleReminders = 0;
     live.row.userTurnCount++;
     // A verification lasts tokenTtlSeconds: once it lapses, the reserved variable (and so a model's prompt) says so.
@@ -296,32 +310,28 @@ export class ConversationRuntime {
     state.sentimentScores.push(score);
     if (score < 0) state.negativeTurns++;
 
-    try {
-      const banned = live.guardrails.screenInput(text);
-      if (banned) {
-        this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
-        return this.say(turn, "I'm sorry, that's not something I can help with. Is there anything else?");
-      }
-      const threshold = live.guardrails.escalationThreshold;
-      if (threshold !== null && state.negativeTurns >= threshold && score < 0) {
-        this.guardrailEvents(live, [{ policyType: "content_policy", decision: "escalated", reason: `${state.negativeTurns} negative turns` }]);
-        state.negativeTurns = 0;
-        state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
-        return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
-      }
-      if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-      if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
-      if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
-
-      if (state.playbook) {
-        const runner = live.runners.get(state.playbook.playbookId);
-        if (runner) return await runner.input(state, this.host(turn, runner), input.type === "dtmf" ? { digits: text } : { text });
-        state.playbook = null;
-      }
-      await this.think(turn, text);
-    } finally {
-      if (input.type === "text") this.remember(state, "user", text);
+    const banned = live.guardrails.screenInput(text);
+    if (banned) {
+      this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
+      return this.say(turn, "I'm sorry, that's not something I can help with. Is there anything else?");
     }
+    const threshold = live.guardrails.escalationThreshold;
+    if (threshold !== null && state.negativeTurns >= threshold && score < 0) {
+      this.guardrailEvents(live, [{ policyType: "content_policy", decision: "escalated", reason: `${state.negativeTurns} negative turns` }]);
+      state.negativeTurns = 0;
+      state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
+      return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
+    }
+    if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
+    if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
+    if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
+
+    if (state.playbook) {
+      const runner = live.runners.get(state.playbook.playbookId);
+      if (runner) return await runner.input(state, this.host(turn, runner), input.type === "dtmf" ? { digits: text } : { text });
+      state.playbook = null;
+    }
+    await this.think(turn, text);
   }
 
   /** Let the brain decide, run what it asks for (through guardrails), until it replies. */
@@ -331,11 +341,13 @@ export class ConversationRuntime {
     const repliesBefore = turn.result.replies.length;
     for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
+      const state = this.brainState(turn);
       const actions = await this.brain.next({
         agent: live.compiled.agent,
         skills: live.skills,
         playbooks: live.compiled.playbooks,
-        state: this.brainState(turn),
+        state,
+        history: turn.heard ? state.history : [...state.history, { role: "user", content: text }],
         userText: text,
         language: live.state.language,
         passages,
@@ -927,7 +939,7 @@ export class ConversationRuntime {
     }
     const citations = opts.citations?.map((p) => ({ passageId: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score }));
     live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
-    const message = { id: newId("msg"), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
+    const message = { id: this.messageId(live), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
     turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs, language: message.language });
     live.state.lastAgentText = out;
@@ -1068,19 +1080,22 @@ export class ConversationRuntime {
   private async persist(turn: Turn) {
     const { live } = turn;
     const ended = live.row.status === "ended";
+    // With redactPii, what is written is redacted: the raw values live on only in memory (live.state) while the
+    // conversation is live here, for the skills and replies of its later turns.
     const redact = live.guardrails.redactsPii;
-    const events = redact ? live.receipt.drain().map(redactEvent) : live.receipt.drain();
+    const kept = <T>(value: T): T => (redact ? redactPiiDeep(value) : value);
+    const events = live.receipt.drain().map((e) => ({ ...e, payload: kept(e.payload) }));
     const messages = redact ? turn.messages.map((m) => ({ ...m, content: redactPii(m.content) })) : turn.messages;
     const state = live.state;
     await this.deps.store.saveTurn(
-      live.row,
+      redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
       {
-        state,
+        state: redact ? redactedState(state) : state,
         status: live.row.status as "active" | "ended",
         userTurnCount: live.row.userTurnCount,
         language: state.language,
         goalCompleted: state.goalCompleted,
-        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...(await this.summarize(live, events, messages)) } : {}),
+        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
       },
       events,
       messages,
@@ -1102,6 +1117,7 @@ export class ConversationRuntime {
       runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p)])),
       lock: Promise.resolve(),
       lastUsed: this.clock(),
+      messageFloorMs: 0,
     };
     this.live.set(row.id, live);
     return live;
@@ -1115,9 +1131,21 @@ export class ConversationRuntime {
     }
     const row = await this.deps.store.load(organizationId, conversationId);
     if (!row) throw new ConversationNotFoundError(conversationId);
-    const compiled = await this.deps.loadCompiled(row);
-    const seq = (await this.deps.store.events(row.id)).length;
-    return this.attach(row, compiled, seq);
+    const [compiled, events, lastMessageId] = await Promise.all([this.deps.loadCompiled(row), this.deps.store.events(row.id), this.deps.store.lastMessageId(row.id)]);
+    const seq = events.length;
+    const state = row.state as unknown as ConversationState;
+    if (!state.historyInOrder) {
+      // Stored before each caller message was remembered ahead of its answer: the transcript has the true order.
+      state.history = (await this.deps.store.messages(row.id)).slice(-HISTORY_TURNS).map((m) => ({ role: m.role, content: m.content }));
+      state.historyInOrder = true;
+    }
+    const live = this.attach(row, compiled, seq);
+    if (lastMessageId) live.messageFloorMs = idTime(lastMessageId) + 1;
+    return live;
+  }
+
+  private messageId(live: Live): string {
+    return newId("msg", Math.max(Date.now(), live.messageFloorMs));
   }
 
   private evict() {
@@ -1136,15 +1164,6 @@ export class ConversationRuntime {
 
 export class ConversationNotFoundError extends Error {}
 export class ConversationEndedError extends Error {}
-
-/** What a caller said can sit in an utterance, a reply, a retrieval query or a handoff summary. */
-const REDACTED_FIELDS = ["text", "query", "reason", "summary"] as const;
-
-function redactEvent(e: AuditEvent): AuditEvent {
-  const payload = { ...e.payload };
-  for (const field of REDACTED_FIELDS) if (typeof payload[field] === "string") payload[field] = redactPii(payload[field] as string);
-  return { ...e, payload };
-}
 
 const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
 const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");

@@ -42,8 +42,13 @@ export interface ConversationState {
   negativeTurns: number;
   language: string;
   lastAgentText: string;
-  /** Recent turns for a model's context window. */
+  /** Recent turns for a model's context window, in the order they were said. */
   history: { role: "user" | "assistant"; content: string }[];
+  /**
+   * The history holds each caller message before the answers to it. Absent from states stored before that was so;
+   * their history is rebuilt from the transcript when they resume.
+   */
+  historyInOrder?: boolean;
   /**
    * Values of verified-only fields seen in tool results, whether the caller was verified then or not: never to be
    * spoken to a caller who is not (or no longer) verified.
@@ -73,6 +78,7 @@ export function initialState(language: string, variables: Record<string, unknown
     language,
     lastAgentText: "",
     history: [],
+    historyInOrder: true,
     guardedValues: [],
     verifiedOnlyVariables: {},
     goalCompleted: false,

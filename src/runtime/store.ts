@@ -1,6 +1,6 @@
 // Persistence of conversations: the row with its carried state, the receipt events and the transcript.
 // One transaction per turn, so a crash never leaves a turn half-stored.
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
 import { storableValue } from "../platform/text.ts";
 import { conversationEvents, conversationMessages, conversations } from "../platform/db/schema/index.ts";
@@ -75,6 +75,11 @@ export class ConversationStore {
   async messages(conversationId: string): Promise<NewMessage[]> {
     const rows = await this.db.select().from(conversationMessages).where(eq(conversationMessages.conversationId, conversationId)).orderBy(asc(conversationMessages.id));
     return rows.map((r) => ({ id: r.id, role: r.role as "user" | "assistant", content: r.content, language: r.language, tsMs: r.tsMs }));
+  }
+
+  async lastMessageId(conversationId: string): Promise<string | null> {
+    const [row] = await this.db.select({ id: conversationMessages.id }).from(conversationMessages).where(eq(conversationMessages.conversationId, conversationId)).orderBy(desc(conversationMessages.id)).limit(1);
+    return row?.id ?? null;
   }
 
   async events(conversationId: string): Promise<AuditEvent[]> {

@@ -61,6 +61,24 @@ export function redactPii(text: string): string {
   return PII_PATTERNS.reduce((acc, [re, label]) => acc.replace(re, label), text);
 }
 
+/** Keys that name things (ids, a transfer destination from the configuration) rather than hold what was said. */
+const NAMING_KEY = /^(id|destination|transferredTo)$|(Id|Ids|_id)$/;
+/** Keys under which everything is data a caller may have given (slots, skill arguments and results), whatever its name. */
+const DATA_KEYS = new Set(["variables", "args", "arguments", "result", "collected", "data", "metadata", "caller_info"]);
+
+/**
+ * A copy of a JSON value with every string passed through redactPii, except those under naming keys outside data
+ * (an id a PII pattern could mistake for a number must survive, or the state would point nowhere).
+ */
+export function redactPiiDeep<T>(value: T, key = "", inData = false): T {
+  if (typeof value === "string") return (!inData && NAMING_KEY.test(key) ? value : redactPii(value)) as T;
+  if (Array.isArray(value)) return value.map((v) => redactPiiDeep(v, key, inData)) as T;
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactPiiDeep(v, k, inData || DATA_KEYS.has(k))])) as T;
+  }
+  return value;
+}
+
 const sentiment = new Sentiment();
 
 export type SentimentLabel = "positive" | "neutral" | "negative" | "frustrated";

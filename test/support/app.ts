@@ -13,7 +13,7 @@ import { insertApiKey } from "../../src/platform/auth/keys.ts";
 import { createOrganization } from "../../src/platform/auth/organizations.ts";
 import type { Scope } from "../../src/platform/auth/scopes.ts";
 import { openDatabase } from "../../src/platform/db/index.ts";
-import { createLogger } from "../../src/platform/log.ts";
+import { createLogger, type Logger } from "../../src/platform/log.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
 
 export const storageKind = process.env.DATABASE_URL ? "postgres" : "pglite";
@@ -69,7 +69,8 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, overrides: Parameters<typeof startServer>[2] = {}): Promise<TestApp> {
+/** `log`: where the server's log lines go (default: errors only, to stderr), for tests that check what is logged. */
+export async function startTestApp(env: Record<string, string> = {}, { log = quiet, ...overrides }: Parameters<typeof startServer>[2] & { log?: Logger } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "flowyte-test-"));
   let pg: Awaited<ReturnType<typeof freshPostgres>> | null = null;
   if (process.env.DATABASE_URL) pg = await freshPostgres(process.env.DATABASE_URL);
@@ -87,7 +88,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     RATE_LIMIT_PER_MINUTE: "0",
     ...env,
   });
-  let server = await startServer(config, quiet, overrides);
+  let server = await startServer(config, log, overrides);
   let base = server.url;
 
   const app: TestApp = {
@@ -130,7 +131,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     },
     async restart() {
       await server.stop();
-      server = await startServer({ ...config, port: 0 }, quiet, overrides);
+      server = await startServer({ ...config, port: 0 }, log, overrides);
       base = server.url;
     },
     async stop() {

@@ -10,6 +10,7 @@ import { notFound, Problem } from "../../platform/http/problem.ts";
 import type { Logger } from "../../platform/log.ts";
 import { newId } from "../../platform/ids.ts";
 import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
+import { redactPiiDeep } from "../../runtime/text.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { WidgetMessageDto, WidgetReplyDto } from "./model.ts";
 import type { VisitorTokens } from "./visitor-token.ts";
@@ -137,13 +138,19 @@ export class WidgetSessions {
   }
 
   async send(organizationId: string, conversation: WidgetConversation, content: string, sink: TurnSink, signal: AbortSignal): Promise<WidgetReplyDto> {
+    return (await this.answer(organizationId, conversation, content, sink, signal)).reply;
+  }
+
+  /** The reply, and what of it may be stored for repeats: only its redacted form when the agent redacts PII. */
+  private async answer(organizationId: string, conversation: WidgetConversation, content: string, sink: TurnSink, signal: AbortSignal) {
     try {
       const result = await this.deps.runtime.turn(organizationId, conversation.id, { type: "text", text: content }, sink, signal);
-      return {
+      const reply: WidgetReplyDto = {
         userMessage: toMessage(conversation.startedAt, "user", result.userMessage!),
         messages: result.replies.map((m) => toMessage(conversation.startedAt, "assistant", m)),
         ended: result.ended,
       };
+      return { reply, kept: result.redactsPii ? redactPiiDeep(reply) : reply };
     } catch (error) {
       if (error instanceof ConversationEndedError) throw sessionEnded();
       throw error;
@@ -188,9 +195,9 @@ export class WidgetSessions {
     return {
       replayed: false,
       run: (sink) => {
-        this.send(organizationId, conversation, content, sink, UNTIL_DONE).then(
-          async (answered) => {
-            await idempotency.complete(owner, key, 200, answered).catch((error) => this.deps.log.warn("widget reply not kept for repeats", { conversationId: conversation.id, error }));
+        this.answer(organizationId, conversation, content, sink, UNTIL_DONE).then(
+          async ({ reply: answered, kept }) => {
+            await idempotency.complete(owner, key, 200, kept).catch((error) => this.deps.log.warn("widget reply not kept for repeats", { conversationId: conversation.id, error }));
             this.running.delete(key);
             settle.resolve(answered);
           },
@@ -206,7 +213,7 @@ export class WidgetSessions {
       .select()
       .from(conversationMessages)
       .where(eq(conversationMessages.conversationId, conversation.id))
-      .orderBy(desc(conversationMessages.tsMs), desc(conversationMessages.id))
+      .orderBy(desc(conversationMessages.id))
       .limit(TRANSCRIPT_MAX);
     return {
       conversationId: conversation.id,

@@ -144,7 +144,7 @@ export function systemPrompt(ctx: BrainContext): string {
 }
 
 function buildMessages(ctx: BrainContext, names: ReturnType<typeof nameTools>): Message[] {
-  const messages: Message[] = [{ role: "system", content: systemPrompt(ctx) }, ...ctx.state.history, { role: "user", content: ctx.userText }];
+  const messages: Message[] = [{ role: "system", content: systemPrompt(ctx) }, ...ctx.history];
   for (const r of ctx.toolResults) {
     messages.push({ role: "assistant", content: null, tool_calls: [{ id: r.callId, type: "function", function: { name: names.byId.get(r.skill.id) ?? r.skill.name, arguments: JSON.stringify(r.args) } }] });
     messages.push({ role: "tool", tool_call_id: r.callId, content: JSON.stringify(r.ok ? r.result : { error: r.result }) });

@@ -21,6 +21,8 @@ export interface BrainContext {
   skills: CompiledSkill[];
   playbooks: CompiledPlaybook[];
   state: Readonly<ConversationState>;
+  /** The conversation in the order it was said, ending with this turn: the caller's input, then anything said since. */
+  history: ConversationState["history"];
   userText: string;
   language: string;
   passages: Passage[];
