@@ -12,6 +12,8 @@ export type Verdict =
 export const ANALYSIS_TIMEOUT_MS = 5000;
 // If the checker ignores its own timeout, the worker is ended this long after it.
 const HARD_LIMIT_MS = ANALYSIS_TIMEOUT_MS + 5000;
+// The checker holds tens of megabytes; patterns arrive in bursts (an editor saving), so an idle worker is let go.
+const IDLE_MS = 60_000;
 
 const verdicts = new Map<string, Verdict>();
 const CACHE_LIMIT = 1000;
@@ -21,6 +23,7 @@ let worker: Worker | null = null;
 let running: (Job & { timer: ReturnType<typeof setTimeout> }) | null = null;
 const queue: Job[] = [];
 let nextId = 0;
+let idle: ReturnType<typeof setTimeout> | null = null;
 
 export async function analyseBacktracking(source: string, flags: string): Promise<Verdict> {
   const key = `${flags}/${source}`;
@@ -39,7 +42,13 @@ export async function analyseBacktracking(source: string, flags: string): Promis
 }
 
 function pump() {
-  if (running || !queue.length) return;
+  if (running) return;
+  if (!queue.length) {
+    if (worker) idle = setTimeout(stop, IDLE_MS).unref();
+    return;
+  }
+  if (idle) clearTimeout(idle);
+  idle = null;
   const job = queue.shift()!;
   const w = (worker ??= start());
   // The worker only keeps the process alive while it has work.
@@ -47,8 +56,7 @@ function pump() {
   running = {
     ...job,
     timer: setTimeout(() => {
-      void w.terminate();
-      worker = null;
+      stop();
       finish({ status: "unknown", error: "timeout" });
     }, HARD_LIMIT_MS),
   };
@@ -58,14 +66,19 @@ function pump() {
 function start(): Worker {
   const w = new Worker(new URL("./backtracking-worker.ts", import.meta.url));
   w.on("message", ({ id, verdict }: { id: number; verdict: Verdict }) => {
-    if (running?.id === id) finish(verdict);
+    if (worker === w && running?.id === id) finish(verdict);
   });
   w.on("error", (error: Error) => {
-    void w.terminate();
-    worker = null;
+    if (worker !== w) return;
+    stop();
     finish({ status: "unknown", error: error.message || "worker failed" });
   });
   return w;
+}
+
+function stop() {
+  void worker?.terminate();
+  worker = null;
 }
 
 function finish(verdict: Verdict) {
