@@ -63,6 +63,20 @@ describe("playbook validation patterns", () => {
     expect((await app.api("GET", `${base(agentId)}/${playbook.id}/graph`, { key })).body.data.nodes).toEqual([]);
   }, 120_000);
 
+  it("keeps answering other requests while a hard pattern is analysed on save", async () => {
+    const agentId = await newAgent();
+    const playbook = await newPlaybook(agentId);
+    // Seconds of analysis (a pattern no earlier test cached); the server must not wait on it.
+    const save = putGraph(agentId, playbook.id, graph(playbook.flowId, ["(.*c){19}x"]));
+    let saved = false;
+    void save.finally(() => (saved = true));
+    const health = await fetch(`${app.url}/health`);
+    expect([health.status, saved]).toEqual([200, false]);
+    const res = await save;
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ field: "nodes[1].data.validation.pattern", message: expect.stringMatching(/catastrophic/) }]);
+  }, 60_000);
+
   it("refuses validation patterns the linear-time engine cannot run: backreferences, lookaround, huge repeats", async () => {
     const agentId = await newAgent();
     const playbook = await newPlaybook(agentId);
