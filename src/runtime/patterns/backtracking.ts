@@ -11,26 +11,27 @@ export type Verdict =
 /** How long the analysis of one pattern may take before the pattern is refused as unproven. */
 export const ANALYSIS_TIMEOUT_MS = 5000;
 // If the checker ignores its own timeout, the worker is ended this long after it.
-const HARD_LIMIT_MS = ANALYSIS_TIMEOUT_MS + 5000;
+const GRACE_MS = 5000;
 // The checker holds tens of megabytes; patterns arrive in bursts (an editor saving), so an idle worker is let go.
 const IDLE_MS = 60_000;
 
 const verdicts = new Map<string, Verdict>();
 const CACHE_LIMIT = 1000;
 
-type Job = { id: number; source: string; flags: string; resolve: (v: Verdict) => void };
+type Job = { id: number; source: string; flags: string; deadline: number; resolve: (v: Verdict) => void };
 let worker: Worker | null = null;
-let running: (Job & { timer: ReturnType<typeof setTimeout> }) | null = null;
+let running: (Job & { timer: ReturnType<typeof setTimeout>; cut: boolean }) | null = null;
 const queue: Job[] = [];
 let nextId = 0;
 let idle: ReturnType<typeof setTimeout> | null = null;
 
-export async function analyseBacktracking(source: string, flags: string): Promise<Verdict> {
+/** `deadline` (epoch ms) bounds the wait in the queue and the analysis together; past it the answer is unknown. */
+export async function analyseBacktracking(source: string, flags: string, deadline = Date.now() + ANALYSIS_TIMEOUT_MS): Promise<Verdict> {
   const key = `${flags}/${source}`;
   const cached = verdicts.get(key);
   if (cached) return cached;
   const verdict = await new Promise<Verdict>((resolve) => {
-    queue.push({ id: nextId++, source, flags, resolve });
+    queue.push({ id: nextId++, source, flags, deadline, resolve });
     pump();
   });
   // An unknown verdict may be the machine being busy: ask again next time.
@@ -50,17 +51,24 @@ function pump() {
   if (idle) clearTimeout(idle);
   idle = null;
   const job = queue.shift()!;
+  const timeoutMs = Math.min(ANALYSIS_TIMEOUT_MS, job.deadline - Date.now());
+  if (timeoutMs <= 0) {
+    job.resolve({ status: "unknown", error: "out of time" });
+    return pump();
+  }
   const w = (worker ??= start());
   // The worker only keeps the process alive while it has work.
   w.ref();
   running = {
     ...job,
+    // Cut short by the deadline: a timeout then says the request ran out of time, not that the pattern is hard.
+    cut: timeoutMs < ANALYSIS_TIMEOUT_MS,
     timer: setTimeout(() => {
       stop();
       finish({ status: "unknown", error: "timeout" });
-    }, HARD_LIMIT_MS),
+    }, timeoutMs + GRACE_MS),
   };
-  w.postMessage({ id: job.id, source: job.source, flags: job.flags, timeoutMs: ANALYSIS_TIMEOUT_MS });
+  w.postMessage({ id: job.id, source: job.source, flags: job.flags, timeoutMs });
 }
 
 function start(): Worker {
@@ -87,6 +95,6 @@ function finish(verdict: Verdict) {
   clearTimeout(job.timer);
   running = null;
   worker?.unref();
-  job.resolve(verdict);
+  job.resolve(job.cut && verdict.status === "unknown" ? { status: "unknown", error: "out of time" } : verdict);
   pump();
 }

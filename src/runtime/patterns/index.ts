@@ -3,6 +3,12 @@
 // caller text is only ever matched by the linear-time engine.
 import type { FieldError } from "../../platform/http/problem.ts";
 import { ANALYSIS_TIMEOUT_MS, analyseBacktracking } from "./backtracking.ts";
+
+/**
+ * What the analyses of one request may take together (queueing included): a graph holds up to 500 steps, and one
+ * request must not keep the shared analysis worker from every other organization's saves for long.
+ */
+export const REQUEST_ANALYSIS_BUDGET_MS = 15_000;
 import { compileLinear, type PatternFlags } from "./linear.ts";
 
 export { compileLinear, MAX_PROGRAM_SIZE, type LinearPattern, type PatternFlags } from "./linear.ts";
@@ -21,20 +27,23 @@ export function patternProblem(source: string, flags: PatternFlags = ""): string
 }
 
 /** Every pattern that cannot be accepted, each named by its field; the backtracking analysis runs off the main thread. */
-export async function checkPatterns(patterns: PatternAt[]): Promise<FieldError[]> {
+export async function checkPatterns(patterns: PatternAt[], budgetMs = REQUEST_ANALYSIS_BUDGET_MS): Promise<FieldError[]> {
   const errors: FieldError[] = [];
+  const deadline = Date.now() + budgetMs;
   for (const { field, source, flags = "" } of patterns) {
     const problem = patternProblem(source, flags);
     if (problem) {
       errors.push({ field, message: problem });
       continue;
     }
-    const verdict = await analyseBacktracking(source, flags);
+    const verdict = await analyseBacktracking(source, flags, deadline);
     if (verdict.status === "vulnerable") {
       errors.push({
         field,
         message: `backtracks catastrophically (${verdict.complexity} time) on input such as ${verdict.attack}: write it so each repetition and alternative can match a text in only one way, e.g. (a+)+ as a+`,
       });
+    } else if (verdict.status === "unknown" && verdict.error === "out of time") {
+      errors.push({ field, message: `was not checked for catastrophic backtracking: this request's patterns took more than ${budgetMs / 1000} s to analyse; simplify them or try again` });
     } else if (verdict.status === "unknown") {
       errors.push({ field, message: `could not be shown free of catastrophic backtracking within ${ANALYSIS_TIMEOUT_MS / 1000} s (${verdict.error}): simplify it` });
     }
