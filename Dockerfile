@@ -13,6 +13,9 @@ COPY package.json bun.lock bunfig.toml ./
 # page from node_modules at run time) is a production dependency and stays.
 RUN bun install --frozen-lockfile --production \
  && test -f node_modules/swagger-ui-dist/swagger-ui-bundle.js
+# recheck's JVM jar and native binary are optional backends (about 50 MB); the server runs its pure-JavaScript checker.
+RUN rm -rf node_modules/recheck-jar node_modules/recheck-linux-* \
+ && test -f node_modules/recheck/lib/main.js
 
 # ---- source: what .dockerignore lets through, with the optional folders guaranteed to exist ----------------
 # plugins/ and voice/ may be empty in a checkout (git keeps no empty folders), and COPY of a missing path fails.

@@ -1114,7 +1114,7 @@ export class ConversationRuntime {
       receipt: new Receipt(row.id, channel, row.startedAt.getTime(), nextSeq, this.clock),
       state: row.state as unknown as ConversationState,
       skills: compiled.skills.filter((s) => !s.channels.length || s.channels.includes(channel)),
-      runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p)])),
+      runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p, this.deps.log)])),
       lock: Promise.resolve(),
       lastUsed: this.clock(),
       messageFloorMs: 0,

@@ -32,6 +32,13 @@ type RequestMessage = CompletionRequestInput["messages"][number];
 const textOf = (m: RequestMessage): string =>
   typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p.type === "text" ? (p.text ?? "") : "")).join("") : "";
 
+/**
+ * The most text one message may carry, its parts joined: what a string content may hold. Without it 50 parts reach
+ * 800,000 characters, and the runtime's own text scans (PII redaction, slot extraction) grow with the square of a
+ * message's length: seconds to minutes of a busy server for one request.
+ */
+const MAX_MESSAGE_TEXT = 16_000;
+
 /** Rough token count for the `usage` block (4 characters a token); the agent's own model may count differently. */
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
@@ -44,6 +51,11 @@ export class CompletionsService {
 
   /** Resolve the request to a conversation and the text to answer; throws OpenAI-flavoured problems. */
   async prepare(principal: Principal, body: CompletionRequestInput, continueId: string | undefined) {
+    const long = body.messages.findIndex((m) => textOf(m).length > MAX_MESSAGE_TEXT);
+    if (long >= 0) {
+      const field = `messages[${long}].content`;
+      throw openAiProblem(400, "validation_error", `${field} holds more than ${MAX_MESSAGE_TEXT} characters of text (its parts together)`, field);
+    }
     const last = body.messages[body.messages.length - 1]!;
     const text = textOf(last).trim();
     if (last.role !== "user" || !text) throw openAiProblem(400, "invalid_messages", "the last message must be a non-empty user message", "messages");

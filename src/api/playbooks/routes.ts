@@ -92,7 +92,8 @@ export function playbookRoutes(ctx: ApiContext) {
           description:
             "Full overwrite of the graph. flowId must be the playbook's (409 flow_mismatch otherwise). The graph is checked as a whole: " +
             "400 validation_error names every problem (unknown node types, bad node data, dangling connections, unreachable nodes, " +
-            "missing exits, closed loops, unknown skills, variables used before they are gathered).",
+            "missing exits, closed loops, unknown skills, variables used before they are gathered, validation patterns that need " +
+            "backtracking or would backtrack catastrophically: see the Playbooks section of the API conventions).",
           tags,
         },
       },

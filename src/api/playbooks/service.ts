@@ -8,7 +8,8 @@ import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
 import { RESERVED_VARIABLES } from "../../runtime/compiled.ts";
-import { validateGraph } from "../../runtime/playbooks/graph.ts";
+import { checkPatterns, schemaPatterns } from "../../runtime/patterns/index.ts";
+import { graphPatterns, validateGraph } from "../../runtime/playbooks/graph.ts";
 import { isVariableName } from "../../runtime/playbooks/variables.ts";
 import type { GraphDto, PlaybookCreateInput, PlaybookDto, PlaybookPatchInput } from "./model.ts";
 
@@ -50,7 +51,7 @@ export class PlaybooksService {
   }
 
   async create(organizationId: string, agentId: string, input: PlaybookCreateInput): Promise<PlaybookDto> {
-    checkInputSchema(input.inputSchema);
+    await checkSchemas(input);
     const row = await this.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
       await requireAgent(db, organizationId, agentId, true);
@@ -82,7 +83,7 @@ export class PlaybooksService {
   }
 
   async update(organizationId: string, agentId: string, id: string, patch: PlaybookPatchInput): Promise<PlaybookDto> {
-    checkInputSchema(patch.inputSchema);
+    await checkSchemas(patch);
     const row = await this.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
       await requireAgent(db, organizationId, agentId, true);
@@ -132,6 +133,8 @@ export class PlaybooksService {
   }
 
   async replaceGraph(organizationId: string, agentId: string, id: string, graph: GraphDto): Promise<GraphDto> {
+    // Outside the transaction: the backtracking analysis can take seconds, and the transaction holds the agent's lock.
+    const patternErrors = await checkPatterns(graphPatterns(graph));
     const row = await this.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
       // The agent row lock orders this against a skill being deleted while the graph starts calling it.
@@ -148,6 +151,7 @@ export class PlaybooksService {
       };
       const skillRows = await db.select({ id: skills.id }).from(skills).where(and(eq(skills.organizationId, organizationId), eq(skills.agentId, agentId)));
       const errors = validateGraph(stored, { skillIds: new Set(skillRows.map((s) => s.id)), inputVariables: inputVariables(current.inputSchema) });
+      errors.push(...patternErrors.filter((p) => !errors.some((e) => e.field === p.field)));
       if (errors.length) throw validationProblem(errors, `the graph has ${errors.length} problem${errors.length === 1 ? "" : "s"}: ${errors[0]!.field} ${errors[0]!.message}`);
       const [row] = await db.update(playbooks).set({ graph: stored, updatedAt: sql`now()` }).where(eq(playbooks.id, id)).returning();
       return row!;
@@ -190,14 +194,17 @@ async function ensureNameFree(db: Db, agentId: string, name: string, exceptId?: 
   }
 }
 
-/** inputSchema properties become variables, so their names follow the variable rules. */
-function checkInputSchema(schema: Record<string, unknown> | undefined) {
-  if (!schema) return;
+/**
+ * inputSchema properties become variables, so their names follow the variable rules; a `pattern` in either schema is
+ * held to the rules of every pattern the API accepts (clients and models run them).
+ */
+async function checkSchemas({ inputSchema, outputSchema }: { inputSchema?: Record<string, unknown>; outputSchema?: Record<string, unknown> }) {
   const errors: FieldError[] = [];
-  for (const name of inputVariables(schema)) {
+  for (const name of inputSchema ? inputVariables(inputSchema) : []) {
     const field = `inputSchema.properties.${name}`;
     if (!isVariableName(name)) errors.push({ field, message: "is not a variable name (letters, digits and _, not starting with a digit)" });
     else if ((RESERVED_VARIABLES as readonly string[]).includes(name)) errors.push({ field, message: `${name} is reserved: the runtime sets it` });
   }
+  errors.push(...(await checkPatterns([...schemaPatterns(inputSchema, "inputSchema"), ...schemaPatterns(outputSchema, "outputSchema")])));
   if (errors.length) throw validationProblem(errors);
 }

@@ -7,6 +7,7 @@ import { Value } from "@sinclair/typebox/value";
 import { fieldErrors } from "../../platform/http/errors.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 import { RESERVED_VARIABLES, type PlaybookConnection, type PlaybookNode } from "../compiled.ts";
+import { patternProblem, type PatternAt } from "../patterns/index.ts";
 import { isVariableName, nodeProduces, nodeUses, VARIABLE_NAME } from "./variables.ts";
 
 const oneOf = <const T extends readonly string[]>(values: T, description?: string) =>
@@ -33,7 +34,7 @@ export const CollectData = Type.Object(
     options: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50, description: "The allowed answers; required for choice" })),
     validation: Type.Optional(
       Type.Object({
-        pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "Regular expression the value must match" })),
+        pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "Regular expression (JavaScript syntax, no flags) the value must match somewhere; runs in a linear-time engine: no backreferences or lookaround, and no catastrophic backtracking" })),
         min: Type.Optional(Type.Number({ description: "Smallest number (number, integer)" })),
         max: Type.Optional(Type.Number({ description: "Largest number (number, integer)" })),
         minLength: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
@@ -234,7 +235,9 @@ function checkData(node: PlaybookNode, context: GraphContext): FieldError[] {
       reserved(data.variable, "variable");
       if (data.slotType === "choice" && !data.options) errors.push({ field: "options", message: "is required for a choice slot" });
       const v = data.validation ?? {};
-      if (v.pattern !== undefined && !compiles(v.pattern)) errors.push({ field: "validation.pattern", message: "is not a valid regular expression" });
+      // The backtracking analysis is slower and asynchronous: the save path adds it (see patterns/checkPatterns).
+      const problem = v.pattern === undefined ? null : patternProblem(v.pattern);
+      if (problem) errors.push({ field: "validation.pattern", message: problem });
       if (v.min !== undefined && v.max !== undefined && v.min > v.max) errors.push({ field: "validation.min", message: "must not exceed validation.max" });
       if (v.minLength !== undefined && v.maxLength !== undefined && v.minLength > v.maxLength) {
         errors.push({ field: "validation.minLength", message: "must not exceed validation.maxLength" });
@@ -441,11 +444,10 @@ function checkDataflow(graph: Graph, out: Edge[][], reachable: Set<number>, star
   return errors;
 }
 
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
+/** Every collect step's validation.pattern, named by its field, for the save path's backtracking check. */
+export function graphPatterns(graph: { nodes: { type: string; data: Record<string, unknown> }[] }): PatternAt[] {
+  return graph.nodes.flatMap((node, i) => {
+    const pattern = node.type === "collect" ? (node.data.validation as { pattern?: unknown } | undefined)?.pattern : undefined;
+    return typeof pattern === "string" ? [{ field: `nodes[${i}].data.validation.pattern`, source: pattern }] : [];
+  });
 }

@@ -2,7 +2,9 @@
 // re-prompts, confirm, branch on conditions, call skills (through the runtime, so guardrails apply), say,
 // transfer, end. The position lives in the conversation state, so a playbook survives between requests.
 import type { CompiledPlaybook, PlaybookNode } from "../compiled.ts";
+import type { Logger } from "../../platform/log.ts";
 import { extract, type SlotType } from "../extractors.ts";
+import { compileLinear } from "../patterns/index.ts";
 import { fillTemplate } from "../text.ts";
 import type { ConversationState } from "../state.ts";
 import { nextNodeId } from "./graph.ts";
@@ -51,10 +53,20 @@ export type PlaybookInput = { text: string } | { digits: string };
 
 export class PlaybookRunner {
   private nodes: Map<string, PlaybookNode>;
+  private warned = new Set<string>();
 
-  constructor(private playbook: CompiledPlaybook) {
+  constructor(
+    private playbook: CompiledPlaybook,
+    private log?: Pick<Logger, "warn">,
+  ) {
     this.nodes = new Map(playbook.graph.nodes.map((n) => [n.id, n]));
   }
+
+  private readonly skipped = (pattern: string, reason: string) => {
+    if (this.warned.has(pattern)) return;
+    this.warned.add(pattern);
+    this.log?.warn("playbook validation pattern skipped: it cannot run in the linear-time matcher", { playbookId: this.playbook.id, pattern, reason });
+  };
 
   get id() {
     return this.playbook.id;
@@ -250,7 +262,7 @@ export class PlaybookRunner {
       value = got.ok ? got.value : undefined;
     }
     if (value === undefined) return undefined;
-    return valid(value, data.validation) ? value : undefined;
+    return valid(value, data.validation, this.skipped) ? value : undefined;
   }
 
   private prefill(state: ConversationState, utterance: string, now: Date) {
@@ -262,7 +274,7 @@ export class PlaybookRunner {
       if (["text", "name", "yes_no", "digits", "number", "integer", "choice"].includes(type)) continue;
       if (state.variables[data.variable] !== undefined) continue;
       const got = extract(type, utterance, { localNow: now, options: data.options });
-      if (got.ok && valid(got.value, data.validation)) state.variables[data.variable] = got.value;
+      if (got.ok && valid(got.value, data.validation, this.skipped)) state.variables[data.variable] = got.value;
     }
   }
 
@@ -275,18 +287,19 @@ export class PlaybookRunner {
   }
 }
 
-function valid(value: string | number | boolean, v: CollectData["validation"]): boolean {
+function valid(value: string | number | boolean, v: CollectData["validation"], onSkipped: (pattern: string, reason: string) => void): boolean {
   if (!v) return true;
   if (typeof value === "number") return (v.min === undefined || value >= v.min) && (v.max === undefined || value <= v.max);
   const s = String(value);
   if (v.minLength !== undefined && s.length < v.minLength) return false;
   if (v.maxLength !== undefined && s.length > v.maxLength) return false;
   if (v.pattern) {
-    try {
-      if (!new RegExp(v.pattern).test(s)) return false;
-    } catch {
-      return true;
-    }
+    const compiled = compileLinear(v.pattern);
+    // Only a graph saved before patterns were checked can hold one the linear engine cannot run. Running it in a
+    // backtracking engine could stall the server, and refusing every answer would trap every caller, so the
+    // pattern is skipped (the other checks still apply) with a warning, and the pre-publish report names it.
+    if (!compiled.ok) onSkipped(v.pattern, compiled.reason);
+    else if (!compiled.pattern.test(s)) return false;
   }
   return true;
 }

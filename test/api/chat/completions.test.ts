@@ -96,6 +96,18 @@ describe("OpenAI-compatible completions with the built-in brain", () => {
     const badKey = new OpenAI({ baseURL: `${app.url}/api/v1`, apiKey: "flowyte_sk_live_wrongwrongwrongwrongwrongwrongwrong", maxRetries: 0 });
     expect(await badKey.chat.completions.create({ model: agentId, messages: [{ role: "user", content: "hi" }] }).catch((e) => e)).toBeInstanceOf(OpenAI.AuthenticationError);
   });
+
+  it("refuses a message whose text parts together hold more than a string content may (16,000 characters)", async () => {
+    const part = { type: "text" as const, text: "A--".repeat(5000) };
+    const refused = await client.chat.completions
+      .create({ model: agentId, messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "Hello!" }, { role: "user", content: [part, part] }] })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused.code).toBe("validation_error");
+    expect(refused.param).toBe("messages[2].content");
+    const allowed = await client.chat.completions.create({ model: agentId, messages: [{ role: "user", content: [part] }] });
+    expect(allowed.choices[0]!.message.content).toBeTruthy();
+  });
 });
 
 describe("OpenAI-compatible completions over the OpenAI-compatible brain", () => {
