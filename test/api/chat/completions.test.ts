@@ -6,6 +6,7 @@ import { StreamedContent } from "../../../src/api/chat/completions.ts";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
+import { until } from "../../support/voice.ts";
 
 async function publishedAgent(app: TestApp, key: string) {
   const b = agentBuilder(app, key);
@@ -220,12 +221,15 @@ describe("streamed completions", () => {
     let received = "";
     while (!received.includes("One moment")) received += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    await Bun.sleep(400);
 
-    const events = (await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${conversationId}' order by seq`)).map((e) => ({
-      type: e.event_type,
-      payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload,
-    }));
+    // The cancelled lookup is recorded once the turn has unwound: wait for that event, not for a fixed time.
+    const events = await until(async () => {
+      const all = (await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${conversationId}' order by seq`)).map((e) => ({
+        type: e.event_type,
+        payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload,
+      }));
+      return all.some((e) => e.type === "tool_call") && all;
+    }, 30_000);
     // The lookup was cancelled with the stream, and nothing was said after the client left.
     expect(events.find((e) => e.type === "tool_call")!.payload).toMatchObject({ status: "error", errorCode: "cancelled" });
     expect(events.filter((e) => e.type === "agent_message").map((e) => e.payload.text)).toEqual(["One moment while I check that."]);

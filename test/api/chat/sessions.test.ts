@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
+import { until } from "../../support/voice.ts";
 
 let app: TestApp;
 let key: string;
@@ -166,9 +167,12 @@ describe("streaming cleanup", () => {
       const first = new TextDecoder().decode((await reader.read()).value);
       expect(first).toContain("event:delta"); // the filler line streams while the lookup runs
       controller.abort();
-      await Bun.sleep(400);
-      const events = await local.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${session.id}' order by seq`);
-      const payloads = events.map((e) => ({ type: e.event_type, payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload }));
+      // The cancelled lookup is recorded once the turn has unwound: wait for that event, not for a fixed time.
+      const payloads = await until(async () => {
+        const events = await local.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${session.id}' order by seq`);
+        const all = events.map((e) => ({ type: e.event_type, payload: typeof e.payload === "string" ? JSON.parse(e.payload) : e.payload }));
+        return all.some((e) => e.type === "tool_call") && all;
+      }, 30_000);
       expect(payloads.find((e) => e.type === "tool_call")!.payload).toMatchObject({ status: "error", errorCode: "cancelled" });
       expect(payloads.some((e) => e.type === "error" && e.payload.code === "client_disconnected")).toBe(false);
       // Nothing was said after the caller left, and the session takes the next message.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
+import { until } from "../../support/voice.ts";
 
 let webhook: ReturnType<typeof startWebhookTarget>;
 beforeAll(() => {
@@ -155,7 +156,8 @@ describe("simulate with the built-in brain", () => {
       const first = new TextDecoder().decode((await reader.read()).value);
       const conversationId = JSON.parse(first.slice(first.indexOf("data:") + 5, first.indexOf("\n\n"))).conversationId;
       controller.abort();
-      await Bun.sleep(400);
+      // Once the run has ended no more lookups may start: wait for the end, then watch a while longer.
+      await until(async () => (await app.query<{ status: string }>(`select status from conversations where id = '${conversationId}'`))[0]?.status === "ended", 30_000);
       const callsAfterAbort = slow.calls.length;
       await Bun.sleep(300);
       expect(slow.calls.length).toBe(callsAfterAbort); // no more work once the client is gone
