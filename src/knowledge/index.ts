@@ -25,7 +25,7 @@ const LOAD_PAGE = 1000;
  * with the event loop free between steps: on PGlite (one connection, on the main thread) every request waits for
  * the step under way, so a step must stay short.
  */
-const WRITE_BATCH = 32;
+const WRITE_BATCH = 16;
 /**
  * A refresh writes its passages beside those in use with ordinals from here (int4, far above any source's count),
  * and swaps them in with its last batch. Rows numbered from here are not searchable: nothing loads them into the

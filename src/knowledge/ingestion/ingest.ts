@@ -16,6 +16,8 @@ import { detectFormat, extractDocument, SUPPORTED_FORMATS } from "./extract.ts";
 import type { PageFetcher } from "./fetcher.ts";
 
 export type SourceRow = typeof knowledgeSources.$inferSelect;
+/** What the step after indexing learns of the source (not its content, which can be megabytes). */
+export type IndexedSource = Pick<SourceRow, "id" | "organizationId" | "agentId">;
 
 /** Uploaded files, by the id the uploads API gave them. */
 export interface FileStore {
@@ -29,7 +31,7 @@ export interface IngestDeps {
   fetchPage: PageFetcher;
   log: Logger;
   /** After a source's new content is indexed (knowledge gaps it now answers become covered). */
-  onIndexed?(source: SourceRow): Promise<void>;
+  onIndexed?(source: IndexedSource): Promise<void>;
   clock?: () => number;
 }
 
@@ -69,10 +71,8 @@ export class SourceIngestion {
       const stored = refreshing ? await this.swapIn(source, content, signal) : await this.indexProgressively(source, content, signal);
       // Gone: deleted while it was being read (its passages went with it).
       if (!stored) return;
-      const [updated] = await this.deps.db.select().from(knowledgeSources).where(eq(knowledgeSources.id, sourceId));
-      if (!updated) return;
       // The source is indexed whatever follows: a failure here must not turn it into an error.
-      await this.deps.onIndexed?.(updated).catch((error) => this.deps.log.warn("after-indexing step failed", { sourceId, error }));
+      await this.deps.onIndexed?.(source).catch((error) => this.deps.log.warn("after-indexing step failed", { sourceId, error }));
     } catch (error) {
       if (signal.aborted) throw error;
       if (!(error instanceof IngestionError) && !lastAttempt) throw error;
