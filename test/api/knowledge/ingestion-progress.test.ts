@@ -98,4 +98,23 @@ describe("a large ingestion among other tenants", () => {
     expect(await summary(sourceId)).toMatchObject({ status: "indexed", chunkCount: total, progress: { current: total, total } });
     expect(observed).toBeGreaterThan(0);
   });
+
+  it("deletes a source in the middle of its ingestion without waiting for it: the run stops and nothing of it stays searchable", async () => {
+    const sourceId = await addText("Fridge manual", manual(600_000, "fridge"));
+    let seen;
+    do seen = await summary(sourceId);
+    while (seen.chunkCount === 0 && seen.status !== "indexed");
+    expect(seen.status).toBe("indexing");
+    const deleted = await app.api("DELETE", sources(`/${sourceId}`), { key: owner.key });
+    expect(deleted.status).toBe(200);
+    expect((await app.api("GET", sources(`/${sourceId}`), { key: owner.key })).status).toBe(404);
+    // Again after the run had time for more batches: it found its source gone and wrote nothing more.
+    for (const pause of [0, 1000]) {
+      await Bun.sleep(pause);
+      const found = await app.api("POST", `/api/v1/agents/${agentId}/knowledge/preview`, { key: owner.key, body: { query: "fridge warranty", limit: 20 } });
+      expect(found.body.data.chunks.filter((c: any) => c.sourceId === sourceId)).toEqual([]);
+      const [row] = await app.query<{ n: number }>(`select count(*)::int as n from knowledge_chunks where source_id = '${sourceId}'`);
+      expect(row!.n).toBe(0);
+    }
+  });
 });
