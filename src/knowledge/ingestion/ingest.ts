@@ -99,7 +99,7 @@ export class SourceIngestion {
   private async indexProgressively(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
     const sourceId = source.id;
     const resumeFrom = source.status === "indexing" && source.contentHash === content.hash ? source.chunkCount : 0;
-    if (!(await this.update(sourceId, { textContent: content.text, contentHash: content.hash }))) return false;
+    if (!(await this.update(sourceId, { textContent: content.text }))) return false;
     const result = await this.deps.index.replaceSource({
       organizationId: source.organizationId,
       agentId: source.agentId,
@@ -109,7 +109,8 @@ export class SourceIngestion {
       resumeFrom,
       signal,
       record: (tx, { written, total, last }) => {
-        const counted = { chunkCount: written, progress: { current: written, total } };
+        // The hash commits with the passages it describes: a later run resumes only over passages of the same content.
+        const counted = { chunkCount: written, progress: { current: written, total }, contentHash: content.hash };
         return this.update(sourceId, last ? { ...this.indexed(written), ...counted } : counted, tx);
       },
     });
