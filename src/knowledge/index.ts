@@ -2,11 +2,13 @@
 // truth, and the search engine is kept in step with them. Writes to one source are serialized, so two runs of the
 // same source cannot leave the engine holding both sets of chunks, and a background re-embedding or refill cannot
 // put back chunks a new run just replaced; while `ready()` is loading the in-process engine, everything waits for it.
-import { and, asc, count, eq, gt, inArray, notExists, or, sql } from "drizzle-orm";
+// Ingestion writes a batch at a time, each batch in its own transaction with the source's count (see WRITE_BATCH).
+import { and, asc, count, eq, gt, gte, inArray, lt, notExists, or, sql } from "drizzle-orm";
 import type { Config } from "../config.ts";
-import type { Database } from "../platform/db/index.ts";
+import type { Database, Db } from "../platform/db/index.ts";
 import { knowledgeChunks, knowledgeSources } from "../platform/db/schema/index.ts";
 import { newId } from "../platform/ids.ts";
+import { yieldToEventLoop } from "../platform/event-loop.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Passage, Retriever } from "../runtime/tools/types.ts";
 import { createEmbedder, type Embedder } from "./embedders/index.ts";
@@ -15,13 +17,23 @@ import type { IndexState, KnowledgeIndex } from "./types.ts";
 
 export type { ChunkInput, IndexState, KnowledgeIndex } from "./types.ts";
 
-const EMBED_BATCH = 64;
-// Modest statements: PGlite's WebAssembly heap grows to the largest one and never shrinks (2,000-row pages of
-// 384-float arrays took the process from ~0.5 to ~1.2 GB at 20,000 chunks).
-const INSERT_BATCH = 250;
+/** Texts an in-process embedder takes at once between turns of the event loop (the hashing one: ~0.2–1 ms each). */
+const EMBED_BATCH = 16;
 const LOAD_PAGE = 1000;
+/**
+ * Passages embedded, stored (one transaction, with the source's count) and searchable per step of an ingestion,
+ * with the event loop free between steps: on PGlite (one connection, on the main thread) every request waits for
+ * the step under way, so a step must stay short.
+ */
+const WRITE_BATCH = 16;
+/**
+ * A refresh writes its passages beside those in use with ordinals from here (int4, far above any source's count),
+ * and swaps them in with its last batch. Rows numbered from here are not searchable: nothing loads them into the
+ * engine, and the next run of their source clears them if a cut-off run left some behind.
+ */
+export const STAGED_ORDINAL = 1 << 30;
 /** Chunks read, embedded and written back per step of a re-embedding; each step is committed on its own. */
-export const REEMBED_BATCH = 256;
+export const REEMBED_BATCH = 64;
 const DEFAULT_PASSAGES = 5;
 
 type ChunkRow = typeof knowledgeChunks.$inferSelect;
@@ -60,11 +72,12 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     return run;
   };
 
-  const embedAll = async (texts: string[], onProgress?: (done: number, total: number) => void) => {
+  /** An in-process embedder works on the main thread: requests get their turn between batches. */
+  const embedAll = async (texts: string[]) => {
     const vectors: number[][] = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+      if (i) await yieldToEventLoop();
       vectors.push(...(await embedder.embed(texts.slice(i, i + EMBED_BATCH))));
-      onProgress?.(vectors.length, texts.length);
     }
     return vectors;
   };
@@ -109,7 +122,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     let keywordOnly = 0;
     let after = "";
     for (;;) {
-      const rows = await db.select().from(knowledgeChunks).where(gt(knowledgeChunks.id, after)).orderBy(asc(knowledgeChunks.id)).limit(LOAD_PAGE);
+      const rows = await db.select().from(knowledgeChunks).where(and(gt(knowledgeChunks.id, after), inUse)).orderBy(asc(knowledgeChunks.id)).limit(LOAD_PAGE);
       if (!rows.length) break;
       // Vectors from another model (or of another size) would be compared with queries they cannot match:
       // such chunks stay findable by keyword until the background re-embedding reaches them.
@@ -140,38 +153,85 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     retriever,
     search,
 
-    async replaceSource({ organizationId, agentId, sourceId, chunks }, onProgress) {
+    async replaceSource(input, onProgress) {
+      const { organizationId, agentId, sourceId, chunks, signal } = input;
+      const progressive = input.mode === "progressive";
+      const from = progressive ? Math.min(input.resumeFrom ?? 0, chunks.length) : 0;
+      // A swap writes the new passages beside those in use, numbered from STAGED_ORDINAL, out of search.
+      const base = progressive ? 0 : STAGED_ORDINAL;
+      const staged: ChunkDocument[] = [];
+      const record = (tx: unknown, batch: { written: number; total: number; last: boolean }) => input.record?.(tx as Db, batch) ?? Promise.resolve(true);
+      const gone = async () => {
+        // The source was deleted: what this run made searchable goes with it.
+        await engine.removeSource(agentId, sourceId);
+        return null;
+      };
       await settled();
       return inTurn([sourceId], async () => {
-        const embeddings = await embedAll(chunks.map((c) => searchableText({ text: c.text, question: c.question ?? null })), onProgress);
-        const rows = chunks.map((c, ordinal) => ({
-          id: newId("chk"),
-          organizationId,
-          agentId,
-          sourceId,
-          ordinal,
-          text: c.text,
-          question: c.question ?? null,
-          answer: c.answer ?? null,
-          sourceUrl: c.sourceUrl ?? null,
-          language: c.language ?? null,
-          embedding: embeddings[ordinal]!,
-          embeddingModel: embedder.model,
-        }));
-        await db.transaction(async (tx) => {
-          await tx.delete(knowledgeChunks).where(sourceChunks(organizationId, agentId, sourceId));
-          for (let i = 0; i < rows.length; i += INSERT_BATCH) await tx.insert(knowledgeChunks).values(rows.slice(i, i + INSERT_BATCH));
-        });
-        await engine.removeSource(agentId, sourceId);
-        await engine.upsert(rows.map((row) => ({ ...document(row), embedding: row.embedding })));
-        return { chunkCount: rows.length };
+        for (let start = from; ; start += WRITE_BATCH) {
+          signal?.throwIfAborted();
+          const batch = chunks.slice(start, start + WRITE_BATCH);
+          const last = start + batch.length >= chunks.length;
+          const embeddings = await embedAll(batch.map((c) => searchableText({ text: c.text, question: c.question ?? null })));
+          const rows = batch.map((c, i) => ({
+            id: newId("chk"),
+            organizationId,
+            agentId,
+            sourceId,
+            ordinal: base + start + i,
+            text: c.text,
+            question: c.question ?? null,
+            answer: c.answer ?? null,
+            sourceUrl: c.sourceUrl ?? null,
+            language: c.language ?? null,
+            embedding: embeddings[i]!,
+            embeddingModel: embedder.model,
+          }));
+          const written = await db.transaction(async (tx) => {
+            if (!(await record(tx, { written: start + batch.length, total: chunks.length, last: !progressive && last }))) return false;
+            // The first batch clears what a run cut off earlier left beyond the passages it keeps.
+            if (start === from) await tx.delete(knowledgeChunks).where(and(sourceChunks(organizationId, agentId, sourceId), gte(knowledgeChunks.ordinal, progressive ? from : STAGED_ORDINAL)));
+            if (rows.length) await tx.insert(knowledgeChunks).values(rows.map((row) => ({ ...row, embedding: vectorLiteral(row.embedding) })));
+            if (!progressive && last) {
+              await tx.delete(knowledgeChunks).where(and(sourceChunks(organizationId, agentId, sourceId), lt(knowledgeChunks.ordinal, STAGED_ORDINAL)));
+              await tx
+                .update(knowledgeChunks)
+                .set({ ordinal: sql`${knowledgeChunks.ordinal} - ${STAGED_ORDINAL}` })
+                .where(sourceChunks(organizationId, agentId, sourceId));
+            }
+            return true;
+          });
+          if (!written) return gone();
+          const docs = rows.map((row) => ({ ...document(row), embedding: row.embedding }));
+          if (progressive) {
+            if (start === 0) await engine.removeSource(agentId, sourceId);
+            await engine.upsert(docs);
+          } else staged.push(...docs);
+          onProgress?.(start + batch.length, chunks.length);
+          if (last) break;
+          await yieldToEventLoop();
+        }
+        // A first indexing is finished once its last batch is searchable, in the engine too: only then does the
+        // source say so (a search engine of its own, Meilisearch, takes its documents after the rows commit).
+        if (progressive && !(await db.transaction((tx) => record(tx, { written: chunks.length, total: chunks.length, last: true })))) return gone();
+        if (!progressive) {
+          await engine.removeSource(agentId, sourceId);
+          for (let i = 0; i < staged.length; i += WRITE_BATCH) {
+            await engine.upsert(staged.slice(i, i + WRITE_BATCH));
+            await yieldToEventLoop();
+          }
+        }
+        return { chunkCount: chunks.length };
       });
     },
 
-    async removeSource(organizationId, agentId, sourceId) {
+    async removeSource(organizationId, agentId, sourceId, record) {
       await settled();
       await inTurn([sourceId], async () => {
-        await db.delete(knowledgeChunks).where(sourceChunks(organizationId, agentId, sourceId));
+        await db.transaction(async (tx) => {
+          await tx.delete(knowledgeChunks).where(sourceChunks(organizationId, agentId, sourceId));
+          await record?.(tx as unknown as Db);
+        });
         await engine.removeSource(agentId, sourceId);
       });
     },
@@ -179,8 +239,8 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     async inspect(): Promise<IndexState> {
       await settled();
       const [[total], staleByModel, engineStats] = await Promise.all([
-        db.select({ chunks: count() }).from(knowledgeChunks),
-        db.select({ model: knowledgeChunks.embeddingModel, chunks: count() }).from(knowledgeChunks).where(stale()).groupBy(knowledgeChunks.embeddingModel),
+        db.select({ chunks: count() }).from(knowledgeChunks).where(inUse),
+        db.select({ model: knowledgeChunks.embeddingModel, chunks: count() }).from(knowledgeChunks).where(and(stale(), inUse)).groupBy(knowledgeChunks.embeddingModel),
         engine.persistent ? engine.stats() : Promise.resolve(null),
       ]);
       return { chunks: total!.chunks, stale: staleByModel, engine: engineStats };
@@ -196,7 +256,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         const rows = await db
           .select({ id: knowledgeChunks.id, sourceId: knowledgeChunks.sourceId, text: knowledgeChunks.text, question: knowledgeChunks.question })
           .from(knowledgeChunks)
-          .where(and(gt(knowledgeChunks.id, after), stale()))
+          .where(and(gt(knowledgeChunks.id, after), stale(), inUse))
           .orderBy(asc(knowledgeChunks.id))
           .limit(REEMBED_BATCH);
         if (!rows.length) return { chunks: done, finished: true };
@@ -231,6 +291,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
             );
           done += updated.length;
         });
+        await yieldToEventLoop();
       }
     },
 
@@ -243,7 +304,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         const rows = await db
           .select()
           .from(knowledgeChunks)
-          .where(staleOnly ? and(gt(knowledgeChunks.id, after), stale()) : gt(knowledgeChunks.id, after))
+          .where(and(gt(knowledgeChunks.id, after), inUse, staleOnly ? stale() : undefined))
           .orderBy(asc(knowledgeChunks.id))
           .limit(LOAD_PAGE);
         if (!rows.length) return { chunks: done };
@@ -255,6 +316,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
           await engine.upsert(docs);
           done += docs.length;
         });
+        await yieldToEventLoop();
       }
     },
 
@@ -266,6 +328,17 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
       return loading;
     },
   };
+}
+
+/** Chunks searchable now: not the staged passages of a refresh under way. */
+const inUse = lt(knowledgeChunks.ordinal, STAGED_ORDINAL);
+
+/**
+ * A vector as one Postgres array literal: Drizzle's own array encoding made inserting embeddings on PGlite several
+ * times slower, and every insert there holds the main thread.
+ */
+function vectorLiteral(vector: number[]): number[] {
+  return sql`${`{${vector.join(",")}}`}::real[]` as unknown as number[];
 }
 
 function sourceChunks(organizationId: string, agentId: string, sourceId: string) {

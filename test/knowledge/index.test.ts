@@ -2,7 +2,7 @@
 // their embeddings, found by search, found again by a fresh index after a restart, and removed with their source.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createHashingEmbedder } from "../../src/knowledge/embedders/index.ts";
-import { createKnowledgeIndex, type KnowledgeIndex } from "../../src/knowledge/index.ts";
+import { createKnowledgeIndex, STAGED_ORDINAL, type KnowledgeIndex } from "../../src/knowledge/index.ts";
 import { createInProcessSearchEngine } from "../../src/knowledge/search/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
@@ -55,8 +55,8 @@ describe("knowledge index on the app's storage", () => {
     const progress: [number, number][] = [];
     const chunks = Array.from({ length: 70 }, (_, i) => ({ text: `Opening hours note ${i}: the clinic opens at ${7 + (i % 3)} am on weekdays.`, language: "en" }));
     chunks[0] = { text: "The clinic is open Monday to Friday from 8 am to 6 pm, closed on public holidays.", language: "en" };
-    const { chunkCount } = await index.replaceSource({ organizationId, agentId, sourceId: hours, chunks }, (done, total) => progress.push([done, total]));
-    expect(chunkCount).toBe(70);
+    const result = await index.replaceSource({ organizationId, agentId, sourceId: hours, chunks }, (done, total) => progress.push([done, total]));
+    expect(result).toEqual({ chunkCount: 70 });
     expect(progress.at(-1)).toEqual([70, 70]);
     expect(progress.length).toBeGreaterThan(1);
 
@@ -158,5 +158,29 @@ describe("knowledge index on the app's storage", () => {
 
   it("never shows one organization's chunks to another", async () => {
     expect(await index.search({ organizationId: "org_someone_else", agentId, text: "parking", limit: 5 })).toEqual([]);
+  });
+
+  it("leaves the staged passages of a cut-off refresh out of search, counts and reloads, and clears them at the next run", async () => {
+    const lease = await addSource("text", "Lease");
+    await index.replaceSource({ organizationId, agentId, sourceId: lease, chunks: [{ text: "The lease runs for twelve months from the first of the month." }] });
+    // What a refresh killed mid-way leaves: new passages numbered from STAGED_ORDINAL, not swapped in.
+    await app.query(
+      `insert into knowledge_chunks (id, organization_id, agent_id, source_id, ordinal, text, embedding, embedding_model)
+       values ('chk_staged_1', '${organizationId}', '${agentId}', '${lease}', ${STAGED_ORDINAL}, 'Half-written refresh about pets allowed in the flat.', '{}', '${index.embedder.model}')`,
+    );
+    const restarted = freshIndex();
+    await restarted.ready();
+    expect((await restarted.search({ organizationId, agentId, text: "pets allowed in the flat", limit: 5 })).some((h) => h.id === "chk_staged_1")).toBe(false);
+    expect((await restarted.inspect()).chunks).toBe(await chunkCount(lease) - 1 + (await chunkCount(faq)) + (await chunkCount(hours)));
+
+    await restarted.replaceSource({ organizationId, agentId, sourceId: lease, chunks: [{ text: "The lease runs for six months." }, { text: "Pets are allowed with a deposit." }] });
+    const rows = await app.query<{ id: string; ordinal: number; text: string }>(`select id, ordinal, text from knowledge_chunks where source_id = '${lease}' order by ordinal`);
+    expect(rows.map((r) => [r.ordinal, r.text])).toEqual([
+      [0, "The lease runs for six months."],
+      [1, "Pets are allowed with a deposit."],
+    ]);
+    const hits = await restarted.search({ organizationId, agentId, text: "lease months", limit: 5, sourceIds: [lease] });
+    expect(hits.map((h) => h.text)).toContain("The lease runs for six months.");
+    expect(hits.map((h) => h.text)).not.toContain("The lease runs for twelve months from the first of the month.");
   });
 });

@@ -9,7 +9,7 @@ import { notFound, validationProblem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { KnowledgeIndex } from "../../knowledge/types.ts";
-import type { SourceRow } from "../../knowledge/ingestion/index.ts";
+import type { IndexedSource } from "../../knowledge/ingestion/index.ts";
 import { redactPii } from "../../runtime/text.ts";
 import { ANSWER_THRESHOLD } from "../../runtime/tools/types.ts";
 import type { AgentsService } from "../agents/service.ts";
@@ -155,7 +155,7 @@ export class GapRecorder {
    * After `source` is indexed: every open or in-progress gap of its agent whose question now finds a passage at
    * the coverage threshold becomes covered. The source's coverageScore is the share of those gaps it answered.
    */
-  async coverBy(source: SourceRow): Promise<void> {
+  async coverBy(source: IndexedSource): Promise<void> {
     const gaps = await this.db
       .select({ id: knowledgeGaps.id, query: knowledgeGaps.representativeQuery })
       .from(knowledgeGaps)

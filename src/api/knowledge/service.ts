@@ -1,6 +1,6 @@
 // Knowledge sources of an agent: created `pending` and read by a background job (see knowledge/ingestion),
 // listed without their content, read with it, refreshed, and deleted together with every passage cut from them.
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, type SQL } from "drizzle-orm";
 import type { Ingestion, SourceRow } from "../../knowledge/ingestion/index.ts";
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES } from "../../knowledge/ingestion/index.ts";
 import type { KnowledgeIndex } from "../../knowledge/types.ts";
@@ -27,7 +27,10 @@ import {
 const PAYLOAD_FIELD = { url: "url", file: "file_id", text: "text", faq: "items" } as const;
 const URL_ONLY = ["crawl", "refreshEnabled", "refreshIntervalS"] as const;
 
-export function toSourceSummary(row: SourceRow): KnowledgeSourceSummaryDto {
+/** A source's columns but its content (extracted text can be megabytes): what lists read. */
+const { textContent: _text, faqItems: _items, ...summaryColumns } = getTableColumns(knowledgeSources);
+
+export function toSourceSummary(row: Omit<SourceRow, "textContent" | "faqItems">): KnowledgeSourceSummaryDto {
   const crawl = row.crawl as { maxDepth?: number; maxPages?: number };
   return {
     id: row.id,
@@ -86,7 +89,7 @@ export class KnowledgeSourcesService {
     const where: SQL[] = [eq(knowledgeSources.organizationId, organizationId), eq(knowledgeSources.agentId, agentId)];
     if (after) where.push(lt(knowledgeSources.id, after));
     const rows = await this.db
-      .select()
+      .select(summaryColumns)
       .from(knowledgeSources)
       .where(and(...where))
       .orderBy(desc(knowledgeSources.id))
@@ -155,8 +158,10 @@ export class KnowledgeSourcesService {
 
   async remove(organizationId: string, agentId: string, sourceId: string): Promise<void> {
     await this.find(organizationId, agentId, sourceId);
-    await this.deps.index.removeSource(organizationId, agentId, sourceId);
+    // The row first, its passages with it (cascade): an ingestion under way stops at its next batch, finding its
+    // source gone, instead of this waiting for it to finish.
     await this.db.delete(knowledgeSources).where(eq(knowledgeSources.id, sourceId));
+    await this.deps.index.removeSource(organizationId, agentId, sourceId);
     await this.deps.gaps.uncover(organizationId, sourceId);
   }
 

@@ -12,10 +12,10 @@ import type { Logger } from "../../platform/log.ts";
 import { scheduleReindexing } from "../reindex.ts";
 import type { KnowledgeIndex } from "../types.ts";
 import { createPageFetcher } from "./fetcher.ts";
-import { SourceIngestion, type FileStore, type SourceRow } from "./ingest.ts";
+import { SourceIngestion, type FileStore, type IndexedSource } from "./ingest.ts";
 
 export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES, MAX_DEPTH_LIMIT, MAX_PAGES_LIMIT } from "./crawl.ts";
-export type { FileStore, SourceRow } from "./ingest.ts";
+export type { FileStore, IndexedSource, SourceRow } from "./ingest.ts";
 
 export const ingestQueue = defineQueue<{ sourceId: string }>("knowledge-ingest", {
   policy: "keyed",
@@ -42,7 +42,7 @@ export interface IngestionDeps {
   files: FileStore;
   egress: EgressGuard;
   log: Logger;
-  onIndexed?(source: SourceRow): Promise<void>;
+  onIndexed?(source: IndexedSource): Promise<void>;
   clock?: () => number;
 }
 

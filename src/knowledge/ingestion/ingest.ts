@@ -1,20 +1,23 @@
 // One ingestion run of a knowledge source: read its content (crawl, file, text or FAQ), hash it, and when it
 // is new or changed cut it into passages and hand them to the index; then record the outcome on the source.
 // A source already indexed is being refreshed: unchanged content only moves lastCheckedAt, and a failure
-// leaves its passages in place. Runs are jobs, so a run cut off by a restart simply runs again.
+// leaves its passages in place. Runs are jobs, so a run cut off by a restart runs again, carrying on from the
+// passages it had stored.
 import { eq, sql, type SQL } from "drizzle-orm";
 import { createHash } from "node:crypto";
 import type { Db } from "../../platform/db/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { ChunkInput, KnowledgeIndex } from "../types.ts";
-import { chunkText } from "./chunker.ts";
+import { chunkTextInTurns } from "./chunker.ts";
 import { crawlSite, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES } from "./crawl.ts";
 import { IngestionError, readableReason, TransientIngestionError } from "./errors.ts";
 import { detectFormat, extractDocument, SUPPORTED_FORMATS } from "./extract.ts";
 import type { PageFetcher } from "./fetcher.ts";
 
 export type SourceRow = typeof knowledgeSources.$inferSelect;
+/** What the step after indexing learns of the source (not its content, which can be megabytes). */
+export type IndexedSource = Pick<SourceRow, "id" | "organizationId" | "agentId">;
 
 /** Uploaded files, by the id the uploads API gave them. */
 export interface FileStore {
@@ -28,7 +31,7 @@ export interface IngestDeps {
   fetchPage: PageFetcher;
   log: Logger;
   /** After a source's new content is indexed (knowledge gaps it now answers become covered). */
-  onIndexed?(source: SourceRow): Promise<void>;
+  onIndexed?(source: IndexedSource): Promise<void>;
   clock?: () => number;
 }
 
@@ -38,7 +41,7 @@ interface Content {
   hash: string;
 }
 
-/** Progress is written at most this often: it is for people watching, not worth a write per passage. */
+/** Crawl progress is written at most this often: it is for people watching, not worth a write per page. */
 const PROGRESS_INTERVAL_MS = 500;
 
 export class SourceIngestion {
@@ -52,7 +55,8 @@ export class SourceIngestion {
     const [source] = await this.deps.db.select().from(knowledgeSources).where(eq(knowledgeSources.id, sourceId));
     if (!source) return;
     const refreshing = source.status === "indexed" && source.contentHash !== null;
-    if (!refreshing) await this.update(sourceId, { status: "indexing", errorMessage: null, progress: { current: 0, total: 0 } });
+    // A source already `indexing` is a run cut off by a restart: its passages and count stand, and are carried on.
+    if (!refreshing && source.status !== "indexing") await this.update(sourceId, { status: "indexing", errorMessage: null, progress: { current: 0, total: 0 } });
     const progress = this.progressWriter(sourceId);
     try {
       // A refresh keeps showing the progress of the indexing that produced the passages in use.
@@ -63,40 +67,82 @@ export class SourceIngestion {
       }
       if (!content.chunks.length) throw new IngestionError("no text could be extracted from this source");
       signal.throwIfAborted();
-      const { chunkCount } = await this.deps.index.replaceSource(
-        { organizationId: source.organizationId, agentId: source.agentId, sourceId, chunks: content.chunks },
-        progress.report,
-      );
       await progress.settle();
-      const checked = this.checked(null);
-      const updated = await this.update(sourceId, {
-        ...checked,
-        status: "indexed",
-        textContent: content.text,
-        contentHash: content.hash,
-        chunkCount,
-        embeddingModel: this.deps.index.embedder.model,
-        progress: { current: chunkCount, total: chunkCount },
-        indexedAt: checked.lastCheckedAt,
-        lastChangedAt: checked.lastCheckedAt,
-      });
-      if (!updated) {
-        // Deleted while it was being read: take back what was just indexed.
-        await this.deps.index.removeSource(source.organizationId, source.agentId, sourceId);
-        return;
-      }
+      const stored = refreshing ? await this.swapIn(source, content, signal) : await this.indexProgressively(source, content, signal);
+      // Gone: deleted while it was being read (its passages went with it).
+      if (!stored) return;
       // The source is indexed whatever follows: a failure here must not turn it into an error.
-      await this.deps.onIndexed?.(updated).catch((error) => this.deps.log.warn("after-indexing step failed", { sourceId, error }));
+      await this.deps.onIndexed?.(source).catch((error) => this.deps.log.warn("after-indexing step failed", { sourceId, error }));
     } catch (error) {
       if (signal.aborted) throw error;
       if (!(error instanceof IngestionError) && !lastAttempt) throw error;
       if (!(error instanceof IngestionError) && !(error instanceof TransientIngestionError)) this.deps.log.error("knowledge ingestion failed", { sourceId, error });
       await progress.settle();
       const reason = readableReason(error);
-      await this.update(sourceId, refreshing ? this.checked(`refresh failed: ${reason}`) : { status: "error", errorMessage: reason });
+      if (refreshing) await this.update(sourceId, this.checked(`refresh failed: ${reason}`));
+      else {
+        // A first indexing that failed takes back the passages it had stored, with its count, in one transaction.
+        await this.deps.index.removeSource(source.organizationId, source.agentId, sourceId, (tx) =>
+          this.update(sourceId, { status: "error", errorMessage: reason, chunkCount: 0, progress: { current: 0, total: 0 } }, tx),
+        );
+      }
     } finally {
       await progress.settle();
     }
+  }
+
+  /**
+   * A first indexing: every batch of passages commits with the source's chunkCount and progress, so the count is
+   * always what is stored and searchable, and the last batch flips the source to `indexed`. A run cut off by a
+   * restart resumes after the passages it stored, when the content is the same (the chunking is deterministic).
+   */
+  private async indexProgressively(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
+    const sourceId = source.id;
+    const resumeFrom = source.status === "indexing" && source.contentHash === content.hash ? source.chunkCount : 0;
+    if (!(await this.update(sourceId, { textContent: content.text }))) return false;
+    const result = await this.deps.index.replaceSource({
+      organizationId: source.organizationId,
+      agentId: source.agentId,
+      sourceId,
+      chunks: content.chunks,
+      mode: "progressive",
+      resumeFrom,
+      signal,
+      record: (tx, { written, total, last }) => {
+        // The hash commits with the passages it describes: a later run resumes only over passages of the same content.
+        const counted = { chunkCount: written, progress: { current: written, total }, contentHash: content.hash };
+        return this.update(sourceId, last ? { ...this.indexed(written), ...counted } : counted, tx);
+      },
+    });
+    return result !== null;
+  }
+
+  /** A refresh whose content changed: the passages in use stay searchable until the new ones are all stored. */
+  private async swapIn(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
+    const result = await this.deps.index.replaceSource({
+      organizationId: source.organizationId,
+      agentId: source.agentId,
+      sourceId: source.id,
+      chunks: content.chunks,
+      mode: "swap",
+      signal,
+      record: (tx, { total, last }) =>
+        this.update(source.id, last ? { ...this.indexed(total), textContent: content.text, contentHash: content.hash, progress: { current: total, total } } : {}, tx),
+    });
+    return result !== null;
+  }
+
+  /** The outcome of a run that stored `chunkCount` new passages. */
+  private indexed(chunkCount: number) {
+    const checked = this.checked(null);
+    return {
+      ...checked,
+      status: "indexed",
+      chunkCount,
+      embeddingModel: this.deps.index.embedder.model,
+      indexedAt: checked.lastCheckedAt,
+      lastChangedAt: checked.lastCheckedAt,
+    };
   }
 
   /**
@@ -118,9 +164,11 @@ export class SourceIngestion {
           { maxDepth: crawl.maxDepth ?? DEFAULT_MAX_DEPTH, maxPages: crawl.maxPages ?? DEFAULT_MAX_PAGES },
           { fetchPage: this.deps.fetchPage, signal, onProgress: progress },
         );
+        const chunks: ChunkInput[] = [];
+        for (const page of pages) for (const text of await chunkTextInTurns(page.text)) chunks.push({ text, sourceUrl: page.url });
         return {
           text: pages.map((p) => p.text).join("\n\n"),
-          chunks: pages.flatMap((p) => chunkText(p.text).map((text) => ({ text, sourceUrl: p.url }))),
+          chunks,
           hash: sha256(JSON.stringify(pages.map((p) => [p.url, p.text]))),
         };
       }
@@ -130,12 +178,12 @@ export class SourceIngestion {
         const format = detectFormat(file.bytes, file.contentType, file.filename);
         if (!format) throw new IngestionError(`${file.filename} (${file.contentType}) is not a file type that can be read; upload ${SUPPORTED_FORMATS}`);
         const extracted = await extractDocument(file.bytes, format);
-        const passages = extracted.passages ?? chunkText(extracted.text);
+        const passages = extracted.passages ?? (await chunkTextInTurns(extracted.text));
         return { text: extracted.text, chunks: passages.map((text) => ({ text })), hash: sha256(extracted.text) };
       }
       case "text": {
         const text = source.textContent ?? "";
-        return { text, chunks: chunkText(text).map((t) => ({ text: t })), hash: sha256(text) };
+        return { text, chunks: (await chunkTextInTurns(text)).map((t) => ({ text: t })), hash: sha256(text) };
       }
       case "faq": {
         const items = source.faqItems ?? [];
@@ -151,13 +199,14 @@ export class SourceIngestion {
     }
   }
 
-  private async update(sourceId: string, values: { [K in keyof SourceRow]?: SourceRow[K] | SQL }): Promise<SourceRow | undefined> {
-    const [row] = await this.deps.db
+  /** False when the source is gone. Only the id comes back: the row may hold megabytes of extracted text. */
+  private async update(sourceId: string, values: { [K in keyof SourceRow]?: SourceRow[K] | SQL }, db: Db = this.deps.db): Promise<boolean> {
+    const rows = await db
       .update(knowledgeSources)
       .set({ ...values, updatedAt: new Date(this.clock()) })
       .where(eq(knowledgeSources.id, sourceId))
-      .returning();
-    return row;
+      .returning({ id: knowledgeSources.id });
+    return rows.length > 0;
   }
 
   private progressWriter(sourceId: string) {

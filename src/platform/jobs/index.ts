@@ -1,6 +1,10 @@
 // Background jobs on pg-boss, in the application's own database (the PGlite adapter when embedded, the
 // Postgres URL otherwise), so a job sent before a restart is worked after it. A stop fails the jobs still
 // running (pg-boss does that once its grace period ends): they come back as retries at the next start.
+// A process that dies without stopping (kill -9, a lost container) leaves its jobs `active`. Every running job
+// beats a heartbeat, and the supervisor fails (so retries) one whose heartbeat stopped: on Postgres, where other
+// replicas may be working jobs of their own, that is how an orphan is told apart, within seconds. On the embedded
+// store one process owns the database, so at start every job still `active` is an orphan and is retried at once.
 import { fromPglite, PgBoss } from "pg-boss";
 import type { Database } from "../db/index.ts";
 import type { Logger } from "../log.ts";
@@ -48,14 +52,19 @@ export interface Jobs {
 }
 
 const POLLING_INTERVAL_S = 1;
+/** A running job's heartbeat: pg-boss's minimum, refreshed every half of it. */
+const HEARTBEAT_S = 10;
+/** How often the supervisor looks for jobs whose heartbeat stopped (pg-boss's default is a minute). */
+const SUPERVISE_INTERVAL_S = 5;
 /** How long a stop waits for running jobs before failing them back to the queue. */
 const STOP_GRACE_MS = 1500;
 
 export function createJobs(deps: { database: Database; databaseUrl: string | null; log: Logger }): Jobs {
   const { database, log } = deps;
+  const supervision = { superviseIntervalSeconds: SUPERVISE_INTERVAL_S, monitorIntervalSeconds: SUPERVISE_INTERVAL_S };
   const boss = database.pglite
-    ? new PgBoss({ db: fromPglite(database.pglite), backend: "pglite" })
-    : new PgBoss({ connectionString: deps.databaseUrl!, max: 3 });
+    ? new PgBoss({ db: fromPglite(database.pglite), backend: "pglite", ...supervision })
+    : new PgBoss({ connectionString: deps.databaseUrl!, max: 3, ...supervision });
   // A job refused or failed during shutdown surfaces here as well; it is retried, so it is not an error of ours.
   boss.on("error", (error) => log.warn("job queue error", { error }));
 
@@ -72,6 +81,17 @@ export function createJobs(deps: { database: Database; databaseUrl: string | nul
         if (!job.signal.aborted) log.warn(`job ${name} failed; it will be retried while attempts remain`, { jobId: job.id, attempt: job.retryCount + 1, error });
         throw error;
       }
+    }
+  };
+
+  /** Embedded store only: the jobs a process that died was running, failed now so their retries start. */
+  const retryOrphans = async () => {
+    const { rows } = await database.pglite!.query<{ name: string; ids: string[] }>(
+      "select name, array_agg(id::text) as ids from pgboss.job where state = 'active' group by name",
+    );
+    for (const { name, ids } of rows) {
+      await boss.fail(name, ids, { message: "the process running this job stopped without finishing it" });
+      log.info(`retrying ${ids.length} ${name} job(s) left running by a process that stopped`);
     }
   };
 
@@ -92,8 +112,15 @@ export function createJobs(deps: { database: Database; databaseUrl: string | nul
     async start() {
       await boss.start();
       started = true;
+      if (database.pglite) await retryOrphans();
       for (const { queue, handler } of workers) {
-        const options = { retryLimit: queue.retryLimit, retryDelay: queue.retryDelayS, retryBackoff: true, expireInSeconds: queue.expireInSeconds };
+        const options = {
+          retryLimit: queue.retryLimit,
+          retryDelay: queue.retryDelayS,
+          retryBackoff: true,
+          expireInSeconds: queue.expireInSeconds,
+          heartbeatSeconds: HEARTBEAT_S,
+        };
         await boss.createQueue(queue.name, { policy: queue.policy === "keyed" ? "stately" : "standard", ...options });
         // createQueue leaves an existing queue as it was: bring settings changed since it was made up to date.
         await boss.updateQueue(queue.name, options);
