@@ -12,7 +12,7 @@ import { createLogger } from "../../src/platform/log.ts";
 import type { CompiledConfig } from "../../src/runtime/compiled.ts";
 import type { ConversationRuntime } from "../../src/runtime/conversation.ts";
 import { startVoiceBridge } from "../../voice/ari/index.ts";
-import type { CallSpeech } from "../../voice/call.ts";
+import type { CallSpeech } from "../../voice/call/index.ts";
 import { handlePhoneCall, PortPool } from "../../voice/phone.ts";
 import { decodeUlaw, encodeUlaw, serializeRtp } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
