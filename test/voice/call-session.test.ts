@@ -17,6 +17,7 @@ import { CallSession, type CallTransport } from "../../voice/call/index.ts";
 import { EnergyVadFactory, type StreamingSpeechToText, type TranscriptionStream } from "../../voice/speech/index.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { FakeClock } from "../support/fake-clock.ts";
+import { SLOW_SETUP } from "../support/voice.ts";
 
 /**
  * Every session here runs on a fake clock (test/support/fake-clock.ts), and so do the doubles that take time (a
@@ -487,7 +488,7 @@ describe("call control (the real conversation runtime)", () => {
     const org = await app.newOrg();
     organizationId = org.organizationId;
     agentId = (await app.api("POST", "/api/v1/agents", { key: org.key, body: { name: "Call control" } })).body.data.id;
-  });
+  }, SLOW_SETUP);
   afterAll(() => app.stop());
 
   /** A call nobody speaks on: what the agent said and when, the silence turns, and the hangup. */

@@ -29,7 +29,7 @@ function start(overrides: { route?: (dialed: string) => CallRoute | null | Promi
   return bridge.ready;
 }
 
-async function until(condition: () => boolean, timeoutMs = 3000) {
+async function until(condition: () => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
