@@ -46,19 +46,22 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
   /** The process's thread for this model, taken with the first call. */
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve: (t: Transcription) => void; reject: (e: Error) => void }>();
+  /** This recognizer's streams on the thread, open or finishing. */
+  private readonly streams = new Set<number>();
   private readonly listener = (message: MessageEvent<FromStreamingThread>) => {
     const m = message.data;
     if (m.type === "text") {
+      this.streams.delete(m.id);
       this.waiting.get(m.id)?.resolve({ text: m.text.trim(), language: this.language, confidence: null });
       this.waiting.delete(m.id);
       return;
     }
-    // Another factory's stream on the same thread.
-    if (m.id !== null && !this.waiting.has(m.id)) return;
+    if (m.id !== null && !this.streams.has(m.id)) return; // another recognizer's stream on the same thread
     this.log.error("streaming speech recognition failed", { message: m.message });
-    if (m.id !== null) {
-      this.waiting.get(m.id)?.reject(new Error(m.message));
+    if (m.id !== null && this.waiting.has(m.id)) {
+      this.waiting.get(m.id)!.reject(new Error(m.message));
       this.waiting.delete(m.id);
+      this.streams.delete(m.id);
     }
   };
   private readonly crashed = (event: ErrorEvent) => this.log.error("streaming speech recognition thread crashed", { message: event.message });
@@ -78,6 +81,7 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
   open(): TranscriptionStream {
     const worker = (this.worker ??= this.attach());
     const id = nextThreadObjectId();
+    this.streams.add(id);
     const post = (message: ToStreamingThread, transfer: Transferable[] = []) => worker.postMessage(message, transfer);
     post({ type: "open", id });
     let done = false;
@@ -97,6 +101,7 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
       cancel: () => {
         if (done) return;
         done = true;
+        this.streams.delete(id);
         post({ type: "cancel", id });
       },
     };
@@ -109,6 +114,7 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
   async close(): Promise<void> {
     for (const w of this.waiting.values()) w.reject(new Error("speech recognition stopped"));
     this.waiting.clear();
+    this.streams.clear();
     this.worker?.removeEventListener("message", this.listener);
     this.worker?.removeEventListener("error", this.crashed);
     this.worker = null;
