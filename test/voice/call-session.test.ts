@@ -16,7 +16,7 @@ import { ConversationStore } from "../../src/runtime/store.ts";
 import { CallSession, type CallTransport } from "../../voice/call/index.ts";
 import { EnergyVadFactory, type StreamingSpeechToText, type TranscriptionStream } from "../../voice/speech/index.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { FakeClock } from "../support/fake-clock.ts";
+import { FakeClock, settle } from "../support/fake-clock.ts";
 import { SLOW_SETUP } from "../support/voice.ts";
 
 /**
@@ -98,6 +98,41 @@ it("apologises instead of going silent when a turn fails inside the runtime (fai
   expect(logged.some((l) => l.includes("voice turn failed") && l.includes("storage is down"))).toBe(true);
   expect(said).toEqual(["Hello, how can I help?", "I'm sorry, something went wrong on my side.", "Could you say that again?"]);
   await hangUp(clock, session, running);
+});
+
+it("ends a conversation that was still opening when the call ended, before the hang-up resolves (slow runtime start)", async () => {
+  const ended: string[] = [];
+  let open!: () => void;
+  const runtime = {
+    start: () => new Promise((resolve) => (open = () => resolve({ conversationId: "conv_9", userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null }))),
+    turn: async () => {
+      throw new Error("no turn expected");
+    },
+    end: async (_org: string, id: string, reason: string) => void ended.push(`${id} ${reason}`),
+    note: () => {},
+    awaitingDtmf: () => null,
+  } as unknown as ConversationRuntime;
+  const compiled = { agent: { endpointing: {}, callControl: {}, voiceMap: {}, defaultVoiceId: null, primaryLanguage: "en", voiceSettings: {}, lexicon: { pronunciations: [] } } } as unknown as CompiledConfig;
+  const session = new CallSession({
+    runtime,
+    speech: { vad: new EnergyVadFactory(), stt: null, tts: { synthesize: async () => ({ samples: new Float32Array(80), sampleRate: 8000 }), voices: () => [] } },
+    transport: { inputRate: 8000, outputRate: 8000, onAudio: () => {}, onDtmf: () => {}, play: async () => ({ finished: true, playedMs: 10 }), clear: () => {}, playing: false },
+    start: { organizationId: "org_1", agentId: "agt_1", agentVersionId: null, draftMode: true, compiled, source: "voice" },
+    hangup: async () => {},
+    log: createLogger("error"),
+    clock: new FakeClock(),
+  });
+  const running = session.run();
+  // The server stops while the conversation is still being opened: the hang-up waits for it to be open and ended.
+  let hungUp = false;
+  const hangingUp = session.callerHungUp("server_stopping").then(() => (hungUp = true));
+  await settle();
+  expect(hungUp).toBe(false);
+  open();
+  await hangingUp;
+  expect(ended).toEqual(["conv_9 server_stopping"]);
+  await running;
+  expect(ended).toEqual(["conv_9 server_stopping"]); // ended once
 });
 
 // ---- speech recognized while the caller speaks (a clearly named scripted streaming recognizer) ----------------

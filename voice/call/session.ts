@@ -40,6 +40,8 @@ export class CallSession {
   private endReason = "caller_hung_up";
   /** The write that ends the conversation after a hang-up, once started. */
   private closing: Promise<void> | null = null;
+  /** Opening the conversation, while `run()` waits for it. */
+  private opening: Promise<TurnResult> | null = null;
   private ended = false;
   private heardMs = 0;
   /** Stream time of the caller's latest speech_start. */
@@ -110,11 +112,13 @@ export class CallSession {
     const { transport, runtime, start } = this.o;
     transport.onAudio((samples) => this.onAudio(samples));
     transport.onDtmf((digit) => this.onDigit(digit));
-    const opened = await runtime.start({ ...start, channel: "voice" }, this.sink);
+    const starting = runtime.start({ ...start, channel: "voice" }, this.sink);
+    this.opening = starting;
+    const opened = await starting;
     this.conversationId = opened.conversationId;
     if (this.ended) {
       // Hung up while the conversation was opening.
-      this.closing = this.endConversation(this.endReason);
+      this.closing ??= this.endConversation(this.endReason);
       return this.closing;
     }
     if (!this.o.speech.stt && !this.streaming) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
@@ -142,6 +146,15 @@ export class CallSession {
       this.replies.abort();
       this.o.transport.clear();
       if (this.conversationId) this.closing = this.endConversation(reason);
+    }
+    // Hung up while the conversation was still opening (a server stopping right after a call came in): it is ended
+    // as soon as it is open, and only then is the hang-up done, so a server stops after, not before, that write.
+    if (!this.closing && this.opening) {
+      const opened = await this.opening.catch(() => null);
+      if (opened) {
+        this.conversationId ??= opened.conversationId;
+        this.closing ??= this.endConversation(this.endReason);
+      }
     }
     await this.closing;
   }
