@@ -227,11 +227,16 @@ describe("RtpEndpoint over loopback UDP", () => {
   });
 
   it("keeps its clock running when the far end's port goes away", async () => {
+    const clock = new FakeClock();
     const gone = await peer();
-    const sender = await endpoint({ format: "ulaw", remote: { address: "127.0.0.1", port: gone.socket.port } });
+    const sender = await endpoint({ format: "ulaw", remote: { address: "127.0.0.1", port: gone.socket.port }, clock });
     gone.socket.close();
-    const result = await sender.play(tone(440, 200));
-    expect(result).toEqual({ finished: true, playedMs: 200 });
+    const playing = sender.play(tone(440, 200));
+    for (let frame = 0; frame <= 10; frame++) {
+      await clock.advance(20);
+      await Bun.sleep(1); // lets the refusals (ICMP port unreachable) come back between frames
+    }
+    expect(await playing).toEqual({ finished: true, playedMs: 200 });
     expect(sender.stats.packetsSent).toBe(10);
   });
 
