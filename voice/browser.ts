@@ -6,7 +6,8 @@
 //                     {"type":"ended","reason":…}  (then the server closes the socket with 1000)
 import type { Logger } from "../src/platform/log.ts";
 import type { ConversationRuntime, StartOptions } from "../src/runtime/conversation.ts";
-import { CallSession, type CallSpeech, type CallTransport } from "./call.ts";
+import { CallSession, type CallSpeech, type CallTransport } from "./call/index.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import { FRAME_MS, Playout } from "./media/index.ts";
 
 /** The audio format of both directions, as the talk-token response describes it. */
@@ -28,6 +29,8 @@ export interface BrowserCallOptions {
   speech: CallSpeech;
   start: Omit<StartOptions, "channel">;
   log: Logger;
+  /** The call's timers and time readings (the system's unless a test drives time itself). */
+  clock?: Clock;
 }
 
 export class BrowserCall {
@@ -36,7 +39,8 @@ export class BrowserCall {
   private readonly session: CallSession;
   private audioListener: ((samples: Int16Array) => void) | null = null;
   private dtmfListener: ((digit: string) => void) | null = null;
-  private readonly startedAt = performance.now();
+  private readonly clock: Clock;
+  private readonly startedAt: number;
   private receivedMs = 0;
   private announced = false;
   private endReason = "ended";
@@ -46,7 +50,10 @@ export class BrowserCall {
     private readonly socket: BrowserSocket,
     o: BrowserCallOptions,
   ) {
+    this.clock = o.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     this.playout = new Playout({
+      clock: this.clock,
       sampleRate: BROWSER_AUDIO.sampleRate,
       send: (pcm) => {
         if (!this.open) return;
@@ -85,6 +92,7 @@ export class BrowserCall {
         this.sendJson({ type: "event", event });
       },
       log: o.log,
+      clock: this.clock,
     });
   }
 
@@ -125,7 +133,7 @@ export class BrowserCall {
     if (!samples) return;
     const ms = (samples * 1000) / BROWSER_AUDIO.sampleRate;
     // A client sending faster than real time only gets real time's worth of listening.
-    if (this.receivedMs + ms > performance.now() - this.startedAt + AHEAD_ALLOWANCE_MS) return;
+    if (this.receivedMs + ms > this.clock.now() - this.startedAt + AHEAD_ALLOWANCE_MS) return;
     this.receivedMs += ms;
     const pcm = new Int16Array(samples);
     const view = new DataView(data.buffer, data.byteOffset, samples * 2);

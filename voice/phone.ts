@@ -4,7 +4,8 @@ import type { Logger } from "../src/platform/log.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
 import { CallEndedError, type InboundCall } from "./ari/index.ts";
-import { CallSession, type CallSpeech, type CallTransport } from "./call.ts";
+import { CallSession, type CallSpeech, type CallTransport } from "./call/index.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import { RtpEndpoint, type DtmfDigit } from "./media/index.ts";
 
 /** A digit seen on two paths (ARI's ChannelDtmfReceived and RTP telephone-events or tones) within this window is one press. */
@@ -32,10 +33,13 @@ export interface PhoneCallDeps {
   /** Aborted when the server stops: the conversation is closed (`server_stopping`) while storage is still open. */
   stopping: AbortSignal;
   log: Logger;
+  /** The call's timers and time readings (the system's unless a test drives time itself). */
+  clock?: Clock;
 }
 
 export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): Promise<void> {
   const { log } = deps;
+  const clock = deps.clock ?? systemClock;
   let opened: { endpoint: RtpEndpoint; port: number } | null = null;
   try {
     let served: { compiled: CompiledConfig; versionId: string };
@@ -47,13 +51,13 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       return await refuse(call, log, refusal ?? "agent_lookup_failed", error, refusal ? "warn" : "error");
     }
     const { compiled, versionId } = served;
-    opened = await openEndpoint(deps.ports, log);
+    opened = await openEndpoint(deps.ports, log, clock);
     if (!opened) return await refuse(call, log, "no_rtp_port", "no free RTP port for a call; raise RTP_PORT_MAX", "error");
     const { endpoint, port } = opened;
     const media = await call.openMedia({ format: "ulaw", localPort: port });
     endpoint.setRemote({ address: media.remoteAddress, port: media.remotePort });
 
-    const transport = rtpTransport(endpoint, call);
+    const transport = rtpTransport(endpoint, call, clock);
     const session = new CallSession({
       runtime: deps.runtime,
       speech: deps.speech,
@@ -65,6 +69,7 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       },
       hangup: () => call.hangup(),
       log,
+      clock,
     });
     call.onHangup(() => void session.callerHungUp());
     const stop = () => void session.callerHungUp("server_stopping");
@@ -103,12 +108,12 @@ function refusalOf(error: unknown): string | null {
  * An RTP endpoint on a port of the pool. A port something else holds (EADDRINUSE: another program took it) goes to
  * the back of the pool and the next one is tried.
  */
-async function openEndpoint(ports: PortPool, log: Logger): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
+async function openEndpoint(ports: PortPool, log: Logger, clock: Clock): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const port = ports.take();
     if (port === null) return null;
     try {
-      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true }), port };
+      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true, clock }), port };
     } catch (error) {
       ports.give(port);
       if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
@@ -118,10 +123,10 @@ async function openEndpoint(ports: PortPool, log: Logger): Promise<{ endpoint: R
   return null;
 }
 
-function rtpTransport(endpoint: RtpEndpoint, call: InboundCall): CallTransport {
+function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock): CallTransport {
   const last = new Map<string, number>();
   const fresh = (digit: string) => {
-    const now = performance.now();
+    const now = clock.now();
     const before = last.get(digit) ?? -Infinity;
     last.set(digit, now);
     return now - before > SAME_PRESS_MS;

@@ -5,7 +5,7 @@ import type { Logger } from "../src/platform/log.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import { startVoiceBridge, type RouteCall } from "./ari/index.ts";
-import type { CallSpeech } from "./call.ts";
+import type { CallSpeech } from "./call/index.ts";
 import { handlePhoneCall, PortPool } from "./phone.ts";
 
 const STOP_WAIT_MS = 5000;

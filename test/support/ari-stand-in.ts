@@ -60,6 +60,8 @@ export interface AriStandIn {
     externalMediaStartDelayMs: number;
     /** How long each sound: of a playback lasts (tone: plays until stopped). */
     soundDurationMs: number;
+    /** A slow Asterisk: requests of these operations (e.g. `channels.originate`) take this long before they are handled. */
+    requestDelayMs: Record<string, number>;
   };
   /** Operations recorded so far, in order. */
   operations(): string[];
@@ -151,7 +153,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
   const bridges = new Map<string, BridgeJson>();
   const playbacks = new Map<string, { json: PlaybackJson; app: string; timer?: ReturnType<typeof setTimeout> }>();
   const outcomes: { outcome: OriginateOutcome; afterMs: number }[] = [];
-  const timing = { externalMediaStartDelayMs: 30, soundDurationMs: 40 };
+  const timing = { externalMediaStartDelayMs: 30, soundDurationMs: 40, requestDelayMs: {} as Record<string, number> };
   let refusing = false;
   let sequence = 0;
 
@@ -561,6 +563,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
         const match = pattern.exec(path);
         if (!match || method !== req.method) continue;
         requests.push({ operation, method, path, query: Object.fromEntries(url.searchParams), body, at: performance.now() });
+        if (timing.requestDelayMs[operation]) await Bun.sleep(timing.requestDelayMs[operation]);
         return handle(match, url.searchParams, body);
       }
       return error(404, "Resource not found");

@@ -3,8 +3,16 @@
 import { decodeWav, float32ToInt16, resample } from "../../voice/media/index.ts";
 import type { agentBuilder } from "./agent-builder.ts";
 
+/**
+ * What the voice tests allow real work (espeak-ng, Silero on its threads, storage) on a machine whose cores may be
+ * kept busy by something else: waits are for events, and these only bound them.
+ */
+export const CALL_TEST_TIMEOUT_MS = 240_000;
+/** For a hook that starts the app (a first PGlite start migrates a template; on a loaded machine that took 70 s). */
+export const SLOW_SETUP = { timeout: 240_000 };
+
 /** Polls `check` until it answers something truthy, which it returns; throws after `timeoutMs`. */
-export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
+export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -17,6 +17,7 @@ export async function playAnnouncement(client: AriClient, channelId: string, med
     client.events.waitFor("PlaybackFinished", (e) => e.playback.id === playbackId, wait),
     client.events.waitFor("StasisEnd", (e) => e.channel.id === channelId, wait),
   ]);
+  over.catch(() => {}); // may time out while the play request is still out
   try {
     await client.channels.play(channelId, media, playbackId);
     await over;
@@ -25,6 +26,5 @@ export async function playAnnouncement(client: AriClient, channelId: string, med
     if (!(err instanceof AriWaitTimeout) && !(err instanceof AriError && err.status === 404)) log.warn("an announcement did not play", { channelId, media, err });
   } finally {
     settled.abort();
-    over.catch(() => {});
   }
 }

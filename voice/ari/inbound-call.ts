@@ -138,6 +138,7 @@ export class ActiveCall implements InboundCall, TransferableCall {
       timeoutMs: this.settings.mediaStartTimeoutMs,
       signal: AbortSignal.any([settled.signal, this.endSignal]),
     });
+    started.catch(() => {}); // may reject (the caller hangs up) while the externalMedia request is still out
     try {
       const channel = await this.client.channels.externalMedia({
         channelId: mediaId,
@@ -159,7 +160,6 @@ export class ActiveCall implements InboundCall, TransferableCall {
       return this.media;
     } catch (err) {
       settled.abort();
-      started.catch(() => {});
       await Promise.all([this.dropLeg(mediaId), this.dropBridge(bridgeId)]);
       throw this.ending.signal.aborted ? new CallEndedError("the caller hung up") : err;
     }

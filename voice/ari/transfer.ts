@@ -117,6 +117,10 @@ async function dial(call: TransferableCall, options: TransferOptions): Promise<T
   const wait = { timeoutMs: settings.transferTimeoutMs + ORIGINATE_GRACE_MS, signal: AbortSignal.any([settled.signal, call.endSignal]) };
   const answered = client.waitForStasisStart(channelId, wait).then(() => null);
   const destroyed = client.events.waitFor("ChannelDestroyed", (e) => e.channel.id === channelId, wait).then((e) => e.cause);
+  // Either may reject (the caller hangs up) while the originate request is still out, before the race below awaits
+  // them: marked as handled now, so that is not an unhandled rejection.
+  answered.catch(() => {});
+  destroyed.catch(() => {});
   // Through a Local channel the destroyed leg carries cause 0; only the Dial event says BUSY or NOANSWER.
   let dialStatus = "";
   const offDial = client.events.on("Dial", (e) => {
@@ -141,8 +145,6 @@ async function dial(call: TransferableCall, options: TransferOptions): Promise<T
   } finally {
     offDial();
     settled.abort();
-    answered.catch(() => {});
-    destroyed.catch(() => {});
   }
 }
 
@@ -164,6 +166,7 @@ async function brief(call: TransferableCall, options: TransferOptions, destinati
       () => "left" as const,
       (err) => (err instanceof AriWaitTimeout ? ("timed_out" as const) : Promise.reject(err)),
     );
+  left.catch(() => {}); // may reject (the caller hangs up) while the bridge is still being set up
   try {
     await client.bridges.create({ bridgeId, name: "flowyte-briefing" });
     await client.bridges.addChannel(bridgeId, [destination, media]);
@@ -182,7 +185,6 @@ async function brief(call: TransferableCall, options: TransferOptions, destinati
     return { ok: true, channelId: destination };
   } finally {
     settled.abort();
-    left.catch(() => {});
     await call.dropBridge(bridgeId);
   }
 }

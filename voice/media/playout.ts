@@ -1,6 +1,7 @@
 // Outbound speech for one call, whatever carries it (RTP to Asterisk, a browser's WebSocket): a queue of utterances
 // taken out 20 ms at a time on a clock measured from its start, so errors never add up, and cut off at once by
 // `clear()` (barge-in). Each utterance's promise resolves when its last frame's 20 ms has elapsed.
+import { systemClock, type Clock, type Timer } from "../clock.ts";
 
 /** Frame duration of outbound audio on every transport. */
 export const FRAME_MS = 20;
@@ -24,6 +25,8 @@ export interface PlayoutOptions {
   onTick?(now: number): void;
   /** False holds the queue (an RTP peer not yet known): nothing is lost before there is somewhere to send. */
   canSend?(): boolean;
+  /** What paces the frames (the system's timers unless a test drives time itself). */
+  clock?: Clock;
 }
 
 interface Playback {
@@ -39,12 +42,15 @@ export class Playout {
   /** Fully sent playbacks, resolved once their last frame's 20 ms has elapsed. */
   private finishing: Playback[] = [];
   private talking = false;
-  private clockStart = performance.now();
+  private readonly clock: Clock;
+  private clockStart: number;
   private ticks = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: Timer | null = null;
   private closed = false;
 
   constructor(private readonly o: PlayoutOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.clockStart = this.clock.now();
     this.samplesPerFrame = (o.sampleRate * FRAME_MS) / 1000;
     this.frame = new Int16Array(this.samplesPerFrame);
     this.schedule();
@@ -81,7 +87,7 @@ export class Playout {
     if (this.closed) return;
     this.clear();
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
   }
 
   private ms(samples: number): number {
@@ -94,20 +100,20 @@ export class Playout {
    * far end's jitter buffer to re-sync.
    */
   private startTalkspurt(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.clockStart = performance.now() - this.ticks * FRAME_MS;
+    this.clock.clearTimeout(this.timer);
+    this.clockStart = this.clock.now() - this.ticks * FRAME_MS;
     this.tick();
   }
 
   /** Wake at the next 20 ms boundary of this clock. */
   private schedule(): void {
     if (this.closed) return;
-    const delay = this.clockStart + this.ticks * FRAME_MS - performance.now();
-    this.timer = setTimeout(() => this.tick(), Math.max(0, delay));
+    const delay = this.clockStart + this.ticks * FRAME_MS - this.clock.now();
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, delay));
   }
 
   private tick(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     const due = Math.floor((now - this.clockStart) / FRAME_MS) + 1 - this.ticks;
     if (due > MAX_BURST) {
       this.ticks += due - 1;

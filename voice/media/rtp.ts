@@ -3,6 +3,7 @@
 // out frame by frame, with DTMF from RFC 4733 events or in-band tones; outbound audio is paced on a
 // 20 ms clock with continuous sequence numbers and timestamps, and can be cut off at once (barge-in).
 import type { udp } from "bun";
+import { systemClock, type Clock } from "../clock.ts";
 import { codecFor, type Codec, type MediaFormat } from "./codecs.ts";
 import { InbandDtmfDetector, TelephoneEventDecoder, type DtmfDigit } from "./dtmf.ts";
 import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter.ts";
@@ -114,6 +115,8 @@ export interface RtpEndpointOptions {
   inbandDtmf?: boolean;
   ssrc?: number;
   jitter?: JitterBufferOptions;
+  /** Paces outbound frames and times inbound ones for the jitter buffer (the system's unless a test drives time). */
+  clock?: Clock;
 }
 
 export interface RtpEndpointEvents {
@@ -157,6 +160,7 @@ export class RtpEndpoint {
   private readonly outPayload: Uint8Array;
   private readonly outPacket: Uint8Array;
   private readonly playout: Playout;
+  private readonly clock: Clock;
   private closed = false;
 
   private constructor(
@@ -180,7 +184,9 @@ export class RtpEndpoint {
     this.outPayload = new Uint8Array(this.samplesPerFrame * this.codec.bytesPerSample);
     this.outPacket = new Uint8Array(HEADER_BYTES + this.outPayload.length);
     // One clock paces what we send and drains what we received.
+    this.clock = options.clock ?? systemClock;
     this.playout = new Playout({
+      clock: this.clock,
       sampleRate: this.codec.sampleRate,
       send: (pcm, talkspurt, tick) => this.sendFrame(pcm, talkspurt, tick),
       onTick: (now) => this.deliver(now),
@@ -278,7 +284,7 @@ export class RtpEndpoint {
     if (packet.payloadType === COMFORT_NOISE_PT) return;
     // Any other payload type is the call's audio: ExternalMedia sends exactly one format, and slin can
     // arrive as payload type 10 or 11.
-    const now = performance.now();
+    const now = this.clock.now();
     this.jitter.push(packet.sequenceNumber, packet.timestamp, packet.marker, packet.payload, now);
     this.deliver(now);
   }

@@ -2,19 +2,18 @@
 // runs here, off the thread that paces RTP, decoding each call's stream as its audio arrives.
 import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineStream } from "./sherpa.ts";
 import type { StreamingModel } from "./streaming.ts";
-import { lowerThisThreadsPriority } from "./threads.ts";
+import { lowerThisThreadsPriority, whileSettingUp } from "./threads.ts";
 
 declare var self: Worker;
 
 export type ToStreamingThread =
-  | { type: "init"; model: StreamingModel }
+  | { type: "init"; model: StreamingModel; setUpLock: Int32Array }
   | { type: "open"; id: number }
   | { type: "accept"; id: number; samples: Float32Array }
   | { type: "finish"; id: number }
-  | { type: "cancel"; id: number }
-  | { type: "exit" };
+  | { type: "cancel"; id: number };
 
-export type FromStreamingThread = { type: "text"; id: number; text: string } | { type: "error"; id: number | null; message: string } | { type: "exited" };
+export type FromStreamingThread = { type: "text"; id: number; text: string } | { type: "error"; id: number | null; message: string };
 
 let recognizer: SherpaOnlineRecognizer | null = null;
 const streams = new Map<number, SherpaOnlineStream>();
@@ -29,12 +28,16 @@ self.onmessage = (message: MessageEvent<ToStreamingThread>) => {
     switch (m.type) {
       case "init":
         lowerThisThreadsPriority();
-        recognizer = new (loadSherpa().OnlineRecognizer)({
-          featConfig: { sampleRate: 16000, featureDim: 80 },
-          modelConfig: { transducer: { encoder: m.model.encoder, decoder: m.model.decoder, joiner: m.model.joiner }, tokens: m.model.tokens, numThreads: 1, provider: "cpu", debug: 0 },
-          decodingMethod: "greedy_search",
-          enableEndpoint: 0,
-        });
+        recognizer = whileSettingUp(
+          m.setUpLock,
+          () =>
+            new (loadSherpa().OnlineRecognizer)({
+              featConfig: { sampleRate: 16000, featureDim: 80 },
+              modelConfig: { transducer: { encoder: m.model.encoder, decoder: m.model.decoder, joiner: m.model.joiner }, tokens: m.model.tokens, numThreads: 1, provider: "cpu", debug: 0 },
+              decodingMethod: "greedy_search",
+              enableEndpoint: 0,
+            }),
+        );
         return;
       case "open":
         streams.set(m.id, recognizer!.createStream());
@@ -59,11 +62,6 @@ self.onmessage = (message: MessageEvent<ToStreamingThread>) => {
       }
       case "cancel":
         streams.delete(m.id);
-        return;
-      case "exit":
-        // Everything queued before this (the model load included) has run: nothing native is in flight.
-        streams.clear();
-        self.postMessage({ type: "exited" } satisfies FromStreamingThread);
         return;
     }
   } catch (error) {

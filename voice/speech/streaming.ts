@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Logger } from "../../src/platform/log.ts";
 import type { FromStreamingThread, ToStreamingThread } from "./streaming-thread.ts";
-import { stopThread } from "./threads.ts";
+import { modelThreads, nextThreadObjectId, setUpLock } from "./threads.ts";
 import type { StreamingSpeechToText, Transcription, TranscriptionStream } from "./types.ts";
 
 export interface StreamingModel {
@@ -43,10 +43,28 @@ export function findStreamingModel(dir: string): StreamingModel {
 export class ZipformerSpeechToText implements StreamingSpeechToText {
   readonly engine = "zipformer";
   readonly language: string;
-  /** Started with the first call, ended by `close()`. */
+  /** The process's thread for this model, taken with the first call. */
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve: (t: Transcription) => void; reject: (e: Error) => void }>();
-  private nextId = 1;
+  /** This recognizer's streams on the thread, open or finishing. */
+  private readonly streams = new Set<number>();
+  private readonly listener = (message: MessageEvent<FromStreamingThread>) => {
+    const m = message.data;
+    if (m.type === "text") {
+      this.streams.delete(m.id);
+      this.waiting.get(m.id)?.resolve({ text: m.text.trim(), language: this.language, confidence: null });
+      this.waiting.delete(m.id);
+      return;
+    }
+    if (m.id !== null && !this.streams.has(m.id)) return; // another recognizer's stream on the same thread
+    this.log.error("streaming speech recognition failed", { message: m.message });
+    if (m.id !== null && this.waiting.has(m.id)) {
+      this.waiting.get(m.id)!.reject(new Error(m.message));
+      this.waiting.delete(m.id);
+      this.streams.delete(m.id);
+    }
+  };
+  private readonly crashed = (event: ErrorEvent) => this.log.error("streaming speech recognition thread crashed", { message: event.message });
 
   constructor(
     readonly model: StreamingModel,
@@ -61,8 +79,9 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
   }
 
   open(): TranscriptionStream {
-    const worker = (this.worker ??= this.spawn());
-    const id = this.nextId++;
+    const worker = (this.worker ??= this.attach());
+    const id = nextThreadObjectId();
+    this.streams.add(id);
     const post = (message: ToStreamingThread, transfer: Transferable[] = []) => worker.postMessage(message, transfer);
     post({ type: "open", id });
     let done = false;
@@ -82,39 +101,33 @@ export class ZipformerSpeechToText implements StreamingSpeechToText {
       cancel: () => {
         if (done) return;
         done = true;
+        this.streams.delete(id);
         post({ type: "cancel", id });
       },
     };
   }
 
-  /** Ends the thread (when the server stops); a later call starts it again. */
+  /**
+   * Fails what is still being recognized and stops listening (when the server stops). The thread stays for the rest
+   * of the process (see threads.ts); a later call, or another recognizer for the same model, uses it again.
+   */
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
     for (const w of this.waiting.values()) w.reject(new Error("speech recognition stopped"));
     this.waiting.clear();
-    if (worker) await stopThread(worker, { type: "exit" } satisfies ToStreamingThread);
+    this.streams.clear();
+    this.worker?.removeEventListener("message", this.listener);
+    this.worker?.removeEventListener("error", this.crashed);
+    this.worker = null;
   }
 
-  private spawn(): Worker {
-    const worker = new Worker(new URL("./streaming-thread.ts", import.meta.url).href);
-    worker.addEventListener("message", (message: MessageEvent<FromStreamingThread>) => {
-      const m = message.data;
-      if (m.type === "exited") return;
-      if (m.type === "text") {
-        this.waiting.get(m.id)?.resolve({ text: m.text.trim(), language: this.language, confidence: null });
-        this.waiting.delete(m.id);
-        return;
-      }
-      this.log.error("streaming speech recognition failed", { message: m.message });
-      if (m.id !== null) {
-        this.waiting.get(m.id)?.reject(new Error(m.message));
-        this.waiting.delete(m.id);
-      }
+  private attach(): Worker {
+    const [worker] = modelThreads(JSON.stringify(["streaming", this.model]), 1, () => {
+      const started = new Worker(new URL("./streaming-thread.ts", import.meta.url).href);
+      started.postMessage({ type: "init", model: this.model, setUpLock } satisfies ToStreamingThread);
+      return started;
     });
-    worker.addEventListener("error", (event) => this.log.error("streaming speech recognition thread crashed", { message: event.message }));
-    worker.postMessage({ type: "init", model: this.model } satisfies ToStreamingThread);
-    (worker as Worker & { unref(): void }).unref();
-    return worker;
+    worker!.addEventListener("message", this.listener);
+    worker!.addEventListener("error", this.crashed);
+    return worker!;
   }
 }

@@ -1,21 +1,20 @@
 // The worker thread behind `WorkerVadFactory`: Silero detectors for many calls, off the thread that paces RTP.
 // Each message from the main thread is one detector's audio or lifecycle; events go back only when there are some.
-import { lowerThisThreadsPriority } from "./threads.ts";
+import { lowerThisThreadsPriority, whileSettingUp } from "./threads.ts";
 import { SileroVadFactory, type VadOptions } from "./vad.ts";
 import type { VadEvent, VoiceActivityDetector } from "./types.ts";
 
 declare var self: Worker;
 
 export type ToVadThread =
-  | { type: "init"; modelPath: string; options: VadOptions; warm: number }
+  | { type: "init"; modelPath: string; options: VadOptions; warm: number; setUpLock: Int32Array }
   | { type: "create"; id: number }
   | { type: "push"; id: number; samples: Float32Array }
   | { type: "flush"; id: number }
   | { type: "reset"; id: number }
-  | { type: "close"; id: number }
-  | { type: "exit" };
+  | { type: "close"; id: number };
 
-export type FromVadThread = { type: "error"; message: string } | { type: "events"; id: number; events: VadEvent[] } | { type: "exited" };
+export type FromVadThread = { type: "error"; message: string } | { type: "events"; id: number; events: VadEvent[] };
 
 let factory: SileroVadFactory | null = null;
 const detectors = new Map<number, VoiceActivityDetector>();
@@ -32,8 +31,11 @@ self.onmessage = (message: MessageEvent<ToVadThread>) => {
     switch (m.type) {
       case "init":
         lowerThisThreadsPriority();
-        factory = new SileroVadFactory(m.modelPath, m.options);
-        factory.warm(m.warm);
+        factory = whileSettingUp(m.setUpLock, () => {
+          const built = new SileroVadFactory(m.modelPath, m.options);
+          built.warm(m.warm);
+          return built;
+        });
         return;
       case "create":
         detectors.set(m.id, factory!.create());
@@ -54,12 +56,6 @@ self.onmessage = (message: MessageEvent<ToVadThread>) => {
       case "close":
         detectors.get(m.id)?.close();
         detectors.delete(m.id);
-        return;
-      case "exit":
-        // Everything queued before this (the model load included) has run: nothing native is in flight.
-        for (const detector of detectors.values()) detector.close();
-        detectors.clear();
-        self.postMessage({ type: "exited" } satisfies FromVadThread);
         return;
     }
   } catch (error) {

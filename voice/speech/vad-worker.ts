@@ -6,17 +6,23 @@
 import type { Logger } from "../../src/platform/log.ts";
 import type { VadEvent, VadFactory, VoiceActivityDetector } from "./types.ts";
 import type { VadOptions } from "./vad.ts";
-import { stopThread } from "./threads.ts";
+import { modelThreads, nextThreadObjectId, setUpLock } from "./threads.ts";
 import type { FromVadThread, ToVadThread } from "./vad-thread.ts";
 
 const NO_EVENTS: readonly VadEvent[] = Object.freeze([]);
 
 export class WorkerVadFactory implements VadFactory {
   readonly engine = "silero" as const;
-  /** Started with the first call (a server that takes none spawns no thread), ended by `close()`. */
-  private workers: Worker[] | null = null;
+  /** The process's threads for this model, taken with the first call (a server that takes none starts none). */
+  private workers: readonly Worker[] | null = null;
   private readonly detectors = new Map<number, WorkerVad>();
-  private nextId = 1;
+  private readonly listener = (message: MessageEvent<FromVadThread>) => {
+    const m = message.data;
+    if (m.type === "events") this.detectors.get(m.id)?.receive(m.events);
+    else if (m.type === "error") this.log.error("voice activity detection thread failed", { message: m.message });
+  };
+  private readonly crashed = (event: ErrorEvent) => this.log.error("voice activity detection thread crashed", { message: event.message });
+  private next = 0;
 
   constructor(
     readonly modelPath: string,
@@ -26,37 +32,41 @@ export class WorkerVadFactory implements VadFactory {
   ) {}
 
   create(): VoiceActivityDetector {
-    const workers = (this.workers ??= this.spawn());
-    const id = this.nextId++;
-    const worker = workers[id % workers.length]!;
+    const workers = (this.workers ??= this.attach());
+    const id = nextThreadObjectId();
+    const worker = workers[this.next++ % workers.length]!;
     const detector = new WorkerVad(id, worker, () => this.detectors.delete(id));
     this.detectors.set(id, detector);
     worker.postMessage({ type: "create", id } satisfies ToVadThread);
     return detector;
   }
 
-  /** Ends the threads (when the server stops); a later call starts them again. */
+  /**
+   * Releases this factory's detectors and stops listening (when the server stops). The threads stay for the rest of
+   * the process (see threads.ts); a later call, or another factory for the same model, uses them again.
+   */
   async close(): Promise<void> {
-    const workers = this.workers ?? [];
+    for (const detector of [...this.detectors.values()]) detector.close();
+    for (const worker of this.workers ?? []) {
+      worker.removeEventListener("message", this.listener);
+      worker.removeEventListener("error", this.crashed);
+    }
     this.workers = null;
-    await Promise.all(workers.map((worker) => stopThread(worker, { type: "exit" } satisfies ToVadThread)));
   }
 
-  private spawn(): Worker[] {
-    return Array.from({ length: this.threads }, () => {
+  private attach(): readonly Worker[] {
+    const key = JSON.stringify(["vad", this.modelPath, this.options]);
+    const workers = modelThreads(key, this.threads, () => {
       const worker = new Worker(new URL("./vad-thread.ts", import.meta.url).href);
-      worker.addEventListener("message", (message: MessageEvent<FromVadThread>) => {
-        const m = message.data;
-        if (m.type === "events") this.detectors.get(m.id)?.receive(m.events);
-        else if (m.type === "exited") return;
-        else if (m.type === "error") this.log.error("voice activity detection thread failed", { message: m.message });
-      });
-      worker.addEventListener("error", (event) => this.log.error("voice activity detection thread crashed", { message: event.message }));
       // Messages queue behind this one: the first call's audio waits for the model (~50 ms) instead of being lost.
-      worker.postMessage({ type: "init", modelPath: this.modelPath, options: this.options, warm: 2 } satisfies ToVadThread);
-      (worker as Worker & { unref(): void }).unref(); // the threads never keep the process alive
+      worker.postMessage({ type: "init", modelPath: this.modelPath, options: this.options, warm: 2, setUpLock } satisfies ToVadThread);
       return worker;
-    });
+    }).slice(0, this.threads);
+    for (const worker of workers) {
+      worker.addEventListener("message", this.listener);
+      worker.addEventListener("error", this.crashed);
+    }
+    return workers;
   }
 }
 

@@ -19,7 +19,7 @@ function client(overrides: { password?: string; maxAttempts?: number } = {}) {
   return c;
 }
 
-async function until(condition: () => boolean, timeoutMs = 3000) {
+async function until(condition: () => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

@@ -29,7 +29,7 @@ function start(overrides: { route?: (dialed: string) => CallRoute | null | Promi
   return bridge.ready;
 }
 
-async function until(condition: () => boolean, timeoutMs = 3000) {
+async function until(condition: () => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
@@ -368,6 +368,39 @@ describe("transfers", () => {
 
     expect(await transfer).toEqual({ ok: false, reason: "caller_hung_up" });
     await until(() => !standIn.channel(destination) && standIn.bridges().length === 0);
+  });
+
+  it("reports caller_hung_up, with no unhandled rejection, when the caller hangs up while ARI requests are still out (slow ARI stand-in)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await start();
+      // Hung up while the media's externalMedia request is out…
+      standIn.timing.requestDelayMs["channels.externalMedia"] = 300;
+      const first = await answeredCall();
+      const opening = first.openMedia({ format: "ulaw", localPort: 40030 }).then(
+        () => null,
+        (err: Error) => err.name,
+      );
+      await until(() => standIn.operations().includes("channels.externalMedia"));
+      standIn.hangUp(first.channelId);
+      expect(await opening).toBe("CallEndedError");
+      delete standIn.timing.requestDelayMs["channels.externalMedia"];
+      // …and while a transfer's originate request is out.
+      const second = await answeredCall();
+      await second.openMedia({ format: "ulaw", localPort: 40031 });
+      standIn.timing.requestDelayMs["channels.originate"] = 300;
+      const transfer = second.transfer({ destination: "+15553334444", warm: true, briefDestination: async () => {} });
+      await until(() => standIn.operations().includes("channels.originate"));
+      standIn.hangUp(second.channelId);
+      expect(await transfer).toEqual({ ok: false, reason: "caller_hung_up" });
+      await until(() => standIn.bridges().length === 0);
+      await Bun.sleep(0);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   it("ends the call when the person it was transferred to hangs up (ARI stand-in)", async () => {
