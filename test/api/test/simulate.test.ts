@@ -153,7 +153,8 @@ describe("simulate with the built-in brain", () => {
         signal: controller.signal,
       });
       const reader = res.body!.getReader();
-      const first = new TextDecoder().decode((await reader.read()).value);
+      let first = "";
+      while (!first.includes("\n\n")) first += new TextDecoder().decode((await reader.read()).value);
       const conversationId = JSON.parse(first.slice(first.indexOf("data:") + 5, first.indexOf("\n\n"))).conversationId;
       controller.abort();
       // Once the run has ended no more lookups may start: wait for the end, then watch a while longer.
