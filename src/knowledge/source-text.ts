@@ -4,6 +4,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
 import { textPieces } from "../platform/db/pieces.ts";
+import { yieldToEventLoop } from "../platform/event-loop.ts";
 import { knowledgeSourceTextParts } from "../platform/db/schema/index.ts";
 
 const parts = knowledgeSourceTextParts;
@@ -12,7 +13,10 @@ const parts = knowledgeSourceTextParts;
 export async function writeSourceText(db: Db, sourceId: string, version: string, text: string): Promise<void> {
   await db.delete(parts).where(and(eq(parts.sourceId, sourceId), eq(parts.version, version)));
   // An empty text is one empty part, so it reads back as "" rather than none.
-  for (const [part, piece] of (text ? textPieces(text) : [""]).entries()) await db.insert(parts).values({ sourceId, version, part, text: piece });
+  for (const [part, piece] of (text ? textPieces(text) : [""]).entries()) {
+    await yieldToEventLoop();
+    await db.insert(parts).values({ sourceId, version, part, text: piece });
+  }
 }
 
 /** The text stored as `version`, read a part per statement; null when there is none. */
@@ -20,6 +24,7 @@ export async function readSourceText(db: Db, sourceId: string, version: string |
   if (version === null) return null;
   const pieces: string[] = [];
   for (let part = 0; ; part++) {
+    if (part) await yieldToEventLoop();
     const [row] = await db
       .select({ text: parts.text })
       .from(parts)

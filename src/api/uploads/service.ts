@@ -9,6 +9,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { bytePieces, fromBase64, PIECE_BYTES, toBase64 } from "../../platform/db/pieces.ts";
 import { uploadContents, uploads } from "../../platform/db/schema/index.ts";
 import { UPLOAD_MAX_BYTES, uploadTooLarge } from "../../platform/http/body.ts";
+import { yieldToEventLoop } from "../../platform/event-loop.ts";
 import { newId } from "../../platform/ids.ts";
 import { storableText } from "../../platform/text.ts";
 import type { FileStore } from "../../knowledge/ingestion/index.ts";
@@ -72,6 +73,7 @@ export class UploadsService implements FileStore {
     try {
       const pieces = bytes.byteLength ? bytePieces(bytes) : [bytes];
       for (const [part, piece] of pieces.entries()) {
+        if (part) await yieldToEventLoop();
         await this.db.insert(uploadContents).values({ uploadId: id, part, organizationId, content: sql`decode(${toBase64(piece)}, 'base64')` });
       }
     } catch (error) {
@@ -116,6 +118,7 @@ export class UploadsService implements FileStore {
     let filled = 0;
     for (const { part, size } of parts) {
       for (let at = 0; at < size; at += PIECE_BYTES) {
+        await yieldToEventLoop();
         const [slice] = await this.db
           .select({ data: sql<string>`encode(substring(${uploadContents.content} from ${at + 1} for ${PIECE_BYTES}), 'base64')` })
           .from(uploadContents)

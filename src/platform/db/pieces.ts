@@ -1,7 +1,8 @@
 // Large values (an upload's bytes, a source's extracted text) are written and read in pieces, one short statement
 // each. The embedded store has one connection on the main thread: a single statement carrying 5 MB held it for
-// up to a second, and every other request of every organization waited behind it. Between pieces other queries
-// run. Postgres takes the same path: the parts are as correct there, and one layout serves both stores.
+// up to a second, and every other request of every organization waited behind it. Between pieces the writer and
+// reader give way to the event loop (`yieldToEventLoop`; awaiting the query alone resumes as a microtask, before
+// any request is read), so other requests and their queries run. Postgres takes the same path: the parts are as correct there, and one layout serves both stores.
 
 /** Bytes per piece: each statement stays in the tens of milliseconds on the embedded store. */
 export const PIECE_BYTES = 256 * 1024;
