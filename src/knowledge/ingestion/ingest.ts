@@ -102,7 +102,7 @@ export class SourceIngestion {
     const resumeFrom = source.status === "indexing" && source.contentHash === content.hash ? source.chunkCount : 0;
     // The text under its own version, pointed at once whole: a resumed run of the same content finds it there.
     if (source.textVersion !== content.hash) {
-      await writeSourceText(this.deps.db, sourceId, content.hash, content.text);
+      if (!(await this.writeText(sourceId, content))) return false;
       if (!(await this.update(sourceId, { textVersion: content.hash }))) return false;
       await dropOtherSourceTexts(this.deps.db, sourceId, content.hash);
     }
@@ -126,7 +126,7 @@ export class SourceIngestion {
   /** A refresh whose content changed: the passages in use stay searchable until the new ones are all stored. */
   private async swapIn(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
     // The new text is staged under its own version and pointed at with the swap; the text in use stays until then.
-    if (source.textVersion !== content.hash) await writeSourceText(this.deps.db, source.id, content.hash, content.text);
+    if (source.textVersion !== content.hash && !(await this.writeText(source.id, content))) return false;
     let result: unknown;
     try {
       result = await this.deps.index.replaceSource({
@@ -147,6 +147,18 @@ export class SourceIngestion {
     if (result === null) return false;
     await dropOtherSourceTexts(this.deps.db, source.id, content.hash);
     return true;
+  }
+
+  /** False when the source is gone: deleted while its text was being written, its parts refused by their key. */
+  private async writeText(sourceId: string, content: Content): Promise<boolean> {
+    try {
+      await writeSourceText(this.deps.db, sourceId, content.hash, content.text);
+      return true;
+    } catch (error) {
+      const [row] = await this.deps.db.select({ id: knowledgeSources.id }).from(knowledgeSources).where(eq(knowledgeSources.id, sourceId));
+      if (!row) return false;
+      throw error;
+    }
   }
 
   /** The outcome of a run that stored `chunkCount` new passages. */
