@@ -11,6 +11,8 @@ import type { FieldError } from "../../platform/http/problem.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
+import { readSourceText, writeSourceText } from "../../knowledge/source-text.ts";
+import { sha256 } from "../../knowledge/ingestion/index.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { UploadsService } from "../uploads/service.ts";
 import type { GapRecorder } from "./gaps.ts";
@@ -27,10 +29,10 @@ import {
 const PAYLOAD_FIELD = { url: "url", file: "file_id", text: "text", faq: "items" } as const;
 const URL_ONLY = ["crawl", "refreshEnabled", "refreshIntervalS"] as const;
 
-/** A source's columns but its content (extracted text can be megabytes): what lists read. */
-const { textContent: _text, faqItems: _items, ...summaryColumns } = getTableColumns(knowledgeSources);
+/** A source's columns but its FAQ items: what lists read (the extracted text is in its own table). */
+const { faqItems: _items, ...summaryColumns } = getTableColumns(knowledgeSources);
 
-export function toSourceSummary(row: Omit<SourceRow, "textContent" | "faqItems">): KnowledgeSourceSummaryDto {
+export function toSourceSummary(row: Omit<SourceRow, "faqItems">): KnowledgeSourceSummaryDto {
   const crawl = row.crawl as { maxDepth?: number; maxPages?: number };
   return {
     id: row.id,
@@ -58,8 +60,9 @@ export function toSourceSummary(row: Omit<SourceRow, "textContent" | "faqItems">
   };
 }
 
-export function toSource(row: SourceRow): KnowledgeSourceDto {
-  return { ...toSourceSummary(row), textContent: row.textContent, items: row.faqItems ?? null };
+/** `textContent`: the source's extracted text, which is stored apart (see knowledge/source-text.ts). */
+export function toSource(row: SourceRow, textContent: string | null): KnowledgeSourceDto {
+  return { ...toSourceSummary(row), textContent, items: row.faqItems ?? null };
 }
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -100,6 +103,7 @@ export class KnowledgeSourcesService {
   async create(organizationId: string, agentId: string, input: SourceCreateInput): Promise<KnowledgeSourceDto> {
     await this.deps.agents.get(organizationId, agentId);
     const url = await this.checkPayload(organizationId, input);
+    const text = input.kind === "text" ? input.text! : null;
     const [row] = await this.db
       .insert(knowledgeSources)
       .values({
@@ -110,7 +114,8 @@ export class KnowledgeSourcesService {
         label: input.label.trim(),
         sourceUrl: url?.href ?? null,
         fileId: input.kind === "file" ? input.file_id! : null,
-        textContent: input.kind === "text" ? input.text! : null,
+        // The text is version `sha256(text)`, the version ingestion would give it, so the first run has nothing to write.
+        textVersion: text === null ? null : sha256(text),
         faqItems: input.kind === "faq" ? input.items!.map((i) => ({ question: i.question.trim(), answer: i.answer.trim() })) : null,
         crawl: input.kind === "url" ? { maxDepth: input.crawl?.maxDepth ?? DEFAULT_MAX_DEPTH, maxPages: input.crawl?.maxPages ?? DEFAULT_MAX_PAGES } : {},
         status: "pending",
@@ -119,12 +124,14 @@ export class KnowledgeSourcesService {
         refreshIntervalS: input.refreshIntervalS ?? DEFAULT_REFRESH_INTERVAL_S,
       })
       .returning();
+    // Written before the job is queued, so it reads the whole text; no one knows the id before this answers.
+    if (text !== null) await writeSourceText(this.db, row!.id, row!.textVersion!, text);
     await this.deps.ingestion.enqueue(row!.id);
-    return toSource(row!);
+    return toSource(row!, text);
   }
 
   async get(organizationId: string, agentId: string, sourceId: string): Promise<KnowledgeSourceDto> {
-    return toSource(await this.find(organizationId, agentId, sourceId));
+    return this.withText(await this.find(organizationId, agentId, sourceId));
   }
 
   async update(organizationId: string, agentId: string, sourceId: string, input: SourcePatchInput): Promise<KnowledgeSourceDto> {
@@ -144,7 +151,7 @@ export class KnowledgeSourcesService {
       .where(eq(knowledgeSources.id, sourceId))
       .returning();
     if (!row) throw notFound("knowledge source", sourceId);
-    return toSource(row);
+    return this.withText(row);
   }
 
   async refresh(organizationId: string, agentId: string, sourceId: string): Promise<KnowledgeSourceDto> {
@@ -153,7 +160,7 @@ export class KnowledgeSourcesService {
       throw new Problem(400, "refresh_not_supported", `only url sources can be refreshed; the content of a ${source.kind} source cannot change (add a new source instead)`);
     }
     await this.deps.ingestion.enqueue(sourceId);
-    return toSource(source);
+    return this.withText(source);
   }
 
   async remove(organizationId: string, agentId: string, sourceId: string): Promise<void> {
@@ -172,6 +179,10 @@ export class KnowledgeSourcesService {
       chunks: hits.map((h) => ({ id: h.id, text: h.text, question: h.question, answer: h.answer, language: h.language, similarity: h.score, sourceId: h.sourceId, sourceUrl: h.sourceUrl })),
       topScore: hits[0]?.score ?? 0,
     };
+  }
+
+  private async withText(row: SourceRow): Promise<KnowledgeSourceDto> {
+    return toSource(row, await readSourceText(this.db, row.id, row.textVersion));
   }
 
   private async find(organizationId: string, agentId: string, sourceId: string): Promise<SourceRow> {

@@ -16,6 +16,7 @@ import { SourceIngestion, type FileStore, type IndexedSource } from "./ingest.ts
 
 export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES, MAX_DEPTH_LIMIT, MAX_PAGES_LIMIT } from "./crawl.ts";
 export type { FileStore, IndexedSource, SourceRow } from "./ingest.ts";
+export { sha256 } from "./ingest.ts";
 
 export const ingestQueue = defineQueue<{ sourceId: string }>("knowledge-ingest", {
   policy: "keyed",

@@ -9,6 +9,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { ChunkInput, KnowledgeIndex } from "../types.ts";
+import { dropOtherSourceTexts, readSourceText, writeSourceText } from "../source-text.ts";
 import { chunkTextInTurns } from "./chunker.ts";
 import { crawlSite, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES } from "./crawl.ts";
 import { IngestionError, readableReason, TransientIngestionError } from "./errors.ts";
@@ -99,7 +100,12 @@ export class SourceIngestion {
   private async indexProgressively(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
     const sourceId = source.id;
     const resumeFrom = source.status === "indexing" && source.contentHash === content.hash ? source.chunkCount : 0;
-    if (!(await this.update(sourceId, { textContent: content.text }))) return false;
+    // The text under its own version, pointed at once whole: a resumed run of the same content finds it there.
+    if (source.textVersion !== content.hash) {
+      if (!(await this.writeText(sourceId, content))) return false;
+      if (!(await this.update(sourceId, { textVersion: content.hash }))) return false;
+      await dropOtherSourceTexts(this.deps.db, sourceId, content.hash);
+    }
     const result = await this.deps.index.replaceSource({
       organizationId: source.organizationId,
       agentId: source.agentId,
@@ -119,17 +125,40 @@ export class SourceIngestion {
 
   /** A refresh whose content changed: the passages in use stay searchable until the new ones are all stored. */
   private async swapIn(source: SourceRow, content: Content, signal: AbortSignal): Promise<boolean> {
-    const result = await this.deps.index.replaceSource({
-      organizationId: source.organizationId,
-      agentId: source.agentId,
-      sourceId: source.id,
-      chunks: content.chunks,
-      mode: "swap",
-      signal,
-      record: (tx, { total, last }) =>
-        this.update(source.id, last ? { ...this.indexed(total), textContent: content.text, contentHash: content.hash, progress: { current: total, total } } : {}, tx),
-    });
-    return result !== null;
+    // The new text is staged under its own version and pointed at with the swap; the text in use stays until then.
+    if (source.textVersion !== content.hash && !(await this.writeText(source.id, content))) return false;
+    let result: unknown;
+    try {
+      result = await this.deps.index.replaceSource({
+        organizationId: source.organizationId,
+        agentId: source.agentId,
+        sourceId: source.id,
+        chunks: content.chunks,
+        mode: "swap",
+        signal,
+        record: (tx, { total, last }) =>
+          this.update(source.id, last ? { ...this.indexed(total), textVersion: content.hash, contentHash: content.hash, progress: { current: total, total } } : {}, tx),
+      });
+    } catch (error) {
+      // The swap did not happen: the staged text goes, the text in use stays.
+      await dropOtherSourceTexts(this.deps.db, source.id, source.textVersion).catch(() => {});
+      throw error;
+    }
+    if (result === null) return false;
+    await dropOtherSourceTexts(this.deps.db, source.id, content.hash);
+    return true;
+  }
+
+  /** False when the source is gone: deleted while its text was being written, its parts refused by their key. */
+  private async writeText(sourceId: string, content: Content): Promise<boolean> {
+    try {
+      await writeSourceText(this.deps.db, sourceId, content.hash, content.text);
+      return true;
+    } catch (error) {
+      const [row] = await this.deps.db.select({ id: knowledgeSources.id }).from(knowledgeSources).where(eq(knowledgeSources.id, sourceId));
+      if (!row) return false;
+      throw error;
+    }
   }
 
   /** The outcome of a run that stored `chunkCount` new passages. */
@@ -182,7 +211,7 @@ export class SourceIngestion {
         return { text: extracted.text, chunks: passages.map((text) => ({ text })), hash: sha256(extracted.text) };
       }
       case "text": {
-        const text = source.textContent ?? "";
+        const text = (await readSourceText(this.deps.db, source.id, source.textVersion)) ?? "";
         return { text, chunks: (await chunkTextInTurns(text)).map((t) => ({ text: t })), hash: sha256(text) };
       }
       case "faq": {
@@ -234,6 +263,7 @@ function faqText(item: { question: string; answer: string }): string {
   return `Q: ${item.question}\nA: ${item.answer}`;
 }
 
-function sha256(text: string): string {
+/** The content hash of a source's text, which is also the version its text is stored under. */
+export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }

@@ -154,3 +154,55 @@ describe("file sources", () => {
     expect(res.body.errors[0].field).toBe("file_id");
   });
 });
+
+// Large values are written and read a piece per statement (platform/db/pieces.ts), so no single statement holds the
+// embedded store for a second; the pieces must join back to exactly what was sent, whatever falls on a boundary.
+describe("a large upload and its text, stored in parts", () => {
+  const PIECE = 256 * 1024;
+  // One byte ("a") ahead of 4-byte, 3-byte and 2-byte characters: piece boundaries at every multiple of 256 KiB fall
+  // inside characters, both in the UTF-8 bytes and (for 😀, two UTF-16 code units) in the text.
+  const pattern = ["😀", "日本", "é", "ß", "😀😀", "語"];
+  let text = "a";
+  for (let i = 0; new TextEncoder().encode(text).byteLength < 2.5 * PIECE; i++) text += pattern[i % pattern.length] + (i % 40 === 39 ? "\n\n" : " ");
+  text = text.trim();
+  const bytes = new TextEncoder().encode(text);
+
+  it("keeps every byte of a file larger than a piece, split mid-character, and the text extracted from it", async () => {
+    const splitsACharacter = [PIECE, 2 * PIECE].some((at) => (bytes[at]! & 0xc0) === 0x80);
+    expect(splitsACharacter).toBe(true);
+    const uploaded = await upload(new Blob([bytes], { type: "text/plain" }), "multilingual.txt");
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body.data).toMatchObject({ sizeBytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex") });
+    const parts = await app.query<{ part: number; content: Uint8Array }>(`select part, content from upload_contents where upload_id = '${uploaded.body.data.file_id}' order by part`);
+    expect(parts.map((p) => p.part)).toEqual([0, 1, 2]);
+    expect(Buffer.concat(parts.map((p) => Buffer.from(p.content))).equals(Buffer.from(bytes))).toBe(true);
+
+    const source = await fileSource(uploaded.body.data.file_id, "Multilingual");
+    expect(source.status).toBe("indexed");
+    expect(source.textContent).toBe(text);
+  });
+
+  it("keeps a pasted text larger than a piece exactly, with a surrogate pair on the boundary", async () => {
+    // "a" then two-unit emoji: code unit 262,144 is the first half of a pair.
+    const pasted = `a${"😀".repeat(PIECE / 2 + 10)}`;
+    expect(pasted.charCodeAt(PIECE - 1)).toBe(0xd83d);
+    const created = await app.api("POST", `/api/v1/agents/${agentId}/knowledge/sources`, { key: org.key, body: { kind: "text", label: "Emoji", text: pasted } });
+    expect(created.status).toBe(201);
+    expect(created.body.data.textContent).toBe(pasted);
+    const read = (await app.api("GET", `/api/v1/agents/${agentId}/knowledge/sources/${created.body.data.id}`, { key: org.key })).body.data;
+    expect(read.textContent).toBe(pasted);
+    const parts = await app.query<{ n: number }>(`select count(*)::int as n from knowledge_source_text_parts where source_id = '${created.body.data.id}'`);
+    expect(parts[0]!.n).toBe(2);
+  });
+
+  it("still reads an upload stored as one part larger than a piece, as uploads from before the parts are", async () => {
+    const fileId = "file_01ONEPART00000000000000";
+    await app.query(
+      `insert into uploads (id, organization_id, filename, content_type, size_bytes, sha256) values ('${fileId}', '${org.organizationId}', 'old.txt', 'text/plain', ${bytes.byteLength}, 'x')`,
+    );
+    await app.query(`insert into upload_contents (upload_id, organization_id, content) values ('${fileId}', '${org.organizationId}', decode('${Buffer.from(bytes).toString("base64")}', 'base64'))`);
+    const source = await fileSource(fileId, "Old upload");
+    expect(source.status).toBe("indexed");
+    expect(source.textContent).toBe(text);
+  });
+});

@@ -1,4 +1,4 @@
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { agents } from "./agents.ts";
 import { organizations } from "./organizations.ts";
 
@@ -23,15 +23,38 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataTyp
 
 /**
  * The bytes of an upload, in the database rather than DATA_DIR, so any replica (and the ingestion job wherever it
- * runs) reads what another received, and a database backup holds them.
+ * runs) reads what another received, and a database backup holds them. Stored in numbered parts of at most
+ * PIECE_BYTES (uploads from before the parts hold one part 0 of any size): see platform/db/pieces.ts.
  */
-export const uploadContents = pgTable("upload_contents", {
-  uploadId: text("upload_id")
-    .primaryKey()
-    .references(() => uploads.id, { onDelete: "cascade" }),
-  organizationId: text("organization_id").notNull().references(() => organizations.id),
-  content: bytea("content").notNull(),
-});
+export const uploadContents = pgTable(
+  "upload_contents",
+  {
+    uploadId: text("upload_id")
+      .notNull()
+      .references(() => uploads.id, { onDelete: "cascade" }),
+    part: integer("part").notNull().default(0),
+    organizationId: text("organization_id").notNull().references(() => organizations.id),
+    content: bytea("content").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.part] })],
+);
+
+/**
+ * A source's extracted text (megabytes at times) in numbered parts of at most PIECE_CHARS, so no single statement
+ * carries all of it (see platform/db/pieces.ts). `version` keeps a refresh's new text apart from the text in use.
+ */
+export const knowledgeSourceTextParts = pgTable(
+  "knowledge_source_text_parts",
+  {
+    sourceId: text("source_id")
+      .notNull()
+      .references(() => knowledgeSources.id, { onDelete: "cascade" }),
+    version: text("version").notNull(),
+    part: integer("part").notNull(),
+    text: text("text").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.version, t.part] })],
+);
 
 /** A knowledge source of an agent: a website, a file, pasted text or an FAQ. */
 export const knowledgeSources = pgTable(
@@ -44,8 +67,11 @@ export const knowledgeSources = pgTable(
     label: text("label").notNull(),
     sourceUrl: text("source_url"),
     fileId: text("file_id"),
-    /** The extracted text (url, file, text) the chunks were cut from. */
-    textContent: text("text_content"),
+    /**
+     * Which parts in `knowledge_source_text_parts` are the extracted text (url, file, text) the chunks were cut
+     * from; null while there is none. A new text is written under a new version and then pointed at.
+     */
+    textVersion: text("text_version"),
     faqItems: jsonb("faq_items").$type<{ question: string; answer: string }[]>(),
     /** Crawl limits for URL sources: { maxDepth, maxPages, followSitemap }. */
     crawl: jsonb("crawl").$type<Record<string, unknown>>().notNull(),
