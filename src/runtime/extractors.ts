@@ -113,8 +113,7 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
     case "time":
     case "datetime": {
       const ref = opts.localNow ?? new Date();
-      const results = chrono.parse(text, ref, { forwardDate: true });
-      const r = results[0];
+      const r = firstDate(text, ref);
       if (!r) return NONE;
       const s = r.start;
       const date = `${s.get("year")}-${pad(s.get("month")!)}-${pad(s.get("day")!)}`;
@@ -156,6 +155,23 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
       }
       return NONE;
     }
+  }
+}
+
+// chrono's parsers take time growing with the square of the text on some inputs ("1/1/1/…": 16,000 characters took
+// a second), so a long text is read in windows; a date or time phrase is far shorter than the overlap.
+const DATE_WINDOW = 500;
+const DATE_OVERLAP = 100;
+
+/** chrono's first date or time in `text`, read window by window; a phrase near a window's end is read in the next. */
+function firstDate(text: string, ref: Date): chrono.ParsedResult | undefined {
+  for (let start = 0; ; ) {
+    const window = text.slice(start, start + DATE_WINDOW);
+    const r = chrono.parse(window, ref, { forwardDate: true })[0];
+    const last = start + DATE_WINDOW >= text.length;
+    if (r && (last || r.index === 0 || r.index + r.text.length < DATE_WINDOW - DATE_OVERLAP)) return r;
+    if (last) return undefined;
+    start += r ? r.index : DATE_WINDOW - DATE_OVERLAP;
   }
 }
 
