@@ -1,5 +1,6 @@
 // A small leveled logger: one line per event, JSON fields after the message, to stderr so stdout stays free for CLI output.
 import type { LogLevel } from "../config.ts";
+import { replaceEmailAddresses } from "./caller-text.ts";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -44,12 +45,11 @@ function logReplacer(key: string, value: unknown) {
 /** Drizzle's "Failed query: <sql>\nparams: <values>": everything from the parameters on goes. */
 const withoutParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, "");
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const CARD_LIKE = /\b\d(?:[ -]?\d){12,18}\b/g;
 
 /** E-mail addresses, and digit runs that pass the Luhn check of a payment card (ids and timestamps rarely do both). */
 export function redactSecrets(text: string): string {
-  return text.replace(EMAIL, "[email]").replace(CARD_LIKE, (run) => (luhn(run.replace(/\D/g, "")) ? "[card number]" : run));
+  return replaceEmailAddresses(text, "[email]").replace(CARD_LIKE, (run) => (luhn(run.replace(/\D/g, "")) ? "[card number]" : run));
 }
 
 function luhn(digits: string): boolean {

@@ -3,8 +3,9 @@
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
+import { trimEndWhere } from "../platform/caller-text.ts";
 import { idTime, newId } from "../platform/ids.ts";
-import { WANTS_END, WANTS_PERSON, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter } from "./brain/builtin.ts";
+import { WANTS_END, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter, wantsPerson } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
 import type { CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
@@ -323,7 +324,7 @@ export class ConversationRuntime {
       return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
     }
     if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-    if (input.type === "text" && WANTS_PERSON.test(text)) return await this.transfer(turn, text);
+    if (input.type === "text" && wantsPerson(text)) return await this.transfer(turn, text);
     if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
 
     if (state.playbook) {
@@ -1211,7 +1212,7 @@ function verificationQuestion(config: CompiledVerification, index: number, more 
 function verificationValue(field: string, text: string, method: CompiledVerification["method"]): string | null {
   const f = field.toLowerCase();
   // Answers to knowledge questions are free text, whatever their names look like.
-  if (method === "knowledge_based") return text.trim().replace(/[.!?]+$/, "").trim() || null;
+  if (method === "knowledge_based") return trimEndWhere(text.trim(), /[.!?]/).trim() || null;
   if (/dob|birth/.test(f)) {
     const got = extract("date", text, { localNow: new Date(0) });
     return got.ok ? String(got.value) : null;

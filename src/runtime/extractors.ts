@@ -1,6 +1,7 @@
 // Typed slot extractors: pull one value of a given type out of what a caller said (or keyed).
 // Deterministic, no model: the built-in brain and the playbook interpreter both use them.
 import * as chrono from "chrono-node";
+import { findEmailAddress } from "../platform/caller-text.ts";
 import { normalizePhoneNumber } from "../platform/e164.ts";
 
 export type SlotType =
@@ -85,9 +86,10 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
       return YES.test(text) ? some(true) : NONE;
     }
     case "email": {
-      const spoken = text.replace(/\s+at\s+/gi, "@").replace(/\s+dot\s+/gi, ".");
-      const m = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/.exec(spoken);
-      return m ? some(m[0].toLowerCase()) : NONE;
+      // Whitespace runs made single spaces first: `/\s+at\s+/` would retry from every character of a long run.
+      const spoken = text.replace(/\s+/g, " ").replace(/ at /gi, "@").replace(/ dot /gi, ".");
+      const address = findEmailAddress(spoken);
+      return address ? some(address.toLowerCase()) : NONE;
     }
     case "phone": {
       const written = /\+?\d[\d\s().-]{6,}\d/.exec(text);
@@ -111,8 +113,7 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
     case "time":
     case "datetime": {
       const ref = opts.localNow ?? new Date();
-      const results = chrono.parse(text, ref, { forwardDate: true });
-      const r = results[0];
+      const r = firstDate(text, ref);
       if (!r) return NONE;
       const s = r.start;
       const date = `${s.get("year")}-${pad(s.get("month")!)}-${pad(s.get("day")!)}`;
@@ -128,13 +129,14 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
         /\b(?:my name is|my name's|this is|i am|i'm|it's|name is|call me)\s+([A-Za-zÀ-ÿ'’-]+(?:\s+[A-Za-zÀ-ÿ'’-]+){0,3})/i.exec(text) ??
         (/^[A-Za-zÀ-ÿ'’-]+(?:\s+[A-Za-zÀ-ÿ'’-]+){0,3}[.!]?$/.test(text) ? [text, text.replace(/[.!]$/, "")] : null);
       if (!m) return NONE;
-      const name = m[1]!.replace(/\b(and|but|please|thanks|thank you)\b.*$/i, "").trim();
+      const name = beforeTrailingWords(m[1]!).trim();
       const first = name.split(/\s+/)[0] ?? "";
       if (!name || NOT_A_NAME.test(first) || (YES.test(name) && name.split(/\s+/).length === 1)) return NONE;
       return some(name.replace(/\b\w/g, (c) => c.toUpperCase()));
     }
     case "address": {
-      const m = /\b\d{1,6}\s+[A-Za-z0-9.'’ -]+?\b(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|parkway|pkwy|circle|cir|highway|hwy)\b\.?(?:[, ]+[A-Za-z0-9 .'’#-]+)*/i.exec(text);
+      // The street name is bounded (100 characters): unbounded, each house number would scan the rest of the text.
+      const m = /\b\d{1,6}\s+[A-Za-z0-9.'’ -]{1,100}?\b(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|parkway|pkwy|circle|cir|highway|hwy)\b\.?(?:[, ]+[A-Za-z0-9 .'’#-]+)*/i.exec(text);
       if (m) return some(m[0].trim().replace(/[.!]$/, ""));
       const stripped = text.replace(/^(it's|it is|my address is|the address is|i live at|at)\s+/i, "");
       return /\d/.test(stripped) && stripped.split(/\s+/).length >= 3 ? some(stripped.replace(/[.!]$/, "")) : NONE;
@@ -154,6 +156,35 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
       return NONE;
     }
   }
+}
+
+// chrono's parsers take time growing with the square of the text on some inputs ("1/1/1/…": 16,000 characters took
+// a second), so a long text is read in windows; a date or time phrase is far shorter than the overlap.
+const DATE_WINDOW = 500;
+const DATE_OVERLAP = 100;
+
+/** chrono's first date or time in `text`, read window by window; a phrase near a window's end is read in the next. */
+function firstDate(text: string, ref: Date): chrono.ParsedResult | undefined {
+  for (let start = 0; ; ) {
+    const window = text.slice(start, start + DATE_WINDOW);
+    const r = chrono.parse(window, ref, { forwardDate: true })[0];
+    const last = start + DATE_WINDOW >= text.length;
+    if (r && (last || r.index === 0 || r.index + r.text.length < DATE_WINDOW - DATE_OVERLAP)) return r;
+    if (last) return undefined;
+    start += r ? r.index : DATE_WINDOW - DATE_OVERLAP;
+  }
+}
+
+const TRAILING_WORDS = /\b(and|but|please|thanks|thank you)\b/i;
+
+/**
+ * A name without what follows it on its last line ("Ann please" → "Ann "). The words are looked for on the last line
+ * alone: `/\b(and|…)\b.*$/` would scan to the end from every "and".
+ */
+function beforeTrailingWords(name: string): string {
+  const lastLine = Math.max(name.lastIndexOf("\n"), name.lastIndexOf("\r"), name.lastIndexOf("\u2028"), name.lastIndexOf("\u2029")) + 1;
+  const words = TRAILING_WORDS.exec(name.slice(lastLine));
+  return words ? name.slice(0, lastLine + words.index) : name;
 }
 
 export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

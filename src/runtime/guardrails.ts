@@ -333,7 +333,7 @@ export class Guardrails {
       events.push({ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${topic}` });
     }
     if (this.bannedWords) {
-      const replaced = out.replace(this.bannedWords, "").replace(/\s{2,}/g, " ").replace(/\s+([.,!?])/g, "$1").trim();
+      const replaced = out.replace(this.bannedWords, "").replace(/\s{2,}/g, " ").replace(/\s+/g, (space, at: number, all: string) => (".,!?".includes(all[at + space.length] ?? "x") ? "" : space)).trim();
       if (replaced !== out) {
         events.push({ policyType: "lexicon", decision: "redacted", reason: "banned word removed" });
         out = replaced;

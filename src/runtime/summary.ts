@@ -1,5 +1,6 @@
 // The one-line summary and primary topic of a conversation, read from its transcript and receipt alone.
 // Deterministic (no model): the same conversation always reads the same in Observe, and topic counts stay stable.
+import { trimEndWhere, trimStartWhere } from "../platform/caller-text.ts";
 
 export interface SummaryInput {
   messages: { role: "user" | "assistant"; content: string }[];
@@ -92,7 +93,7 @@ function firstRequest(messages: SummaryInput["messages"]): string | null {
 
 function describeRequest(text: string): string {
   if (QUESTION.test(text)) return `Caller asked "${clip(capitalize(text))}"`;
-  const plain = text.replace(/[.!]+$/, "");
+  const plain = trimEndWhere(text, /[.!]/);
   for (const [lead, verb] of [
     [WANTS_TO, "wanted to"],
     [WANTS, "wanted"],
@@ -171,7 +172,7 @@ function keywords(text: string): string[] {
     .toLowerCase()
     .replace(REDACTED, " ")
     .split(/[^a-z0-9']+/)
-    .map((w) => w.replace(/^'+|'+$/g, ""))
+    .map((w) => trimEndWhere(trimStartWhere(w, /'/), /'/))
     .filter((w) => w.length > 1 && !STOPWORDS.has(w) && !/\d/.test(w));
 }
 
@@ -197,7 +198,7 @@ function thirdPerson(text: string): string {
 function clip(text: string): string {
   if (text.length <= MAX_REQUEST_CHARS) return text;
   const cut = text.slice(0, MAX_REQUEST_CHARS);
-  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), MAX_REQUEST_CHARS / 2)).replace(/[\s,;:.-]+$/, "")}…`;
+  return `${trimEndWhere(cut.slice(0, Math.max(cut.lastIndexOf(" "), MAX_REQUEST_CHARS / 2)), /[\s,;:.-]/)}…`;
 }
 
 function capitalize(text: string): string {

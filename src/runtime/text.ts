@@ -1,6 +1,7 @@
 // Small text tools the runtime shares: tokenizing for matching utterances to descriptions, {placeholder}
 // templating, PII redaction for stored transcripts, and a lexicon-based sentiment score (no model).
 import Sentiment from "sentiment";
+import { replaceEmailAddresses } from "../platform/caller-text.ts";
 
 const STOPWORDS = new Set(
   "a an and are as at be but by can could do does for from have how i i'd i'm is it its me my of on or our please so that the their them this to us want was we what when where which who why will with would you your yes no hi hello hey need like just about get".split(" "),
@@ -51,14 +52,13 @@ export function placeholders(template: string): string[] {
 }
 
 const PII_PATTERNS: [RegExp, string][] = [
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[email]"],
   [/\b(?:\d[ -]?){13,19}\b/g, "[card number]"],
   [/\b\d{3}-\d{2}-\d{4}\b/g, "[ssn]"],
   [/\+?\d[\d\s().-]{7,}\d/g, "[phone]"],
 ];
 
 export function redactPii(text: string): string {
-  return PII_PATTERNS.reduce((acc, [re, label]) => acc.replace(re, label), text);
+  return PII_PATTERNS.reduce((acc, [re, label]) => acc.replace(re, label), replaceEmailAddresses(text, "[email]"));
 }
 
 /** Keys that name things (ids, a transfer destination from the configuration) rather than hold what was said. */

@@ -137,8 +137,21 @@ async function sitemapUrls(start: URL, robots: Robots, fetchPage: PageFetcher, s
 
 export function parseSitemap(xml: string): { index: boolean; locations: string[] } {
   const index = /<sitemapindex[\s>]/i.test(xml);
-  const locations = [...xml.matchAll(/<loc>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\/loc>/gi)].map((m) => decodeXml(m[1]!));
+  // What lies between <loc> and </loc> is found first and unwrapped after: one pattern with optional CDATA and
+  // spaces around a lazy URL retries every space of a run, quadratic in a hostile sitemap.
+  const locations = [...xml.matchAll(/<loc>([^<]*(?:<!\[CDATA\[[^<]*)?)<\/loc>/gi)].flatMap((m) => {
+    const location = locationIn(m[1]!);
+    return location ? [decodeXml(location)] : [];
+  });
   return { index, locations };
+}
+
+/** A <loc>'s URL, optionally in CDATA, without the spaces around it; null if it holds a `<` or `]` besides. */
+function locationIn(inner: string): string | null {
+  let url = inner.trim();
+  if (/^<!\[CDATA\[/i.test(url)) url = url.slice("<![CDATA[".length).trimStart();
+  if (url.endsWith("]]>")) url = url.slice(0, -"]]>".length).trimEnd();
+  return url && !/[<\]]/.test(url) ? url : null;
 }
 
 function decodeXml(text: string): string {

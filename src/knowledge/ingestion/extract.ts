@@ -4,6 +4,7 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import mammoth from "mammoth";
 import { extractText as extractPdfText } from "unpdf";
+import { trimEndWhere } from "../../platform/caller-text.ts";
 import { storableValue } from "../../platform/text.ts";
 import { IngestionError } from "./errors.ts";
 import { readableText } from "./html.ts";
@@ -96,27 +97,69 @@ async function docxText(bytes: Uint8Array): Promise<string> {
   }
 }
 
-/** Markdown as prose: markup removed, link and image text kept, headings and list items as their own lines. */
+/**
+ * Markdown as prose: markup removed, link and image text kept, headings and list items as their own lines.
+ * A document can be long and hostile, so no step may backtrack: where one regular expression would rescan the rest of
+ * a line (or of the text) from each place a construct almost starts, the construct is found with indexOf, or the
+ * failing stretch is consumed by an alternative that gives it back unchanged.
+ */
 export function markdownText(markdown: string): string {
-  return markdown
-    .replace(/\r\n?/g, "\n")
-    .replace(/^(```|~~~).*$/gm, "")
-    .replace(/<!--[\s\S]*?-->/g, "")
-    .replace(/<[^>\n]+>/g, "")
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, "$1")
-    .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
-    .replace(/^\s{0,3}\[[^\]]+\]:\s+\S+.*$/gm, "")
-    .replace(/^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/gm, "\n$1\n")
+  const text = markdown.replace(/\r\n?/g, "\n").replace(/^(```|~~~).*$/gm, "");
+  return replaceLinks(replaceLinks(withoutComments(text).replace(/<[^>\n]+>|<[^>\n]*/g, (tag) => (tag.endsWith(">") ? "" : tag)), "!["), "[")
+    .replace(/^[ \t]{0,3}\[[^\]\n]+\]:\s+\S+.*$/gm, "")
+    .replace(/^\s{0,3}#{1,6}\s+(.*)$/gm, (_, heading: string) => `\n${trimEndWhere(trimEndWhere(trimEndWhere(heading, /\s/), /#/), /\s/)}\n`)
     .replace(/^\s{0,3}(?:[-*+]|\d+[.)])\s+/gm, "\n")
     .replace(/^\s{0,3}>\s?/gm, "")
     .replace(/^\s{0,3}(?:[-*_]\s*){3,}$/gm, "")
-    .replace(/^\s*\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*$/gm, "")
+    .replace(/^.*$/gm, (line) => (TABLE_RULE.test(line.trim()) ? "" : line))
     .replace(/\|/g, " ")
-    .replace(/(\*\*|__)(.+?)\1/g, "$2")
-    .replace(/(^|\W)[*_](\S(?:.*?\S)?)[*_](?=\W|$)/g, "$1$2")
+    // Emphasis spans at most 200 characters: unbounded, every unclosed * or ** would scan the rest of its line.
+    .replace(/(\*\*|__)(.{1,200}?)\1/g, "$2")
+    .replace(/(^|\W)[*_](\S(?:.{0,200}?\S)?)[*_](?=\W|$)/g, "$1$2")
     .replace(/`([^`]+)`/g, "$1")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
+}
+
+/** A table's delimiter row (`| --- | :-: |`), trimmed: the line alone, so no run of blank lines is rescanned. */
+const TABLE_RULE = /^\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?$/;
+
+/** `text` without HTML comments (`<!--[\s\S]*?-->`, which would rescan the rest from every unclosed `<!--`). */
+function withoutComments(text: string): string {
+  let out = "";
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf("<!--", at);
+    const close = open < 0 ? -1 : text.indexOf("-->", open + 4);
+    if (close < 0) return out + text.slice(at);
+    out += text.slice(at, open);
+    at = close + 3;
+  }
+}
+
+/**
+ * Each `opener`text](target) replaced by its text, as `/!\[([^\]]*)\]\([^)]*\)/g` (opener `![`) and
+ * `/\[([^\]]+)\]\([^)]*\)/g` (opener `[`) would, without rescanning: the first `]` and `)` after a start are the only
+ * ones it can use, and every start before that `]` fails or succeeds with it.
+ */
+function replaceLinks(text: string, opener: "![" | "["): string {
+  let out = "";
+  let done = 0;
+  let from = 0;
+  for (;;) {
+    const start = text.indexOf(opener, from);
+    const close = start < 0 ? -1 : text.indexOf("]", start + opener.length);
+    if (close < 0) break;
+    if (text[close + 1] !== "(" || (opener === "[" && close === start + 1)) {
+      from = opener === "[" && close === start + 1 ? start + 1 : close;
+      continue;
+    }
+    const end = text.indexOf(")", close + 2);
+    if (end < 0) break;
+    out += text.slice(done, start) + text.slice(start + opener.length, close);
+    done = from = end + 1;
+  }
+  return out + text.slice(done);
 }
 
 /** One passage per row: "header: value" pairs, so each row can be understood on its own. */

@@ -2,13 +2,23 @@
 // three characters of a postal code) with their centroids, and US "City, ST" as the mean of that city's ZIP
 // centroids. Precision is a postal area or a city, never a street address. The data (~5 MB) loads on first use.
 import type { ZipCode } from "zipcodes";
+import { trimEndWhere } from "../caller-text.ts";
 import type { Geocoder, Place } from "./geocoder.ts";
 
 type ZipData = typeof import("zipcodes");
 
 const US_ZIP = /\b(\d{5})(?:-\d{4})?\b/g;
 const CA_POSTAL = /\b([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])[ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b/gi;
-const COUNTRY_SUFFIX = /,?\s*(usa|us|u\.s\.a\.|u\.s\.|united states( of america)?|canada)\s*$/i;
+const COUNTRY = /(usa|us|u\.s\.a\.|u\.s\.|united states( of america)?|canada)$/i;
+
+/** "Austin, TX, USA" → "Austin, TX". Trailing space is trimmed first: `/,?\s*(usa|…)\s*$/` retries each space of a run. */
+function withoutCountry(text: string): string {
+  const trimmed = trimEndWhere(text, /\s/);
+  const country = COUNTRY.exec(trimmed);
+  if (!country) return text;
+  const before = trimEndWhere(trimmed.slice(0, country.index), /\s/);
+  return before.endsWith(",") ? before.slice(0, -1) : before;
+}
 
 export function offlineGeocoder(load: () => Promise<ZipData> = () => import("zipcodes")): Geocoder {
   let index: Promise<OfflineIndex> | null = null;
@@ -20,7 +30,7 @@ export function offlineGeocoder(load: () => Promise<ZipData> = () => import("zip
   };
 }
 
-class OfflineIndex {
+export class OfflineIndex {
   private cities = new Map<string, { lat: number; lng: number; city: string; state: string }>();
 
   constructor(private data: ZipData) {
@@ -53,13 +63,15 @@ class OfflineIndex {
 
   /** "Austin, TX", "123 Main St, Austin, Texas", "Austin TX". */
   private city(text: string): Place | null {
-    const parts = text.replace(CA_POSTAL, "").replace(US_ZIP, "").replace(COUNTRY_SUFFIX, "").split(",").map((p) => p.trim()).filter(Boolean);
+    const parts = withoutCountry(text.replace(CA_POSTAL, "").replace(US_ZIP, "")).split(",").map((p) => p.trim()).filter(Boolean);
     const last = parts[parts.length - 1];
     if (!last) return null;
     const candidates: [string, string][] = [];
     if (parts.length >= 2) candidates.push([parts[parts.length - 2]!, last]);
     const words = last.split(/\s+/);
-    for (let i = words.length - 1; i >= 1; i--) candidates.push([words.slice(0, i).join(" "), words.slice(i).join(" ")]);
+    // A state's name is at most three words ("District of Columbia"): trying longer ones would join the words of a long
+    // text once per word.
+    for (let i = words.length - 1; i >= Math.max(1, words.length - 3); i--) candidates.push([words.slice(0, i).join(" "), words.slice(i).join(" ")]);
     for (const [city, state] of candidates) {
       const abbr = this.stateAbbr(state);
       const hit = abbr && this.cities.get(cityKey(city, abbr));

@@ -1,6 +1,7 @@
 // The built-in brain: works with no model at all. It recognizes requests for a person, goodbyes and repeats,
 // routes an utterance to the playbook or skill whose description matches it best, fills the skill's parameters
 // with typed extractors, answers from retrieved knowledge, and otherwise says plainly that it does not know.
+import { trimEndWhere } from "../../platform/caller-text.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { overlapScore, tokens } from "../text.ts";
@@ -9,8 +10,22 @@ import type { Brain, BrainAction, BrainContext } from "./types.ts";
 
 const MATCH_THRESHOLD = 0.3;
 
-export const WANTS_PERSON =
-  /\b(speak|talk|connect|transfer|put me through|get me)\b.*\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b|^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
+const ASKS_FOR = /\b(speak|talk|connect|transfer|put me through|get me)\b/i;
+const A_PERSON = /\b(human|person|someone|somebody|agent|representative|operator|manager|staff|team|people)\b/i;
+const ONLY_A_PERSON = /^\W*(human|operator|representative|a person|real person)\W*$|\breal person\b/i;
+
+/**
+ * Whether the caller asks for a person: "can I speak to someone", "human", "a real person". Checked line by line,
+ * first the request and then a person after it: one pattern `\b(speak|…)\b.*\b(human|…)\b` would scan to the end
+ * of the line from every "speak" in it, quadratic in a long message.
+ */
+export function wantsPerson(text: string): boolean {
+  if (ONLY_A_PERSON.test(text)) return true;
+  return text.split(/[\n\r\u2028\u2029]/).some((line) => {
+    const ask = ASKS_FOR.exec(line);
+    return ask !== null && A_PERSON.test(line.slice(ask.index + ask[0].length));
+  });
+}
 export const WANTS_END = /\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks|no thank you|hang up|end the call|we're done)\b/i;
 /**
  * Whether a caller's goodbye ("bye", "that's all") ends the conversation: callControl.endCallPhrasesEnabled,
@@ -49,7 +64,7 @@ export const builtinBrain: Brain = {
   async next(ctx) {
     if (ctx.toolResults.length) return [{ type: "reply", text: describeResult(ctx) }];
     const text = ctx.userText;
-    if (WANTS_PERSON.test(text)) return [{ type: "transfer", reason: text }];
+    if (wantsPerson(text)) return [{ type: "transfer", reason: text }];
     if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: "Okay. Is there anything else I can help with?" }];
 
     const words = tokens(text);
@@ -103,7 +118,9 @@ function describeResult(ctx: BrainContext): string {
 /** The first two sentences of a passage, or an FAQ passage's answer. */
 function answerFrom(text: string): string {
   const answer = /(?:^|\n)A:\s*([\s\S]+)/.exec(text)?.[1] ?? text;
-  const sentences = answer.replace(/\s+/g, " ").trim().match(/[^.!?]+[.!?]+/g);
+  const flat = answer.replace(/\s+/g, " ").trim();
+  // Up to the last . ! or ?: what follows is no sentence, and would be rescanned from each of its characters.
+  const sentences = flat.slice(0, Math.max(flat.lastIndexOf("."), flat.lastIndexOf("!"), flat.lastIndexOf("?")) + 1).match(/[^.!?]+[.!?]+/g);
   return sentences ? sentences.slice(0, 2).join(" ").trim() : answer.trim();
 }
 
@@ -127,7 +144,24 @@ export function slotTypeFor(name: string, schema: { type?: string; enum?: unknow
 }
 
 const POSTCODE = /\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b/i;
-const IDENTIFIER = /\b(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,}\b/i;
+const IDENTIFIER = /\b[A-Z0-9][A-Z0-9-]{2,}\b/i;
+
+/**
+ * The first identifier ("A-1234", "ORD42"): three or more letters, digits and dashes, starting no later than the run's
+ * last digit. Runs are found first and those with a digit checked alone: a lookahead for the digit would rescan a
+ * long run of letters and dashes from each of its word starts.
+ */
+function findIdentifier(text: string): string | undefined {
+  for (const run of text.matchAll(/[A-Z0-9-]+/gi)) {
+    const lastDigit = trimEndWhere(run[0], /\D/).length - 1;
+    if (lastDigit < 0) continue;
+    // One character either side, so that \b at the run's edges reads as it does in the whole text.
+    const from = Math.max(0, run.index - 1);
+    const m = IDENTIFIER.exec(text.slice(from, run.index + run[0].length + 1));
+    if (m && from + m.index <= run.index + lastDigit) return m[0];
+  }
+  return undefined;
+}
 const FREE_TEXT = /^(query|question|text|message|description|problem|issue|details|request|reason|topic)$/i;
 
 /** Fill what the utterance already says; the runtime asks for the rest. */
@@ -154,7 +188,7 @@ export function extractParameter(name: string, schema: { type?: string; enum?: u
   const n = name.toLowerCase();
   if (/zip|postcode|postal/.test(n)) return POSTCODE.exec(text)?.[0].toUpperCase();
   const type = slotTypeFor(name, schema);
-  if (type === "digits") return IDENTIFIER.exec(text)?.[0];
+  if (type === "digits") return findIdentifier(text);
   if (!type) return undefined;
   const got = extract(type, text, { options: schema.enum?.map(String) });
   return got.ok ? got.value : undefined;

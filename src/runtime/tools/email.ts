@@ -16,7 +16,14 @@ export const EmailConfig = Type.Object({
 });
 export type EmailConfig = Static<typeof EmailConfig>;
 
-const ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
+const ADDRESS_PART = /^[^\s@,;<>"]+$/;
+
+/** local@domain, with a dot inside the domain. Split at the @ first: one pattern would try every dot of a long domain. */
+function isAddress(text: string): boolean {
+  const at = text.indexOf("@");
+  const domain = text.slice(at + 1);
+  return at > 0 && ADDRESS_PART.test(text.slice(0, at)) && ADDRESS_PART.test(domain) && domain.slice(1, -1).includes(".");
+}
 
 export function emailExecutor(deps: { smtp: Config["smtp"] }): RunSkill {
   let transport: Transporter | null = null;
@@ -29,8 +36,8 @@ export function emailExecutor(deps: { smtp: Config["smtp"] }): RunSkill {
     const replyTo = config.reply_to === undefined ? undefined : addresses(fillTemplate(config.reply_to, lookup));
     const subject = singleLine(fillTemplate(config.subject, lookup));
     if (refused.length) return egressRefused(refused);
-    if (to.length === 0 || !to.every((a) => ADDRESS.test(a))) return failure("invalid_recipient", `"${to.join(", ")}" is not a list of email addresses`);
-    if (replyTo && !replyTo.every((a) => ADDRESS.test(a))) return failure("invalid_recipient", `reply_to "${replyTo.join(", ")}" is not an email address`);
+    if (to.length === 0 || !to.every((a) => isAddress(a))) return failure("invalid_recipient", `"${to.join(", ")}" is not a list of email addresses`);
+    if (replyTo && !replyTo.every((a) => isAddress(a))) return failure("invalid_recipient", `reply_to "${replyTo.join(", ")}" is not an email address`);
 
     const lines = Object.entries(args).map(([key, value]) => `${key}: ${asText(value)}`);
     const text = [...(config.intro ? [config.intro, ""] : []), ...lines].join("\n");
