@@ -1,4 +1,4 @@
-// What the voice tests share: waiting for a condition, a caller's speech from espeak-ng, and the keypad playbook
+// What the voice tests share: a caller's speech from espeak-ng, and the keypad playbook
 // both the phone call and the in-browser test fill.
 import { decodeWav, float32ToInt16, resample } from "../../voice/media/index.ts";
 import type { agentBuilder } from "./agent-builder.ts";
@@ -10,17 +10,6 @@ import type { agentBuilder } from "./agent-builder.ts";
 export const CALL_TEST_TIMEOUT_MS = 240_000;
 /** For a hook that starts the app (a first PGlite start migrates a template; on a loaded machine that took 70 s). */
 export const SLOW_SETUP = { timeout: 240_000 };
-
-/** Polls `check` until it answers something truthy, which it returns; throws after `timeoutMs`. */
-export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(10);
-  }
-}
 
 /** espeak-ng speech as 16-bit samples at `rate`: 8 kHz for a phone line, 16 kHz for a browser microphone. */
 export async function spoken(text: string, rate: number): Promise<Int16Array> {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createLogger } from "../../src/platform/log.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
-import { addZipCheckPlaybook, CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken, until } from "../support/voice.ts";
+import { until } from "../support/until.ts";
+import { addZipCheckPlaybook, CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken } from "../support/voice.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
 

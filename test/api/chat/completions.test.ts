@@ -6,7 +6,7 @@ import { StreamedContent } from "../../../src/api/chat/completions.ts";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
-import { until } from "../../support/voice.ts";
+import { until } from "../../support/until.ts";
 
 async function publishedAgent(app: TestApp, key: string) {
   const b = agentBuilder(app, key);

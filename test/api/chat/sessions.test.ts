@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
-import { until } from "../../support/voice.ts";
+import { until } from "../../support/until.ts";
 
 let app: TestApp;
 let key: string;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
-import { until } from "../../support/voice.ts";
+import { until } from "../../support/until.ts";
 
 let webhook: ReturnType<typeof startWebhookTarget>;
 beforeAll(() => {

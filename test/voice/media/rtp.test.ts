@@ -3,7 +3,7 @@ import { decodeUlaw, encodeUlaw, float32ToInt16 } from "../../../voice/media/cod
 import type { DtmfDigit } from "../../../voice/media/dtmf.ts";
 import { parseRtp, RtpEndpoint, serializeRtp, type AudioFrame, type RtpPacket } from "../../../voice/media/rtp.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
-import { until } from "../../support/voice.ts";
+import { until } from "../../support/until.ts";
 
 describe("RTP packets", () => {
   it("serialize and parse back, header fields and payload intact", () => {
