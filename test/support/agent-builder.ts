@@ -46,6 +46,21 @@ export function agentBuilder(app: TestApp, key: string) {
   };
 }
 
+/** A playbook graph that asks for one slot (`collect` is the collect step's data) and ends with `message`. */
+export function oneSlotGraph(collect: Record<string, unknown> & { variable: string }, message: string) {
+  return {
+    nodes: [
+      { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
+      { id: "n", type: "collect", position: { x: 0, y: 1 }, data: collect },
+      { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message, outcome: "completed" } },
+    ],
+    connections: [
+      { id: "1", source: "s", target: "n" },
+      { id: "2", source: "n", target: "e" },
+    ],
+  };
+}
+
 /**
  * An `order_status` webhook skill on the lookup server at `baseUrl` (see startWebhookTarget), announced as slow
  * (expectedLatencyMs 2000) so the agent says it is checking first; `timeoutMs` as executionConfig.timeout_ms.

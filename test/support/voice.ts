@@ -1,7 +1,7 @@
 // What the voice tests share: a caller's speech from espeak-ng, and the keypad playbook
 // both the phone call and the in-browser test fill.
 import { decodeWav, float32ToInt16, resample } from "../../voice/media/index.ts";
-import type { agentBuilder } from "./agent-builder.ts";
+import { type agentBuilder, oneSlotGraph } from "./agent-builder.ts";
 
 /**
  * What the voice tests allow real work (espeak-ng, Silero on its threads, storage) on a machine whose cores may be
@@ -23,16 +23,6 @@ export function addZipCheckPlaybook(b: ReturnType<typeof agentBuilder>, agentId:
   return b.playbook(
     agentId,
     { name: "ZIP check", description: "check whether we deliver to a ZIP code" },
-    {
-      nodes: [
-        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
-        { id: "zip", type: "collect", position: { x: 0, y: 1 }, data: { variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } } },
-        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "Thanks, ZIP {zip} noted.", outcome: "completed" } },
-      ],
-      connections: [
-        { id: "1", source: "s", target: "zip" },
-        { id: "2", source: "zip", target: "e" },
-      ],
-    },
+    oneSlotGraph({ variable: "zip", prompt: "Please key in your ZIP code.", slotType: "digits", dtmf: { enabled: true, expectedDigits: 5 } }, "Thanks, ZIP {zip} noted."),
   );
 }

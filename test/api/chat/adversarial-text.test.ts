@@ -2,7 +2,7 @@
 // the built-in brain, summaries). Texts of the longest allowed size that make a backtracking pattern retry from
 // every character, sent with redactPii on, while /health is polled: every /health answers before the reply does.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { agentBuilder } from "../../support/agent-builder.ts";
+import { agentBuilder, oneSlotGraph } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 const LONGEST_COMPLETION = 16_000;
@@ -32,17 +32,7 @@ beforeAll(async () => {
   await b.playbook(
     agent.id,
     { name: "Contact", description: "leave my email address for a callback" },
-    {
-      nodes: [
-        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
-        { id: "n", type: "collect", position: { x: 0, y: 1 }, data: { variable: "email", prompt: "What is your email address?", slotType: "email" } },
-        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "We'll write to {email}.", outcome: "completed" } },
-      ],
-      connections: [
-        { id: "1", source: "s", target: "n" },
-        { id: "2", source: "n", target: "e" },
-      ],
-    },
+    oneSlotGraph({ variable: "email", prompt: "What is your email address?", slotType: "email" }, "We'll write to {email}."),
   );
   await b.guardrails(agent.id, [{ policyType: "content_policy", config: { redactPii: true } }]);
   await b.publish(agent.id);

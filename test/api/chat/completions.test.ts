@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import OpenAI from "openai";
 import { StreamedContent } from "../../../src/api/chat/completions.ts";
-import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
+import { agentBuilder, oneSlotGraph, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
 import { until } from "../../support/until.ts";
@@ -14,17 +14,7 @@ async function publishedAgent(app: TestApp, key: string) {
   await b.playbook(
     agent.id,
     { name: "Callback", description: "arrange a callback from the team" },
-    {
-      nodes: [
-        { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
-        { id: "n", type: "collect", position: { x: 0, y: 1 }, data: { variable: "who", prompt: "Who should we call?", slotType: "name" } },
-        { id: "e", type: "end", position: { x: 0, y: 2 }, data: { message: "We'll call {who} soon.", outcome: "completed" } },
-      ],
-      connections: [
-        { id: "1", source: "s", target: "n" },
-        { id: "2", source: "n", target: "e" },
-      ],
-    },
+    oneSlotGraph({ variable: "who", prompt: "Who should we call?", slotType: "name" }, "We'll call {who} soon."),
   );
   await b.publish(agent.id);
   return agent;
