@@ -29,7 +29,7 @@ async function pgliteTemplate(): Promise<string> {
   return (template = dir);
 }
 
-async function freshPostgres(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshPostgres(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `flowyte_t_${randomBytes(6).toString("hex")}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
@@ -51,6 +51,42 @@ export interface ApiResult<T = any> {
   headers: Headers;
   body: T;
 }
+
+/** A request to a running server, with the harness's defaults (a JSON body, a bearer key). */
+export async function callApi<T = any>(base: string, defaultKey: string, method: string, path: string, opts: { key?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  const key = opts.key === undefined ? defaultKey : opts.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  let body: string | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, headers: res.headers, body: parsed as any };
+}
+
+/** The configuration every test server starts from; `env` overrides it. */
+export function testConfig(dataDir: string, databaseUrl: string | undefined, adminKey: string, env: Record<string, string>, masterKey = randomBytes(32).toString("hex")): Config {
+  return loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    FLOWYTE_ADMIN_KEY: adminKey,
+    MASTER_KEY: masterKey,
+    LOG_LEVEL: "error",
+    RATE_LIMIT_PER_MINUTE: "0",
+    ...env,
+  });
+}
+
+export const newAdminKey = () => `flowyte_sk_live_${randomBytes(32).toString("base64url")}`;
 
 export interface TestApp {
   url: string;
@@ -76,18 +112,8 @@ export async function startTestApp(env: Record<string, string> = {}, { log = qui
   if (process.env.DATABASE_URL) pg = await freshPostgres(process.env.DATABASE_URL);
   else cpSync(await pgliteTemplate(), dataDir, { recursive: true });
 
-  const adminKey = `flowyte_sk_live_${randomBytes(32).toString("base64url")}`;
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
-    DATABASE_URL: pg?.url,
-    FLOWYTE_ADMIN_KEY: adminKey,
-    MASTER_KEY: randomBytes(32).toString("hex"),
-    LOG_LEVEL: "error",
-    RATE_LIMIT_PER_MINUTE: "0",
-    ...env,
-  });
+  const adminKey = newAdminKey();
+  const config = testConfig(dataDir, pg?.url, adminKey, env);
   let server = await startServer(config, log, overrides);
   let base = server.url;
 
@@ -108,23 +134,7 @@ export async function startTestApp(env: Record<string, string> = {}, { log = qui
       const { secret } = await insertApiKey(server.database.db, { organizationId, name: "test key", scopes, createdBy: null });
       return secret;
     },
-    async api(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      const key = opts.key === undefined ? adminKey : opts.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let body: string | undefined = opts.raw;
-      if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers["content-type"] ??= "application/json";
-      }
-      const res = await fetch(base + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {}
-      return { status: res.status, headers: res.headers, body: parsed as any };
-    },
+    api: (method, path, opts = {}) => callApi(base, adminKey, method, path, opts),
     async query<T>(text: string) {
       const result = (await server.database.db.execute(sql.raw(text))) as unknown as { rows?: T[] } | T[];
       return Array.isArray(result) ? result : (result.rows ?? []);
