@@ -43,7 +43,7 @@ import { createEgressGuard } from "./platform/egress.ts";
 import { createConventions } from "./platform/http/conventions.ts";
 import { IdempotencyStore } from "./platform/http/idempotency.ts";
 import { openApiDocs } from "./platform/http/openapi.ts";
-import { RateLimiter } from "./platform/http/rate-limit.ts";
+import { createRateLimitStore, RateLimit } from "./platform/http/rate-limit.ts";
 import { createGeocoder } from "./platform/geo/index.ts";
 import { createJobs } from "./platform/jobs/index.ts";
 import type { Logger } from "./platform/log.ts";
@@ -64,11 +64,13 @@ export interface AppDeps {
 export function createApp({ config, database, sealer, log, speech: givenSpeech }: AppDeps) {
   const audit = new AuditRecorder(database.db, log);
   const idempotency = new IdempotencyStore(database.db, sealer);
+  const rateLimits = createRateLimitStore({ database, redisUrl: config.redisUrl, log });
   const conventions = createConventions({
     log,
-    authenticator: new SecretKeyAuthenticator(database),
-    publishableKeys: new PublishableKeyAuthenticator(database),
-    rateLimiter: new RateLimiter(config.rateLimitPerMinute),
+    authenticator: new SecretKeyAuthenticator(database, { ttlMs: config.cacheTtlSeconds * 1000 }),
+    publishableKeys: new PublishableKeyAuthenticator(database, { ttlMs: config.cacheTtlSeconds * 1000 }),
+    rateLimit: new RateLimit(rateLimits, "api", 60, log),
+    rateLimitPerMinute: config.rateLimitPerMinute,
     idempotency,
     audit,
     jsonBodyLimit: config.maxJsonBodyBytes,
@@ -83,7 +85,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   };
 
   const speech = givenSpeech ?? createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
-  const agents = new AgentsService(database, speech.catalog);
+  const agents = new AgentsService(database, speech.catalog, { cacheTtlMs: config.cacheTtlSeconds * 1000 });
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
   const knowledge = createKnowledgeIndex({ database, config, log });
@@ -102,7 +104,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     log,
   });
   scheduleMetering({ db: database.db, jobs, rates: config.usageRates, log });
-  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech };
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
@@ -150,8 +152,11 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .use(billingRoutes(ctx))
     .use(voiceRoutes(ctx));
 
-  // Keys older than a day can no longer replay; clear them out hourly.
-  const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 60 * 60 * 1000);
+  // Keys older than a day can no longer replay, and rate limit windows long closed count nothing: clear them out hourly.
+  const purge = setInterval(() => {
+    void idempotency.purgeExpired().catch(() => {});
+    void rateLimits.purgeExpired().catch((error) => log.warn("could not delete closed rate limit windows", { error }));
+  }, 60 * 60 * 1000);
   purge.unref?.();
   let voice: ReturnType<typeof startVoiceService> = null;
 
@@ -181,6 +186,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       await Promise.all([speech.vad.close?.(), speech.streaming?.close?.()]);
       await jobs.stop();
       await audit.flush();
+      await rateLimits.close();
     },
   };
 }

@@ -1,5 +1,7 @@
 // Every setting of the server, read from the environment in one place. `.env.example` lists the same names;
 // `loadConfig` refuses a bad value with a message naming the variable, and `main.ts` exits non-zero on it.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -50,6 +52,15 @@ export interface Config {
    * peer address is the client), n = the client is the n-th address from the right of the XFF chain plus the peer.
    */
   trustProxy: number;
+  /**
+   * How long a replica may serve a cached agent, API key or publishable key (and its copy of the knowledge index)
+   * after another replica changed it, should the change announcement (LISTEN/NOTIFY) not reach it.
+   */
+  cacheTtlSeconds: number;
+  /** redis:// URL: rate limits are counted there instead of in Postgres (or in memory on the embedded store). */
+  redisUrl: string | null;
+  /** This process among the replicas: work it runs (probe runs) is marked with it. Unset: hostname, pid and a random tail. */
+  replicaId: string;
   /** A Turnstile-compatible siteverify endpoint that widget sessions must pass; null = no bot check. */
   widgetBotCheck: { url: string; secret: string } | null;
   /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
@@ -205,6 +216,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
 
+  const cacheTtlSeconds = integer("CACHE_TTL_SECONDS", 30, 1, 86_400);
+  const redisUrl = url("REDIS_URL", ["redis:", "rediss:"]);
+  const replicaId = text("REPLICA_ID") ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  if (!/^[\w.:-]{1,128}$/.test(replicaId)) problems.push(`REPLICA_ID must be 1 to 128 letters, digits, '.', ':', '-' or '_' (got "${replicaId}")`);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -232,6 +248,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     widgetBotCheck,
     usageRates,
+    cacheTtlSeconds,
+    redisUrl,
+    replicaId,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Database } from "../platform/db/index.ts";
 import type { Jobs } from "../platform/jobs/index.ts";
 import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
+import type { RateLimitStore } from "../platform/http/rate-limit.ts";
 import type { Logger } from "../platform/log.ts";
 import type { ConversationRuntime } from "../runtime/conversation.ts";
 import type { Speech } from "../../voice/speech/index.ts";
@@ -29,4 +30,6 @@ export interface ApiContext {
   jobs: Jobs;
   /** VAD, STT and TTS engines and the voice catalog, chosen at start from MODELS_DIR and SPEECH_BASE_URL. */
   speech: Speech;
+  /** Where rate limits are counted (shared by the replicas on Postgres or Redis). */
+  rateLimits: RateLimitStore;
 }

@@ -1,6 +1,8 @@
 // Agents: the draft lives on the agent row; publishing freezes it into an immutable numbered version and
 // points the agent at it; rollback only re-points. Every mutation bumps `version` (optimistic concurrency).
-// Reads of one agent are served from an in-process cache that every mutation invalidates (across replicas too).
+// Reads of one agent are served from an in-process cache that every mutation invalidates (across replicas too), with
+// a TTL behind that in case an announcement is lost.
+import { LRUCache } from "lru-cache";
 import { and, desc, eq, ilike, isNotNull, isNull, lt, max, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../../platform/auth/principal.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
@@ -19,6 +21,8 @@ type AgentRow = typeof agents.$inferSelect;
 type VersionRow = typeof agentVersions.$inferSelect;
 
 const CACHE_MAX = 20_000;
+/** Without CACHE_TTL_SECONDS (tools, tests of other things): as the server's default. */
+const DEFAULT_TTL_MS = 30_000;
 
 export function toAgentDto(row: AgentRow): AgentDto {
   return {
@@ -49,19 +53,22 @@ export function toVersionDto(row: VersionRow): AgentVersionDto {
 }
 
 export class AgentsService {
-  private cache = new Map<string, AgentDto>();
-  /** Published versions never change: their compiled configuration is cached for good. */
-  private versions = new Map<string, CompiledConfig>();
+  private cache: LRUCache<string, AgentDto>;
+  /** Published versions never change: their compiled configuration is kept as long as it is used. */
+  private versions = new LRUCache<string, CompiledConfig>({ max: CACHE_MAX });
 
   /**
    * `voices`: the installed voice catalog (create, PATCH and PUT /agents/{id}/voice refuse any other voice).
-   * Without it (tests of other things, tools) any voice id is taken as given.
+   * Without it (tests of other things, tools) any voice id is taken as given. `cacheTtlMs`: how long another
+   * replica's change may go unseen here should its announcement be lost (CACHE_TTL_SECONDS).
    */
   constructor(
     private database: Database,
     private voices?: InstalledVoices,
+    opts: { cacheTtlMs?: number } = {},
   ) {
-    database.changes.subscribe("agent", (id) => this.cache.delete(id));
+    this.cache = new LRUCache({ max: CACHE_MAX, ttl: opts.cacheTtlMs ?? DEFAULT_TTL_MS });
+    database.changes.subscribe("agent", { changed: (id) => this.cache.delete(id), flush: () => this.cache.clear() });
   }
 
   private get db() {
@@ -98,7 +105,6 @@ export class AgentsService {
     }
     const row = await this.findRow(this.db, organizationId, id);
     const dto = toAgentDto(row);
-    if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(id, dto);
     return dto;
   }
@@ -278,7 +284,6 @@ export class AgentsService {
     if (cached) return cached;
     const version = await this.findVersion(this.db, organizationId, agentId, versionId);
     const compiled = normalizeCompiled(version.compiledConfig);
-    if (this.versions.size >= CACHE_MAX) this.versions.clear();
     this.versions.set(versionId, compiled);
     return compiled;
   }

@@ -45,7 +45,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     runtime: ctx.runtime,
     tokens: new VisitorTokens(ctx.sealer.deriveKey(VISITOR_TOKEN_PURPOSE)),
     hooks,
-    limiter: new SessionLimiter(),
+    limiter: new SessionLimiter(ctx.rateLimits, ctx.log),
     idempotency: new IdempotencyStore(ctx.database.db, ctx.sealer),
     publicBaseUrl: ctx.config.publicBaseUrl,
     log: ctx.log,

@@ -7,6 +7,7 @@ import type { Database } from "../../platform/db/index.ts";
 import { conversationMessages } from "../../platform/db/schema/index.ts";
 import { type Claim, IdempotencyStore } from "../../platform/http/idempotency.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
+import { RateLimit, type RateLimitStore } from "../../platform/http/rate-limit.ts";
 import type { Logger } from "../../platform/log.ts";
 import { newId } from "../../platform/ids.ts";
 import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
@@ -40,27 +41,21 @@ export interface WidgetConversation {
 const SESSIONS_PER_HOUR = 20;
 const TRANSCRIPT_MAX = 200;
 
-/** New sessions per visitor address and key: a token bucket of SESSIONS_PER_HOUR refilled over an hour. */
+/** New sessions per visitor address and key: SESSIONS_PER_HOUR in each hour, counted across the replicas. */
 export class SessionLimiter {
-  private buckets = new Map<string, { tokens: number; at: number }>();
+  private limit: RateLimit;
 
-  take(visitorKey: string, now = Date.now()) {
-    const perMs = SESSIONS_PER_HOUR / 3_600_000;
-    let b = this.buckets.get(visitorKey);
-    if (!b) {
-      if (this.buckets.size > 50_000) this.buckets.clear();
-      b = { tokens: SESSIONS_PER_HOUR, at: now };
-      this.buckets.set(visitorKey, b);
-    }
-    b.tokens = Math.min(SESSIONS_PER_HOUR, b.tokens + (now - b.at) * perMs);
-    b.at = now;
-    if (b.tokens < 1) {
-      const retryAfterS = Math.ceil((1 - b.tokens) / perMs / 1000);
+  constructor(store: RateLimitStore, log: Logger) {
+    this.limit = new RateLimit(store, "widget_sessions", 3600, log);
+  }
+
+  async take(visitorKey: string) {
+    const { allowed, retryAfterS } = await this.limit.take(visitorKey, SESSIONS_PER_HOUR);
+    if (!allowed) {
       throw new Problem(429, "too_many_sessions", `at most ${SESSIONS_PER_HOUR} widget sessions an hour from one visitor; retry in ${retryAfterS} s`, {
         headers: { "retry-after": String(retryAfterS) },
       });
     }
-    b.tokens -= 1;
   }
 }
 
@@ -91,7 +86,7 @@ export class WidgetSessions {
 
   async start(organizationId: string, key: PublishableKeyGrant, input: { turnstileToken?: string; identityToken?: string }, visitor: Visitor) {
     const { hooks } = this.deps;
-    this.deps.limiter.take(`${key.id}|${visitor.address ?? "unknown"}`);
+    await this.deps.limiter.take(`${key.id}|${visitor.address ?? "unknown"}`);
     if (hooks.verifyBotToken) {
       if (!input.turnstileToken) throw new Problem(403, "bot_check_required", "send turnstileToken: this server checks that widget sessions come from people");
       if (!(await hooks.verifyBotToken(input.turnstileToken, { address: visitor.address, publishableKeyId: key.id }))) {

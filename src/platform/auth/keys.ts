@@ -1,7 +1,9 @@
 // Secret API keys: `flowyte_sk_live_` + 32 random bytes (base64url). Only the SHA-256 is stored; the value is
-// shown once. Lookups are cached in-process and dropped on revoke/rotate (announced to other replicas too).
+// shown once. Lookups are cached in-process and dropped on revoke/rotate (announced to other replicas too); the
+// cache's TTL bounds how long a revoke whose announcement was lost goes unseen on another replica.
 import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
+import { LRUCache } from "lru-cache";
 import { sha256Hex } from "../crypto.ts";
 import type { Database, Db } from "../db/index.ts";
 import { apiKeys } from "../db/schema/index.ts";
@@ -42,7 +44,8 @@ export async function insertApiKey(
   return { row: row!, secret };
 }
 
-const POSITIVE_TTL_MS = 60_000;
+const DEFAULT_TTL_MS = 30_000;
+/** An unknown secret is looked up again this soon: a key just created on another replica works within it. */
 const NEGATIVE_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 const TOUCH_EVERY_MS = 60_000;
@@ -50,24 +53,33 @@ const TOUCH_EVERY_MS = 60_000;
 interface Entry {
   principal: Principal | null;
   keyId: string | null;
-  expires: number;
 }
 
 /** Resolves a bearer secret to a principal, with an in-process cache. */
 export class SecretKeyAuthenticator {
-  private cache = new Map<string, Entry>();
+  private cache: LRUCache<string, Entry>;
+  /** When each key's lastUsedAt was last written: one entry per key in use, so bounded by the keys that exist. */
   private touched = new Map<string, number>();
 
-  constructor(private database: Database) {
-    database.changes.subscribe("api_key", (id) => {
-      for (const [hash, entry] of this.cache) if (entry.keyId === id) this.cache.delete(hash);
+  /** `ttlMs`: CACHE_TTL_SECONDS. */
+  constructor(
+    private database: Database,
+    opts: { ttlMs?: number } = {},
+  ) {
+    const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
+    this.cache = new LRUCache({ max: MAX_ENTRIES, ttl, ttlResolution: 0 });
+    database.changes.subscribe("api_key", {
+      changed: (id) => {
+        for (const [hash, entry] of this.cache.entries()) if (entry.keyId === id) this.cache.delete(hash);
+      },
+      flush: () => this.cache.clear(),
     });
   }
 
   async authenticate(secret: string, now = Date.now()): Promise<Principal | null> {
     const hash = sha256Hex(secret);
     const hit = this.cache.get(hash);
-    if (hit && hit.expires > now) {
+    if (hit) {
       if (hit.keyId) this.touch(hit.keyId, now);
       return hit.principal;
     }
@@ -76,8 +88,7 @@ export class SecretKeyAuthenticator {
       row && !row.revokedAt
         ? { organizationId: row.organizationId, actorType: "apiKey", actorId: row.id, scopes: new Set(row.scopes.filter(isScope)) }
         : null;
-    if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-    this.cache.set(hash, { principal, keyId: row?.id ?? null, expires: now + (principal ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+    this.cache.set(hash, { principal, keyId: row?.id ?? null }, principal ? {} : { ttl: Math.min(NEGATIVE_TTL_MS, this.cache.ttl) });
     if (principal) this.touch(principal.actorId, now);
     return principal;
   }

@@ -1,8 +1,10 @@
 // Publishable keys (flowyte_pk_live_…): public by design, so stored as they are and shown again on request.
 // They resolve to a `visitor` principal holding only chat:public, pinned to one agent. After a rotation the
-// previous value keeps working until its grace window closes; a revoked key stops at once.
+// previous value keeps working until its grace window closes; a revoked key stops at once (on another replica, at
+// once when the announcement arrives, within CACHE_TTL_SECONDS if it is lost).
 import { randomBytes } from "node:crypto";
 import { and, eq, gt, isNull, or } from "drizzle-orm";
+import { LRUCache } from "lru-cache";
 import type { Database } from "../db/index.ts";
 import { publishableKeys } from "../db/schema/index.ts";
 import type { Principal } from "./principal.ts";
@@ -14,27 +16,34 @@ export function generatePublishableKey(env: "live" | "test"): string {
   return `${PUBLISHABLE_KEY_PREFIX}${env}_${randomBytes(24).toString("base64url")}`;
 }
 
-const TTL_MS = 30_000;
+const DEFAULT_TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 
 interface Entry {
   principal: Principal | null;
   keyId: string | null;
-  expires: number;
 }
 
 export class PublishableKeyAuthenticator {
-  private cache = new Map<string, Entry>();
+  private cache: LRUCache<string, Entry>;
 
-  constructor(private database: Database) {
-    database.changes.subscribe("publishable_key", (id) => {
-      for (const [value, entry] of this.cache) if (entry.keyId === id) this.cache.delete(value);
+  /** `ttlMs`: CACHE_TTL_SECONDS. */
+  constructor(
+    private database: Database,
+    opts: { ttlMs?: number } = {},
+  ) {
+    this.cache = new LRUCache({ max: MAX_ENTRIES, ttl: opts.ttlMs ?? DEFAULT_TTL_MS, ttlResolution: 0 });
+    database.changes.subscribe("publishable_key", {
+      changed: (id) => {
+        for (const [value, entry] of this.cache.entries()) if (entry.keyId === id) this.cache.delete(value);
+      },
+      flush: () => this.cache.clear(),
     });
   }
 
   async authenticate(value: string, now = Date.now()): Promise<Principal | null> {
     const hit = this.cache.get(value);
-    if (hit && hit.expires > now) return hit.principal;
+    if (hit) return hit.principal;
     const [row] = await this.database.db
       .select()
       .from(publishableKeys)
@@ -60,10 +69,9 @@ export class PublishableKeyAuthenticator {
           },
         }
       : null;
-    if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
     // A previous value's grace window may close before the cache entry would expire.
-    const expires = Math.min(now + TTL_MS, row && row.keyPublic !== value && row.previousKeyExpiresAt ? row.previousKeyExpiresAt.getTime() : Infinity);
-    this.cache.set(value, { principal, keyId: row?.id ?? null, expires });
+    const graceLeft = row && row.keyPublic !== value && row.previousKeyExpiresAt ? row.previousKeyExpiresAt.getTime() - now : Infinity;
+    this.cache.set(value, { principal, keyId: row?.id ?? null }, { ttl: Math.max(1, Math.min(this.cache.ttl, graceLeft)) });
     return principal;
   }
 }

@@ -79,7 +79,7 @@ async function openPglite(dataDir: string, log: Logger): Promise<Database> {
     return {
       db,
       kind: "pglite",
-      changes: createChangeFeed(null),
+      changes: createChangeFeed(null, log),
       pglite: client,
       ready: () => migrationsApplied(db),
       async close() {
@@ -97,7 +97,7 @@ async function openPostgres(url: string, log: Logger): Promise<Database> {
   await migrateWithLock(url);
   const client = postgres(url, { max: 10, onnotice: () => {} });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
-  const changes = createChangeFeed(client);
+  const changes = createChangeFeed(client, log);
   await changes.start();
   log.debug("postgres ready");
   return {

@@ -14,7 +14,7 @@ import { refuseUnstorableText } from "./characters.ts";
 import { toProblem } from "./errors.ts";
 import { IdempotencyStore, type IdempotencyOwner } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { RateLimit } from "./rate-limit.ts";
 
 export const SECURITY_SCHEME = "flowyte";
 /** Operation extension naming the routes that honour Idempotency-Key. */
@@ -24,7 +24,10 @@ export interface ConventionDeps {
   log: Logger;
   authenticator: SecretKeyAuthenticator;
   publishableKeys: PublishableKeyAuthenticator;
-  rateLimiter: RateLimiter;
+  /** Counts every authenticated request per key (secret key or publishable key). */
+  rateLimit: RateLimit;
+  /** Requests a minute per secret key; 0: unlimited. A publishable key has its own (rateLimitRpm). */
+  rateLimitPerMinute: number;
   idempotency: IdempotencyStore;
   audit: AuditRecorder;
   jsonBodyLimit: number;
@@ -122,7 +125,7 @@ export function createConventions(deps: ConventionDeps) {
           security: [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }],
           "x-scope": scope,
         } as Record<string, unknown>,
-        transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> }; headers: Record<string, string | undefined> }) {
+        async transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> }; headers: Record<string, string | undefined> }) {
           const { principal, authFailure, set } = ctx;
           if (!principal) throw unauthorized(authFailure ?? "missing");
           const pk = principal.publishableKey;
@@ -134,8 +137,8 @@ export function createConventions(deps: ConventionDeps) {
               throw new Problem(403, "origin_not_allowed", origin ? `origin ${origin} is not allowed for this publishable key` : "send the Origin header; publishable keys work only from allowed origins");
             }
           }
-          if (deps.rateLimiter.enabled || pk) {
-            const d = deps.rateLimiter.take(principal.actorId, Date.now(), pk ? pk.rateLimitRpm : undefined);
+          if (deps.rateLimitPerMinute > 0 || pk) {
+            const d = await deps.rateLimit.take(principal.actorId, pk ? pk.rateLimitRpm : deps.rateLimitPerMinute);
             set.headers["ratelimit-limit"] = String(d.limit);
             set.headers["ratelimit-remaining"] = String(d.remaining);
             if (!d.allowed) {

@@ -8,6 +8,7 @@ import { VisitorTokens } from "../../../src/api/widget/visitor-token.ts";
 import type { PublishableKeyGrant } from "../../../src/platform/auth/principal.ts";
 import { createSealer } from "../../../src/platform/crypto.ts";
 import { IdempotencyStore } from "../../../src/platform/http/idempotency.ts";
+import { memoryRateLimitStore } from "../../../src/platform/http/rate-limit.ts";
 import { createLogger } from "../../../src/platform/log.ts";
 import { ConversationRuntime } from "../../../src/runtime/conversation.ts";
 import { ConversationStore } from "../../../src/runtime/store.ts";
@@ -54,7 +55,7 @@ function sessionsWith(hooks: WidgetHooks) {
     runtime,
     tokens: new VisitorTokens(randomBytes(32)),
     hooks,
-    limiter: new SessionLimiter(),
+    limiter: new SessionLimiter(memoryRateLimitStore(), log),
     idempotency: new IdempotencyStore(database.db, createSealer(randomBytes(32))),
     publicBaseUrl: "http://localhost",
     log,

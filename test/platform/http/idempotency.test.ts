@@ -12,7 +12,7 @@ import { createSealer } from "../../../src/platform/crypto.ts";
 import { createConventions } from "../../../src/platform/http/conventions.ts";
 import { IdempotencyStore } from "../../../src/platform/http/idempotency.ts";
 import { Problem } from "../../../src/platform/http/problem.ts";
-import { RateLimiter } from "../../../src/platform/http/rate-limit.ts";
+import { memoryRateLimitStore, RateLimit } from "../../../src/platform/http/rate-limit.ts";
 import { createLogger } from "../../../src/platform/log.ts";
 import { startTestApp, type ApiResult, type TestApp } from "../../support/app.ts";
 
@@ -162,7 +162,8 @@ describe("the idempotent mechanism", () => {
       log,
       authenticator: new SecretKeyAuthenticator(database),
       publishableKeys: new PublishableKeyAuthenticator(database),
-      rateLimiter: new RateLimiter(0),
+      rateLimit: new RateLimit(memoryRateLimitStore(), "api", 60, log),
+      rateLimitPerMinute: 0,
       idempotency: new IdempotencyStore(database.db, createSealer(randomBytes(32))),
       audit: new AuditRecorder(database.db, log),
       jsonBodyLimit: 1024,

@@ -93,10 +93,14 @@ export const probeRuns = pgTable(
     status: text("status").notNull(),
     conversationId: text("conversation_id"),
     result: jsonb("result").$type<Record<string, unknown>>(),
+    /** The replica running it (REPLICA_ID), while it runs. */
+    replicaId: text("replica_id"),
+    /** Renewed by that replica while the run goes on: once past, the run is taken for lost and failed. */
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
-  (t) => [index("probe_runs_agent_idx").on(t.agentId, t.id)],
+  (t) => [index("probe_runs_agent_idx").on(t.agentId, t.id), index("probe_runs_running_idx").on(t.status, t.leaseExpiresAt)],
 );
 
 /**
