@@ -185,6 +185,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       await talk.stop();
       await Promise.all([speech.vad.close?.(), speech.streaming?.close?.()]);
       await jobs.stop();
+      await knowledge.stop();
       await audit.flush();
       await rateLimits.close();
     },

@@ -3,6 +3,7 @@
 // same source cannot leave the engine holding both sets of chunks, and a background re-embedding or refill cannot
 // put back chunks a new run just replaced; while `ready()` is loading the in-process engine, everything waits for it.
 // Ingestion writes a batch at a time, each batch in its own transaction with the source's count (see WRITE_BATCH).
+// An in-process engine is this process's own copy: on Postgres, other replicas' writes reach it as replicas.ts says.
 import { and, asc, count, eq, gt, gte, inArray, lt, notExists, or, sql } from "drizzle-orm";
 import type { Config } from "../config.ts";
 import type { Database, Db } from "../platform/db/index.ts";
@@ -12,6 +13,7 @@ import { yieldToEventLoop } from "../platform/event-loop.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Passage, Retriever } from "../runtime/tools/types.ts";
 import { createEmbedder, type Embedder } from "./embedders/index.ts";
+import { followOtherReplicas, sourceKey } from "./replicas.ts";
 import { createSearchEngine, searchableText, type ChunkDocument, type SearchEngine } from "./search/index.ts";
 import type { IndexState, KnowledgeIndex } from "./types.ts";
 
@@ -141,10 +143,92 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
   /** Runs `work` in turn with every other write to the sources these rows belong to. */
   const inTurnFor = <T>(rows: { sourceId: string }[], work: () => Promise<T>) => inTurn([...new Set(rows.map((r) => r.sourceId))], work);
 
+  /** Another replica changed this source's chunks: load them again from storage, in turn with this process's writes. */
+  const reloadSource = (agentId: string, sourceId: string) =>
+    inTurn([sourceId], async () => {
+      const docs: ChunkDocument[] = [];
+      let after = "";
+      for (;;) {
+        const rows = await db
+          .select()
+          .from(knowledgeChunks)
+          .where(and(eq(knowledgeChunks.sourceId, sourceId), gt(knowledgeChunks.id, after), inUse))
+          .orderBy(asc(knowledgeChunks.id))
+          .limit(LOAD_PAGE);
+        if (!rows.length) break;
+        docs.push(...rows.map(toDocument));
+        after = rows[rows.length - 1]!.id;
+      }
+      await engine.removeSource(agentId, sourceId);
+      for (let i = 0; i < docs.length; i += WRITE_BATCH) {
+        await engine.upsert(docs.slice(i, i + WRITE_BATCH));
+        await yieldToEventLoop();
+      }
+    });
+  // Only a copy in this process can fall behind, and only Postgres has other processes writing.
+  const follower =
+    !engine.persistent && database.kind === "postgres" ? followOtherReplicas({ database, reloadSource, everyMs: deps.config.cacheTtlSeconds * 1000, log }) : null;
+  /** Tell the other replicas' in-process engines that a source's chunks changed (after they are committed). */
+  const announce = (agentId: string, sourceId: string) => {
+    if (!engine.persistent) database.changes.announce("knowledge_source", sourceKey(agentId, sourceId), "others");
+  };
+
   const prepare = async () => {
     // Loads a local model now rather than on the first question, and learns a remote server's vector size.
     await embedder.embed(["warm-up"]).catch((error) => log.warn("knowledge embeddings are not answering yet", { error }));
+    await follower?.baseline();
     if (!engine.persistent) await load();
+    follower?.start();
+  };
+
+  const reembed = async ({ signal, until }: { signal: AbortSignal; until: number }, touched: Map<string, string>) => {
+    await settled();
+    let done = 0;
+    let after = "";
+    for (;;) {
+      signal.throwIfAborted();
+      if (Date.now() >= until) return { chunks: done, finished: false };
+      const rows = await db
+        .select({ id: knowledgeChunks.id, agentId: knowledgeChunks.agentId, sourceId: knowledgeChunks.sourceId, text: knowledgeChunks.text, question: knowledgeChunks.question })
+        .from(knowledgeChunks)
+        .where(and(gt(knowledgeChunks.id, after), stale(), inUse))
+        .orderBy(asc(knowledgeChunks.id))
+        .limit(REEMBED_BATCH);
+      if (!rows.length) return { chunks: done, finished: true };
+      after = rows[rows.length - 1]!.id;
+      const vectors = await embedAll(rows.map(searchableText));
+      const embeddingOf = new Map(rows.map((row, i) => [row.id, vectors[i]!]));
+      await inTurnFor(rows, async () => {
+        // A chunk replaced or removed since it was read is not written back, to storage or to the engine.
+        const updated = await db.transaction(async (tx) => {
+          const written: ChunkRow[] = [];
+          for (const { id } of rows) {
+            const [row] = await tx
+              .update(knowledgeChunks)
+              .set({ embedding: embeddingOf.get(id)!, embeddingModel: embedder.model })
+              .where(and(eq(knowledgeChunks.id, id), stale()))
+              .returning();
+            if (row) written.push(row);
+          }
+          return written;
+        });
+        await engine.upsert(updated.map(toDocument));
+        for (const row of updated) touched.set(row.sourceId, row.agentId);
+        // Sources whose every chunk is now the current model's say so.
+        await db
+          .update(knowledgeSources)
+          .set({ embeddingModel: embedder.model })
+          .where(
+            and(
+              inArray(knowledgeSources.id, [...new Set(rows.map((r) => r.sourceId))]),
+              eq(knowledgeSources.status, "indexed"),
+              notExists(db.select({ id: knowledgeChunks.id }).from(knowledgeChunks).where(and(eq(knowledgeChunks.sourceId, knowledgeSources.id), stale()))),
+            ),
+          );
+        done += updated.length;
+      });
+      await yieldToEventLoop();
+    }
   };
 
   return {
@@ -167,7 +251,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         return null;
       };
       await settled();
-      return inTurn([sourceId], async () => {
+      const run = inTurn([sourceId], async () => {
         for (let start = from; ; start += WRITE_BATCH) {
           signal?.throwIfAborted();
           const batch = chunks.slice(start, start + WRITE_BATCH);
@@ -223,6 +307,8 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         }
         return { chunkCount: chunks.length };
       });
+      // Whatever the run committed before it ended (or failed) is what the other replicas are to load.
+      return run.finally(() => announce(agentId, sourceId));
     },
 
     async removeSource(organizationId, agentId, sourceId, record) {
@@ -234,6 +320,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         });
         await engine.removeSource(agentId, sourceId);
       });
+      announce(agentId, sourceId);
     },
 
     async inspect(): Promise<IndexState> {
@@ -246,52 +333,13 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
       return { chunks: total!.chunks, stale: staleByModel, engine: engineStats };
     },
 
-    async reembed({ signal, until }) {
-      await settled();
-      let done = 0;
-      let after = "";
-      for (;;) {
-        signal.throwIfAborted();
-        if (Date.now() >= until) return { chunks: done, finished: false };
-        const rows = await db
-          .select({ id: knowledgeChunks.id, sourceId: knowledgeChunks.sourceId, text: knowledgeChunks.text, question: knowledgeChunks.question })
-          .from(knowledgeChunks)
-          .where(and(gt(knowledgeChunks.id, after), stale(), inUse))
-          .orderBy(asc(knowledgeChunks.id))
-          .limit(REEMBED_BATCH);
-        if (!rows.length) return { chunks: done, finished: true };
-        after = rows[rows.length - 1]!.id;
-        const vectors = await embedAll(rows.map(searchableText));
-        const embeddingOf = new Map(rows.map((row, i) => [row.id, vectors[i]!]));
-        await inTurnFor(rows, async () => {
-          // A chunk replaced or removed since it was read is not written back, to storage or to the engine.
-          const updated = await db.transaction(async (tx) => {
-            const written: ChunkRow[] = [];
-            for (const { id } of rows) {
-              const [row] = await tx
-                .update(knowledgeChunks)
-                .set({ embedding: embeddingOf.get(id)!, embeddingModel: embedder.model })
-                .where(and(eq(knowledgeChunks.id, id), stale()))
-                .returning();
-              if (row) written.push(row);
-            }
-            return written;
-          });
-          await engine.upsert(updated.map(toDocument));
-          // Sources whose every chunk is now the current model's say so.
-          await db
-            .update(knowledgeSources)
-            .set({ embeddingModel: embedder.model })
-            .where(
-              and(
-                inArray(knowledgeSources.id, [...new Set(rows.map((r) => r.sourceId))]),
-                eq(knowledgeSources.status, "indexed"),
-                notExists(db.select({ id: knowledgeChunks.id }).from(knowledgeChunks).where(and(eq(knowledgeChunks.sourceId, knowledgeSources.id), stale()))),
-              ),
-            );
-          done += updated.length;
-        });
-        await yieldToEventLoop();
+    async reembed(run) {
+      // The other replicas load each source this run touched once, when it ends, rather than after every batch.
+      const touched = new Map<string, string>();
+      try {
+        return await reembed(run, touched);
+      } finally {
+        for (const [sourceId, agentId] of touched) announce(agentId, sourceId);
       }
     },
 
@@ -318,6 +366,10 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
         });
         await yieldToEventLoop();
       }
+    },
+
+    async stop() {
+      await follower?.stop();
     },
 
     ready() {

@@ -62,6 +62,8 @@ export interface KnowledgeIndex {
   readonly retriever: Retriever;
   /** Load what the engine needs from storage (the in-process engine rebuilds from knowledge_chunks at start). */
   ready(): Promise<void>;
+  /** Stop following the other replicas' writes (the server is stopping). */
+  stop(): Promise<void>;
   inspect(): Promise<IndexState>;
   /**
    * Embed the stale chunks again with the current embedder, a batch at a time (each committed, so a run cut off

@@ -1,6 +1,9 @@
 // Probe runs: a scenario with expected outcomes played against an agent in loopback (no phone line), judged
 // by gates on its receipt. Runs go on in the background; their progress streams as the receipt's events.
-import { and, eq } from "drizzle-orm";
+// A run belongs to the replica running it (REPLICA_ID), which renews its lease while it runs: a run cut off by a
+// restart is failed by its own replica when it starts again with the same id, or by any replica once its lease
+// expired, never by a replica that merely starts while another is running it.
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import type { Principal } from "../../platform/auth/principal.ts";
 import type { Db } from "../../platform/db/index.ts";
 import { probeRuns } from "../../platform/db/schema/index.ts";
@@ -15,6 +18,10 @@ import type { AgentsService } from "../agents/service.ts";
 import type { ProbeRunDto, ScenarioInput } from "./model.ts";
 
 type RunRow = typeof probeRuns.$inferSelect;
+
+/** A running probe's lease: renewed every LEASE_RENEW_MS, so a run whose lease is past has lost its replica. */
+export const LEASE_MS = 60_000;
+const LEASE_RENEW_MS = 20_000;
 
 interface ActiveRun {
   events: AuditEvent[];
@@ -46,20 +53,42 @@ const SAMPLE_ANSWERS: Record<string, string> = {
 export class ProbeService {
   private active = new Map<string, ActiveRun>();
 
+  /** `replica`: this process's REPLICA_ID, and whether it is the only one (the embedded store). */
   constructor(
     private db: Db,
     private agents: AgentsService,
     private runtime: ConversationRuntime,
     private store: ConversationStore,
     private log: Logger,
+    private replica: { id: string; alone: boolean },
   ) {}
 
-  /** Runs cut off by a restart cannot finish: say so instead of leaving them "running" forever. */
+  /**
+   * At start: runs this replica was running before it stopped cannot finish, so say so instead of leaving them
+   * "running" forever. Alone on the embedded store, every run still running is one of those.
+   */
   async failInterrupted() {
-    await this.db
+    await this.fail(
+      and(eq(probeRuns.status, "running"), this.replica.alone ? undefined : eq(probeRuns.replicaId, this.replica.id)),
+      "interrupted by a server restart",
+    );
+  }
+
+  /** Runs whose replica stopped renewing their lease (it died, or lost its storage): failed by whichever replica looks. */
+  async failAbandoned() {
+    await this.fail(
+      and(eq(probeRuns.status, "running"), or(lt(probeRuns.leaseExpiresAt, sql`now()`), sql`${probeRuns.leaseExpiresAt} is null`)),
+      "interrupted: the replica running it stopped",
+    );
+  }
+
+  private async fail(where: ReturnType<typeof and>, reason: string) {
+    const failed = await this.db
       .update(probeRuns)
-      .set({ status: "failed", result: { failures: ["interrupted by a server restart"] }, finishedAt: new Date() })
-      .where(eq(probeRuns.status, "running"));
+      .set({ status: "failed", result: { failures: [reason] }, finishedAt: new Date(), leaseExpiresAt: null })
+      .where(where)
+      .returning({ id: probeRuns.id });
+    if (failed.length) this.log.info(`failed ${failed.length} probe run(s): ${reason}`, { runIds: failed.map((r) => r.id) });
   }
 
   async start(principal: Principal, agentId: string, body: { scenarioId: string; mode: "loopback" | "phone"; draftMode?: boolean; scenario?: ScenarioInput }): Promise<ProbeRunDto> {
@@ -68,7 +97,16 @@ export class ProbeService {
     const scenario = resolveScenario(body.scenarioId, body.scenario, compiled);
     const [row] = await this.db
       .insert(probeRuns)
-      .values({ id: newId("prb"), organizationId: principal.organizationId, agentId, scenarioId: body.scenarioId, mode: body.mode, status: "running" })
+      .values({
+        id: newId("prb"),
+        organizationId: principal.organizationId,
+        agentId,
+        scenarioId: body.scenarioId,
+        mode: body.mode,
+        status: "running",
+        replicaId: this.replica.id,
+        leaseExpiresAt: leaseEnd(),
+      })
       .returning();
     const run: ActiveRun = { events: [], listeners: new Set() };
     this.active.set(row!.id, run);
@@ -110,6 +148,13 @@ export class ProbeService {
     };
     const perTurn: Verdict["latency"]["perTurn"] = [];
     let conversationId: string | null = null;
+    const renew = setInterval(() => {
+      this.db
+        .update(probeRuns)
+        .set({ leaseExpiresAt: leaseEnd() })
+        .where(and(eq(probeRuns.id, row.id), eq(probeRuns.status, "running")))
+        .catch((error) => this.log.warn("could not renew a probe run's lease", { runId: row.id, error }));
+    }, LEASE_RENEW_MS);
     try {
       const opened = await this.runtime.start(
         { organizationId: row.organizationId, agentId: row.agentId, agentVersionId: versionId, draftMode, compiled, channel: "chat", source: "probe", metadata: { probeRunId: row.id, scenarioId: row.scenarioId } },
@@ -127,12 +172,16 @@ export class ProbeService {
       }
       if (!ended) await this.runtime.end(row.organizationId, conversationId, "probe_complete", sink);
       const verdict = judge(scenario, run.events, perTurn, compiled);
-      await this.db.update(probeRuns).set({ status: "completed", result: verdict as unknown as Record<string, unknown>, finishedAt: new Date() }).where(eq(probeRuns.id, row.id));
+      await this.db
+        .update(probeRuns)
+        .set({ status: "completed", result: verdict as unknown as Record<string, unknown>, finishedAt: new Date(), leaseExpiresAt: null })
+        .where(eq(probeRuns.id, row.id));
     } catch (error) {
       this.log.warn("probe run failed", { runId: row.id, error });
       const message = error instanceof Problem ? error.detail : "the probe could not run to the end";
-      await this.db.update(probeRuns).set({ status: "failed", result: { failures: [message] }, finishedAt: new Date() }).where(eq(probeRuns.id, row.id));
+      await this.db.update(probeRuns).set({ status: "failed", result: { failures: [message] }, finishedAt: new Date(), leaseExpiresAt: null }).where(eq(probeRuns.id, row.id));
     } finally {
+      clearInterval(renew);
       this.active.delete(row.id);
       for (const l of run.listeners) l(null);
     }
@@ -150,6 +199,8 @@ export class ProbeService {
     return row;
   }
 }
+
+const leaseEnd = () => sql`now() + make_interval(secs => ${LEASE_MS / 1000})` as unknown as Date;
 
 function toDto(row: RunRow): ProbeRunDto {
   const r = (row.result ?? {}) as Partial<Verdict>;

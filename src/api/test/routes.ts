@@ -14,8 +14,9 @@ const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent
 const SSE_RESPONSE = { description: "text/event-stream of AuditEventDTO frames (event: <eventType>), ending with event: done or event: error" };
 
 export function testRoutes(ctx: ApiContext, store: ConversationStore) {
-  const probes = new ProbeService(ctx.database.db, ctx.agents, ctx.runtime, store, ctx.log);
+  const probes = new ProbeService(ctx.database.db, ctx.agents, ctx.runtime, store, ctx.log, { id: ctx.config.replicaId, alone: ctx.database.kind === "pglite" });
   void probes.failInterrupted().catch((error) => ctx.log.warn("could not close interrupted probe runs", { error }));
+  ctx.jobs.schedule("probe-lease-check", "* * * * *", () => probes.failAbandoned());
   const me = (c: unknown) => (c as { principal: Principal }).principal;
 
   return new Elysia({ prefix: "/api/v1" })
