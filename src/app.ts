@@ -165,6 +165,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     /** Before listening: load the knowledge index, then start working jobs (ingestion may use the index). */
     async start() {
       await knowledge.ready();
+      await rateLimits.ready();
       await jobs.start();
       voice = startVoiceService({
         config,

@@ -25,6 +25,8 @@ const COUNT_CEILING = 1_000_000_000;
 const STORE_DEADLINE_MS = 1000;
 /** At most one log line per this long about a failing store. */
 const LOG_EVERY_MS = 60_000;
+/** How long a start waits for Redis before serving with limits waived. */
+const REDIS_CONNECT_WAIT_MS = 5000;
 /** Postgres rows of windows closed this long ago are deleted. */
 const KEEP_CLOSED_MS = 60 * 60 * 1000;
 
@@ -32,6 +34,8 @@ export interface RateLimitStore {
   readonly kind: "memory" | "postgres" | "redis";
   /** A request counter per key over windows of `windowS` seconds; `name` keeps its keys apart from other limits'. */
   counter(name: string, windowS: number): RateLimiterAbstract;
+  /** Resolves once the store can count (Redis connected), or once it has been given a few seconds to. */
+  ready(): Promise<void>;
   /** Delete the counts of windows long closed (Postgres; the other stores expire them themselves). */
   purgeExpired(): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +54,7 @@ export function memoryRateLimitStore(): RateLimitStore {
     // The library's memory store expires each key at the end of its window: it never grows past the keys seen in
     // one window, and never drops the counts of every client at once.
     counter: (name, windowS) => new RateLimiterMemory({ keyPrefix: name, points: COUNT_CEILING, duration: windowS }),
+    ready: async () => {},
     purgeExpired: async () => {},
     close: async () => {},
   };
@@ -61,6 +66,7 @@ function postgresStore(database: Database): RateLimitStore {
     counter: (name, windowS) =>
       // The library's own cleanup timer would outlive the server: purgeExpired runs from the app's hourly sweep.
       new RateLimiterDrizzle({ storeClient: database.db, schema: rateLimits, keyPrefix: name, points: COUNT_CEILING, duration: windowS, clearExpiredByTimeout: false }),
+    ready: async () => {},
     async purgeExpired() {
       await database.db.delete(rateLimits).where(lt(rateLimits.expire, sql`now() - make_interval(secs => ${KEEP_CLOSED_MS / 1000})`));
     },
@@ -77,6 +83,16 @@ function redisStore(url: string, log: Logger): RateLimitStore {
   return {
     kind: "redis",
     counter: (name, windowS) => new RateLimiterRedis({ storeClient: client, keyPrefix: `flowyte:rate:${name}`, points: COUNT_CEILING, duration: windowS }),
+    async ready() {
+      if (client.status === "ready") return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const connected = new Promise<boolean>((resolve) => {
+        client.once("ready", () => resolve(true));
+        timer = setTimeout(() => resolve(false), REDIS_CONNECT_WAIT_MS);
+      });
+      if (!(await connected)) log.warn(`redis for rate limits did not connect within ${REDIS_CONNECT_WAIT_MS / 1000} s; limits are waived until it does`);
+      clearTimeout(timer);
+    },
     purgeExpired: async () => {},
     async close() {
       client.disconnect();
