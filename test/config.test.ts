@@ -72,6 +72,22 @@ describe("configuration", () => {
     }
   });
 
+  it("reads the cluster settings: cache TTL, Redis for rate limits, and a replica id that is unique unless set", () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({ cacheTtlSeconds: 30, redisUrl: null });
+    expect(defaults.replicaId).not.toBe(loadConfig({}).replicaId);
+    expect(loadConfig({ CACHE_TTL_SECONDS: "5", REDIS_URL: "redis://cache:6379/0", REPLICA_ID: "flowyte-0" })).toMatchObject({
+      cacheTtlSeconds: 5,
+      redisUrl: "redis://cache:6379/0",
+      replicaId: "flowyte-0",
+    });
+    expect(problemsOf({ CACHE_TTL_SECONDS: "0", REDIS_URL: "http://cache", REPLICA_ID: "two words" }).map((p) => p.split(" ")[0])).toEqual([
+      "CACHE_TTL_SECONDS",
+      "REDIS_URL",
+      "REPLICA_ID",
+    ]);
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;
