@@ -70,7 +70,8 @@ export class SecretKeyAuthenticator {
     this.cache = new LRUCache({ max: MAX_ENTRIES, ttl, ttlResolution: 0 });
     database.changes.subscribe("api_key", {
       changed: (id) => {
-        for (const [hash, entry] of this.cache.entries()) if (entry.keyId === id) this.cache.delete(hash);
+        const stale = [...this.cache.entries()].filter(([, entry]) => entry.keyId === id);
+        for (const [hash] of stale) this.cache.delete(hash);
       },
       flush: () => this.cache.clear(),
     });

@@ -35,7 +35,8 @@ export class PublishableKeyAuthenticator {
     this.cache = new LRUCache({ max: MAX_ENTRIES, ttl: opts.ttlMs ?? DEFAULT_TTL_MS, ttlResolution: 0 });
     database.changes.subscribe("publishable_key", {
       changed: (id) => {
-        for (const [value, entry] of this.cache.entries()) if (entry.keyId === id) this.cache.delete(value);
+        const stale = [...this.cache.entries()].filter(([, entry]) => entry.keyId === id);
+        for (const [value] of stale) this.cache.delete(value);
       },
       flush: () => this.cache.clear(),
     });
