@@ -60,6 +60,20 @@ describe.skipIf(clusterUnavailable !== null)("caches with announcements cut: the
     }
   });
 
+  test("an API key revoked through one replica stops working on the other within the TTL though it hears no NOTIFY", async () => {
+    const [a, b] = cluster.replicas;
+    const { key } = await cluster.newOrg();
+    const { secret, id } = (await a!.api("POST", "/api/v1/api-keys", { key, body: { name: "Temp", scopes: ["agents:read"] } })).body.data;
+    expect((await b!.api("GET", "/api/v1/agents", { key: secret })).status).toBe(200);
+    await b!.server.database.changes.stop();
+    try {
+      expect((await a!.api("DELETE", `/api/v1/api-keys/${id}`, { key })).status).toBe(200);
+      await until(async () => (await b!.api("GET", "/api/v1/agents", { key: secret })).status === 401);
+    } finally {
+      await b!.restart();
+    }
+  });
+
   test("knowledge indexed and deleted through one replica is searched through the other by the periodic check alone", async () => {
     const [a, b] = cluster.replicas;
     const { key } = await cluster.newOrg();
