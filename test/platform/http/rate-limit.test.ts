@@ -1,10 +1,11 @@
 // Rate limits as counters: per key and per call limit, never reset for everyone as they grow, shared by two
 // processes on Redis (when REDIS_URL names one, e.g. redis://127.0.0.1:6379), and waived, not enforced, when the
 // store fails or hangs. Over HTTP, on both stores and across replicas: conventions.test.ts, test/cluster/state.test.ts.
-import { describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { Database } from "../../../src/platform/db/index.ts";
 import { createRateLimitStore, memoryRateLimitStore, RateLimit, type RateLimitStore } from "../../../src/platform/http/rate-limit.ts";
 import { createLogger } from "../../../src/platform/log.ts";
+import { startTestApp, type TestApp } from "../../support/app.ts";
 
 const quiet = createLogger("error");
 
@@ -53,6 +54,29 @@ describe("a rate limit", () => {
     const limit = new RateLimit(hanging, "api", 60, quiet, (e) => errors.push(e));
     expect((await limit.take("key_a", 1)).allowed).toBe(true);
     expect(String(errors[0])).toContain("did not answer");
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)("rate limits in Postgres", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it("are one count for every process on the database, and windows long closed are deleted", async () => {
+    const store = createRateLimitStore({ database: app.server.database, redisUrl: null, log: quiet });
+    expect(store.kind).toBe("postgres");
+    const [a, b] = [0, 1].map(() => new RateLimit(store, "test", 60, quiet));
+    const decisions = [await a!.take("key_pg", 2), await b!.take("key_pg", 2), await a!.take("key_pg", 2)];
+    expect(decisions.map((d) => [d.allowed, d.remaining])).toEqual([
+      [true, 1],
+      [true, 0],
+      [false, 0],
+    ]);
+    await app.query(`insert into rate_limits (key, points, expire) values ('test:old', 3, now() - interval '2 hours')`);
+    await store.purgeExpired();
+    expect((await app.query<{ key: string }>("select key from rate_limits order by key")).map((r) => r.key)).toEqual(["test:key_pg"]);
   });
 });
 
