@@ -148,11 +148,13 @@ export class ProbeService {
     };
     const perTurn: Verdict["latency"]["perTurn"] = [];
     let conversationId: string | null = null;
+    // A run another replica failed (its lease ran out while storage was unreachable) stays failed.
+    const stillOurs = and(eq(probeRuns.id, row.id), eq(probeRuns.status, "running"));
     const renew = setInterval(() => {
       this.db
         .update(probeRuns)
         .set({ leaseExpiresAt: leaseEnd() })
-        .where(and(eq(probeRuns.id, row.id), eq(probeRuns.status, "running")))
+        .where(stillOurs)
         .catch((error) => this.log.warn("could not renew a probe run's lease", { runId: row.id, error }));
     }, LEASE_RENEW_MS);
     try {
@@ -175,11 +177,11 @@ export class ProbeService {
       await this.db
         .update(probeRuns)
         .set({ status: "completed", result: verdict as unknown as Record<string, unknown>, finishedAt: new Date(), leaseExpiresAt: null })
-        .where(eq(probeRuns.id, row.id));
+        .where(stillOurs);
     } catch (error) {
       this.log.warn("probe run failed", { runId: row.id, error });
       const message = error instanceof Problem ? error.detail : "the probe could not run to the end";
-      await this.db.update(probeRuns).set({ status: "failed", result: { failures: [message] }, finishedAt: new Date(), leaseExpiresAt: null }).where(eq(probeRuns.id, row.id));
+      await this.db.update(probeRuns).set({ status: "failed", result: { failures: [message] }, finishedAt: new Date(), leaseExpiresAt: null }).where(stillOurs);
     } finally {
       clearInterval(renew);
       this.active.delete(row.id);
