@@ -260,7 +260,7 @@ describe("local transformers.js embedder", () => {
 
   it("createEmbedder prefers EMBEDDINGS_BASE_URL, in one line", () => {
     const { lines, log } = capturingLog();
-    const embedder = createEmbedder({ modelsDir, embeddings: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "nomic-embed-text" } }, log);
+    const embedder = createEmbedder({ modelsDir, embeddings: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "nomic-embed-text", timeoutMs: 30_000 } }, log);
     expect(embedder.model).toBe("nomic-embed-text");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("OpenAI-compatible server http://127.0.0.1:9/v1");

@@ -108,7 +108,7 @@ describe("the OpenAI-compatible /audio/transcriptions client", () => {
   });
 
   it("is the recogniser when SPEECH_BASE_URL is set", () => {
-    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: { baseUrl: standIn.baseUrl, apiKey: null } }, createLogger("error"));
+    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: { baseUrl: standIn.baseUrl, apiKey: null, timeoutMs: 10_000 } }, createLogger("error"));
     expect(speech.stt?.engine).toBe("server");
   });
 
