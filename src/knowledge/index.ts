@@ -12,7 +12,7 @@ import { yieldToEventLoop } from "../platform/event-loop.ts";
 import type { Logger } from "../platform/log.ts";
 import { RetrievalTimeoutError, type Passage, type Retriever } from "../runtime/tools/types.ts";
 import { createEmbedder, type Embedder } from "./embedders/index.ts";
-import { createSearchEngine, searchableText, type ChunkDocument, type SearchEngine } from "./search/index.ts";
+import { createSearchEngine, searchableText, type ChunkDocument, type SearchEngine, type SearchHit } from "./search/index.ts";
 import type { IndexState, KnowledgeIndex } from "./types.ts";
 
 export type { ChunkInput, IndexState, KnowledgeIndex } from "./types.ts";
@@ -96,7 +96,7 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
   const retriever: Retriever = {
     async search({ organizationId, agentId, query, limit, sourceIds }, { signal, deadlineMs = deps.config.knowledgeSearchTimeoutMs } = {}) {
       const deadline = AbortSignal.timeout(deadlineMs);
-      let hits;
+      let hits: SearchHit[];
       try {
         hits = await search({ organizationId, agentId, text: query, limit: limit ?? DEFAULT_PASSAGES, sourceIds }, signal ? AbortSignal.any([signal, deadline]) : deadline);
       } catch (error) {
