@@ -193,6 +193,15 @@ describe("OpenAI-compatible embedder", () => {
     const embedder = createOpenAiCompatibleEmbedder({ baseUrl, apiKey: null, model: "m", timeoutMs: 50 });
     await expect(embedder.embed(["x"])).rejects.toThrow(/no answer within 50 ms/);
   });
+
+  it("stops waiting when the caller's signal aborts, with the signal's reason", async () => {
+    mode = "slow";
+    const embedder = createOpenAiCompatibleEmbedder({ baseUrl, apiKey: null, model: "m" });
+    const controller = new AbortController();
+    const pending = embedder.embed(["x"], controller.signal);
+    controller.abort(new Error("the turn is over"));
+    await expect(pending).rejects.toThrow("the turn is over");
+  });
 });
 
 describe("local transformers.js embedder", () => {

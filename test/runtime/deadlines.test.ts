@@ -169,6 +169,43 @@ describe("an LLM server that stalls or fails mid-stream (OpenAI streaming format
   });
 });
 
+describe("embeddings and speech servers that accept the connection and never answer", () => {
+  let hung: HungServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    hung = await startHungServer();
+    app = await startTestApp({
+      EMBEDDINGS_BASE_URL: `${hung.url}/v1`,
+      EMBEDDINGS_MODEL: "stuck",
+      EMBEDDINGS_TIMEOUT_MS: "300",
+      SPEECH_BASE_URL: `${hung.url}/v1`,
+      SPEECH_TIMEOUT_MS: "300",
+      KNOWLEDGE_SEARCH_TIMEOUT_MS: "200",
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await hung?.stop();
+  });
+
+  it("answers a question without knowledge when the question cannot be embedded in time", async () => {
+    const chat = await chatWith(app);
+    const reply = await chat.say("What are your opening hours?");
+    expect(reply).not.toBe(APOLOGY);
+    expect(reply).toContain("I don't know");
+  });
+
+  it("shows both down in /ready", async () => {
+    const ready = await until(async () => {
+      const res = await app.api("GET", "/ready", { key: null });
+      return res.body.dependencies?.embeddings === "down" && res;
+    });
+    expect(ready.status).toBe(200);
+    expect(ready.body.dependencies).toEqual({ meilisearch: "not_configured", llm: "not_configured", embeddings: "down", speech: "down" });
+  });
+});
+
 describe("/ready with a working Meilisearch", () => {
   it("shows it up", async () => {
     const meili = startMeilisearchStandIn();
