@@ -20,10 +20,9 @@ export function knowledgeQueryExecutor(deps: { retriever: Retriever | null }): R
         { signal: ctx.signal },
       );
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      // A hung or failing search engine is the skill's error, handled as the skill says, not the turn's.
-      const message = error instanceof Error ? error.message : String(error);
-      return { kind: "error", code: error instanceof RetrievalTimeoutError ? "timeout" : "knowledge_unavailable", message };
+      // A hung search engine is the skill's timeout, handled as the skill says; other failures are the runner's skill_failed.
+      if (error instanceof RetrievalTimeoutError && !ctx.signal.aborted) return { kind: "error", code: "timeout", message: error.message };
+      throw error;
     }
     return { kind: "result", data: { passages: passages.map((p) => ({ text: p.text, score: p.score, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null })) } };
   };
