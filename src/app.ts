@@ -40,6 +40,7 @@ import { PublishableKeyAuthenticator } from "./platform/auth/publishable.ts";
 import type { Sealer } from "./platform/crypto.ts";
 import type { Database } from "./platform/db/index.ts";
 import { createEgressGuard } from "./platform/egress.ts";
+import { createDependencyHealth, DEPENDENCY_NAMES } from "./platform/health.ts";
 import { createConventions } from "./platform/http/conventions.ts";
 import { IdempotencyStore } from "./platform/http/idempotency.ts";
 import { openApiDocs } from "./platform/http/openapi.ts";
@@ -51,6 +52,8 @@ import { ConversationRuntime } from "./runtime/conversation.ts";
 import { ConversationStore } from "./runtime/store.ts";
 import { createSkillRunner } from "./runtime/tools/index.ts";
 import pkg from "../package.json";
+
+const DependencyReportSchema = t.Object(Object.fromEntries(DEPENDENCY_NAMES.map((name) => [name, t.Union([t.Literal("up"), t.Literal("down"), t.Literal("not_configured")])])));
 
 export interface AppDeps {
   config: Config;
@@ -75,6 +78,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     audit,
     jsonBodyLimit: config.maxJsonBodyBytes,
   });
+  const { dependencyHealth } = createDependencyHealth(config);
   const capabilities: Capabilities = {
     storage: database.kind,
     voiceEnabled: config.ari !== null,
@@ -121,14 +125,19 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .get(
       "/ready",
       async ({ set }) => {
-        const ready = await database.ready();
+        const [ready, dependencies] = await Promise.all([database.ready(), dependencyHealth()]);
         set.status = ready ? 200 : 503;
-        return { status: ready ? ("ready" as const) : ("not_ready" as const), storage: database.kind };
+        return { status: ready ? ("ready" as const) : ("not_ready" as const), storage: database.kind, dependencies };
       },
       {
         publicRoute: true,
-        response: { 200: t.Object({ status: t.Literal("ready"), storage: t.String() }), 503: t.Object({ status: t.Literal("not_ready"), storage: t.String() }) },
-        detail: { summary: "Readiness", description: "Storage answers and every migration is applied.", tags: ["Health"] },
+        response: { 200: t.Object({ status: t.Literal("ready"), storage: t.String(), dependencies: DependencyReportSchema }), 503: t.Object({ status: t.Literal("not_ready"), storage: t.String(), dependencies: DependencyReportSchema }) },
+        detail: {
+          summary: "Readiness",
+          description:
+            "Storage answers and every migration is applied (else 503). `dependencies` reports each optional system the server calls: `up`, `down` or `not_configured`; one that is down does not make the server unready, since conversations go on without it.",
+          tags: ["Health"],
+        },
       },
     )
     .use(agentRoutes(conventions, agents))
@@ -162,6 +171,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
 
   return {
     app,
+    /** Each optional dependency's status (Meilisearch, LLM, embeddings, speech), as `/ready` reports it. */
+    dependencyHealth,
     /** Before listening: load the knowledge index, then start working jobs (ingestion may use the index). */
     async start() {
       await knowledge.ready();

@@ -23,8 +23,11 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Largest JSON body accepted, in bytes (uploads have their own 25 MB limit). */
   maxJsonBodyBytes: number;
-  /** OpenAI-compatible chat completions server (Ollama, vLLM, llama.cpp); null = the built-in brain. */
-  llm: { baseUrl: string; apiKey: string | null; model: string } | null;
+  /**
+   * OpenAI-compatible chat completions server (Ollama, vLLM, llama.cpp); null = the built-in brain. `timeoutMs`: the
+   * longest the server may stay silent, before its first event and between two events of a streamed answer.
+   */
+  llm: { baseUrl: string; apiKey: string | null; model: string; timeoutMs: number } | null;
   /** Hosts, IPs or CIDRs that skills may reach even though they are private, loopback or link-local. */
   egressAllowlist: string[];
   /** SMTP server for the email skill (smtp:// or smtps:// URL with credentials); null = email skills unavailable. */
@@ -33,16 +36,21 @@ export interface Config {
   geocoderUrl: string | null;
   /** Speech, embedding and VAD models (Whisper, Piper, Silero, sentence embeddings); nothing downloads at run time. */
   modelsDir: string;
-  /** Meilisearch for knowledge search; null = the in-process engine. */
-  meili: { url: string; apiKey: string | null } | null;
+  /** Meilisearch for knowledge search; null = the in-process engine. `timeoutMs` bounds each request. */
+  meili: { url: string; apiKey: string | null; timeoutMs: number } | null;
   /** OpenAI-compatible /embeddings server; null = the local model from MODELS_DIR (or the hashing fallback). */
-  embeddings: { baseUrl: string; apiKey: string | null; model: string } | null;
+  embeddings: { baseUrl: string; apiKey: string | null; model: string; timeoutMs: number } | null;
+  /**
+   * How long a turn waits for knowledge (embedding the question and searching) before it answers without it: a hung
+   * search engine or embeddings server costs this much, not the conversation.
+   */
+  knowledgeSearchTimeoutMs: number;
   /** Asterisk ARI; null = telephony off. */
   ari: { url: string; username: string; password: string; app: string } | null;
   /** Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to use. */
   rtp: { host: string; portMin: number; portMax: number };
-  /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. */
-  speech: { baseUrl: string; apiKey: string | null } | null;
+  /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. `timeoutMs` bounds each request. */
+  speech: { baseUrl: string; apiKey: string | null; timeoutMs: number } | null;
   /** DIDs the SIP trunk routes, offered as this installation's number inventory. */
   trunkNumbers: string[];
   /** Let secret keys mint in-browser voice test tokens (the hosted API reserves them for dashboard sessions). */
@@ -151,7 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const llmBaseUrl = url("LLM_BASE_URL", ["http:", "https:"]);
   const llmModel = text("LLM_MODEL");
   if (llmBaseUrl && !llmModel) problems.push("LLM_MODEL is required when LLM_BASE_URL is set (e.g. llama3.1:8b)");
-  const llm = llmBaseUrl && llmModel ? { baseUrl: llmBaseUrl, apiKey: text("LLM_API_KEY"), model: llmModel } : null;
+  const llmTimeoutMs = integer("LLM_TIMEOUT_MS", 30_000, 100, 600_000);
+  const llm = llmBaseUrl && llmModel ? { baseUrl: llmBaseUrl, apiKey: text("LLM_API_KEY"), model: llmModel, timeoutMs: llmTimeoutMs } : null;
 
   const egressAllowlist = (text("EGRESS_ALLOWLIST") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -165,12 +174,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const modelsDir = resolve(text("MODELS_DIR") ?? "./models");
 
   const meiliUrl = url("MEILI_URL", ["http:", "https:"]);
-  const meili = meiliUrl ? { url: meiliUrl, apiKey: text("MEILI_MASTER_KEY") } : null;
+  const meiliTimeoutMs = integer("MEILI_TIMEOUT_MS", 10_000, 100, 600_000);
+  const meili = meiliUrl ? { url: meiliUrl, apiKey: text("MEILI_MASTER_KEY"), timeoutMs: meiliTimeoutMs } : null;
 
   const embeddingsUrl = url("EMBEDDINGS_BASE_URL", ["http:", "https:"]);
   const embeddingsModel = text("EMBEDDINGS_MODEL");
   if (embeddingsUrl && !embeddingsModel) problems.push("EMBEDDINGS_MODEL is required when EMBEDDINGS_BASE_URL is set (e.g. nomic-embed-text)");
-  const embeddings = embeddingsUrl && embeddingsModel ? { baseUrl: embeddingsUrl, apiKey: text("EMBEDDINGS_API_KEY"), model: embeddingsModel } : null;
+  const embeddingsTimeoutMs = integer("EMBEDDINGS_TIMEOUT_MS", 30_000, 100, 600_000);
+  const embeddings = embeddingsUrl && embeddingsModel ? { baseUrl: embeddingsUrl, apiKey: text("EMBEDDINGS_API_KEY"), model: embeddingsModel, timeoutMs: embeddingsTimeoutMs } : null;
+  const knowledgeSearchTimeoutMs = integer("KNOWLEDGE_SEARCH_TIMEOUT_MS", 2000, 50, 60_000);
 
   const ariUrl = url("ARI_URL", ["http:", "https:"]);
   const ariUser = text("ARI_USERNAME");
@@ -186,7 +198,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (rtpPortMin > rtpPortMax) problems.push("RTP_PORT_MIN must not exceed RTP_PORT_MAX");
 
   const speechUrl = url("SPEECH_BASE_URL", ["http:", "https:"]);
-  const speech = speechUrl ? { baseUrl: speechUrl, apiKey: text("SPEECH_API_KEY") } : null;
+  const speechTimeoutMs = integer("SPEECH_TIMEOUT_MS", 10_000, 100, 600_000);
+  const speech = speechUrl ? { baseUrl: speechUrl, apiKey: text("SPEECH_API_KEY"), timeoutMs: speechTimeoutMs } : null;
 
   const trunkNumbers: string[] = [];
   for (const raw of (text("TRUNK_NUMBERS") ?? "").split(",").map((v) => v.trim()).filter(Boolean)) {
@@ -240,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelsDir,
     meili,
     embeddings,
+    knowledgeSearchTimeoutMs,
     ari,
     rtp: { host: rtpHost, portMin: rtpPortMin, portMax: rtpPortMax },
     speech,

@@ -88,6 +88,14 @@ describe("configuration", () => {
     ]);
   });
 
+  it("gives every call to another system a deadline, and refuses one out of range", () => {
+    const servers = { LLM_BASE_URL: "http://llm:11434/v1", LLM_MODEL: "m", MEILI_URL: "http://meili:7700", EMBEDDINGS_BASE_URL: "http://emb/v1", EMBEDDINGS_MODEL: "e", SPEECH_BASE_URL: "http://speech/v1" };
+    expect(loadConfig(servers)).toMatchObject({ llm: { timeoutMs: 30_000 }, meili: { timeoutMs: 10_000 }, embeddings: { timeoutMs: 30_000 }, speech: { timeoutMs: 10_000 }, knowledgeSearchTimeoutMs: 2000 });
+    const set = loadConfig({ ...servers, LLM_TIMEOUT_MS: "5000", MEILI_TIMEOUT_MS: "800", EMBEDDINGS_TIMEOUT_MS: "900", SPEECH_TIMEOUT_MS: "700", KNOWLEDGE_SEARCH_TIMEOUT_MS: "300" });
+    expect(set).toMatchObject({ llm: { timeoutMs: 5000 }, meili: { timeoutMs: 800 }, embeddings: { timeoutMs: 900 }, speech: { timeoutMs: 700 }, knowledgeSearchTimeoutMs: 300 });
+    expect(problemsOf({ LLM_TIMEOUT_MS: "0", KNOWLEDGE_SEARCH_TIMEOUT_MS: "soon" })).toEqual(["LLM_TIMEOUT_MS must be an integer between 100 and 600000 (got \"0\")", 'KNOWLEDGE_SEARCH_TIMEOUT_MS must be an integer between 50 and 60000 (got "soon")']);
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;

@@ -13,7 +13,11 @@ afterAll(() => app.stop());
 describe("the running server", () => {
   it("answers /health and /ready without a key", async () => {
     expect((await app.api("GET", "/health", { key: null })).body).toEqual({ status: "ok" });
-    expect((await app.api("GET", "/ready", { key: null })).body).toEqual({ status: "ready", storage: storageKind });
+    expect((await app.api("GET", "/ready", { key: null })).body).toEqual({
+      status: "ready",
+      storage: storageKind,
+      dependencies: { meilisearch: "not_configured", llm: "not_configured", embeddings: "not_configured", speech: "not_configured" },
+    });
   });
 
   it("makes FLOWYTE_ADMIN_KEY a key with every secret-key scope", async () => {

@@ -11,10 +11,10 @@ import { knowledgeChunks, knowledgeSources } from "../platform/db/schema/index.t
 import { newId } from "../platform/ids.ts";
 import { yieldToEventLoop } from "../platform/event-loop.ts";
 import type { Logger } from "../platform/log.ts";
-import type { Passage, Retriever } from "../runtime/tools/types.ts";
+import { RetrievalTimeoutError, type Passage, type Retriever } from "../runtime/tools/types.ts";
 import { createEmbedder, type Embedder } from "./embedders/index.ts";
 import { followOtherReplicas, sourceKey } from "./replicas.ts";
-import { createSearchEngine, searchableText, type ChunkDocument, type SearchEngine } from "./search/index.ts";
+import { createSearchEngine, searchableText, type ChunkDocument, type SearchEngine, type SearchHit } from "./search/index.ts";
 import type { IndexState, KnowledgeIndex } from "./types.ts";
 
 export type { ChunkInput, IndexState, KnowledgeIndex } from "./types.ts";
@@ -84,15 +84,27 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
     return vectors;
   };
 
-  const search: KnowledgeIndex["search"] = async (query) => {
-    await settled();
-    const [embedding] = await embedder.embed([query.text]);
-    return engine.search({ ...query, embedding: embedding! });
+  const search: KnowledgeIndex["search"] = async (query, signal) => {
+    const work = (async () => {
+      await settled();
+      const [embedding] = await embedder.embed([query.text], signal);
+      signal?.throwIfAborted();
+      return engine.search({ ...query, embedding: embedding! }, signal);
+    })();
+    // A local embedder or the start-up load cannot be interrupted: the caller stops waiting for them all the same.
+    return signal ? untilAborted(work, signal) : work;
   };
 
   const retriever: Retriever = {
-    async search({ organizationId, agentId, query, limit, sourceIds }) {
-      const hits = await search({ organizationId, agentId, text: query, limit: limit ?? DEFAULT_PASSAGES, sourceIds });
+    async search({ organizationId, agentId, query, limit, sourceIds }, { signal, deadlineMs = deps.config.knowledgeSearchTimeoutMs } = {}) {
+      const deadline = AbortSignal.timeout(deadlineMs);
+      let hits: SearchHit[];
+      try {
+        hits = await search({ organizationId, agentId, text: query, limit: limit ?? DEFAULT_PASSAGES, sourceIds }, signal ? AbortSignal.any([signal, deadline]) : deadline);
+      } catch (error) {
+        if (deadline.aborted && !signal?.aborted) throw new RetrievalTimeoutError(deadlineMs);
+        throw error;
+      }
       return hits.map(
         (hit): Passage => ({
           id: hit.id,
@@ -380,6 +392,16 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
       return loading;
     },
   };
+}
+
+/** Settles as `work` does, or rejects with the signal's reason once it aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 /** Chunks searchable now: not the staged passages of a refresh under way. */

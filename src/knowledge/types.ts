@@ -56,8 +56,8 @@ export interface KnowledgeIndex {
   replaceSource(input: SourcePassages, onProgress?: (done: number, total: number) => void): Promise<{ chunkCount: number } | null>;
   /** Delete every chunk of a source; `record` runs in the same transaction (the source's status and count). */
   removeSource(organizationId: string, agentId: string, sourceId: string, record?: (tx: Db) => Promise<unknown>): Promise<void>;
-  /** Hybrid search over an agent's chunks; embeds the query. */
-  search(query: { organizationId: string; agentId: string; text: string; limit: number; sourceIds?: string[] }): Promise<SearchHit[]>;
+  /** Hybrid search over an agent's chunks; embeds the query. `signal` ends it early, rejecting with its reason. */
+  search(query: { organizationId: string; agentId: string; text: string; limit: number; sourceIds?: string[] }, signal?: AbortSignal): Promise<SearchHit[]>;
   /** The runtime's view: passages for a question. */
   readonly retriever: Retriever;
   /** Load what the engine needs from storage (the in-process engine rebuilds from knowledge_chunks at start). */

@@ -18,7 +18,7 @@ import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts"
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
 import { overlapScore, redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
-import { ANSWER_THRESHOLD, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
+import { ANSWER_THRESHOLD, RetrievalTimeoutError, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 
 export type Channel = "voice" | "chat";
 
@@ -993,14 +993,25 @@ export class ConversationRuntime {
     const { live } = turn;
     if (!this.deps.retriever || (!QUESTION.test(text) && tokens(text).length < 3)) return [];
     const started = this.clock();
-    const passages = await this.deps.retriever.search({ organizationId: live.row.organizationId, agentId: live.row.agentId, query: text, limit: 3 });
+    let passages: Passage[];
+    try {
+      passages = await this.deps.retriever.search({ organizationId: live.row.organizationId, agentId: live.row.agentId, query: text, limit: 3 }, { signal: turn.signal });
+    } catch (error) {
+      if (turn.signal.aborted) throw error;
+      // Knowledge that did not come in time (or at all) is not worth a failed turn: the brain answers without it, and
+      // no knowledge gap is recorded for a question the knowledge was never asked.
+      this.deps.log.warn("knowledge search failed; answering without it", { conversationId: live.row.id, error });
+      live.receipt.add("error", { code: error instanceof RetrievalTimeoutError ? error.code : "knowledge_search_failed", message: error instanceof Error ? error.message : String(error) });
+      turn.gapRecorded = true;
+      return [];
+    }
     live.receipt.add("kb_retrieval", { query: text, passages: passages.map((p) => ({ id: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score })), topScore: passages[0]?.score ?? 0, durationMs: this.clock() - started });
     return passages;
   }
 
   private dontKnow(turn: Turn, question: string, passages: Passage[]): string {
     const { live } = turn;
-    if (QUESTION.test(question)) {
+    if (QUESTION.test(question) && !turn.gapRecorded) {
       turn.gapRecorded = true;
       this.deps.onUnanswered?.({ organizationId: live.row.organizationId, agentId: live.row.agentId, conversationId: live.row.id, question });
     }

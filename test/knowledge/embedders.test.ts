@@ -193,6 +193,15 @@ describe("OpenAI-compatible embedder", () => {
     const embedder = createOpenAiCompatibleEmbedder({ baseUrl, apiKey: null, model: "m", timeoutMs: 50 });
     await expect(embedder.embed(["x"])).rejects.toThrow(/no answer within 50 ms/);
   });
+
+  it("stops waiting when the caller's signal aborts, with the signal's reason", async () => {
+    mode = "slow";
+    const embedder = createOpenAiCompatibleEmbedder({ baseUrl, apiKey: null, model: "m" });
+    const controller = new AbortController();
+    const pending = embedder.embed(["x"], controller.signal);
+    controller.abort(new Error("the turn is over"));
+    await expect(pending).rejects.toThrow("the turn is over");
+  });
 });
 
 describe("local transformers.js embedder", () => {
@@ -260,7 +269,7 @@ describe("local transformers.js embedder", () => {
 
   it("createEmbedder prefers EMBEDDINGS_BASE_URL, in one line", () => {
     const { lines, log } = capturingLog();
-    const embedder = createEmbedder({ modelsDir, embeddings: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "nomic-embed-text" } }, log);
+    const embedder = createEmbedder({ modelsDir, embeddings: { baseUrl: "http://127.0.0.1:9/v1", apiKey: null, model: "nomic-embed-text", timeoutMs: 30_000 } }, log);
     expect(embedder.model).toBe("nomic-embed-text");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("OpenAI-compatible server http://127.0.0.1:9/v1");

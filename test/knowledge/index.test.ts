@@ -1,11 +1,13 @@
 // The knowledge index on the app's real storage (PGlite, or Postgres with DATABASE_URL): chunks are stored with
 // their embeddings, found by search, found again by a fresh index after a restart, and removed with their source.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createHashingEmbedder } from "../../src/knowledge/embedders/index.ts";
+import { createHashingEmbedder, createOpenAiCompatibleEmbedder } from "../../src/knowledge/embedders/index.ts";
 import { createKnowledgeIndex, STAGED_ORDINAL, type KnowledgeIndex } from "../../src/knowledge/index.ts";
 import { createInProcessSearchEngine } from "../../src/knowledge/search/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
+import { RetrievalTimeoutError } from "../../src/runtime/tools/types.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
+import { startHungServer } from "../support/hung-server.ts";
 
 let app: TestApp;
 let organizationId: string;
@@ -93,6 +95,31 @@ describe("knowledge index on the app's storage", () => {
     });
     const onlyHours = await index.search({ organizationId, agentId, text: "park", limit: 5, sourceIds: [hours] });
     expect(onlyHours.every((h) => h.sourceId === hours)).toBe(true);
+  });
+
+  it("the retriever gives up past its deadline with RetrievalTimeoutError, and a turn's signal ends it with the signal's reason", async () => {
+    const hung = await startHungServer();
+    try {
+      const stuck = createKnowledgeIndex({
+        database: app.server.database,
+        config: app.config,
+        log,
+        embedder: createOpenAiCompatibleEmbedder({ baseUrl: hung.url, apiKey: null, model: "m" }),
+        engine: createInProcessSearchEngine(),
+      });
+      const late = stuck.retriever.search({ organizationId, agentId, query: "where do I park?" }, { deadlineMs: 100 });
+      await expect(late).rejects.toBeInstanceOf(RetrievalTimeoutError);
+      await expect(late).rejects.toMatchObject({ code: "knowledge_search_timeout", deadlineMs: 100 });
+      // Without a deadline of its own, the configured one (KNOWLEDGE_SEARCH_TIMEOUT_MS) applies.
+      expect(app.config.knowledgeSearchTimeoutMs).toBe(2000);
+
+      const controller = new AbortController();
+      const left = stuck.retriever.search({ organizationId, agentId, query: "where do I park?" }, { signal: controller.signal, deadlineMs: 60_000 });
+      controller.abort(new Error("the caller hung up"));
+      await expect(left).rejects.toThrow("the caller hung up");
+    } finally {
+      await hung.stop();
+    }
   });
 
   it("replacing a source swaps its chunks in storage and in search", async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "bun:test";
-import { createInProcessSearchEngine, createMeilisearchEngine, type ChunkDocument } from "../../src/knowledge/search/index.ts";
+import { createInProcessSearchEngine, createMeilisearchEngine, MeilisearchError, type ChunkDocument } from "../../src/knowledge/search/index.ts";
+import { startHungServer } from "../support/hung-server.ts";
 import { startMeilisearchStandIn } from "../support/meilisearch-stand-in.ts";
+import { until } from "../support/until.ts";
 import { searchContract } from "./search-contract.ts";
 
 searchContract("in-process", async () => ({ engine: createInProcessSearchEngine(), stop: async () => {} }));
@@ -177,5 +179,26 @@ describe("Meilisearch client (Meilisearch stand-in following its HTTP API)", () 
     expect(await engine.stats()).toEqual({ documents: 1, dimensions: 4 });
     expect((await engine.search(query)).map((h) => h.id)).toEqual(["a"]);
     meili.stop();
+  });
+
+  it("gives up on a Meilisearch that accepts the connection and never answers, after its request deadline", async () => {
+    const hung = await startHungServer();
+    const engine = createMeilisearchEngine({ url: hung.url, apiKey: "key", timeoutMs: 100 });
+    const failure = engine.search(query);
+    await expect(failure).rejects.toBeInstanceOf(MeilisearchError);
+    await expect(failure).rejects.toMatchObject({ code: "request_timeout", message: expect.stringContaining("no answer within 100 ms") });
+    await expect(engine.stats()).rejects.toMatchObject({ code: "request_timeout" });
+    await hung.stop();
+  });
+
+  it("ends a search when the caller's signal aborts, with the signal's reason", async () => {
+    const hung = await startHungServer();
+    const engine = createMeilisearchEngine({ url: hung.url, apiKey: "key" });
+    const controller = new AbortController();
+    const pending = engine.search(query, controller.signal);
+    await until(() => hung.connections > 0);
+    controller.abort(new Error("deadline passed"));
+    await expect(pending).rejects.toThrow("deadline passed");
+    await hung.stop();
   });
 });

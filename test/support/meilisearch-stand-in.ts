@@ -1,5 +1,5 @@
 // Meilisearch stand-in: an HTTP server on 127.0.0.1 following Meilisearch's published HTTP API (v1.6–1.x) for the
-// endpoints the knowledge engine uses — GET /version, PATCH /experimental-features, GET/POST /indexes,
+// endpoints the knowledge engine uses — GET /health, GET /version, PATCH /experimental-features, GET/POST /indexes,
 // GET/DELETE /indexes/{uid}, GET /indexes/{uid}/stats, GET/PATCH /indexes/{uid}/settings, POST and DELETE
 // /indexes/{uid}/documents, POST /indexes/{uid}/documents/delete, GET /tasks/{uid} and POST /multi-search — with the same status codes, error objects ({ message, code, type,
 // link }), Bearer-key auth, asynchronous tasks (writes answer 202 with a task that moves enqueued → processing →
@@ -134,6 +134,8 @@ export function startMeilisearchStandIn(opts: { version?: string; masterKey?: st
     const url = new URL(req.url);
     const path = url.pathname.replace(/\/+$/, "") || "/";
     requests.push(`${req.method} ${path}`);
+    // The one route that needs no key.
+    if (req.method === "GET" && path === "/health") return Response.json({ status: "available" });
     const auth = req.headers.get("authorization");
     if (!auth) throw new MeiliFailure(401, "missing_authorization_header", "The Authorization header is missing. It must use the bearer authorization method.", "auth");
     if (auth !== `Bearer ${masterKey}`) throw new MeiliFailure(403, "invalid_api_key", "The provided API key is invalid.", "auth");

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { encodeWav } from "../media/wav.ts";
 import { loadSherpa, type SherpaOfflineRecognizer } from "./sherpa.ts";
-import type { SpeechServer, SpeechToText, Transcription } from "./types.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, type SpeechServer, type SpeechToText, type Transcription } from "./types.ts";
 
 export interface WhisperModel {
   encoder: string;
@@ -95,13 +95,21 @@ export class OpenAiSpeechToText implements SpeechToText {
     form.append("response_format", "verbose_json");
     const asked = opts.language?.split("-")[0]?.toLowerCase();
     if (asked) form.append("language", asked);
-    const res = await fetch(`${this.server.baseUrl}/audio/transcriptions`, {
-      method: "POST",
-      headers: this.server.apiKey ? { authorization: `Bearer ${this.server.apiKey}` } : {},
-      body: form,
-    });
-    if (!res.ok) throw new Error(`speech server answered ${res.status} to /audio/transcriptions: ${(await res.text()).slice(0, 200)}`);
-    const body = (await res.json()) as { text?: string; language?: string; segments?: { avg_logprob?: number }[] };
+    const timeoutMs = this.server.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
+    let body: { text?: string; language?: string; segments?: { avg_logprob?: number }[] };
+    try {
+      const res = await fetch(`${this.server.baseUrl}/audio/transcriptions`, {
+        method: "POST",
+        headers: this.server.apiKey ? { authorization: `Bearer ${this.server.apiKey}` } : {},
+        body: form,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) throw new Error(`speech server answered ${res.status} to /audio/transcriptions: ${(await res.text()).slice(0, 200)}`);
+      body = (await res.json()) as typeof body;
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") throw new Error(`speech server did not answer /audio/transcriptions within ${timeoutMs} ms`);
+      throw err;
+    }
     const reported = body.language?.toLowerCase();
     const language = reported ? (LANGUAGE_CODES.get(reported) ?? reported) : (asked ?? null);
     const logprobs = (body.segments ?? []).map((s) => s.avg_logprob).filter((p): p is number => typeof p === "number");

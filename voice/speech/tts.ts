@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createLogger, type Logger } from "../../src/platform/log.ts";
 import { decodeWav } from "../media/wav.ts";
 import { loadSherpa, type SherpaOfflineTts } from "./sherpa.ts";
-import type { SpeechServer, SynthesisOptions, SynthesizedSpeech, TextToSpeech, VoiceInfo } from "./types.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, type SpeechServer, type SynthesisOptions, type SynthesizedSpeech, type TextToSpeech, type VoiceInfo } from "./types.ts";
 
 /** Replace each word or phrase of the lexicon (whole words, any case) by how it should be said. */
 export function applyPronunciations(text: string, pronunciations: Record<string, string> | undefined): string {
@@ -287,9 +287,12 @@ export class OpenAiTextToSpeech implements TextToSpeech {
     private readonly server: SpeechServer,
     private readonly languages: string[],
     private readonly model = "tts-1",
-    /** A server that has not answered by then counts as failed, so the router can speak with espeak-ng instead of leaving silence. */
-    private readonly timeoutMs = 10_000,
   ) {}
+
+  /** A server that has not answered by then counts as failed, so the router can speak with espeak-ng instead of leaving silence. */
+  private get timeoutMs(): number {
+    return this.server.timeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
+  }
 
   private get headers(): Record<string, string> {
     return this.server.apiKey ? { authorization: `Bearer ${this.server.apiKey}` } : {};

@@ -40,10 +40,15 @@ export interface VadFactory {
   close?(): Promise<void>;
 }
 
+/** SPEECH_TIMEOUT_MS's default. */
+export const DEFAULT_SERVER_TIMEOUT_MS = 10_000;
+
 /** An OpenAI-compatible speech server (SPEECH_BASE_URL, ending in /v1). */
 export interface SpeechServer {
   baseUrl: string;
   apiKey: string | null;
+  /** A request not answered by then fails (SPEECH_TIMEOUT_MS): the call asks the caller again, or speaks with espeak-ng. */
+  timeoutMs?: number;
 }
 
 export interface Transcription {

@@ -1,6 +1,7 @@
 // An OpenAI-compatible embeddings server (OpenAI, Ollama, vLLM, llama.cpp, text-embeddings-inference):
 // POST {baseUrl}/embeddings with { model, input: [...], encoding_format: "float" }, answered with
-// { data: [{ index, embedding }] }. Inputs go in batches; each request has its own timeout. The vector size is
+// { data: [{ index, embedding }] }. Inputs go in batches; each request has its own timeout (EMBEDDINGS_TIMEOUT_MS), and a
+// caller's signal (a turn's retrieval deadline) can end it sooner. The vector size is
 // learned from the first answer (0 until then), and vectors are normalized here since not every server does.
 import { normalize } from "./hashing.ts";
 import type { Embedder } from "./types.ts";
@@ -21,21 +22,25 @@ export function createOpenAiCompatibleEmbedder({ baseUrl, apiKey, model, batchSi
   const url = `${baseUrl.replace(/\/+$/, "")}/embeddings`;
   let dimensions = 0;
 
-  const request = async (input: string[]): Promise<number[][]> => {
+  const request = async (input: string[], signal?: AbortSignal): Promise<number[][]> => {
+    const deadline = AbortSignal.timeout(timeoutMs);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json", ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
         // Some servers refuse empty strings; a space embeds as "nothing" just the same.
         body: JSON.stringify({ model, input: input.map((t) => t || " "), encoding_format: "float" }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
       });
+      // The deadline covers the body too: a server may send its headers and then stall.
+      text = await res.text();
     } catch (error) {
-      const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : String(error);
+      if (signal?.aborted) throw signal.reason;
+      const reason = deadline.aborted ? `no answer within ${timeoutMs} ms` : String(error);
       throw new EmbeddingServerError(`embeddings server ${url}: ${reason}`);
     }
-    const text = await res.text();
     if (!res.ok) throw new EmbeddingServerError(`embeddings server ${url} answered ${res.status}: ${text.slice(0, 300)}`);
     let data: { index: number; embedding: number[] }[];
     try {
@@ -57,9 +62,9 @@ export function createOpenAiCompatibleEmbedder({ baseUrl, apiKey, model, batchSi
     get dimensions() {
       return dimensions;
     },
-    async embed(texts) {
+    async embed(texts, signal) {
       const vectors: number[][] = [];
-      for (let i = 0; i < texts.length; i += batchSize) vectors.push(...(await request(texts.slice(i, i + batchSize))));
+      for (let i = 0; i < texts.length; i += batchSize) vectors.push(...(await request(texts.slice(i, i + batchSize), signal)));
       return vectors;
     },
   };

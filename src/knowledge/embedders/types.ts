@@ -5,6 +5,6 @@ export interface Embedder {
   /** Stored with every chunk, so a change of model is visible and re-indexing can be decided. */
   readonly model: string;
   readonly dimensions: number;
-  /** One unit-length vector per text, in order. */
-  embed(texts: string[]): Promise<number[][]>;
+  /** One unit-length vector per text, in order. `signal` ends a remote request early (a turn's retrieval deadline). */
+  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
 }

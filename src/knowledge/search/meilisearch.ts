@@ -10,6 +10,19 @@
 // Writes are asynchronous tasks in Meilisearch; every write here waits for its task, so a resolved upsert or
 // removal is visible to the next search. Before 1.13, vector search is the experimental `vectorStore` feature,
 // switched on here when the server's version needs it.
+// Requests go through the maintained `meilisearch` client: each has a deadline (MEILI_TIMEOUT_MS), and a search also
+// ends when its caller's signal does (a turn's retrieval deadline), so a hung server costs bounded time.
+import {
+  Meilisearch,
+  MeilisearchApiError,
+  MeilisearchRequestError,
+  MeilisearchRequestTimeOutError,
+  MeilisearchTaskTimeOutError,
+  type EnqueuedTaskPromise,
+  type MultiSearchQuery,
+  type MultiSearchResponse,
+  type Settings,
+} from "meilisearch";
 import { fuse } from "./fusion.ts";
 import type { ChunkDocument, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
 
@@ -20,8 +33,11 @@ export interface MeilisearchOptions {
   index?: string;
   /** How long to wait for one task before giving up. */
   taskTimeoutMs?: number;
+  /** How long one request may take (MEILI_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
+/** What went wrong with Meilisearch, with its error `code` (e.g. `index_not_found`), or `request_timeout`, `request_failed`, `task_timeout`. */
 export class MeilisearchError extends Error {
   override name = "MeilisearchError";
   constructor(
@@ -38,61 +54,48 @@ const FILTERABLE = ["organizationId", "agentId", "sourceId"];
 const RETRIEVED = ["id", "sourceId", "text", "question", "answer", "sourceUrl", "language"];
 
 type MeiliHit = Omit<SearchHit, "score"> & { _rankingScore: number };
-type Settings = { embedders?: Record<string, { dimensions?: number } | null> };
 /** A vector query refused because the index has no embedder of that size (yet): answered by keywords alone. */
 const VECTOR_SETUP_ERRORS = ["invalid_vector_dimensions", "invalid_search_embedder", "invalid_embedder"];
 
-interface Task {
-  uid: number;
-  status: "enqueued" | "processing" | "succeeded" | "failed" | "canceled";
-  error: { message: string; code: string } | null;
-}
-
-export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledge", taskTimeoutMs = 60_000 }: MeilisearchOptions): SearchEngine {
-  const base = url.replace(/\/+$/, "");
-  const indexPath = `/indexes/${encodeURIComponent(index)}`;
+export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledge", taskTimeoutMs = 60_000, timeoutMs = 10_000 }: MeilisearchOptions): SearchEngine {
+  const client = new Meilisearch({ host: url, apiKey: apiKey ?? undefined, timeout: timeoutMs, defaultWaitOptions: { timeout: taskTimeoutMs, interval: 10 } });
+  const target = client.index(index);
   const prepared = new Map<number, Promise<void>>();
   /** The vector size of the index's embedder: null when it has none yet (documents must not name one then). */
   let embedderSize: number | null | undefined;
 
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const parsed = text ? JSON.parse(text) : null;
-    if (!res.ok) throw new MeilisearchError(`Meilisearch ${method} ${path} answered ${res.status}: ${parsed?.message ?? text}`, parsed?.code ?? null);
-    return parsed as T;
+  /** Runs one client call, its errors made ours; a call ended by the caller's signal rethrows the signal's reason. */
+  const call = async <T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw ours(error);
+    }
   };
 
-  const waitFor = async ({ taskUid }: { taskUid: number }): Promise<void> => {
-    const deadline = Date.now() + taskTimeoutMs;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 250)) {
-      const task = await call<Task>("GET", `/tasks/${taskUid}`);
-      if (task.status === "succeeded") return;
-      if (task.status === "failed" || task.status === "canceled") {
-        throw new MeilisearchError(`Meilisearch task ${taskUid} ${task.status}: ${task.error?.message ?? "no reason given"}`, task.error?.code ?? null);
-      }
-      if (Date.now() > deadline) throw new MeilisearchError(`Meilisearch task ${taskUid} still ${task.status} after ${taskTimeoutMs} ms`, null);
-      await Bun.sleep(pause);
+  /** Sends a write and waits for its task; a failed or canceled task throws with Meilisearch's reason. */
+  const write = async (send: () => EnqueuedTaskPromise) => {
+    const task = await call(() => send().waitTask());
+    if (task.status === "failed" || task.status === "canceled") {
+      throw new MeilisearchError(`Meilisearch task ${task.uid} ${task.status}: ${task.error?.message ?? "no reason given"}`, task.error?.code ?? null);
     }
   };
 
   const enableVectorStoreIfNeeded = async () => {
-    const { pkgVersion } = await call<{ pkgVersion: string }>("GET", "/version");
+    const { pkgVersion } = await call(() => client.getVersion());
     const [major, minor] = pkgVersion.split(".").map(Number);
-    if (major === 1 && minor! < 13) await call("PATCH", "/experimental-features", { vectorStore: true });
+    // `vectorStore` left the client's list of features once it became stable (1.13).
+    if (major === 1 && minor! < 13) await call(() => client.updateExperimentalFeatures({ vectorStore: true } as Parameters<Meilisearch["updateExperimentalFeatures"]>[0]));
   };
 
   const createIndexIfMissing = async () => {
     try {
-      await call("GET", indexPath);
+      await call(() => target.getRawInfo());
     } catch (error) {
       if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
       try {
-        await waitFor(await call("POST", "/indexes", { uid: index, primaryKey: "id" }));
+        await write(() => client.createIndex(index, { primaryKey: "id" }));
       } catch (creating) {
         // Another replica created it first.
         if (!(creating instanceof MeilisearchError && creating.code === "index_already_exists")) throw creating;
@@ -107,15 +110,15 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
       ready = (async () => {
         await enableVectorStoreIfNeeded();
         await createIndexIfMissing();
-        await waitFor(
-          await call("PATCH", `${indexPath}/settings`, {
+        await write(() =>
+          target.updateSettings({
             filterableAttributes: FILTERABLE,
             searchableAttributes: ["question", "text"],
             ...(dimensions ? { embedders: { [EMBEDDER]: { source: "userProvided", dimensions } } } : {}),
           }),
         );
         if (dimensions) embedderSize = dimensions;
-        else if (embedderSize === undefined) embedderSize = embedderDimensions(await call<Settings>("GET", `${indexPath}/settings`));
+        else if (embedderSize === undefined) embedderSize = embedderDimensions(await call(() => target.getSettings()));
       })();
       ready.catch(() => prepared.delete(dimensions));
       prepared.set(dimensions, ready);
@@ -128,23 +131,24 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
     embedderSize = undefined;
   };
 
-  const search = async (query: SearchQuery): Promise<SearchHit[]> => {
+  const search = async (query: SearchQuery, signal?: AbortSignal): Promise<SearchHit[]> => {
     if (query.sourceIds?.length === 0 || query.limit <= 0) return [];
     const filter = [`organizationId = ${quote(query.organizationId)}`, `agentId = ${quote(query.agentId)}`];
     if (query.sourceIds) filter.push(`sourceId IN [${query.sourceIds.map(quote).join(", ")}]`);
     const common = { indexUid: index, filter: filter.join(" AND "), limit: query.limit, showRankingScore: true, attributesToRetrieve: RETRIEVED };
-    const queries: Record<string, unknown>[] = [{ ...common, q: query.text }];
+    const queries: MultiSearchQuery[] = [{ ...common, q: query.text }];
     // A zero vector (an empty question) is similar to nothing; Meilisearch would call it identical to everything.
     if (query.embedding.some((v) => v !== 0)) queries.push({ ...common, vector: query.embedding, hybrid: { embedder: EMBEDDER, semanticRatio: 1 } });
-    let results: { hits: MeiliHit[] }[];
+    const multiSearch = (sent: MultiSearchQuery[]) => call(() => client.multiSearch<{ queries: MultiSearchQuery[] }, MeiliHit>({ queries: sent }, { signal }), signal);
+    let results: MultiSearchResponse<MeiliHit>["results"];
     try {
-      ({ results } = await call<{ results: { hits: MeiliHit[] }[] }>("POST", "/multi-search", { queries }));
+      ({ results } = await multiSearch(queries));
     } catch (error) {
       if (!(error instanceof MeilisearchError)) throw error;
       if (error.code === "index_not_found") return [];
       // The index was set up for another embedder (or none yet) while it is being refilled: keywords still answer.
       if (!VECTOR_SETUP_ERRORS.includes(error.code ?? "")) throw error;
-      ({ results } = await call<{ results: { hits: MeiliHit[] }[] }>("POST", "/multi-search", { queries: queries.slice(0, 1) }));
+      ({ results } = await multiSearch(queries.slice(0, 1)));
     }
     const found = new Map<string, { hit: MeiliHit; keyword: number; cosine: number }>();
     for (const hit of results[0]!.hits) found.set(hit.id, { hit, keyword: hit._rankingScore, cosine: 0 });
@@ -177,7 +181,7 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
 
     async stats() {
       try {
-        const [stats, settings] = await Promise.all([call<{ numberOfDocuments: number }>("GET", `${indexPath}/stats`), call<Settings>("GET", `${indexPath}/settings`)]);
+        const [stats, settings] = await Promise.all([call(() => target.getStats()), call(() => target.getSettings())]);
         return { documents: stats.numberOfDocuments, dimensions: embedderDimensions(settings) };
       } catch (error) {
         if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
@@ -188,7 +192,7 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
 
     async clear() {
       try {
-        await waitFor(await call("DELETE", indexPath));
+        await write(() => client.deleteIndex(index));
       } catch (error) {
         if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
       }
@@ -200,13 +204,13 @@ export function createMeilisearchEngine({ url, apiKey, index = "flowyte_knowledg
       await prepare(chunks.find((c) => c.embedding.length)?.embedding.length ?? 0);
       for (let i = 0; i < chunks.length; i += DOCUMENT_BATCH) {
         const documents = chunks.slice(i, i + DOCUMENT_BATCH).map((chunk) => toDocument(chunk, embedderSize != null));
-        await waitFor(await call("POST", `${indexPath}/documents?primaryKey=id`, documents));
+        await write(() => target.addDocuments(documents, { primaryKey: "id" }));
       }
     },
 
     async removeSource(agentId, sourceId) {
       try {
-        await waitFor(await call("POST", `${indexPath}/documents/delete`, { filter: `agentId = ${quote(agentId)} AND sourceId = ${quote(sourceId)}` }));
+        await write(() => target.deleteDocuments({ filter: `agentId = ${quote(agentId)} AND sourceId = ${quote(sourceId)}` }));
       } catch (error) {
         if (!(error instanceof MeilisearchError && error.code === "index_not_found")) throw error;
       }
@@ -223,7 +227,20 @@ function toDocument({ embedding, ...chunk }: ChunkDocument, hasEmbedder: boolean
 }
 
 function embedderDimensions(settings: Settings): number | null {
-  return settings.embedders?.[EMBEDDER]?.dimensions ?? null;
+  const embedder = settings.embedders?.[EMBEDDER];
+  return (embedder && "dimensions" in embedder ? embedder.dimensions : null) ?? null;
+}
+
+/** The client's errors as MeilisearchError, with Meilisearch's own code and message where it answered. */
+function ours(error: unknown): unknown {
+  if (error instanceof MeilisearchApiError) return new MeilisearchError(`Meilisearch answered ${error.response.status}: ${error.message}`, error.cause?.code ?? null);
+  if (error instanceof MeilisearchTaskTimeOutError) return new MeilisearchError(error.message, "task_timeout");
+  if (error instanceof MeilisearchRequestError) {
+    const timedOut = error.cause instanceof MeilisearchRequestTimeOutError;
+    const reason = timedOut ? `no answer within ${(error.cause as MeilisearchRequestTimeOutError).cause.timeout} ms` : String((error.cause as Error | undefined)?.message ?? error.cause);
+    return new MeilisearchError(`${error.message}: ${reason}`, timedOut ? "request_timeout" : "request_failed");
+  }
+  return error;
 }
 
 /** A filter string literal: double-quoted, with backslashes and quotes escaped. */

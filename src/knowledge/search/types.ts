@@ -57,5 +57,6 @@ export interface SearchEngine {
   upsert(chunks: ChunkDocument[]): Promise<void>;
   /** Drop every chunk of a source. */
   removeSource(agentId: string, sourceId: string): Promise<void>;
-  search(query: SearchQuery): Promise<SearchHit[]>;
+  /** `signal` ends a search under way (a turn's retrieval deadline): it rejects with the signal's reason. */
+  search(query: SearchQuery, signal?: AbortSignal): Promise<SearchHit[]>;
 }

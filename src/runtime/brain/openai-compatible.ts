@@ -1,5 +1,9 @@
 // The OpenAI-compatible brain: chat completions with tools, streamed, against any such server (Ollama, vLLM,
 // llama.cpp, or a hosted one). The model proposes replies and tool calls; the runtime and its guardrails decide.
+// A server that stays silent longer than its timeout (LLM_TIMEOUT_MS) — before the connection is accepted, before
+// its first event, or between two events — fails the call, as does an error it sends in the stream; the runtime then
+// apologizes to the caller instead of leaving them in silence.
+import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { CompiledSkill } from "../compiled.ts";
 import { ANSWER_THRESHOLD } from "../tools/types.ts";
 import { endCallPhrasesEnabled } from "./builtin.ts";
@@ -9,8 +13,19 @@ export interface LlmSettings {
   baseUrl: string;
   apiKey: string | null;
   model: string;
-  /** Whole-call limit; the caller's signal can end it sooner. */
+  /** The longest the server may stay silent (connecting, before the first event, between events); the caller's signal can end the call sooner. */
   timeoutMs?: number;
+}
+
+/** The LLM server failed a call: `llm_timeout` (silent too long), `llm_http_error` (a non-2xx answer) or `llm_stream_error` (an error sent in the stream). */
+export class LlmError extends Error {
+  override name = "LlmError";
+  constructor(
+    message: string,
+    readonly code: "llm_timeout" | "llm_http_error" | "llm_stream_error",
+  ) {
+    super(message);
+  }
 }
 
 type Message =
@@ -37,15 +52,25 @@ export function createOpenAiCompatibleBrain(settings: LlmSettings, fetchImpl: ty
         messages: buildMessages(ctx, toolNames),
         tools: buildTools(ctx, toolNames),
       };
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(settings.timeoutMs ?? 30_000)]);
-      const res = await fetchImpl(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}) },
-        body: JSON.stringify(body),
-        signal,
-      });
-      if (!res.ok || !res.body) throw new Error(`LLM server answered ${res.status}`);
-      const { content, toolCalls } = await readStream(res.body, ctx.onDelta);
+      const silence = silenceDeadline(settings.timeoutMs ?? 30_000);
+      const signal = AbortSignal.any([ctx.signal, silence.signal]);
+      let streamed: Awaited<ReturnType<typeof readStream>>;
+      try {
+        const res = await fetchImpl(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}) },
+          body: JSON.stringify(body),
+          signal,
+        });
+        if (!res.ok || !res.body) throw new LlmError(`LLM server answered ${res.status}${await errorDetail(res)}`, "llm_http_error");
+        streamed = await readStream(res.body, signal, silence.heard, ctx.onDelta);
+      } catch (error) {
+        if (silence.signal.aborted && !ctx.signal.aborted) throw silence.signal.reason;
+        throw error;
+      } finally {
+        silence.stop();
+      }
+      const { content, toolCalls } = streamed;
 
       const actions: BrainAction[] = [];
       for (const call of toolCalls) {
@@ -158,26 +183,67 @@ interface StreamedCall {
   arguments: string;
 }
 
-/** Reads an OpenAI-style SSE stream: `data: {chunk}` lines until `data: [DONE]`. */
-async function readStream(body: ReadableStream<Uint8Array>, onDelta?: (t: string) => void) {
-  const decoder = new TextDecoder();
-  let buffer = "";
+/** An abort signal that fires once `ms` pass without `heard()` being called. */
+function silenceDeadline(ms: number) {
+  const controller = new AbortController();
+  const expire = () => controller.abort(new LlmError(`LLM server was silent for ${ms} ms`, "llm_timeout"));
+  let timer = setTimeout(expire, ms);
+  return {
+    signal: controller.signal,
+    heard() {
+      clearTimeout(timer);
+      timer = setTimeout(expire, ms);
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
+/** What an error answer says (`{"error":{"message"}}` as OpenAI-compatible servers send it), for the log. */
+async function errorDetail(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const message = JSON.parse(text)?.error?.message;
+    if (typeof message === "string") return `: ${message}`;
+  } catch {}
+  return text ? `: ${text.slice(0, 200)}` : "";
+}
+
+type StreamChunk = {
+  choices?: { delta?: { content?: string | null; tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] } }[];
+  error?: { message?: string; code?: string | number | null } | string;
+};
+
+/**
+ * Reads an OpenAI-style SSE stream: `data: {chunk}` events until `data: [DONE]`. An `event: error`, or a data frame
+ * carrying `error` (as OpenAI, vLLM and llama.cpp send when generation fails mid-stream), fails the call.
+ */
+async function readStream(body: ReadableStream<Uint8Array>, signal: AbortSignal, heard: () => void, onDelta?: (t: string) => void) {
   let content = "";
   const calls: StreamedCall[] = [];
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (!line.startsWith("data:")) continue;
-      const data = line.slice(5).trim();
-      if (data === "[DONE]") return { content, toolCalls: calls };
-      let parsed: { choices?: { delta?: { content?: string | null; tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] } }[] };
+  const events = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).pipeThrough(new EventSourceParserStream({ onError: "terminate" }));
+  const reader = events.getReader();
+  // A body a stalled server keeps open does not always end when the fetch is aborted: the read is raced with it.
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const { done, value: event } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      heard();
+      if (event.event === "error") throw new LlmError(`LLM server sent an error in the stream: ${event.data.slice(0, 300)}`, "llm_stream_error");
+      if (event.data === "[DONE]") break;
+      let parsed: StreamChunk;
       try {
-        parsed = JSON.parse(data);
+        parsed = JSON.parse(event.data);
       } catch {
         continue;
+      }
+      if (parsed.error) {
+        const message = typeof parsed.error === "string" ? parsed.error : (parsed.error.message ?? JSON.stringify(parsed.error));
+        throw new LlmError(`LLM server sent an error in the stream: ${message}`, "llm_stream_error");
       }
       const delta = parsed.choices?.[0]?.delta;
       if (!delta) continue;
@@ -193,6 +259,8 @@ async function readStream(body: ReadableStream<Uint8Array>, onDelta?: (t: string
         if (tc.function?.arguments) calls[i]!.arguments += tc.function.arguments;
       }
     }
+  } finally {
+    reader.cancel().catch(() => {});
   }
   return { content, toolCalls: calls };
 }

@@ -51,6 +51,22 @@ export interface Passage {
  */
 export const ANSWER_THRESHOLD = 0.35;
 
+export interface RetrievalOptions {
+  /** Ends the search early (the turn's signal: the caller went away). */
+  signal?: AbortSignal;
+  /** The most the search may take (default: KNOWLEDGE_SEARCH_TIMEOUT_MS); past it, RetrievalTimeoutError. */
+  deadlineMs?: number;
+}
+
 export interface Retriever {
-  search(input: { organizationId: string; agentId: string; query: string; limit?: number; sourceIds?: string[] }): Promise<Passage[]>;
+  search(input: { organizationId: string; agentId: string; query: string; limit?: number; sourceIds?: string[] }, options?: RetrievalOptions): Promise<Passage[]>;
+}
+
+/** Knowledge did not come back within its deadline (a hung search engine or embeddings server): answer without it. */
+export class RetrievalTimeoutError extends Error {
+  override name = "RetrievalTimeoutError";
+  readonly code = "knowledge_search_timeout";
+  constructor(readonly deadlineMs: number) {
+    super(`knowledge search did not answer within ${deadlineMs} ms`);
+  }
 }

@@ -30,7 +30,7 @@ async function start(config: Config): Promise<{ server: RunningServer; log: stri
   return { server, log };
 }
 
-const withConceptEmbedder = (config: Config): Config => ({ ...config, embeddings: { baseUrl: embeddings.baseUrl, apiKey: null, model: "concept-test" } });
+const withConceptEmbedder = (config: Config): Config => ({ ...config, embeddings: { baseUrl: embeddings.baseUrl, apiKey: null, model: "concept-test", timeoutMs: 30_000 } });
 
 async function rows<T>(server: RunningServer, text: string): Promise<T[]> {
   const result = (await server.database.db.execute(sql.raw(text))) as unknown as { rows?: T[] } | T[];

@@ -5,6 +5,7 @@ import { offlineGeocoder } from "../../../src/platform/geo/index.ts";
 import { createLogger } from "../../../src/platform/log.ts";
 import type { SkillType } from "../../../src/runtime/compiled.ts";
 import { createSkillRunner, type Retriever } from "../../../src/runtime/tools/index.ts";
+import { RetrievalTimeoutError } from "../../../src/runtime/tools/types.ts";
 import { callContext, compiledSkill } from "../../support/skills-compiled.ts";
 
 const searches: Parameters<Retriever["search"]>[0][] = [];
@@ -76,6 +77,22 @@ describe("skill runner", () => {
     for (const [type, config, kind] of kinds) {
       expect(await run(compiledSkill(type, config), {}, callContext())).toEqual({ kind: "error", code: "integration_not_connected", message: `connect the ${kind} integration first` });
     }
+  });
+
+  it("answers knowledge_query's timeout when the search passes its deadline, searching with the turn's signal", async () => {
+    let signal: AbortSignal | undefined;
+    const stuck = createSkillRunner({
+      ...deps,
+      retriever: {
+        search: async (_input, options) => {
+          signal = options?.signal;
+          throw new RetrievalTimeoutError(2000);
+        },
+      },
+    });
+    const ctx = callContext();
+    expect(await stuck(compiledSkill("knowledge_query", {}), { query: "x" }, ctx)).toEqual({ kind: "error", code: "timeout", message: "knowledge search did not answer within 2000 ms" });
+    expect(signal).toBe(ctx.signal);
   });
 
   it("turns an executor that throws into a skill_failed outcome and logs it", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../src/platform/log.ts";
 import { createSpeech, findStreamingModel, findWhisperModel, OpenAiSpeechToText, WhisperSpeechToText } from "../../../voice/speech/index.ts";
+import { startHungServer } from "../../support/hung-server.ts";
 import { startSpeechStandIn } from "./openai-speech-stand-in.ts";
 
 const root = mkdtempSync(join(tmpdir(), "flowyte-whisper-"));
@@ -108,12 +109,22 @@ describe("the OpenAI-compatible /audio/transcriptions client", () => {
   });
 
   it("is the recogniser when SPEECH_BASE_URL is set", () => {
-    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: { baseUrl: standIn.baseUrl, apiKey: null } }, createLogger("error"));
+    const speech = createSpeech({ modelsDir: join(root, "absent"), speech: { baseUrl: standIn.baseUrl, apiKey: null, timeoutMs: 10_000 } }, createLogger("error"));
     expect(speech.stt?.engine).toBe("server");
   });
 
   it("reports the server's refusal with its status", async () => {
     const stt = new OpenAiSpeechToText({ baseUrl: `${standIn.baseUrl}/missing`, apiKey: null });
     await expect(stt.transcribe(tone)).rejects.toThrow("speech server answered 404 to /audio/transcriptions");
+  });
+
+  it("gives up on a server that accepts the connection and never answers, after SPEECH_TIMEOUT_MS", async () => {
+    const hung = await startHungServer();
+    try {
+      const stt = new OpenAiSpeechToText({ baseUrl: `${hung.url}/v1`, apiKey: null, timeoutMs: 100 });
+      await expect(stt.transcribe(tone)).rejects.toThrow("speech server did not answer /audio/transcriptions within 100 ms");
+    } finally {
+      await hung.stop();
+    }
   });
 });

@@ -204,7 +204,7 @@ describe("the voice router's stand-in voice", () => {
 
   it.skipIf(!hasEspeak)("speaks with espeak-ng when the speech server does not answer in time", async () => {
     const { lines, log } = warnings();
-    const server = new OpenAiTextToSpeech({ baseUrl: slowServer.baseUrl, apiKey: null }, ["en"], "tts-1", 200);
+    const server = new OpenAiTextToSpeech({ baseUrl: slowServer.baseUrl, apiKey: null, timeoutMs: 200 }, ["en"]);
     await server.discover();
     const router = new VoiceRouter({ server, espeak: new EspeakTextToSpeech(espeakVoices, ["en"]) }, { log });
     const audio = await router.synthesize("Hello", { voiceId: "server:af_bella", language: "en" });
