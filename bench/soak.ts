@@ -1,13 +1,15 @@
 // Soak: two replicas of the appliance (`bun src/main.ts`, each its own process) on one fresh Postgres database, with
 // no load balancer: the bench sends each conversation's turns to the replicas in turn, as a round-robin balancer
-// without session affinity would. N chat sessions run at once for a bounded time; then every conversation's stored
-// transcript is checked against the turns the bench sent (a failed attempt is retried on the other replica). Prints turns/s, p50/p99 turn time beside a bare
-// HTTP round trip measured in the same run (the ceiling), errors by status and code, conversations lost (must be 0)
-// and each replica's RSS at the start and the end of the load.
+// without session affinity would, and retries a failed attempt on the other replica. N chat sessions run at once for
+// a bounded time; then every conversation's stored transcript is checked against the turns the bench sent. Prints
+// turns/s, p50/p99 turn time beside a bare HTTP round trip measured in the same run (the ceiling) and the same load
+// with affinity (the peer), errors by status and code, conversations lost (must be 0) and each replica's RSS at the
+// start and the end. A report: it exits 0 whatever the figures, 1 only when the bench itself could not run.
 // Calls are not part of it: the voice bench's instant speech stand-ins (bench/voice-call.ts) go into an in-process
 // server, and replicas as real processes have no speech models here.
 // Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bun bench/soak.ts
-//        (BENCH_SECONDS=60, BENCH_SESSIONS=20, BENCH_TURNS=10 per conversation, BENCH_RETRIES=2, BENCH_CEILING_SECONDS=5)
+//        (BENCH_SECONDS=60, BENCH_SESSIONS=20, BENCH_TURNS=10 per conversation, BENCH_RETRIES=2,
+//         BENCH_CEILING_SECONDS=5, BENCH_PEER_SECONDS=15: the same load with affinity first, 0 to skip it)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 20);
 const TURNS = Number(process.env.BENCH_TURNS ?? 10);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 5);
 const RETRIES = Number(process.env.BENCH_RETRIES ?? 2);
+const PEER_SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? 15);
 const REQUEST_TIMEOUT_MS = 30_000;
 
 if (process.argv[2] === "ceiling") {
@@ -116,40 +119,23 @@ interface Conversation {
   undelivered: string[];
 }
 
-const database = await freshPostgres(process.env.DATABASE_URL);
-const dataDir = mkdtempSync(join(tmpdir(), "flowyte-bench-soak-"));
-const adminKey = newAdminKey();
-const replicas: ServerProcess[] = [];
-let exitCode = 0;
-try {
-  const ceiling = await measureCeiling();
+interface LoadResult {
+  seconds: number;
+  conversations: number;
+  sent: number;
+  attempts: number;
+  answeredBy: number[];
+  turnTimes: number[];
+  errors: Map<string, number>;
+  lost: { conversations: number; missing: number; undelivered: number; duplicated: number; outOfOrder: number; storedThoughFailed: number; unreadable: number };
+}
 
-  // One at a time, as a rollout starts them: the first migrates, the second finds it done.
-  const env = { DATABASE_URL: database.url, FLOWYTE_ADMIN_KEY: adminKey, MASTER_KEY: randomBytes(32).toString("hex"), RATE_LIMIT_PER_MINUTE: "0", NODE_ENV: "production" };
-  const bases: string[] = [];
-  for (let i = 0; i < 2; i++) {
-    const replica = await startServerProcess(dataDir, { env });
-    replicas.push(replica);
-    const url = await replica.ready;
-    if (!url) throw new Error(`replica ${i} did not start:\n${replica.log()}`);
-    bases.push(url);
-  }
-
-  const setup = async (path: string, body: unknown) => {
-    const r = await send(bases[0]!, adminKey, "POST", path, body);
-    if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.data;
-  };
-  const agent = await setup("/api/v1/agents", {
-    name: "Soak desk",
-    greeting: "Hello! Ask me about our hours.",
-    businessHours: { timezone: "UTC", weekly: { monday: [{ start: "09:00", end: "17:00" }] } },
-    handoffConfig: { transferDestination: "+14155550100" },
-  });
-  await setup(`/api/v1/agents/${agent.id}/publish`, {});
-
-  const rssStart = replicas.map((r) => rssMb(r.pid));
-  const errorLinesBefore = replicas.map((r) => r.log().split("\n").filter((l) => / ERROR /.test(l)).length);
+/**
+ * SESSIONS concurrent sessions for `seconds`, each a run of conversations of up to TURNS turns. `alternate`: each turn
+ * goes to the other replica than the one before (round robin); otherwise to the replica that started the conversation.
+ * Then every conversation is read back and checked against what was sent.
+ */
+async function soak(bases: string[], agentId: string, seconds: number, alternate: boolean): Promise<LoadResult> {
   const turnTimes: number[] = [];
   const errors = new Map<string, number>();
   const countError = (what: string, r: Outcome) => {
@@ -161,34 +147,34 @@ try {
   const answeredBy = [0, 0];
 
   const started = performance.now();
-  const deadline = started + SECONDS * 1000;
+  const deadline = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: SESSIONS }, async (_, worker) => {
       for (let n = 0; performance.now() < deadline; n++) {
-        // Each conversation starts on one replica and moves to the other at every turn.
         const first = (worker + n) % 2;
-        const created = await send(bases[first]!, adminKey, "POST", "/api/v1/chat/sessions", { agentId: agent.id, externalUserId: `soak-${worker}` });
+        const created = await send(bases[first]!, adminKey, "POST", "/api/v1/chat/sessions", { agentId, externalUserId: `soak-${worker}` });
         if (!created.ok) {
           countError("session", created);
           continue;
         }
         const conversation: Conversation = { id: created.body.data.id, sent: [], undelivered: [] };
         conversations.push(conversation);
-        let next = first;
+        let last = first;
         for (let turn = 0; turn < TURNS && performance.now() < deadline; turn++) {
           const content = `What are your hours? (worker ${worker}, conversation ${n}, turn ${turn})`;
           conversation.sent.push(content);
           let delivered = false;
-          // A failed attempt goes to the next replica, as a client retrying through a round-robin balancer; only a
-          // refusal of the request itself (4xx other than 409 and 429) is not worth repeating.
+          // A failed attempt goes to the other replica, as a client retrying through a balancer; only a refusal of the
+          // request itself (4xx other than 409 and 429) is not worth repeating.
           for (let attempt = 0; attempt <= RETRIES && !delivered; attempt++) {
-            next = (next + 1) % 2;
-            const r = await send(bases[next]!, adminKey, "POST", `/api/v1/chat/sessions/${conversation.id}/messages`, { content });
+            const to = alternate || attempt > 0 ? (last + 1) % 2 : first;
+            last = to;
+            const r = await send(bases[to]!, adminKey, "POST", `/api/v1/chat/sessions/${conversation.id}/messages`, { content });
             attempts++;
             if (r.ok) {
               delivered = true;
               turnTimes.push(r.ms);
-              answeredBy[next]!++;
+              answeredBy[to]!++;
             } else {
               countError("turn", r);
               if (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429) break;
@@ -200,7 +186,6 @@ try {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const rssEnd = replicas.map((r) => rssMb(r.pid));
 
   // Every conversation as storage holds it: its user turns must be exactly the turns the bench sent, each once, in
   // order. A turn no attempt delivered is missing; one stored although every attempt failed was half-saved.
@@ -235,23 +220,84 @@ try {
     lost.outOfOrder += outOfOrder;
     if (missing.length || duplicated || storedThoughFailed || outOfOrder) lost.conversations++;
   }
-  const errorLines = replicas.map((r, i) => r.log().split("\n").filter((l) => / ERROR /.test(l)).length - errorLinesBefore[i]!);
-  const failures = [...errors.values()].reduce((a, b) => a + b, 0);
+  const sent = conversations.reduce((a, c) => a + c.sent.length, 0);
+  return { seconds: elapsed, conversations: conversations.length, sent, attempts, answeredBy, turnTimes, errors, lost };
+}
 
-  const p50 = pct(turnTimes, 50);
-  const p99 = pct(turnTimes, 99);
-  const lines = [
-    `soak: 2 replicas (bun src/main.ts, each its own process) on one Postgres database, built-in brain; ${SESSIONS} concurrent chat sessions`,
-    `      of up to ${TURNS} turns, every turn sent to the other replica than the one before (round robin, no affinity); ${SECONDS} s; calls: not run`,
-    `ceiling: bare HTTP round trip (Bun.serve in its own process, JSON POST, ${SESSIONS} clients, ${CEILING_SECONDS} s): ${ceiling.perSecond.toFixed(0)} req/s, p50 ${ms(ceiling.p50)} p99 ${ms(ceiling.p99)}`,
-    `turns: ${conversations.reduce((a, c) => a + c.sent.length, 0)} sent in ${attempts} requests (up to ${RETRIES} retries each, on the other replica), ${turnTimes.length} answered 2xx in ${elapsed.toFixed(1)} s → ${(turnTimes.length / elapsed).toFixed(1)} turns/s (replica 0 answered ${answeredBy[0]}, replica 1 ${answeredBy[1]})`,
-    `turn time (whole turn, no model time: built-in brain): p50 ${ms(p50)} p99 ${ms(p99)}; over the bare round trip: p50 +${ms(p50 - ceiling.p50)} p99 +${ms(p99 - ceiling.p99)}`,
-    `errors: ${failures}${failures ? ` (${[...errors].map(([k, v]) => `${k} ×${v}`).join(", ")})` : ""}; ERROR lines logged: ${errorLines.map((n, i) => `replica ${i} ${n}`).join(", ")}`,
-    `conversations: ${conversations.length} checked, ${lost.conversations} lost → ${lost.conversations === 0 ? "PASS" : "MISS"} (must be 0)`,
-    `      turns missing ${lost.missing} (${lost.undelivered} of them never delivered), duplicated ${lost.duplicated}, out of order ${lost.outOfOrder}, stored although every attempt failed ${lost.storedThoughFailed}; transcripts unreadable ${lost.unreadable}`,
-    ...replicas.map((r, i) => `replica ${i} RSS: start ${rssStart[i]!.toFixed(0)} MB, end ${rssEnd[i]!.toFixed(0)} MB (${rssEnd[i]! - rssStart[i]! >= 0 ? "+" : ""}${(rssEnd[i]! - rssStart[i]!).toFixed(0)} MB)`),
+function report(title: string, r: LoadResult, ceiling: { p50: number; p99: number }): string[] {
+  const p50 = pct(r.turnTimes, 50);
+  const p99 = pct(r.turnTimes, 99);
+  const failures = [...r.errors.values()].reduce((a, b) => a + b, 0);
+  const { lost } = r;
+  return [
+    title,
+    `  turns: ${r.sent} sent in ${r.attempts} requests, ${r.turnTimes.length} answered 2xx in ${r.seconds.toFixed(1)} s → ${(r.turnTimes.length / r.seconds).toFixed(1)} turns/s (replica 0 answered ${r.answeredBy[0]}, replica 1 ${r.answeredBy[1]})`,
+    `  turn time (answered attempts): p50 ${ms(p50)} p99 ${ms(p99)}; overhead over the bare round trip: p50 ${ms(p50 - ceiling.p50)} p99 ${ms(p99 - ceiling.p99)}`,
+    `  errors: ${failures}${failures ? ` (${[...r.errors].map(([k, v]) => `${k} ×${v}`).join(", ")})` : ""}`,
+    `  conversations: ${r.conversations} checked, ${lost.conversations} lost → ${lost.conversations === 0 ? "PASS" : "MISS"} (must be 0): turns missing ${lost.missing} (never delivered ${lost.undelivered}),`,
+    `    duplicated ${lost.duplicated}, out of order ${lost.outOfOrder}, stored although every attempt failed ${lost.storedThoughFailed}; transcripts unreadable ${lost.unreadable}`,
   ];
-  console.log(lines.join("\n"));
+}
+
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(0)}`;
+const errorLines = (r: ServerProcess) => r.log().split("\n").filter((l) => / ERROR /.test(l)).length;
+
+const database = await freshPostgres(process.env.DATABASE_URL);
+const dataDir = mkdtempSync(join(tmpdir(), "flowyte-bench-soak-"));
+const adminKey = newAdminKey();
+const replicas: ServerProcess[] = [];
+let exitCode = 0;
+try {
+  const ceiling = await measureCeiling();
+
+  // One at a time, as a rollout starts them: the first migrates, the second finds it done.
+  const env = { DATABASE_URL: database.url, FLOWYTE_ADMIN_KEY: adminKey, MASTER_KEY: randomBytes(32).toString("hex"), RATE_LIMIT_PER_MINUTE: "0", NODE_ENV: "production" };
+  const bases: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const replica = await startServerProcess(dataDir, { env });
+    replicas.push(replica);
+    const url = await replica.ready;
+    if (!url) throw new Error(`replica ${i} did not start:\n${replica.log()}`);
+    bases.push(url);
+  }
+
+  const setup = async (path: string, body: unknown) => {
+    const r = await send(bases[0]!, adminKey, "POST", path, body);
+    if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.data;
+  };
+  const agent = await setup("/api/v1/agents", {
+    name: "Soak desk",
+    greeting: "Hello! Ask me about our hours.",
+    businessHours: { timezone: "UTC", weekly: { monday: [{ start: "09:00", end: "17:00" }] } },
+    handoffConfig: { transferDestination: "+14155550100" },
+  });
+  await setup(`/api/v1/agents/${agent.id}/publish`, {});
+
+  const rssStart = replicas.map((r) => rssMb(r.pid));
+  const errorLinesBefore = replicas.map((r) => errorLines(r));
+  // The peer: the same sessions with affinity (every turn to the replica that started the conversation, as a sticky
+  // balancer sends them), so what the alternation costs shows beside it.
+  const peer = PEER_SECONDS > 0 ? await soak(bases, agent.id, PEER_SECONDS, false) : null;
+  const rssAfterPeer = replicas.map((r) => rssMb(r.pid));
+  const main = await soak(bases, agent.id, SECONDS, true);
+  const rssEnd = replicas.map((r) => rssMb(r.pid));
+  const logged = replicas.map((r, i) => errorLines(r) - errorLinesBefore[i]!);
+
+  console.log(
+    [
+      `soak: 2 replicas (bun src/main.ts, each its own process) on one Postgres database, built-in brain (no model time); ${SESSIONS} concurrent`,
+      `      chat sessions of up to ${TURNS} turns; a failed attempt is retried up to ${RETRIES} times on the other replica; calls: not run`,
+      `ceiling: bare HTTP round trip (Bun.serve in its own process, JSON POST, ${SESSIONS} clients, ${CEILING_SECONDS} s): ${ceiling.perSecond.toFixed(0)} req/s, p50 ${ms(ceiling.p50)} p99 ${ms(ceiling.p99)}`,
+      ...(peer ? report(`peer, affinity: every turn to the replica that started the conversation, ${PEER_SECONDS} s`, peer, ceiling) : []),
+      ...report(`soak, round robin: every turn to the other replica than the one before, ${SECONDS} s`, main, ceiling),
+      `ERROR lines the replicas logged during the load: ${logged.map((n, i) => `replica ${i} ${n}`).join(", ")}`,
+      ...replicas.map(
+        (r, i) =>
+          `replica ${i} RSS: start ${rssStart[i]!.toFixed(0)} MB${peer ? `, after the peer ${rssAfterPeer[i]!.toFixed(0)} MB` : ""}, end ${rssEnd[i]!.toFixed(0)} MB (${signed(rssEnd[i]! - rssStart[i]!)} MB)`,
+      ),
+    ].join("\n"),
+  );
 } catch (err) {
   console.error(`soak failed: ${(err as Error).stack ?? err}`);
   exitCode = 1;
