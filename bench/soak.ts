@@ -24,6 +24,7 @@ const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 5);
 const RETRIES = Number(process.env.BENCH_RETRIES ?? 2);
 const PEER_SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? 15);
 const REQUEST_TIMEOUT_MS = 30_000;
+const RSS_SAMPLE_MS = 10_000;
 
 if (process.argv[2] === "ceiling") {
   // The ceiling's own process: a bare Bun.serve answering a JSON POST, the shape of a chat turn's request.
@@ -280,7 +281,12 @@ try {
   // balancer sends them), so what the alternation costs shows beside it.
   const peer = PEER_SECONDS > 0 ? await soak(bases, agent.id, PEER_SECONDS, false) : null;
   const rssAfterPeer = replicas.map((r) => rssMb(r.pid));
-  const main = await soak(bases, agent.id, SECONDS, true);
+  // Sampled through the soak, so a climb shows apart from a warm-up step.
+  const samples: number[][] = replicas.map(() => []);
+  const sampler = setInterval(() => {
+    for (const [i, r] of replicas.entries()) samples[i]!.push(rssMb(r.pid));
+  }, RSS_SAMPLE_MS);
+  const main = await soak(bases, agent.id, SECONDS, true).finally(() => clearInterval(sampler));
   const rssEnd = replicas.map((r) => rssMb(r.pid));
   const logged = replicas.map((r, i) => errorLines(r) - errorLinesBefore[i]!);
 
@@ -294,7 +300,7 @@ try {
       `ERROR lines the replicas logged during the load: ${logged.map((n, i) => `replica ${i} ${n}`).join(", ")}`,
       ...replicas.map(
         (r, i) =>
-          `replica ${i} RSS: start ${rssStart[i]!.toFixed(0)} MB${peer ? `, after the peer ${rssAfterPeer[i]!.toFixed(0)} MB` : ""}, end ${rssEnd[i]!.toFixed(0)} MB (${signed(rssEnd[i]! - rssStart[i]!)} MB)`,
+          `replica ${i} RSS: start ${rssStart[i]!.toFixed(0)} MB${peer ? `, after the peer ${rssAfterPeer[i]!.toFixed(0)} MB` : ""}, end ${rssEnd[i]!.toFixed(0)} MB (${signed(rssEnd[i]! - rssStart[i]!)} MB); during the soak every ${RSS_SAMPLE_MS / 1000} s: ${samples[i]!.map((m) => m.toFixed(0)).join(" ")}`,
       ),
     ].join("\n"),
   );
