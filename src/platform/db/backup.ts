@@ -34,8 +34,13 @@ export async function backupEmbeddedStore(dataDir: string, file: string): Promis
     }
     // Written beside and renamed into place, so a backup cut short never carries the final name.
     const partial = `${file}.partial`;
-    writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()), { flag: "wx", mode: 0o600 });
-    renameSync(partial, file);
+    try {
+      writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()), { flag: "w", mode: 0o600 });
+      renameSync(partial, file);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      throw err;
+    }
     return { bytes: dump.size };
   } finally {
     lock.release();
