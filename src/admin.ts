@@ -1,11 +1,15 @@
 // Operator CLI: `bun run admin <command>`. Works on the configured storage (DATA_DIR or DATABASE_URL).
 // With the embedded store the server must be stopped first (PGlite is single-process); with Postgres it can run.
+// `backup` and `restore` are the embedded store's: Postgres has pg_dump and pg_restore.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { creditWallet, toCents, toUsd } from "./api/billing/wallet.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { insertApiKey } from "./platform/auth/keys.ts";
 import { createOrganization, listOrganizations } from "./platform/auth/organizations.ts";
 import { isScope, SECRET_KEY_SCOPES, type Scope } from "./platform/auth/scopes.ts";
+import { BackupRefusedError, backupEmbeddedStore, restoreEmbeddedStore } from "./platform/db/backup.ts";
 import { type Database, openDatabase } from "./platform/db/index.ts";
 import { DirectoryLockedError } from "./platform/db/lock.ts";
 import { createLogger } from "./platform/log.ts";
@@ -16,7 +20,9 @@ const USAGE = `usage:
   bun run admin key create --org <id> --name <name> [--scopes a,b,...]
                                                    mint a secret key (every scope unless --scopes)
   bun run admin wallet credit --org <id> --usd <amount> [--note <text>]
-                                                   add prepaid credit to an organization's wallet`;
+                                                   add prepaid credit to an organization's wallet
+  bun run admin backup <file>                      write the embedded database to a new file (server stopped)
+  bun run admin restore <file>                     load such a file into a DATA_DIR without a database (server stopped)`;
 
 const fail = (message: string): never => {
   console.error(message);
@@ -29,7 +35,9 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 const command = positionals.join(" ");
-if (!["org create", "org list", "key create", "wallet credit"].includes(command)) fail(USAGE);
+const [verb, file] = positionals;
+const copying = (verb === "backup" || verb === "restore") && positionals.length === 2;
+if (!copying && !["org create", "org list", "key create", "wallet credit"].includes(command)) fail(USAGE);
 
 let config: Config;
 try {
@@ -37,6 +45,7 @@ try {
 } catch (err) {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
+if (copying) await copyStore(verb as "backup" | "restore", file!);
 const log = createLogger("warn");
 let database: Database;
 try {
@@ -75,4 +84,24 @@ try {
   }
 } finally {
   await database!.close();
+}
+
+async function copyStore(verb: "backup" | "restore", file: string): Promise<never> {
+  if (config.databaseUrl) fail(`${verb} copies the embedded store; with DATABASE_URL use pg_dump --format=custom and pg_restore (docs/operator-guide.md, "Backup and restore")`);
+  try {
+    if (verb === "backup") {
+      const { bytes } = await backupEmbeddedStore(config.dataDir, file);
+      console.log(`wrote ${file} (${(bytes / 1e6).toFixed(1)} MB)`);
+      const keyFile = join(config.dataDir, "master.key");
+      if (config.masterKey) console.log("the secrets in it are sealed with MASTER_KEY: a restore needs that key too");
+      else if (existsSync(keyFile)) console.log(`keep ${keyFile} with it: the secrets in the backup are sealed with that key`);
+    } else {
+      const { migrations } = await restoreEmbeddedStore(config.dataDir, file);
+      console.log(`restored ${file} into ${config.dataDir} (${migrations} migrations applied; a newer server applies the rest at start)`);
+      console.log("start the server with the master key the backup was made under (MASTER_KEY, or master.key copied into DATA_DIR)");
+    }
+  } catch (err) {
+    fail(err instanceof BackupRefusedError || err instanceof DirectoryLockedError ? err.message : `${verb} failed: ${(err as Error).message}`);
+  }
+  process.exit(0);
 }

@@ -33,6 +33,13 @@ export interface Database {
 
 const MIGRATIONS_FOLDER = join(import.meta.dir, "migrations");
 
+/** Where the embedded database lives in DATA_DIR. */
+export const embeddedStoreDir = (dataDir: string) => join(dataDir, "pglite");
+
+// Postgres's default 128 MB buffer pool lives in the WASM heap, which never shrinks; an appliance's
+// embedded database is small, and 32 MB cuts the server's resident memory by about a third.
+export const PGLITE_OPTIONS = { postgresqlconf: ["shared_buffers = 32MB"] };
+
 /** Postgres advisory-lock keys for the work replicas starting together must do one at a time. */
 export const ADVISORY_LOCKS = {
   migrations: 7_231_001,
@@ -61,16 +68,14 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPglite(dataDir: string, log: Logger): Promise<Database> {
-  const dir = join(dataDir, "pglite");
+  const dir = embeddedStoreDir(dataDir);
   createPrivateDir(dataDir);
   mkdirSync(dir, { recursive: true });
   // PGlite is single-process: a second process opening the same folder would corrupt it.
   const lock = acquireDirectoryLock(dir);
   let client: PGlite;
   try {
-    // Postgres's default 128 MB buffer pool lives in the WASM heap, which never shrinks; an appliance's
-    // embedded database is small, and 32 MB cuts the server's resident memory by about a third.
-    client = await PGlite.create(dir, { postgresqlconf: ["shared_buffers = 32MB"] });
+    client = await PGlite.create(dir, PGLITE_OPTIONS);
     const refused = makeTreePrivate(dataDir);
     if (refused.length) log.warn(`${refused.length} files in ${dataDir} are readable by other users and not ours to change, e.g. ${refused[0]}`);
     const db = drizzlePglite(client, { schema }) as unknown as Db;
