@@ -1,5 +1,7 @@
 // Every setting of the server, read from the environment in one place. `.env.example` lists the same names;
 // `loadConfig` refuses a bad value with a message naming the variable, and `main.ts` exits non-zero on it.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -35,8 +37,11 @@ export interface Config {
   meili: { url: string; apiKey: string | null } | null;
   /** OpenAI-compatible /embeddings server; null = the local model from MODELS_DIR (or the hashing fallback). */
   embeddings: { baseUrl: string; apiKey: string | null; model: string } | null;
-  /** Asterisk ARI; null = telephony off. */
-  ari: { url: string; username: string; password: string; app: string } | null;
+  /**
+   * Asterisk ARI; null = telephony off. `leaseSeconds`: how long the replica holding the Stasis application may go
+   * without renewing its lease before a standby takes the application over (docs/operator-guide.md).
+   */
+  ari: { url: string; username: string; password: string; app: string; leaseSeconds: number } | null;
   /** Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to use. */
   rtp: { host: string; portMin: number; portMax: number };
   /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. */
@@ -54,6 +59,8 @@ export interface Config {
   widgetBotCheck: { url: string; secret: string } | null;
   /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
   usageRates: UsageRates;
+  /** This process among the replicas (REPLICA_ID; default hostname-pid-random): who holds a lease, who ran a call. */
+  replicaId: string;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -167,7 +174,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (ariUrl && (!ariUser || !ariPassword)) problems.push("ARI_USERNAME and ARI_PASSWORD are required when ARI_URL is set");
   const ariApp = text("ARI_APP") ?? "flowyte";
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(ariApp)) problems.push(`ARI_APP must be letters, digits, '-' or '_' (got "${ariApp}")`);
-  const ari = ariUrl && ariUser && ariPassword ? { url: ariUrl, username: ariUser, password: ariPassword, app: ariApp } : null;
+  const ariLeaseSeconds = integer("ARI_LEASE_SECONDS", 10, 2, 300);
+  const ari = ariUrl && ariUser && ariPassword ? { url: ariUrl, username: ariUser, password: ariPassword, app: ariApp, leaseSeconds: ariLeaseSeconds } : null;
 
   const rtpHost = text("RTP_HOST") ?? "127.0.0.1";
   const rtpPortMin = integer("RTP_PORT_MIN", 40000, 1024, 65535);
@@ -205,6 +213,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
 
+  // Unique per process by default, so a restarted replica is never mistaken for the one that was there before.
+  const replicaId = text("REPLICA_ID") ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(replicaId)) problems.push(`REPLICA_ID must be letters, digits, '.', '-' or '_', at most 100 (got "${replicaId}")`);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -232,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     widgetBotCheck,
     usageRates,
+    replicaId,
   };
 }
 
