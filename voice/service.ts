@@ -138,6 +138,7 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
 
   /** Releases the lease, then waits (a little) for a standby's connection to replace this one. */
   async function handOver(t: Term) {
+    t.bridge.client.events.handOver();
     await lease.release().catch((err) => log.warn("could not release the telephony lease; a standby takes over when it expires", { err }));
     const replaced = new Promise<void>((resolve) => t.bridge.client.events.onState((state) => state === "closed" && resolve()));
     await Promise.race([replaced, Bun.sleep(HANDOVER_WAIT_MS)]);
