@@ -214,7 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
 
   // Unique per process by default, so a restarted replica is never mistaken for the one that was there before.
-  const replicaId = text("REPLICA_ID") ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const replicaId = text("REPLICA_ID") ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 80)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(replicaId)) problems.push(`REPLICA_ID must be letters, digits, '.', '-' or '_', at most 100 (got "${replicaId}")`);
 
   if (problems.length) throw new ConfigError(problems);

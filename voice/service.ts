@@ -130,7 +130,8 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
     t.ending = true;
     if (term === t) term = null;
     t.stopping.abort(reason);
-    await t.bridge.endCalls();
+    // Without the application's connection no announcement could be seen to finish: the new holder ends the calls.
+    if (t.bridge.client.events.connectionState === "open") await t.bridge.endCalls();
     await Promise.race([Promise.allSettled(t.calls), Bun.sleep(STOP_WAIT_MS)]);
     await beforeDisconnect?.();
     await t.bridge.stop();
