@@ -4,7 +4,8 @@
 // takes the application over within the lease, and in Asterisk nothing of the dead call is left (the caller
 // told the call ends and hung up, the media leg hung up, the bridge destroyed), its conversation is ended in
 // storage with the reason `replica_failed`, and B answers the next call. Then B stops cleanly with a call in
-// progress: the caller is told, the conversation ends `server_stopping`, and A (started again) takes over at once.
+// progress: the caller is told, the conversation ends `server_stopping`, and A (started again) takes over at once,
+// answering the caller who rang meanwhile.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createLogger } from "../../src/platform/log.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
@@ -168,7 +169,12 @@ describe.skipIf(clusterUnavailable !== null)("calls on two replicas (ARI stand-i
 
       const stoppedAt = standIn.requests.length;
       const connectionsBefore = standIn.connections.length;
-      await replicaB!.stop();
+      const stopping = replicaB!.stop();
+      // Once B tells its caller the call ends it answers no more calls, but stays connected until A has taken over:
+      // a call arriving now enters the application and rings.
+      await until(() => standIn.requests.slice(stoppedAt).some((r) => r.path === `/channels/${inProgress}/play`));
+      const duringHandover = standIn.placeInboundCall({ exten: AGENT_NUMBER, callerNumber: "+15550005555" });
+      await stopping;
       replicaB = null;
       // Released, not left to expire: A holds it on its next try, well within the lease.
       await until(async () => (await leaseHolder()) === "replica-a" && standIn.connections.length > connectionsBefore);
@@ -177,6 +183,8 @@ describe.skipIf(clusterUnavailable !== null)("calls on two replicas (ARI stand-i
       await until(() => standIn.channel(inProgress) === undefined && standIn.bridge(call.bridge.id) === undefined);
       expect(await endReason(call.conversation.id)).toBe("server_stopping");
 
+      // A answers the caller who rang through the handover, and the next one.
+      expect((await answered(duringHandover)).conversation.metadata.replicaId).toBe("replica-a");
       const third = standIn.placeInboundCall({ exten: AGENT_NUMBER, callerNumber: "+15550004444" });
       expect((await answered(third)).conversation.metadata.replicaId).toBe("replica-a");
     },
