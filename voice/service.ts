@@ -141,6 +141,8 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
   async function handOver(t: Term) {
     t.bridge.client.events.handOver();
     await lease.release().catch((err) => log.warn("could not release the telephony lease; a standby takes over when it expires", { err }));
+    // The embedded store has no other replica to wait for.
+    if (deps.storage === "pglite") return;
     const replaced = new Promise<void>((resolve) => t.bridge.client.events.onState((state) => state === "closed" && resolve()));
     await Promise.race([replaced, Bun.sleep(HANDOVER_WAIT_MS)]);
   }
