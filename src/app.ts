@@ -180,6 +180,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       await jobs.start();
       voice = startVoiceService({
         config,
+        db: database.db,
+        storage: database.kind,
         runtime,
         speech,
         route: (dialed) => agentForDialedNumber(database.db, dialed),

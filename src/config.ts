@@ -45,8 +45,11 @@ export interface Config {
    * search engine or embeddings server costs this much, not the conversation.
    */
   knowledgeSearchTimeoutMs: number;
-  /** Asterisk ARI; null = telephony off. */
-  ari: { url: string; username: string; password: string; app: string } | null;
+  /**
+   * Asterisk ARI; null = telephony off. `leaseSeconds`: how long the replica holding the Stasis application may go
+   * without renewing its lease before a standby takes the application over (docs/operator-guide.md).
+   */
+  ari: { url: string; username: string; password: string; app: string; leaseSeconds: number } | null;
   /** Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to use. */
   rtp: { host: string; portMin: number; portMax: number };
   /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. `timeoutMs` bounds each request. */
@@ -67,12 +70,12 @@ export interface Config {
   cacheTtlSeconds: number;
   /** redis:// URL: rate limits are counted there instead of in Postgres (or in memory on the embedded store). */
   redisUrl: string | null;
-  /** This process among the replicas: work it runs (probe runs) is marked with it. Unset: hostname, pid and a random tail. */
-  replicaId: string;
   /** A Turnstile-compatible siteverify endpoint that widget sessions must pass; null = no bot check. */
   widgetBotCheck: { url: string; secret: string } | null;
   /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
   usageRates: UsageRates;
+  /** This process among the replicas (REPLICA_ID; default hostname-pid-random): who holds the ARI lease, who ran a call or a probe run. */
+  replicaId: string;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -190,7 +193,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (ariUrl && (!ariUser || !ariPassword)) problems.push("ARI_USERNAME and ARI_PASSWORD are required when ARI_URL is set");
   const ariApp = text("ARI_APP") ?? "flowyte";
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(ariApp)) problems.push(`ARI_APP must be letters, digits, '-' or '_' (got "${ariApp}")`);
-  const ari = ariUrl && ariUser && ariPassword ? { url: ariUrl, username: ariUser, password: ariPassword, app: ariApp } : null;
+  const ariLeaseSeconds = integer("ARI_LEASE_SECONDS", 10, 2, 300);
+  const ari = ariUrl && ariUser && ariPassword ? { url: ariUrl, username: ariUser, password: ariPassword, app: ariApp, leaseSeconds: ariLeaseSeconds } : null;
 
   const rtpHost = text("RTP_HOST") ?? "127.0.0.1";
   const rtpPortMin = integer("RTP_PORT_MIN", 40000, 1024, 65535);
@@ -231,8 +235,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const cacheTtlSeconds = integer("CACHE_TTL_SECONDS", 30, 1, 86_400);
   const redisUrl = url("REDIS_URL", ["redis:", "rediss:"]);
-  const replicaId = text("REPLICA_ID") ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  if (!/^[\w.:-]{1,128}$/.test(replicaId)) problems.push(`REPLICA_ID must be 1 to 128 letters, digits, '.', ':', '-' or '_' (got "${replicaId}")`);
+  // Unique per process by default, so a restarted replica is never mistaken for the one that was there before.
+  const replicaId = text("REPLICA_ID") ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 80)}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(replicaId)) problems.push(`REPLICA_ID must be letters, digits, '.', '-' or '_', at most 100 (got "${replicaId}")`);
 
   if (problems.length) throw new ConfigError(problems);
   return {

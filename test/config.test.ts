@@ -38,6 +38,17 @@ describe("configuration", () => {
     expect(problems.map((p) => p.split(" ")[0])).toEqual(["PORT", "DATABASE_URL", "FLOWYTE_ADMIN_KEY", "MASTER_KEY", "LOG_LEVEL", "PUBLIC_BASE_URL"]);
   });
 
+  it("names each replica (REPLICA_ID, else one of its own per process) and gives telephony a lease of ARI_LEASE_SECONDS", () => {
+    const [one, two] = [loadConfig({}), loadConfig({})];
+    expect(one.replicaId).toMatch(/^[A-Za-z0-9_.-]+-\d+-[0-9a-f]{6}$/);
+    expect(one.replicaId).not.toBe(two.replicaId);
+    const ari = { ARI_URL: "http://asterisk:8088", ARI_USERNAME: "flowyte", ARI_PASSWORD: "secret" };
+    expect(loadConfig({ ...ari, REPLICA_ID: "flowyte-7d9f-abcde" })).toMatchObject({ replicaId: "flowyte-7d9f-abcde", ari: { leaseSeconds: 10 } });
+    expect(loadConfig({ ...ari, ARI_LEASE_SECONDS: "4" }).ari!.leaseSeconds).toBe(4);
+    expect(problemsOf({ ...ari, ARI_LEASE_SECONDS: "1" })[0]).toStartWith("ARI_LEASE_SECONDS must be an integer between 2 and 300");
+    expect(problemsOf({ REPLICA_ID: "pod 1" })[0]).toStartWith("REPLICA_ID must be");
+  });
+
   it("trusts no proxy unless TRUST_PROXY counts them, and refuses a yes that would trust every X-Forwarded-For entry", () => {
     expect(loadConfig({}).trustProxy).toBe(0);
     expect(loadConfig({ TRUST_PROXY: "1" }).trustProxy).toBe(1);

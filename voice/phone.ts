@@ -30,8 +30,13 @@ export interface PhoneCallDeps {
   ports: PortPool;
   /** The published version the number's agent serves; throws when there is none (the caller then hears a refusal). */
   compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
-  /** Aborted when the server stops: the conversation is closed (`server_stopping`) while storage is still open. */
+  /**
+   * Aborted when this replica stops taking calls: the conversation is closed with the abort's reason (a string:
+   * `server_stopping`, `lease_lost`) while storage is still open.
+   */
   stopping: AbortSignal;
+  /** Recorded in the conversation's metadata: which replica ran the call (a replica taking over ends the others'). */
+  replicaId?: string;
   log: Logger;
   /** The call's timers and time readings (the system's unless a test drives time itself). */
   clock?: Clock;
@@ -62,7 +67,7 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       runtime: deps.runtime,
       speech: deps.speech,
       transport,
-      start: { organizationId: call.organizationId, agentId: call.agentId, agentVersionId: versionId, draftMode: false, compiled, source: "voice", callerNumber: call.callerNumber || null, callerName: call.callerName || null, metadata: { dialedNumber: call.dialedNumber, channelId: call.channelId } },
+      start: { organizationId: call.organizationId, agentId: call.agentId, agentVersionId: versionId, draftMode: false, compiled, source: "voice", callerNumber: call.callerNumber || null, callerName: call.callerName || null, metadata: { dialedNumber: call.dialedNumber, channelId: call.channelId, ...(deps.replicaId && { replicaId: deps.replicaId }) } },
       transfer: async (t, brief) => {
         const result = await call.transfer({ destination: t.destination, warm: t.warm, summary: t.summary, callerIdNumber: call.callerNumber || undefined, briefDestination: ({ signal }) => brief(signal) });
         return result.ok ? { ok: true } : { ok: false, reason: result.reason };
@@ -72,7 +77,7 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       clock,
     });
     call.onHangup(() => void session.callerHungUp());
-    const stop = () => void session.callerHungUp("server_stopping");
+    const stop = () => void session.callerHungUp(typeof deps.stopping.reason === "string" ? deps.stopping.reason : "server_stopping");
     deps.stopping.addEventListener("abort", stop, { once: true });
     try {
       await session.run();

@@ -11,7 +11,9 @@
 // - a query `media` is split at commas into several media (a JSON body `media` is kept whole, or is an array);
 //   several media are one playback, PlaybackFinished after the last;
 // - hangups emit ChannelHangupRequest, ChannelLeftBridge, StasisEnd and ChannelDestroyed; noise (ChannelVarset,
-//   Dial) is mixed in as Asterisk does.
+//   Dial) is mixed in as Asterisk does;
+// - channels and bridges outlive the events WebSocket of their application: when it closes they stay (in Stasis,
+//   in their bridges) and the next socket for the name gets their events; GET /channels and GET /bridges list all.
 // It is not Asterisk: no SIP, no dialplan, no mixing of audio. Tests drive the far end through its methods.
 import type { Server, ServerWebSocket, udp } from "bun";
 
@@ -402,6 +404,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       });
       return json(200, sim.json);
     }],
+    ["GET", /^\/channels$/, "channels.list", () => json(200, [...channels.values()].map((c) => c.json))],
     ["GET", /^\/channels\/([^/]+)$/, "channels.get", (m) => {
       const sim = channels.get(decodeURIComponent(m[1]!));
       return sim ? json(200, sim.json) : error(404, "Channel not found");
@@ -451,6 +454,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       if (!media.length) return error(400, "Missing parameter media");
       return json(201, startPlayback(sim.app, media, `channel:${sim.json.id}`, q.get("playbackId") ?? undefined));
     }],
+    ["GET", /^\/bridges$/, "bridges.list", () => json(200, [...bridges.values()])],
     ["POST", /^\/bridges$/, "bridges.create", (_m, q) => {
       const id = q.get("bridgeId") ?? crypto.randomUUID();
       if (bridges.has(id)) return error(409, `Bridge with id '${id}' already exists`);

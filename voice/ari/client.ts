@@ -91,6 +91,8 @@ export class AriClient {
   }
 
   readonly channels = {
+    /** Every channel Asterisk has, of any application or none. */
+    list: () => this.request<Channel[]>("GET", "/channels"),
     get: (channelId: string) => this.request<Channel>("GET", `/channels/${enc(channelId)}`),
     answer: (channelId: string) => this.request<void>("POST", `/channels/${enc(channelId)}/answer`),
     ring: (channelId: string) => this.request<void>("POST", `/channels/${enc(channelId)}/ring`),
@@ -142,6 +144,8 @@ export class AriClient {
   };
 
   readonly bridges = {
+    /** Every bridge Asterisk has, whoever made it. */
+    list: () => this.request<Bridge[]>("GET", "/bridges"),
     create: (options: { bridgeId?: string; name?: string } = {}) =>
       this.request<Bridge>("POST", "/bridges", { type: "mixing", bridgeId: options.bridgeId, name: options.name }),
     addChannel: (bridgeId: string, channelIds: string[]) =>

@@ -38,6 +38,7 @@ export class AriEventStream {
   private readonly anyListeners = new Set<(event: AriEvent) => void>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private firstOpen: PromiseWithResolvers<void> | null = null;
+  private handingOver = false;
 
   constructor(
     private readonly url: string,
@@ -163,9 +164,15 @@ export class AriEventStream {
     }, delay);
   }
 
+  /** This client is handing the application to another replica: its connection replacing this one is expected. */
+  handOver() {
+    this.handingOver = true;
+  }
+
   /** Another client registered the same application name: reconnecting would only steal it back and forth. */
   private replaced() {
-    this.log.error("another ARI client took over the Stasis application; this one stops", { url: redact(this.url) });
+    if (this.handingOver) this.log.info("the Stasis application was handed over to another replica; this connection stops");
+    else this.log.error("another ARI client took over the Stasis application; this one stops", { url: redact(this.url) });
     void this.stop();
   }
 

@@ -63,6 +63,9 @@ export interface CallRegistry {
   /** Routes the channel's events to the call. */
   adopt(channelId: string, call: ActiveCall): void;
   forget(channelId: string): void;
+  /** Bridges made for live calls: a takeover sweep must leave them alone. */
+  adoptBridge(bridgeId: string): void;
+  forgetBridge(bridgeId: string): void;
 }
 
 export interface CallIdentity {
@@ -152,7 +155,7 @@ export class ActiveCall implements InboundCall, TransferableCall {
       if (!remoteAddress || !Number.isInteger(remotePort) || remotePort <= 0) {
         throw new Error("Asterisk's externalMedia answer did not say where to send audio (UNICASTRTP_LOCAL_ADDRESS/PORT)");
       }
-      await this.client.bridges.create({ bridgeId, name: `flowyte-call-${this.channelId}` });
+      await this.client.bridges.create({ bridgeId, name: `${this.settings.bridgeTag}/call/${this.channelId}` });
       await this.client.bridges.addChannel(bridgeId, [this.channelId, mediaId]);
       this.assertLive();
       this.bridgeId = bridgeId;
@@ -232,7 +235,7 @@ export class ActiveCall implements InboundCall, TransferableCall {
     if (this.bridgeId) return this.bridgeId;
     const bridgeId = crypto.randomUUID();
     this.adoptBridge(bridgeId);
-    await this.client.bridges.create({ bridgeId, name: `flowyte-call-${this.channelId}` });
+    await this.client.bridges.create({ bridgeId, name: `${this.settings.bridgeTag}/call/${this.channelId}` });
     await this.client.bridges.addChannel(bridgeId, [this.channelId]);
     this.bridgeId = bridgeId;
     return bridgeId;
@@ -245,6 +248,7 @@ export class ActiveCall implements InboundCall, TransferableCall {
 
   adoptBridge(bridgeId: string) {
     this.bridges.add(bridgeId);
+    this.registry.adoptBridge(bridgeId);
   }
 
   async dropLeg(channelId: string) {
@@ -254,6 +258,7 @@ export class ActiveCall implements InboundCall, TransferableCall {
 
   async dropBridge(bridgeId: string) {
     this.bridges.delete(bridgeId);
+    this.registry.forgetBridge(bridgeId);
     await this.client.bridges.destroy(bridgeId).catch((err) => this.warnUnlessGone("could not destroy a call bridge", err));
   }
 

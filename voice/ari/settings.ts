@@ -4,6 +4,11 @@ export interface BridgeSettings {
   /** This server's address as Asterisk sees it: externalMedia sends a call's RTP to rtpHost:localPort. */
   rtpHost: string;
   /**
+   * Starts the name of every bridge this replica makes: `flowyte/<app>/<replica id>`, so a replica taking the
+   * application over finds the ones a dead replica left (bridgeTag(), takeover.ts).
+   */
+  bridgeTag: string;
+  /**
    * How a transfer destination is dialed. `{number}` is the destination as given (+15551234567), `{digits}` the
    * same without the +. `Local/{number}@flowyte-transfer` hands it to the dialplan (extensions.conf) instead.
    */
@@ -25,7 +30,16 @@ export interface BridgeSettings {
   briefingTimeoutMs: number;
 }
 
-export const DEFAULT_SETTINGS: Omit<BridgeSettings, "rtpHost"> = {
+/** The start of the names of the bridges the replicas serving `app` make. */
+export function bridgePrefix(app: string): string {
+  return `flowyte/${app}/`;
+}
+
+export function bridgeTag(app: string, replicaId: string): string {
+  return `${bridgePrefix(app)}${replicaId}`;
+}
+
+export const DEFAULT_SETTINGS: Omit<BridgeSettings, "rtpHost" | "bridgeTag"> = {
   dialString: "PJSIP/{number}@trunk",
   // North American ringback (ITU-T E.180): 440+480 Hz, 2 s on, 4 s off.
   ringback: "tone:440+480/2000,0/4000",
@@ -44,6 +58,14 @@ export const DEFAULT_SETTINGS: Omit<BridgeSettings, "rtpHost"> = {
  */
 export const MEDIA_LEG = "flowyte:media";
 export const TRANSFER_LEG = "flowyte:transfer";
+
+export function isMediaLeg(args: string[]): boolean {
+  return args[0] === MEDIA_LEG;
+}
+
+export function isTransferLeg(args: string[]): boolean {
+  return args[0] === TRANSFER_LEG;
+}
 
 export function isOwnLeg(args: string[]): boolean {
   return args[0] === MEDIA_LEG || args[0] === TRANSFER_LEG;

@@ -6,7 +6,7 @@ import { AriError, type AriClient } from "./client.ts";
 import { playAnnouncement } from "./announcement.ts";
 import { ActiveCall, type CallEvent, type CallRegistry, type InboundCall } from "./inbound-call.ts";
 import { isOwnLeg, type BridgeSettings } from "./settings.ts";
-import type { Channel, StasisStart } from "./types.ts";
+import type { Channel } from "./types.ts";
 
 export interface CallRoute {
   organizationId: string;
@@ -25,29 +25,48 @@ export interface StasisAppOptions {
 }
 
 export interface StasisApp {
-  /** Stops taking calls and hangs up the ones still with an agent (transferred calls carry on in Asterisk). */
+  /**
+   * Stops taking calls and ends the ones still with an agent: the caller hears the unavailable announcement, then
+   * is hung up (transferred calls carry on in Asterisk). Calling it again waits for the first.
+   */
   stop(): Promise<void>;
+  /** The channel belongs to a call of this app, or entered Stasis since it started (a call being set up). */
+  claims(channelId: string): boolean;
+  /** The bridge was made for a live call of this app. */
+  ownsBridge(bridgeId: string): boolean;
+  /** Takes a caller that entered Stasis before this app started and is still waiting to be answered. */
+  acceptWaiting(channel: Channel, args: string[]): void;
 }
 
 export function startStasisApp(client: AriClient, options: StasisAppOptions): StasisApp {
   const { log } = options;
   const calls = new Map<string, ActiveCall>();
+  const bridges = new Set<string>();
+  // Channels whose StasisStart this app saw (until destroyed): between StasisStart and the call taking them over
+  // (routing, answering) they are ours although no call holds them yet.
+  const started = new Set<string>();
   const registry: CallRegistry = {
     adopt: (channelId, call) => calls.set(channelId, call),
     forget: (channelId) => calls.delete(channelId),
+    adoptBridge: (bridgeId) => bridges.add(bridgeId),
+    forgetBridge: (bridgeId) => bridges.delete(bridgeId),
   };
   const dispatch = (event: CallEvent) => calls.get(event.channel.id)?.handle(event);
   let wasOpen = false;
 
   const subscriptions = [
     client.events.on("StasisStart", (event) => {
+      started.add(event.channel.id);
       if (isOwnLeg(event.args)) return;
-      acceptInbound(event).catch((err) => log.error("inbound call failed", { channelId: event.channel.id, err }));
+      accept(event.channel, event.args);
     }),
     client.events.on("ChannelDtmfReceived", dispatch),
     client.events.on("ChannelHangupRequest", dispatch),
     client.events.on("StasisEnd", dispatch),
-    client.events.on("ChannelDestroyed", dispatch),
+    client.events.on("ChannelDestroyed", (event) => {
+      started.delete(event.channel.id);
+      dispatch(event);
+    }),
     client.events.onState((state) => {
       if (state !== "open") return;
       if (wasOpen) for (const call of liveCalls()) void call.confirmCallerPresent();
@@ -60,10 +79,13 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
     return new Set(calls.values());
   }
 
-  async function acceptInbound(event: StasisStart) {
-    const channel = event.channel;
+  function accept(channel: Channel, args: string[]) {
+    acceptInbound(channel, args).catch((err) => log.error("inbound call failed", { channelId: channel.id, err }));
+  }
+
+  async function acceptInbound(channel: Channel, args: string[]) {
     // extensions.conf passes the dialed number as the first argument; a bare Stasis(app) still has the extension.
-    const dialed = event.args[0] || channel.dialplan.exten;
+    const dialed = args[0] || channel.dialplan.exten;
     const dialedE164 = normalizePhoneNumber(dialed);
     const callerNumber = channel.caller.number;
     const route = dialedE164 ? await resolveRoute(dialedE164, callerNumber) : null;
@@ -120,12 +142,26 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
     await client.channels.hangup(channel.id).catch(() => {});
   }
 
-  return {
-    async stop() {
-      for (const off of subscriptions) off();
-      await Promise.all(
-        [...liveCalls()].filter((call) => call.isWithAgent).map((call) => call.hangup().catch((err) => log.warn("could not hang up a call on stop", { err }))),
+  let stopping: Promise<void> | null = null;
+  async function stop() {
+    for (const off of subscriptions) off();
+    await Promise.all(
+        [...liveCalls()]
+          .filter((call) => call.isWithAgent)
+          .map(async (call) => {
+            await call.announceUnavailable().catch((err) => log.warn("could not tell a caller the call ends", { err }));
+            await call.hangup().catch((err) => log.warn("could not hang up a call on stop", { err }));
+          }),
       );
+  }
+
+  return {
+    stop: () => (stopping ??= stop()),
+    claims: (channelId) => calls.has(channelId) || started.has(channelId),
+    ownsBridge: (bridgeId) => bridges.has(bridgeId),
+    acceptWaiting(channel, args) {
+      started.add(channel.id);
+      accept(channel, args);
     },
   };
 }

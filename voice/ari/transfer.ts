@@ -168,7 +168,7 @@ async function brief(call: TransferableCall, options: TransferOptions, destinati
     );
   left.catch(() => {}); // may reject (the caller hangs up) while the bridge is still being set up
   try {
-    await client.bridges.create({ bridgeId, name: "flowyte-briefing" });
+    await client.bridges.create({ bridgeId, name: `${call.settings.bridgeTag}/briefing` });
     await client.bridges.addChannel(bridgeId, [destination, media]);
     const spoken = Promise.resolve()
       .then(() => hook({ summary: options.summary ?? "", channelId: destination, signal }))

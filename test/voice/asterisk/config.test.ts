@@ -183,6 +183,17 @@ describe("voice/asterisk", () => {
     expect(transfer.entries[0]![1]).toContain("Dial(PJSIP/${EXTEN}@trunk)");
   });
 
+  it("rings a caller while no replica holds the application for longer than a standby takes to take it over", () => {
+    const dialplan = config("extensions.conf");
+    const { leaseSeconds } = loadConfig({ ARI_URL: "http://asterisk:8088", ARI_USERNAME: "flowyte", ARI_PASSWORD: "secret" }).ari!;
+    // The standby tries every second and takes over once the lease has expired.
+    expect(Number(value(section(dialplan, "globals"), "FLOWYTE_STASIS_WAIT"))).toBeGreaterThan(leaseSeconds + 2);
+    const steps = section(dialplan, "from-trunk").entries.map(([, v]) => v);
+    expect(steps).toContain("n(ring),Ringing()");
+    // Stasis again with the dialed number, after the first try at priority 1.
+    expect(steps.filter((v) => v.startsWith("n,Stasis(") && v.includes("EXTEN"))).toHaveLength(1);
+  });
+
   it("listens for SIP on UDP 5060 with a trunk template that keeps media in Asterisk", () => {
     const pjsip = config("pjsip.conf");
     const transport = section(pjsip, "transport-udp");

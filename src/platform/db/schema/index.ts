@@ -12,3 +12,4 @@ export * from "./knowledge.ts";
 export * from "./numbers.ts";
 export * from "./usage.ts";
 export * from "./rate-limits.ts";
+export * from "./voice-leases.ts";
