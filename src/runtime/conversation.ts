@@ -4,15 +4,16 @@
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
 import { trimEndWhere } from "../platform/caller-text.ts";
-import { idTime, newId } from "../platform/ids.ts";
+import { newId } from "../platform/ids.ts";
 import { WANTS_END, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter, wantsPerson } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
 import type { CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
 import { extract, localNow } from "./extractors.ts";
-import { fingerprint, Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
-import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
-import { Receipt, type AuditEvent } from "./receipt.ts";
+import { fingerprint, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
+import { ConversationEndedError, ConversationUnavailableError, LiveConversations, type Live } from "./live-conversations.ts";
+import type { PlaybookRunner, SkillCallResult } from "./playbooks/interpreter.ts";
+import type { AuditEvent } from "./receipt.ts";
 import { redactedState } from "./redaction.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
@@ -101,23 +102,6 @@ export interface RuntimeDeps {
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
 }
 
-interface Live {
-  row: ConversationRow;
-  compiled: CompiledConfig;
-  guardrails: Guardrails;
-  receipt: Receipt;
-  state: ConversationState;
-  skills: CompiledSkill[];
-  runners: Map<string, PlaybookRunner>;
-  lock: Promise<unknown>;
-  lastUsed: number;
-  /**
-   * The earliest millisecond the next message id may carry: after the last one stored, so a conversation resumed on a
-   * replica whose clock is behind still lists its new messages last (transcripts are read in id order).
-   */
-  messageFloorMs: number;
-}
-
 /** Everything one turn produces, gathered as it happens. */
 class Turn {
   messages: NewMessage[] = [];
@@ -141,20 +125,19 @@ class Turn {
 }
 
 const MAX_BRAIN_ROUNDS = 5;
-const LIVE_MAX = 5000;
-const LIVE_IDLE_MS = 30 * 60_000;
 const EMERGENCY = /\b(emergency|urgent|flood(ing)?|fire|gas leak|burst pipe|no heat|smell gas)\b/i;
 const QUESTION = /\?|^\s*(what|when|where|who|why|how|which|do|does|did|is|are|can|could|will|would|should)\b/i;
 const FIELD_LABELS: Record<string, string> = { dob: "date of birth", date_of_birth: "date of birth", postcode: "postcode", zip: "ZIP code", pin: "PIN", account_number: "account number", phone: "phone number", last_name: "last name" };
 
 export class ConversationRuntime {
-  private live = new Map<string, Live>();
+  private readonly live: LiveConversations;
   private readonly clock: () => number;
   private readonly brain: Brain;
 
   constructor(private deps: RuntimeDeps) {
     this.clock = deps.clock ?? Date.now;
     this.brain = deps.llm ? createOpenAiCompatibleBrain(deps.llm, deps.fetch) : builtinBrain;
+    this.live = new LiveConversations({ store: deps.store, loadCompiled: deps.loadCompiled, clock: this.clock, log: deps.log });
   }
 
   get brainName() {
@@ -189,9 +172,12 @@ export class ConversationRuntime {
       visitorId: opts.visitorId ?? null,
       startedAt: new Date(this.clock()),
       endedAt: null,
+      turnSeq: 0,
+      turnLease: null,
+      turnLeaseExpiresAt: null,
     };
-    const live = this.attach(row, opts.compiled, 0);
-    return this.withLock(live, async () => {
+    const live = this.live.open(row, opts.compiled);
+    return this.live.first(live, async () => {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
@@ -208,8 +194,7 @@ export class ConversationRuntime {
 
   /** One caller input, answered. */
   async turn(organizationId: string, conversationId: string, input: RuntimeInput, sink: TurnSink = {}, signal: AbortSignal = new AbortController().signal): Promise<TurnResult> {
-    const live = await this.resume(organizationId, conversationId);
-    return this.withLock(live, async () => {
+    return this.live.run(organizationId, conversationId, async (live) => {
       if (live.row.status === "ended") throw new ConversationEndedError(conversationId);
       const turn = new Turn(live, sink, signal);
       live.receipt.listen(sink.event);
@@ -236,8 +221,7 @@ export class ConversationRuntime {
 
   /** Close a conversation (caller hung up, chat ended). Ending twice is harmless. */
   async end(organizationId: string, conversationId: string, reason: string, sink: TurnSink = {}): Promise<void> {
-    const live = await this.resume(organizationId, conversationId);
-    await this.withLock(live, async () => {
+    await this.live.run(organizationId, conversationId, async (live) => {
       if (live.row.status === "ended") return;
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
@@ -251,19 +235,17 @@ export class ConversationRuntime {
    * joins the receipt at once and is stored with the next turn's writes, so noting costs no storage round trip.
    */
   note(conversationId: string, eventType: "barge_in" | "filler" | "latency" | "error", payload: Record<string, unknown>): void {
-    this.live.get(conversationId)?.receipt.add(eventType, payload);
+    this.live.cached(conversationId)?.receipt.add(eventType, payload);
   }
 
-  /** A conversation's row as the runtime holds it (fresh for live ones, stored otherwise), or null. */
-  async describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
-    const live = this.live.get(conversationId);
-    if (live) return live.row.organizationId === organizationId ? live.row : null;
-    return this.deps.store.load(organizationId, conversationId);
+  /** A conversation's row as the runtime holds it (its copy here while that is current, stored otherwise), or null. */
+  describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
+    return this.live.describe(organizationId, conversationId);
   }
 
   /** Where the playbook waits for keyed digits, for the voice channel. */
   awaitingDtmf(conversationId: string) {
-    const live = this.live.get(conversationId);
+    const live = this.live.cached(conversationId);
     const pos = live?.state.playbook;
     const dtmf = pos ? live!.runners.get(pos.playbookId)?.awaitingDtmf(live!.state) : null;
     return dtmf ? { expectedDigits: dtmf.expectedDigits, submitKey: dtmf.submitKey ?? "#" } : null;
@@ -1082,89 +1064,49 @@ export class ConversationRuntime {
     const { live } = turn;
     const ended = live.row.status === "ended";
     // With redactPii, what is written is redacted: the raw values live on only in memory (live.state) while the
-    // conversation is live here, for the skills and replies of its later turns.
+    // conversation is live here, for the skills and replies of its later turns (live-conversations.ts: a copy
+    // reloaded from storage goes on from the redacted state).
     const redact = live.guardrails.redactsPii;
     const kept = <T>(value: T): T => (redact ? redactPiiDeep(value) : value);
-    const events = live.receipt.drain().map((e) => ({ ...e, payload: kept(e.payload) }));
+    // Let go of only once stored: a failed write loses none of the receipt.
+    const unsaved = live.receipt.unsaved();
+    const events = unsaved.map((e) => ({ ...e, payload: kept(e.payload) }));
     const messages = redact ? turn.messages.map((m) => ({ ...m, content: redactPii(m.content) })) : turn.messages;
     const state = live.state;
-    await this.deps.store.saveTurn(
-      redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
-      {
-        state: redact ? redactedState(state) : state,
-        status: live.row.status as "active" | "ended",
-        userTurnCount: live.row.userTurnCount,
-        language: state.language,
-        goalCompleted: state.goalCompleted,
-        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
-      },
-      events,
-      messages,
-    );
+    let saved: boolean;
+    try {
+      saved = await this.deps.store.saveTurn(
+        redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
+        {
+          state: redact ? redactedState(state) : state,
+          status: live.row.status as "active" | "ended",
+          userTurnCount: live.row.userTurnCount,
+          language: state.language,
+          goalCompleted: state.goalCompleted,
+          ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
+        },
+        events,
+        messages,
+      );
+    } catch (error) {
+      this.deps.log.warn("a turn could not be stored", { conversationId: live.row.id, error });
+      throw new ConversationUnavailableError("turn_not_saved", `the turn could not be stored, and nothing of it was; send it again`);
+    }
+    // Only with no lease held (a copy that lost its lease): another replica's turn was stored after this copy was read.
+    if (!saved) throw new ConversationUnavailableError("turn_not_saved", `another turn of conversation ${live.row.id} was stored first, and nothing of this one was; send it again`);
+    live.receipt.saved(unsaved.length);
+    live.row.turnSeq++;
+    live.stored = true;
     turn.result.awaitingDtmf ??= this.awaitingDtmf(live.row.id) ?? null;
-    if (ended) this.live.delete(live.row.id);
-  }
-
-  private attach(row: ConversationRow, compiled: CompiledConfig, nextSeq: number): Live {
-    if (this.live.size >= LIVE_MAX) this.evict();
-    const channel = row.channel as Channel;
-    const live: Live = {
-      row,
-      compiled,
-      guardrails: new Guardrails(compiled, this.clock),
-      receipt: new Receipt(row.id, channel, row.startedAt.getTime(), nextSeq, this.clock),
-      state: row.state as unknown as ConversationState,
-      skills: compiled.skills.filter((s) => !s.channels.length || s.channels.includes(channel)),
-      runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p, this.deps.log)])),
-      lock: Promise.resolve(),
-      lastUsed: this.clock(),
-      messageFloorMs: 0,
-    };
-    this.live.set(row.id, live);
-    return live;
-  }
-
-  private async resume(organizationId: string, conversationId: string): Promise<Live> {
-    const cached = this.live.get(conversationId);
-    if (cached && cached.row.organizationId === organizationId) {
-      cached.lastUsed = this.clock();
-      return cached;
-    }
-    const row = await this.deps.store.load(organizationId, conversationId);
-    if (!row) throw new ConversationNotFoundError(conversationId);
-    const [compiled, events, lastMessageId] = await Promise.all([this.deps.loadCompiled(row), this.deps.store.events(row.id), this.deps.store.lastMessageId(row.id)]);
-    const seq = events.length;
-    const state = row.state as unknown as ConversationState;
-    if (!state.historyInOrder) {
-      // Stored before each caller message was remembered ahead of its answer: the transcript has the true order.
-      state.history = (await this.deps.store.messages(row.id)).slice(-HISTORY_TURNS).map((m) => ({ role: m.role, content: m.content }));
-      state.historyInOrder = true;
-    }
-    const live = this.attach(row, compiled, seq);
-    if (lastMessageId) live.messageFloorMs = idTime(lastMessageId) + 1;
-    return live;
+    if (ended) this.live.forget(live.row.id);
   }
 
   private messageId(live: Live): string {
     return newId("msg", Math.max(Date.now(), live.messageFloorMs));
   }
-
-  private evict() {
-    const cutoff = this.clock() - LIVE_IDLE_MS;
-    for (const [id, l] of this.live) if (l.lastUsed < cutoff) this.live.delete(id);
-    if (this.live.size >= LIVE_MAX) this.live.delete(this.live.keys().next().value!);
-  }
-
-  /** Turns of one conversation run one at a time, in arrival order. */
-  private withLock<T>(live: Live, fn: () => Promise<T>): Promise<T> {
-    const run = live.lock.then(fn, fn);
-    live.lock = run.catch(() => {});
-    return run;
-  }
 }
 
-export class ConversationNotFoundError extends Error {}
-export class ConversationEndedError extends Error {}
+export { ConversationEndedError, ConversationNotFoundError, ConversationUnavailableError } from "./live-conversations.ts";
 
 const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
 const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
