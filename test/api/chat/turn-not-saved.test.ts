@@ -70,6 +70,15 @@ describe("a turn that is not stored", () => {
     expect((await stored(id)).row).toMatchObject({ turn_seq: 2, user_turn_count: 1 });
   });
 
+  it("waits out the turn lease of a replica that died mid-turn, then runs the turn", async () => {
+    const id = (await app.api("POST", "/api/v1/chat/sessions", { key, body: { agentId } })).body.data.id;
+    // As a replica leaves it when it dies holding the conversation: nobody gives the lease back; it lapses.
+    await app.query(`update conversations set turn_lease = 'turn_of_a_dead_replica', turn_lease_expires_at = now() + interval '1 second' where id = '${id}'`);
+    const answered = await send(id, "anyone there?");
+    expect(answered.status).toBe(200);
+    expect((await stored(id)).row).toMatchObject({ turn_seq: 2, user_turn_count: 1, turn_lease: null });
+  });
+
   it("opens no session whose greeting storage refuses", async () => {
     // The greeting is the conversation's first write: a refused one leaves no conversation behind.
     const count = async () => Number((await app.query<{ n: number }>(`select count(*)::int as n from conversations where agent_id = '${agentId}'`))[0]!.n);
