@@ -2,6 +2,8 @@
 // probe). It runs a compiled agent (a published version, or the draft in test mode) turn by turn:
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
+// Alongside: live-conversations.ts (the checked copy of each conversation, its version, the turn lock across
+// replicas), turn.ts (a turn's types), pending.ts (answers to what is held pending), verification.ts, handoff.ts.
 import type { Logger } from "../platform/log.ts";
 import { newId } from "../platform/ids.ts";
 import { WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, wantsPerson } from "./brain/builtin.ts";
