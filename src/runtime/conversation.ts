@@ -60,6 +60,8 @@ export interface RuntimeDeps {
   fetch?: typeof fetch;
   /** A question the agent could not answer (knowledge gaps). */
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
+  /** How long a turn waits for another replica's turn of the same conversation before conversation_busy (default 30 s). */
+  turnWaitMs?: number;
 }
 
 const MAX_BRAIN_ROUNDS = 5;
@@ -75,7 +77,7 @@ export class ConversationRuntime {
   constructor(private deps: RuntimeDeps) {
     this.clock = deps.clock ?? Date.now;
     this.brain = deps.llm ? createOpenAiCompatibleBrain(deps.llm, deps.fetch) : builtinBrain;
-    this.live = new LiveConversations({ store: deps.store, loadCompiled: deps.loadCompiled, clock: this.clock, log: deps.log });
+    this.live = new LiveConversations({ store: deps.store, loadCompiled: deps.loadCompiled, clock: this.clock, log: deps.log, turnWaitMs: deps.turnWaitMs });
     this.steps = {
       say: (turn, text, opts) => this.say(turn, text, opts),
       think: (turn, text) => this.think(turn, text),

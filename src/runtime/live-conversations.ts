@@ -65,13 +65,14 @@ export interface LiveDeps {
   loadCompiled(row: ConversationRow): Promise<CompiledConfig>;
   clock: () => number;
   log: Logger;
+  /** How long a turn waits for another replica's turn of the same conversation (default 30 s). */
+  turnWaitMs?: number;
 }
 
 const LIVE_MAX = 5000;
 const LIVE_IDLE_MS = 30 * 60_000;
 /** How long a turn's lease lasts unless renewed; it is renewed every third of that while the turn runs. */
 const LEASE_MS = 30_000;
-/** How long a turn waits for another replica's turn of the same conversation before answering conversation_busy. */
 const WAIT_MS = 30_000;
 const RETRY_AFTER_S = 1;
 
@@ -170,7 +171,7 @@ export class LiveConversations {
 
   /** Take the conversation's turn lease, waiting while another replica's turn holds it. */
   private async claim(organizationId: string, conversationId: string, token: string): Promise<{ turnSeq: number }> {
-    const deadline = performance.now() + WAIT_MS;
+    const deadline = performance.now() + (this.deps.turnWaitMs ?? WAIT_MS);
     for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
       const claimed = await this.deps.store.claimTurn(organizationId, conversationId, token, LEASE_MS);
       if (claimed === "missing") throw new ConversationNotFoundError(conversationId);
