@@ -169,7 +169,7 @@ export class ConversationRuntime {
       live.receipt.add("latency", { turnMs: this.clock() - started, toolMs: turn.toolMs, brain: this.brain.name });
       await this.persist(turn);
       return turn.result;
-    });
+    }, signal);
   }
 
   /** Close a conversation (caller hung up, chat ended). Ending twice is harmless. */

@@ -112,16 +112,16 @@ export class LiveConversations {
   /**
    * Run one turn of a stored conversation with its checked copy: after every earlier turn queued here, holding the
    * conversation's turn lease, on a copy reloaded from storage if another replica stored a turn since it was read.
-   * A turn that throws drops the copy, so the next one starts from storage.
+   * A turn that throws drops the copy, so the next one starts from storage. `signal`: the caller left; stop waiting.
    */
-  run<T>(organizationId: string, conversationId: string, fn: (live: Live) => Promise<T>): Promise<T> {
+  run<T>(organizationId: string, conversationId: string, fn: (live: Live) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.serialize(conversationId, async () => {
       const cached = this.cache.get(conversationId);
       const mine = cached?.row.organizationId === organizationId ? cached : undefined;
       // Opened here and not stored yet (an OpenAI-compatible conversation opened silently): no one else knows its id.
       if (mine && !mine.stored) return this.checked(conversationId, () => fn(mine));
       const token = newId("turn");
-      const { turnSeq } = await this.claim(organizationId, conversationId, token);
+      const { turnSeq } = await this.claim(organizationId, conversationId, token, signal);
       let held = true;
       const renewal = setInterval(() => {
         this.deps.store.renewTurn(conversationId, token, LEASE_MS).then(
@@ -170,13 +170,13 @@ export class LiveConversations {
   }
 
   /** Take the conversation's turn lease, waiting while another replica's turn holds it. */
-  private async claim(organizationId: string, conversationId: string, token: string): Promise<{ turnSeq: number }> {
+  private async claim(organizationId: string, conversationId: string, token: string, signal?: AbortSignal): Promise<{ turnSeq: number }> {
     const deadline = performance.now() + (this.deps.turnWaitMs ?? WAIT_MS);
     for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
       const claimed = await this.deps.store.claimTurn(organizationId, conversationId, token, LEASE_MS);
       if (claimed === "missing") throw new ConversationNotFoundError(conversationId);
       if (claimed !== "held") return claimed;
-      if (performance.now() + pause > deadline) {
+      if (performance.now() + pause > deadline || signal?.aborted) {
         throw new ConversationUnavailableError("conversation_busy", `another turn of conversation ${conversationId} is still running; retry in ${RETRY_AFTER_S} s`);
       }
       await sleep(pause);
