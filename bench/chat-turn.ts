@@ -92,12 +92,16 @@ try {
   const bare: number[] = [];
   for (let i = 0; i < 1000; i++) {
     for (const t of ["user_utterance", "agent_message", "guardrail", "latency"] as const) receipt.add(t, { text: "x" });
+    const events = receipt.unsaved();
     const t0 = performance.now();
-    await store.saveTurn(ceilingConv, { state }, receipt.drain(), [
+    const saved = await store.saveTurn(ceilingConv, { state }, events, [
       { id: newId("msg"), role: "user", content: "hello", language: "en", tsMs: i },
       { id: newId("msg"), role: "assistant", content: "hi", language: "en", tsMs: i },
     ]);
     bare.push(performance.now() - t0);
+    if (!saved) throw new Error("the bare write was refused as stale");
+    receipt.saved(events.length);
+    ceilingConv.turnSeq++;
   }
   turnMs.sort((a, b) => a - b);
   bare.sort((a, b) => a - b);

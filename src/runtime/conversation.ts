@@ -2,70 +2,31 @@
 // probe). It runs a compiled agent (a published version, or the draft in test mode) turn by turn:
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
+// Alongside: live-conversations.ts (the checked copy of each conversation, its version, the turn lock across
+// replicas), turn.ts (a turn's types), pending.ts (answers to what is held pending), verification.ts, handoff.ts.
 import type { Logger } from "../platform/log.ts";
-import { trimEndWhere } from "../platform/caller-text.ts";
-import { idTime, newId } from "../platform/ids.ts";
-import { WANTS_END, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter, wantsPerson } from "./brain/builtin.ts";
+import { newId } from "../platform/ids.ts";
+import { WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, wantsPerson } from "./brain/builtin.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
-import type { Brain, BrainAction, ToolResult } from "./brain/types.ts";
-import type { CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
-import { extract, localNow } from "./extractors.ts";
-import { fingerprint, Guardrails, verificationMethodAvailable, type GuardrailEvent } from "./guardrails.ts";
-import { PlaybookRunner, type SkillCallResult } from "./playbooks/interpreter.ts";
-import { Receipt, type AuditEvent } from "./receipt.ts";
+import type { Brain, BrainAction } from "./brain/types.ts";
+import type { CompiledConfig, CompiledSkill } from "./compiled.ts";
+import { localNow } from "./extractors.ts";
+import { fingerprint, type GuardrailEvent } from "./guardrails.ts";
+import { handOff } from "./handoff.ts";
+import { ConversationEndedError, ConversationUnavailableError, LiveConversations, type Live } from "./live-conversations.ts";
+import { answerPending, askFor, confirmationQuestion, requiredMissing } from "./pending.ts";
+import type { PlaybookRunner, SkillCallResult } from "./playbooks/interpreter.ts";
+import type { AuditEvent } from "./receipt.ts";
 import { redactedState } from "./redaction.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
-import { overlapScore, redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
+import { redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
 import { ANSWER_THRESHOLD, RetrievalTimeoutError, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
+import { goodbye, Turn, type Channel, type RuntimeInput, type TurnResult, type TurnSink, type TurnSteps } from "./turn.ts";
+import { beginVerification } from "./verification.ts";
 
-export type Channel = "voice" | "chat";
-
-export type RuntimeInput =
-  | { type: "text"; text: string; language?: string; asrConfidence?: number }
-  | { type: "dtmf"; digits: string }
-  | { type: "silence" }
-  /** The voice channel could not complete the transfer the last turn asked for. */
-  | { type: "transfer_failed"; reason: string }
-  /** The call reached its maximum length while the caller was silent. */
-  | { type: "call_timeout" };
-
-export interface TurnSink {
-  event?(event: AuditEvent): void;
-  /** Reply text as it becomes sayable (already screened by the guardrails). */
-  delta?(text: string): void;
-}
-
-export interface Transfer {
-  destination: string;
-  warm: boolean;
-  summary: string;
-  reason: string;
-}
-
-export interface StoredMessage {
-  id: string;
-  text: string;
-  tsMs: number;
-  /** The conversation's language when it was said (a voice channel speaks and hears in it). */
-  language?: string;
-}
-
-export interface TurnResult {
-  conversationId: string;
-  /** The caller's input as stored (null for silence). */
-  userMessage: StoredMessage | null;
-  /** What the agent said this turn, after guardrails, in order. */
-  replies: StoredMessage[];
-  transfer: Transfer | null;
-  ended: boolean;
-  endReason: string | null;
-  /** Keypad settings when the agent now waits for a keyed answer (voice channel). */
-  awaitingDtmf: { expectedDigits?: number; submitKey?: string } | null;
-  /** The agent redacts PII (content policy): whatever a channel stores of this result must be redactPiiDeep'd first. */
-  redactsPii?: boolean;
-}
+export type { Channel, RuntimeInput, StoredMessage, Transfer, TurnResult, TurnSink } from "./turn.ts";
 
 export interface StartOptions {
   organizationId: string;
@@ -99,62 +60,37 @@ export interface RuntimeDeps {
   fetch?: typeof fetch;
   /** A question the agent could not answer (knowledge gaps). */
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
-}
-
-interface Live {
-  row: ConversationRow;
-  compiled: CompiledConfig;
-  guardrails: Guardrails;
-  receipt: Receipt;
-  state: ConversationState;
-  skills: CompiledSkill[];
-  runners: Map<string, PlaybookRunner>;
-  lock: Promise<unknown>;
-  lastUsed: number;
-  /**
-   * The earliest millisecond the next message id may carry: after the last one stored, so a conversation resumed on a
-   * replica whose clock is behind still lists its new messages last (transcripts are read in id order).
-   */
-  messageFloorMs: number;
-}
-
-/** Everything one turn produces, gathered as it happens. */
-class Turn {
-  messages: NewMessage[] = [];
-  result: TurnResult;
-  toolResults: ToolResult[] = [];
-  toolMs = 0;
-  stop = false;
-  /** A knowledge gap was recorded for this turn's question already. */
-  gapRecorded = false;
-  /** The brain was shown the conversation without its verified-only data (recorded once a turn). */
-  brainWithheldNoted = false;
-  /** The caller's input is in state.history (text is; keyed digits are not). */
-  heard = false;
-  constructor(
-    readonly live: Live,
-    readonly sink: TurnSink,
-    readonly signal: AbortSignal,
-  ) {
-    this.result = { conversationId: live.row.id, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null, redactsPii: live.guardrails.redactsPii };
-  }
+  /** How long a turn waits for another replica's turn of the same conversation before conversation_busy (default 30 s). */
+  turnWaitMs?: number;
 }
 
 const MAX_BRAIN_ROUNDS = 5;
-const LIVE_MAX = 5000;
-const LIVE_IDLE_MS = 30 * 60_000;
-const EMERGENCY = /\b(emergency|urgent|flood(ing)?|fire|gas leak|burst pipe|no heat|smell gas)\b/i;
 const QUESTION = /\?|^\s*(what|when|where|who|why|how|which|do|does|did|is|are|can|could|will|would|should)\b/i;
-const FIELD_LABELS: Record<string, string> = { dob: "date of birth", date_of_birth: "date of birth", postcode: "postcode", zip: "ZIP code", pin: "PIN", account_number: "account number", phone: "phone number", last_name: "last name" };
 
 export class ConversationRuntime {
-  private live = new Map<string, Live>();
+  private readonly live: LiveConversations;
   private readonly clock: () => number;
   private readonly brain: Brain;
+  /** What the steps split out of this class (pending answers, verification, handoff) may do with a turn. */
+  private readonly steps: TurnSteps;
 
   constructor(private deps: RuntimeDeps) {
     this.clock = deps.clock ?? Date.now;
     this.brain = deps.llm ? createOpenAiCompatibleBrain(deps.llm, deps.fetch) : builtinBrain;
+    this.live = new LiveConversations({ store: deps.store, loadCompiled: deps.loadCompiled, clock: this.clock, log: deps.log, turnWaitMs: deps.turnWaitMs });
+    this.steps = {
+      say: (turn, text, opts) => this.say(turn, text, opts),
+      think: (turn, text) => this.think(turn, text),
+      executeSkill: (turn, skill, args, opts) => this.executeSkill(turn, skill, args, opts),
+      afterHeld: (turn, fromPlaybook, outcome, skill, args) => this.afterHeld(turn, fromPlaybook, outcome, skill, args),
+      finish: (turn, reason) => this.finish(turn, reason),
+      guardrailEvents: (live, events) => this.guardrailEvents(live, events),
+      egressArgs: (live, skill, args) => this.egressArgs(live, skill, args),
+      skillContext: (live, skill, signal) => this.skillContext(live, skill, signal),
+      keepVariable: (live, name, value, verifiedOnly) => this.keepVariable(live, name, value, verifiedOnly),
+      runSkill: deps.runSkill,
+      clock: this.clock,
+    };
   }
 
   get brainName() {
@@ -189,9 +125,12 @@ export class ConversationRuntime {
       visitorId: opts.visitorId ?? null,
       startedAt: new Date(this.clock()),
       endedAt: null,
+      turnSeq: 0,
+      turnLease: null,
+      turnLeaseExpiresAt: null,
     };
-    const live = this.attach(row, opts.compiled, 0);
-    return this.withLock(live, async () => {
+    const live = this.live.open(row, opts.compiled);
+    return this.live.first(live, async () => {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
@@ -208,8 +147,7 @@ export class ConversationRuntime {
 
   /** One caller input, answered. */
   async turn(organizationId: string, conversationId: string, input: RuntimeInput, sink: TurnSink = {}, signal: AbortSignal = new AbortController().signal): Promise<TurnResult> {
-    const live = await this.resume(organizationId, conversationId);
-    return this.withLock(live, async () => {
+    return this.live.run(organizationId, conversationId, async (live) => {
       if (live.row.status === "ended") throw new ConversationEndedError(conversationId);
       const turn = new Turn(live, sink, signal);
       live.receipt.listen(sink.event);
@@ -231,13 +169,12 @@ export class ConversationRuntime {
       live.receipt.add("latency", { turnMs: this.clock() - started, toolMs: turn.toolMs, brain: this.brain.name });
       await this.persist(turn);
       return turn.result;
-    });
+    }, signal);
   }
 
   /** Close a conversation (caller hung up, chat ended). Ending twice is harmless. */
   async end(organizationId: string, conversationId: string, reason: string, sink: TurnSink = {}): Promise<void> {
-    const live = await this.resume(organizationId, conversationId);
-    await this.withLock(live, async () => {
+    await this.live.run(organizationId, conversationId, async (live) => {
       if (live.row.status === "ended") return;
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
@@ -251,19 +188,17 @@ export class ConversationRuntime {
    * joins the receipt at once and is stored with the next turn's writes, so noting costs no storage round trip.
    */
   note(conversationId: string, eventType: "barge_in" | "filler" | "latency" | "error", payload: Record<string, unknown>): void {
-    this.live.get(conversationId)?.receipt.add(eventType, payload);
+    this.live.cached(conversationId)?.receipt.add(eventType, payload);
   }
 
-  /** A conversation's row as the runtime holds it (fresh for live ones, stored otherwise), or null. */
-  async describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
-    const live = this.live.get(conversationId);
-    if (live) return live.row.organizationId === organizationId ? live.row : null;
-    return this.deps.store.load(organizationId, conversationId);
+  /** A conversation's row as the runtime holds it (its copy here while that is current, stored otherwise), or null. */
+  describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
+    return this.live.describe(organizationId, conversationId);
   }
 
   /** Where the playbook waits for keyed digits, for the voice channel. */
   awaitingDtmf(conversationId: string) {
-    const live = this.live.get(conversationId);
+    const live = this.live.cached(conversationId);
     const pos = live?.state.playbook;
     const dtmf = pos ? live!.runners.get(pos.playbookId)?.awaitingDtmf(live!.state) : null;
     return dtmf ? { expectedDigits: dtmf.expectedDigits, submitKey: dtmf.submitKey ?? "#" } : null;
@@ -323,8 +258,8 @@ export class ConversationRuntime {
       state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
       return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
     }
-    if (state.pending) return await this.onPending(turn, text, input.type === "dtmf");
-    if (input.type === "text" && wantsPerson(text)) return await this.transfer(turn, text);
+    if (state.pending) return await answerPending(this.steps, turn, text, input.type === "dtmf");
+    if (input.type === "text" && wantsPerson(text)) return await handOff(this.steps, turn, text);
     if (input.type === "text" && WANTS_REPEAT.test(text) && state.lastAgentText) return this.say(turn, state.lastAgentText);
 
     if (state.playbook) {
@@ -416,7 +351,7 @@ export class ConversationRuntime {
         return this.startPlaybook(turn, action.playbook.id, turn.messages.findLast((m) => m.role === "user")?.content ?? null);
       case "transfer":
         turn.stop = true;
-        return this.transfer(turn, action.reason);
+        return handOff(this.steps, turn, action.reason);
       case "end":
         turn.stop = true;
         if (!endCallPhrasesEnabled(live.compiled.agent)) {
@@ -461,14 +396,14 @@ export class ConversationRuntime {
       case "escalate":
         live.receipt.add("tool_call", { ...base, status: "escalated", durationMs: 0 });
         this.say(turn, auth.say);
-        await this.transfer(turn, `escalation: ${skill.name}`);
+        await handOff(this.steps, turn, `escalation: ${skill.name}`);
         return { status: "left" };
       case "confirm":
         state.pending = { kind: "confirm_skill", skillId: skill.id, args, fromPlaybook: opts.fromPlaybook };
         this.say(turn, confirmationQuestion(skill, args));
         return { status: "held" };
       case "verify":
-        return this.beginVerification(turn, auth.config, { skillId: skill.id, args, fromPlaybook: opts.fromPlaybook });
+        return beginVerification(this.steps, turn, auth.config, { skillId: skill.id, args, fromPlaybook: opts.fromPlaybook });
       case "allow":
         break;
     }
@@ -517,7 +452,7 @@ export class ConversationRuntime {
         live.receipt.add("tool_call", { ...base, status: "error", errorCode: outcome.code, error: outcome.message, durationMs });
         if (skill.errorHandling.onError === "transfer") {
           this.say(turn, skill.errorHandling.message ?? "I'm having trouble with that. Let me connect you with someone.");
-          await this.transfer(turn, `${skill.name} failed`);
+          await handOff(this.steps, turn, `${skill.name} failed`);
           return { status: "left" };
         }
         return { status: "error" };
@@ -527,7 +462,7 @@ export class ConversationRuntime {
 
     switch (outcome.kind) {
       case "transfer":
-        await this.transfer(turn, outcome.reason ?? skill.description, { destination: outcome.destination, warm: outcome.warm });
+        await handOff(this.steps, turn, outcome.reason ?? skill.description, { destination: outcome.destination, warm: outcome.warm });
         return { status: "left" };
       case "end_call":
         this.say(turn, outcome.message ?? goodbye(live.row.channel));
@@ -591,98 +526,6 @@ export class ConversationRuntime {
     };
   }
 
-  // ---------------------------------------------------------------- pending answers
-
-  private async onPending(turn: Turn, text: string, keyed: boolean) {
-    const { live } = turn;
-    const state = live.state;
-    const pending = state.pending!;
-    switch (pending.kind) {
-      case "confirm_skill": {
-        const answer = extract("yes_no", keyed ? (text === "1" ? "yes" : text === "2" ? "no" : "") : text);
-        const skill = live.skills.find((s) => s.id === pending.skillId);
-        if (!answer.ok || !skill) return this.say(turn, "Sorry, was that a yes or a no?");
-        state.pending = null;
-        if (!answer.value) {
-          this.guardrailEvents(live, [{ policyType: "write_gate", decision: "blocked", reason: "caller declined the confirmation", skill: skill.name }]);
-          this.say(turn, "Okay, I won't do that.");
-          return this.afterHeld(turn, pending.fromPlaybook, { status: "error", told: true });
-        }
-        const outcome = await this.executeSkill(turn, skill, pending.args, { confirmed: true, fromPlaybook: pending.fromPlaybook });
-        return this.afterHeld(turn, pending.fromPlaybook, outcome, skill, pending.args);
-      }
-      case "collect_params": {
-        const skill = live.skills.find((s) => s.id === pending.skillId);
-        if (!skill) {
-          state.pending = null;
-          return this.think(turn, text);
-        }
-        const name = pending.missing[0]!;
-        const schema = skill.parametersSchema.properties?.[name] ?? {};
-        const value = extractParameter(name, schema, text) ?? (schema.type === "string" || !schema.type ? text : undefined);
-        if (value === undefined) {
-          pending.attempts++;
-          if (pending.attempts > 2) {
-            state.pending = null;
-            return this.say(turn, "I'm sorry, I couldn't get that. Let's try something else; how else can I help?");
-          }
-          return this.say(turn, `Sorry, I didn't catch that. ${askFor(skill, name)}`);
-        }
-        const args = { ...pending.args, [name]: value };
-        const missing = requiredMissing(skill, args);
-        if (missing.length) {
-          state.pending = { ...pending, args, missing, attempts: 0 };
-          return this.say(turn, askFor(skill, missing[0]!));
-        }
-        state.pending = null;
-        const outcome = await this.executeSkill(turn, skill, args, { confirmed: false, fromPlaybook: pending.fromPlaybook });
-        return this.afterHeld(turn, pending.fromPlaybook, outcome, skill, args);
-      }
-      case "verify":
-        return this.continueVerification(turn, text);
-      case "take_message": {
-        const ends = WANTS_END.test(text) && endCallPhrasesEnabled(live.compiled.agent);
-        if (ends || /^\W*(no|nope|never ?mind|cancel|forget it)\b/i.test(text)) {
-          state.pending = null;
-          if (!ends) return this.say(turn, "Okay, no message then. Anything else?");
-          this.say(turn, goodbye(live.row.channel));
-          return this.finish(turn, "caller_done");
-        }
-        if (pending.step === "message") {
-          state.pending = { kind: "take_message", step: "callback", message: text };
-          return this.say(turn, "Thanks. What's the best number to reach you on?");
-        }
-        const phone = extract("phone", text);
-        state.pending = null;
-        state.variables.message = pending.message;
-        state.variables.callback_number = phone.ok ? phone.value : text;
-        state.goalCompleted = true;
-        return this.say(turn, "Got it. I'll pass your message on and someone will get back to you. Anything else?");
-      }
-      case "collect_digits": {
-        const digits = keyed ? text.replace(/[#*]$/, "") : (extract("digits", text) as { ok: boolean; value?: string }).value;
-        if (!digits) {
-          pending.attempts++;
-          if (pending.attempts > 2) {
-            state.pending = null;
-            return this.say(turn, "I'm sorry, I didn't get that.");
-          }
-          return this.say(turn, "Sorry, please enter the number again, then press pound.");
-        }
-        state.pending = null;
-        state.variables[pending.variable] = digits;
-        return this.say(turn, "Thank you.");
-      }
-      case "offer_transfer": {
-        const answer = extract("yes_no", text);
-        state.pending = null;
-        if (answer.ok && answer.value) return this.transfer(turn, pending.reason);
-        if (answer.ok) return this.say(turn, "Okay. What else can I help you with?");
-        return this.think(turn, text);
-      }
-    }
-  }
-
   /** A held skill call finished: hand the outcome back to the playbook, or let the brain speak about it. */
   private async afterHeld(turn: Turn, fromPlaybook: boolean, outcome: SkillCallResult, skill?: CompiledSkill, args?: Record<string, unknown>) {
     const { live } = turn;
@@ -697,195 +540,7 @@ export class ConversationRuntime {
     }
   }
 
-  // ---------------------------------------------------------------- caller verification
-
-  private beginVerification(turn: Turn, config: CompiledVerification, resume: { skillId: string; args: Record<string, unknown>; fromPlaybook: boolean }): SkillCallResult {
-    const { live } = turn;
-    if (!verificationMethodAvailable(config.method)) {
-      // otp_sms is chosen only when no other method is configured (Guardrails.verificationFor).
-      live.receipt.add("verification", {
-        method: config.method,
-        configId: config.id,
-        status: "unavailable",
-        code: "integration_not_connected",
-        reason: "otp_sms sends a one-time code by text message, and no sms integration is connected to send it; configure another verification method or connect an sms integration",
-      });
-      const skill = live.skills.find((s) => s.id === resume.skillId);
-      this.guardrailEvents(live, [{ policyType: "verify_before_disclose", decision: "blocked", reason: "caller verification unavailable (otp_sms needs an sms integration)", ...(skill ? { skill: skill.name } : {}) }]);
-      this.say(turn, "I'm not able to send you a verification code right now, so I can't do that. A member of our team can help you with it.");
-      return { status: "error", told: true };
-    }
-    const fields = verificationFields(config);
-    live.state.verification.collected = {};
-    live.state.pending = { kind: "verify", configId: config.id, field: 0, resume };
-    live.receipt.add("verification", { method: config.method, configId: config.id, status: "started", fields });
-    this.say(turn, `Before I can do that, I need to verify your identity. ${verificationQuestion(config, 0)}`);
-    return { status: "held" };
-  }
-
-  private async continueVerification(turn: Turn, text: string) {
-    const { live } = turn;
-    const state = live.state;
-    const pending = state.pending as Extract<ConversationState["pending"], { kind: "verify" }>;
-    const config = live.compiled.callerVerification.find((c) => c.id === pending.configId);
-    if (!config) {
-      state.pending = null;
-      this.say(turn, "I'm sorry, I can't verify callers right now.");
-      return pending.resume ? this.afterHeld(turn, pending.resume.fromPlaybook, { status: "error", told: true }) : undefined;
-    }
-    const fields = verificationFields(config);
-    const field = fields[pending.field]!;
-    const value = verificationValue(field, text, config.method);
-    if (!value) return this.say(turn, `Sorry, I didn't catch that. ${verificationQuestion(config, pending.field)}`);
-    state.verification.collected[field] = value;
-    if (pending.field + 1 < fields.length) {
-      pending.field++;
-      return this.say(turn, `Thanks. ${verificationQuestion(config, pending.field, true)}`);
-    }
-
-    const verifier = live.compiled.skills.find((s) => s.id === config.verifierSkillId);
-    // The claimed identity (on voice, the calling number) goes with the secrets, so a verifier can find the record
-    // by it; a field the caller was asked for under the same name is what they said.
-    const callerNumber = typeof state.variables.caller_number === "string" && state.variables.caller_number ? { caller_number: state.variables.caller_number } : {};
-    const sent = verifier ? this.egressArgs(live, verifier, { ...callerNumber, ...state.verification.collected, method: config.method }) : {};
-    const started = this.clock();
-    const outcome = verifier
-      ? await this.deps.runSkill(verifier, sent, this.skillContext(live, verifier, turn.signal))
-      : ({ kind: "error", code: "verifier_missing", message: "verifier skill not found" } as const);
-    // The collected secrets go to the verifier only: the receipt names what was sent, never the values.
-    live.receipt.add("tool_call", {
-      skillId: config.verifierSkillId,
-      skillName: verifier?.name ?? null,
-      skillType: verifier?.skillType ?? null,
-      arguments: Object.fromEntries(Object.keys(sent).filter((k) => k !== "method").map((k) => [k, "[redacted]"])),
-      status: outcome.kind === "error" ? "error" : "ok",
-      ...(outcome.kind === "error" ? { errorCode: outcome.code, error: outcome.message } : {}),
-      durationMs: this.clock() - started,
-      purpose: "verification",
-    });
-    state.verification.collected = {};
-    const resume = pending.resume;
-    if (outcome.kind === "error") {
-      // The verifier could not answer: that is no mismatch, so it costs the caller no attempt.
-      state.pending = null;
-      live.receipt.add("verification", { method: config.method, configId: config.id, status: "error", code: outcome.code, attempts: state.verification.attempts });
-      this.say(turn, "I'm sorry, I can't check your details right now, so I can't do that.");
-      return resume ? this.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
-    }
-    const matched = outcome.kind === "result" && [outcome.data.match, outcome.data.verified, outcome.data.valid, outcome.data.matched].some((v) => v === true || v === "true");
-    if (matched) {
-      state.verification = { ...state.verification, verified: true, expiresAt: this.clock() + config.tokenTtlSeconds * 1000, attempts: 0, steppedUp: [] };
-      state.variables.verified = true;
-      if (outcome.kind === "result" && outcome.data.caller_info && typeof outcome.data.caller_info === "object") {
-        // Verified-only fields of the record are held to the same rule as a skill's: gone from the brain once the pass lapses.
-        const shown = live.guardrails.guardVerifiedOnly(outcome.data, state);
-        const withheld = { notAllowed: [], verifiedOnly: [], verifiedOnlyShown: shown };
-        this.keepVariable(live, "caller_info", outcome.data.caller_info, live.guardrails.variableIsVerifiedOnly("caller_info", outcome.data.caller_info, "caller_info", withheld, state));
-      }
-      state.pending = null;
-      live.receipt.add("verification", { method: config.method, configId: config.id, status: "passed", attempts: state.verification.attempts + 1, expiresInSeconds: config.tokenTtlSeconds });
-      const skill = resume ? live.skills.find((s) => s.id === resume.skillId) : undefined;
-      if (!resume || !skill) return this.say(turn, "Thank you, you're verified.");
-      if (config.stepUpFor.includes(skill.name)) state.verification.steppedUp.push(skill.name);
-      this.say(turn, "Thank you, you're verified.");
-      const result = await this.executeSkill(turn, skill, resume.args, { confirmed: false, fromPlaybook: resume.fromPlaybook });
-      return this.afterHeld(turn, resume.fromPlaybook, result, skill, resume.args);
-    }
-    state.verification.attempts++;
-    if (state.verification.attempts >= config.maxAttempts) {
-      state.verification.locked = true;
-      state.pending = null;
-      live.receipt.add("verification", { method: config.method, configId: config.id, status: "locked", attempts: state.verification.attempts });
-      this.say(turn, "I'm sorry, I couldn't verify your identity, so I can't help with that here.");
-      return resume ? this.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
-    }
-    live.receipt.add("verification", { method: config.method, configId: config.id, status: "failed", attempts: state.verification.attempts });
-    pending.field = 0;
-    return this.say(turn, `That doesn't match our records. Let's try again. ${verificationQuestion(config, 0)}`);
-  }
-
-  // ---------------------------------------------------------------- handoff, silence, ending
-
-  /**
-   * Hand the caller to a person. The destination is the one given (a transfer skill's or a playbook step's), else the
-   * handoff rule named by `ruleLabel`, else the rule whose label and `when` best match what was said, else the
-   * agent's transferDestination. `warm` left out follows handoffConfig.warm.
-   */
-  private async transfer(turn: Turn, reason: string, route: { destination?: string | null; warm?: boolean; ruleLabel?: string } = {}) {
-    const { live } = turn;
-    const agent = live.compiled.agent;
-    const hours = live.guardrails.hours();
-    const afterHours = live.guardrails.afterHours();
-    let target = route.destination ?? null;
-    let ruleLabel: string | null = null;
-    const recentUser = turn.messages.filter((m) => m.role === "user").map((m) => m.content).join(" ");
-
-    if (hours.configured && !hours.open) {
-      const emergency = EMERGENCY.test(`${reason} ${recentUser}`) && afterHours.emergencyNumber;
-      if (emergency) {
-        target = afterHours.emergencyNumber!;
-        ruleLabel = "emergency";
-      } else if (afterHours.allowHumanTransfer && afterHours.number) {
-        target = afterHours.number;
-        ruleLabel = "after hours";
-      } else {
-        this.guardrailEvents(live, [{ policyType: "business_hours", decision: "blocked", reason: `transfer outside business hours (${hours.localTime})` }]);
-        live.state.pending = { kind: "take_message", step: "message" };
-        return this.say(turn, `Our team isn't available right now${hours.nextOpening ? `; we're back ${hours.nextOpening}` : ""}. I can take a message for them. What would you like me to pass on?`);
-      }
-    }
-    if (!target && route.ruleLabel) {
-      const wanted = route.ruleLabel.trim().toLowerCase();
-      const rule = (agent.handoffConfig.transferRules ?? []).find((r) => r.label.trim().toLowerCase() === wanted);
-      if (rule) {
-        target = rule.destination;
-        ruleLabel = rule.label;
-      } else {
-        // The rule was renamed or removed after the playbook was saved: route as for any other request.
-        live.receipt.add("error", { code: "transfer_rule_not_found", message: `no handoff transfer rule is labelled "${route.ruleLabel}"` });
-      }
-    }
-    if (!target) {
-      const words = tokens(`${reason} ${recentUser}`);
-      let best = 0;
-      for (const rule of agent.handoffConfig.transferRules ?? []) {
-        const score = overlapScore(words, new Set(tokens(`${rule.label} ${rule.when}`)));
-        if (score > best && score >= 0.2) {
-          best = score;
-          target = rule.destination;
-          ruleLabel = rule.label;
-        }
-      }
-      target ??= agent.handoffConfig.transferDestination ?? null;
-    }
-    if (!target) {
-      live.state.pending = { kind: "take_message", step: "message" };
-      return this.say(turn, "I'm not able to connect you with someone right now, but I can take a message for the team. What would you like me to pass on?");
-    }
-    const warm = route.warm ?? agent.handoffConfig.warm ?? false;
-    const summary = this.handoffSummary(live, reason);
-    live.receipt.add("handoff", { destination: target, warm, reason, ruleLabel, summary, channel: live.row.channel });
-    if (live.row.channel === "voice") {
-      // The voice channel carries the transfer out and reports back: end(…, "transferred") once the caller is
-      // connected, or a transfer_failed turn, so a failed transfer never strands the caller.
-      this.say(turn, "Let me connect you with someone who can help. Please hold.");
-      live.state.transferredTo = target;
-      turn.result.transfer = { destination: target, warm, summary, reason };
-      turn.stop = true;
-    } else {
-      live.state.transferredTo = target;
-      this.say(turn, `You can reach a member of our team at ${target}. Is there anything else I can help with?`);
-    }
-  }
-
-  private handoffSummary(live: Live, reason: string): string {
-    const v = live.state.variables;
-    const who = [v.caller_name, v.caller_number].filter(Boolean).join(", ") || "the caller";
-    const collected = Object.entries(v)
-      .filter(([k, val]) => !["caller_name", "caller_number", "verified", "caller_info"].includes(k) && val !== null && typeof val !== "object")
-      .map(([k, val]) => `${k.replace(/_/g, " ")}: ${val}`);
-    return `Call from ${who} about: ${reason}.${collected.length ? ` Details: ${collected.join("; ")}.` : ""}`;
-  }
+  // ---------------------------------------------------------------- silence, ending
 
   private onSilence(turn: Turn) {
     const { live } = turn;
@@ -897,7 +552,7 @@ export class ConversationRuntime {
     }
     const action = cc.onNoResponseAction ?? "end";
     if (action === "continue") return;
-    if (action === "transfer") return this.transfer(turn, "no response from the caller");
+    if (action === "transfer") return handOff(this.steps, turn, "no response from the caller");
     this.say(turn, "I haven't heard from you, so I'll end the call now. Goodbye!");
     this.finish(turn, "no_response");
   }
@@ -1051,7 +706,7 @@ export class ConversationRuntime {
       },
       transfer: async (route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined) => {
         if (message) this.say(turn, message);
-        await this.transfer(turn, `playbook ${runner.id}`, route);
+        await handOff(this.steps, turn, `playbook ${runner.id}`, route);
       },
       localNow: () => localNow(live.guardrails.hours().timezone ?? undefined, this.clock()),
       giveUp: async (variable: string) => {
@@ -1093,145 +748,49 @@ export class ConversationRuntime {
     const { live } = turn;
     const ended = live.row.status === "ended";
     // With redactPii, what is written is redacted: the raw values live on only in memory (live.state) while the
-    // conversation is live here, for the skills and replies of its later turns.
+    // conversation is live here, for the skills and replies of its later turns (live-conversations.ts: a copy
+    // reloaded from storage goes on from the redacted state).
     const redact = live.guardrails.redactsPii;
     const kept = <T>(value: T): T => (redact ? redactPiiDeep(value) : value);
-    const events = live.receipt.drain().map((e) => ({ ...e, payload: kept(e.payload) }));
+    // Let go of only once stored: a failed write loses none of the receipt.
+    const unsaved = live.receipt.unsaved();
+    const events = unsaved.map((e) => ({ ...e, payload: kept(e.payload) }));
     const messages = redact ? turn.messages.map((m) => ({ ...m, content: redactPii(m.content) })) : turn.messages;
     const state = live.state;
-    await this.deps.store.saveTurn(
-      redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
-      {
-        state: redact ? redactedState(state) : state,
-        status: live.row.status as "active" | "ended",
-        userTurnCount: live.row.userTurnCount,
-        language: state.language,
-        goalCompleted: state.goalCompleted,
-        ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
-      },
-      events,
-      messages,
-    );
+    let saved: boolean;
+    try {
+      saved = await this.deps.store.saveTurn(
+        redact ? { ...live.row, metadata: kept(live.row.metadata) } : live.row,
+        {
+          state: redact ? redactedState(state) : state,
+          status: live.row.status as "active" | "ended",
+          userTurnCount: live.row.userTurnCount,
+          language: state.language,
+          goalCompleted: state.goalCompleted,
+          ...(ended ? { outcome: live.row.outcome, endedAt: live.row.endedAt, sentiment: sentimentLabel(state.sentimentScores), ...kept(await this.summarize(live, events, messages)) } : {}),
+        },
+        events,
+        messages,
+      );
+    } catch (error) {
+      this.deps.log.warn("a turn could not be stored", { conversationId: live.row.id, error });
+      throw new ConversationUnavailableError("turn_not_saved", `the turn could not be stored, and nothing of it was; send it again`);
+    }
+    // Only with no lease held (a copy that lost its lease): another replica's turn was stored after this copy was read.
+    if (!saved) throw new ConversationUnavailableError("turn_not_saved", `another turn of conversation ${live.row.id} was stored first, and nothing of this one was; send it again`);
+    live.receipt.saved(unsaved.length);
+    live.row.turnSeq++;
+    live.stored = true;
     turn.result.awaitingDtmf ??= this.awaitingDtmf(live.row.id) ?? null;
-    if (ended) this.live.delete(live.row.id);
-  }
-
-  private attach(row: ConversationRow, compiled: CompiledConfig, nextSeq: number): Live {
-    if (this.live.size >= LIVE_MAX) this.evict();
-    const channel = row.channel as Channel;
-    const live: Live = {
-      row,
-      compiled,
-      guardrails: new Guardrails(compiled, this.clock),
-      receipt: new Receipt(row.id, channel, row.startedAt.getTime(), nextSeq, this.clock),
-      state: row.state as unknown as ConversationState,
-      skills: compiled.skills.filter((s) => !s.channels.length || s.channels.includes(channel)),
-      runners: new Map(compiled.playbooks.map((p) => [p.id, new PlaybookRunner(p, this.deps.log)])),
-      lock: Promise.resolve(),
-      lastUsed: this.clock(),
-      messageFloorMs: 0,
-    };
-    this.live.set(row.id, live);
-    return live;
-  }
-
-  private async resume(organizationId: string, conversationId: string): Promise<Live> {
-    const cached = this.live.get(conversationId);
-    if (cached && cached.row.organizationId === organizationId) {
-      cached.lastUsed = this.clock();
-      return cached;
-    }
-    const row = await this.deps.store.load(organizationId, conversationId);
-    if (!row) throw new ConversationNotFoundError(conversationId);
-    const [compiled, events, lastMessageId] = await Promise.all([this.deps.loadCompiled(row), this.deps.store.events(row.id), this.deps.store.lastMessageId(row.id)]);
-    const seq = events.length;
-    const state = row.state as unknown as ConversationState;
-    if (!state.historyInOrder) {
-      // Stored before each caller message was remembered ahead of its answer: the transcript has the true order.
-      state.history = (await this.deps.store.messages(row.id)).slice(-HISTORY_TURNS).map((m) => ({ role: m.role, content: m.content }));
-      state.historyInOrder = true;
-    }
-    const live = this.attach(row, compiled, seq);
-    if (lastMessageId) live.messageFloorMs = idTime(lastMessageId) + 1;
-    return live;
+    if (ended) this.live.forget(live.row.id);
   }
 
   private messageId(live: Live): string {
     return newId("msg", Math.max(Date.now(), live.messageFloorMs));
   }
-
-  private evict() {
-    const cutoff = this.clock() - LIVE_IDLE_MS;
-    for (const [id, l] of this.live) if (l.lastUsed < cutoff) this.live.delete(id);
-    if (this.live.size >= LIVE_MAX) this.live.delete(this.live.keys().next().value!);
-  }
-
-  /** Turns of one conversation run one at a time, in arrival order. */
-  private withLock<T>(live: Live, fn: () => Promise<T>): Promise<T> {
-    const run = live.lock.then(fn, fn);
-    live.lock = run.catch(() => {});
-    return run;
-  }
 }
 
-export class ConversationNotFoundError extends Error {}
-export class ConversationEndedError extends Error {}
+export { ConversationEndedError, ConversationNotFoundError, ConversationUnavailableError } from "./live-conversations.ts";
 
 const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
-const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
 
-function requiredMissing(skill: CompiledSkill, args: Record<string, unknown>): string[] {
-  const required = skill.requiredParams.length ? skill.requiredParams : (skill.parametersSchema.required ?? []);
-  return required.filter((p) => args[p] === undefined || args[p] === null || args[p] === "");
-}
-
-function askFor(skill: CompiledSkill, param: string): string {
-  const description = skill.parametersSchema.properties?.[param]?.description;
-  return `What is your ${description ? description.replace(/\.$/, "").replace(/^(the|your)\s+/i, "").toLowerCase() : label(param)}?`;
-}
-
-function label(field: string): string {
-  return FIELD_LABELS[field] ?? field.replace(/_/g, " ");
-}
-
-function confirmationQuestion(skill: CompiledSkill, args: Record<string, unknown>): string {
-  const details = Object.entries(args)
-    .filter(([, v]) => v !== undefined && v !== null && v !== "")
-    .map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`);
-  const what = skill.description.replace(/\.$/, "");
-  return `Just to confirm: ${what.charAt(0).toLowerCase()}${what.slice(1)}${details.length ? `, with ${details.join(", ")}` : ""}.${skill.stakes === "high" ? " This can't be undone." : ""} Shall I go ahead?`;
-}
-
-/** What each method asks for when its configuration lists no requiredFields (the API's defaults). */
-const METHOD_FIELDS: Record<CompiledVerification["method"], string[]> = {
-  dob_postcode: ["dob", "postcode"],
-  account_pin: ["account_number", "pin"],
-  otp_sms: ["phone"],
-  knowledge_based: ["security_answer"],
-};
-
-function verificationFields(config: CompiledVerification): string[] {
-  return config.requiredFields.length ? config.requiredFields : METHOD_FIELDS[config.method];
-}
-
-/** The question for one field, by its name (`mothers_maiden_name` → "What is your mothers maiden name?"). */
-function verificationQuestion(config: CompiledVerification, index: number, more = false): string {
-  const field = label(verificationFields(config)[index]!);
-  return more ? `And your ${field}?` : `What is your ${field}?`;
-}
-
-function verificationValue(field: string, text: string, method: CompiledVerification["method"]): string | null {
-  const f = field.toLowerCase();
-  // Answers to knowledge questions are free text, whatever their names look like.
-  if (method === "knowledge_based") return trimEndWhere(text.trim(), /[.!?]/).trim() || null;
-  if (/dob|birth/.test(f)) {
-    const got = extract("date", text, { localNow: new Date(0) });
-    return got.ok ? String(got.value) : null;
-  }
-  if (/postcode|zip|postal/.test(f)) return /\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b/i.exec(text)?.[0].toUpperCase() ?? null;
-  if (/pin|account|number/.test(f)) {
-    const got = extract("digits", text);
-    return got.ok ? String(got.value) : null;
-  }
-  return text.trim() || null;
-}

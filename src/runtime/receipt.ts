@@ -32,7 +32,10 @@ export interface AuditEvent {
   traceId: string | null;
 }
 
-/** Collects a conversation's events in order; `drain()` hands over those not yet stored. */
+/**
+ * Collects a conversation's events in order. `unsaved()` lists those not yet stored; `saved(n)` lets go of the first
+ * n once they are: a write that fails loses none of them.
+ */
 export class Receipt {
   private pending: AuditEvent[] = [];
 
@@ -66,10 +69,12 @@ export class Receipt {
     return event;
   }
 
-  drain(): AuditEvent[] {
-    const out = this.pending;
-    this.pending = [];
-    return out;
+  unsaved(): AuditEvent[] {
+    return [...this.pending];
+  }
+
+  saved(count: number) {
+    this.pending.splice(0, count);
   }
 
   get seq() {

@@ -34,7 +34,7 @@ export function chatRoutes(ctx: ApiContext) {
         idempotent: true,
         body: SessionCreate,
         parse: "json",
-        response: { 201: Envelope(SessionCreated), ...problems(400, 404, 409) },
+        response: { 201: Envelope(SessionCreated), ...problems(400, 404, 409, 503) },
         detail: { summary: "Create a chat session", description: "Opens a conversation with the agent's published version (or the draft with draftMode) and returns its greeting.", tags },
       },
     )
@@ -76,14 +76,14 @@ export function chatRoutes(ctx: ApiContext) {
         params: SessionParams,
         body: SendMessage,
         parse: "json",
-        response: { 200: Envelope(Reply, "stream false; with stream true: text/event-stream of delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done"), ...problems(400, 404, 409) },
+        response: { 200: Envelope(Reply, "stream false; with stream true: text/event-stream of delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done"), ...problems(400, 404, 409, 503) },
         detail: { summary: "Send a message", description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.", tags },
       },
     )
     .post("/chat/sessions/:id/end", async ({ params, ...c }) => ok(await chat.end(me(c).organizationId, params.id)), {
       scope: "chat:write",
       params: SessionParams,
-      response: { 200: Envelope(Session), ...problems(404) },
+      response: { 200: Envelope(Session), ...problems(404, 503) },
       detail: { summary: "End a chat session", description: "Closes the session; later messages answer 409 session_ended. Ending twice is harmless.", tags },
     })
     .post(
@@ -103,7 +103,7 @@ export function chatRoutes(ctx: ApiContext) {
         body: CompletionRequest,
         parse: "json",
         headers: t.Object({ [CONVERSATION_HEADER]: t.Optional(t.String({ maxLength: 64, description: "Continue the conversation a previous response named" })) }),
-        response: { 200: Completion, ...problems(400, 404, 409) },
+        response: { 200: Completion, ...problems(400, 404, 409, 503) },
         detail: {
           summary: "OpenAI-compatible chat completions",
           description:

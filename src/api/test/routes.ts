@@ -58,7 +58,7 @@ export function testRoutes(ctx: ApiContext, store: ConversationStore) {
         params: AgentParams,
         body: SimulateBody,
         parse: "json",
-        response: { 200: t.Any(SSE_RESPONSE), ...problems(400, 404, 409) },
+        response: { 200: t.Any(SSE_RESPONSE), ...problems(400, 404, 409, 503) },
         detail: {
           summary: "Simulate a conversation",
           description: "Runs the draft (default) or the published version through the scripted user turns and streams the receipt events as SSE. Draft runs are never billed.",

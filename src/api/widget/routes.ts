@@ -156,7 +156,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         params: SessionParams,
         body: WidgetMessageSend,
         parse: "json",
-        response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415, 422) },
+        response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415, 422, 503) },
         detail: {
           summary: "Send a widget message",
           description:

@@ -32,6 +32,11 @@ export const conversations = pgTable(
     visitorId: text("visitor_id"),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp("ended_at", { withTimezone: true }),
+    /** Turns stored so far: each stored turn writes turn_seq + 1 where turn_seq is what its replica read (live-conversations.ts). */
+    turnSeq: integer("turn_seq").notNull().default(0),
+    /** The turn running now, on whichever replica: a random token, and when its lease lapses unless renewed. */
+    turnLease: text("turn_lease"),
+    turnLeaseExpiresAt: timestamp("turn_lease_expires_at", { withTimezone: true }),
   },
   (t) => [
     index("conversations_org_idx").on(t.organizationId, t.id),
