@@ -54,6 +54,8 @@ export interface Config {
   widgetBotCheck: { url: string; secret: string } | null;
   /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
   usageRates: UsageRates;
+  /** Days domain events are kept once every subscription has handled them (and a subscription not run is kept). */
+  eventRetentionDays: number;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -204,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const widgetBotCheck = botCheckUrl && botCheckSecret ? { url: botCheckUrl, secret: botCheckSecret } : null;
 
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
+  const eventRetentionDays = integer("EVENT_RETENTION_DAYS", 30, 1, 3650);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -232,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     widgetBotCheck,
     usageRates,
+    eventRetentionDays,
   };
 }
 

@@ -11,3 +11,4 @@ export * from "./publishable-keys.ts";
 export * from "./knowledge.ts";
 export * from "./numbers.ts";
 export * from "./usage.ts";
+export * from "./events.ts";

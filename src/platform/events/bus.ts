@@ -1,0 +1,275 @@
+// Delivery of the event log to subscribers, at least once and in log order (so in order per aggregate).
+//
+// A durable subscription has a name and a cursor in `event_subscriptions`; it handles the events after its cursor and
+// moves the cursor past each one only once its handler succeeded, so a restart resumes where it stopped and a handler
+// that throws gets the same event again (with backoff), never the next one. Across a cluster, the replicas running
+// a subscription of the same name take turns through a lease on its row: one replica handles its events at a time,
+// each event once per name (a replica that crashes mid-handler leaves its lease to run out, and the next owner
+// handles that event again: at least once). A name unique to a replica gets every event on that replica.
+// A subscription with `durable: false` keeps its cursor in memory (from "latest" by default).
+//
+// Wake-up: a NOTIFY sent when events commit (LISTEN on Postgres, in-process on the embedded store), and a slow poll
+// in case a notification is missed (a listening connection that was down).
+import { randomUUID } from "node:crypto";
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { Database, Db } from "../db/index.ts";
+import { eventSubscriptions } from "../db/schema/index.ts";
+import { Problem } from "../http/problem.ts";
+import type { Logger } from "../log.ts";
+import type { DomainEvent } from "./catalog.ts";
+import { BEGINNING, type Cursor, cursorAt, EVENTS_CHANNEL, latestCursor, pruneEvents, readAfter } from "./log.ts";
+
+/** Where a new subscription starts: the start of the log, after what is there now, or after the event at a position. */
+export type StartFrom = "beginning" | "latest" | number;
+
+export type EventHandler = (event: DomainEvent) => Promise<void> | void;
+
+export interface SubscribeOptions {
+  /** Where a subscription that has no cursor yet starts. Default "latest". A durable one that exists resumes at its cursor. */
+  from?: StartFrom;
+  /** False: the cursor lives in memory only, and the subscription starts afresh each time. Default true. */
+  durable?: boolean;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  subscribe(name: string, handler: EventHandler, options?: SubscribeOptions): Subscription;
+  /**
+   * Move a durable subscription's cursor (a replay from "beginning" or a position, or a skip to "latest"). Meant for a
+   * subscription that is idle or stopped: one in the middle of a batch may write its own cursor over it.
+   */
+  seek(name: string, from: StartFrom): Promise<void>;
+  /** Up to `limit` events after the event at `afterPosition` (null: from the start of the log), in log order. */
+  read(afterPosition: number | null, limit: number): Promise<DomainEvent[]>;
+  /** Retention: delete handled events older than the retention period; forget subscriptions idle as long. */
+  prune(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops delivering, waits for handlers under way, and gives up this replica's leases so another takes over. */
+  stop(): Promise<void>;
+}
+
+export interface EventBusOptions {
+  database: Pick<Database, "db" | "listen">;
+  log: Logger;
+  retentionDays: number;
+  /** The safety-net poll. */
+  pollMs?: number;
+  /** How long a replica owns a durable subscription without renewing (a renewal comes with each event handled). */
+  leaseMs?: number;
+}
+
+const BATCH = 100;
+const MAX_BACKOFF_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+export function createEventBus({ database, log, retentionDays, pollMs = 5_000, leaseMs = 30_000 }: EventBusOptions): EventBus {
+  const db = database.db;
+  /** This bus's name as the owner of leases; new at each start, so a restarted replica never mistakes an old lease for its own. */
+  const owner = `bus_${randomUUID()}`;
+  const runners = new Set<Runner>();
+  let started = false;
+  let poll: ReturnType<typeof setInterval> | null = null;
+  let listener: { stop(): Promise<void> } | null = null;
+
+  const startCursor = async (from: StartFrom): Promise<Cursor> => {
+    if (from === "beginning") return BEGINNING;
+    if (from === "latest") return latestCursor(db);
+    const cursor = await cursorAt(db, from);
+    if (!cursor) throw new Problem(404, "event_not_found", `there is no event at position ${from} (never written, or pruned after ${retentionDays} days)`);
+    return cursor;
+  };
+
+  class Runner {
+    private cursor: Cursor | null = null;
+    private stored = false;
+    /** Until when (this process's clock, with margin) the lease is surely ours. */
+    private ownedUntil = 0;
+    private running: Promise<void> | null = null;
+    private again = false;
+    private failures = 0;
+    private retry: ReturnType<typeof setTimeout> | null = null;
+    stopped = false;
+
+    constructor(
+      readonly name: string,
+      private handler: EventHandler,
+      private options: Required<SubscribeOptions>,
+    ) {}
+
+    wake() {
+      if (this.stopped || !started) return;
+      if (this.running) {
+        this.again = true;
+        return;
+      }
+      this.running = this.pump().finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+    }
+
+    async stop() {
+      this.stopped = true;
+      if (this.retry) clearTimeout(this.retry);
+      await this.running;
+    }
+
+    /** Forget the cursor and lease held in memory (after a seek, the next pass reads them again). */
+    reset() {
+      this.ownedUntil = 0;
+      if (!this.options.durable) this.cursor = null;
+    }
+
+    private async pump() {
+      try {
+        await this.deliver();
+      } catch (error) {
+        this.backOff("event subscription could not read the log", { error });
+      }
+    }
+
+    private async deliver() {
+      while (!this.stopped) {
+        const cursor = await this.position();
+        if (!cursor) return;
+        const batch = await readAfter(db, cursor, BATCH);
+        for (const { event, cursor: next } of batch) {
+          if (this.stopped) return;
+          try {
+            await this.handler(event);
+          } catch (error) {
+            this.backOff("event handler failed; it will get the same event again", { eventId: event.id, type: event.type, error });
+            return;
+          }
+          this.failures = 0;
+          if (this.options.durable && !(await this.advance(next))) return;
+          this.cursor = next;
+        }
+        if (batch.length < BATCH) return;
+      }
+    }
+
+    /** The cursor to read after, or null when another replica owns this subscription now. */
+    private async position(): Promise<Cursor | null> {
+      if (!this.options.durable) return (this.cursor ??= await startCursor(this.options.from));
+      if (!this.stored) {
+        await ensureStored(this.name, this.options.from);
+        this.stored = true;
+      }
+      if (this.cursor && Date.now() < this.ownedUntil - leaseMs / 2) return this.cursor;
+      const [row] = await db
+        .update(eventSubscriptions)
+        .set({ owner, leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, seenAt: sql`now()` })
+        .where(and(eq(eventSubscriptions.name, this.name), or(isNull(eventSubscriptions.owner), eq(eventSubscriptions.owner, owner), lt(eventSubscriptions.leaseUntil, sql`now()`))))
+        .returning({ txId: eventSubscriptions.txId, position: eventSubscriptions.position });
+      if (!row) {
+        this.cursor = null;
+        this.ownedUntil = 0;
+        return null;
+      }
+      this.ownedUntil = Date.now() + leaseMs;
+      return (this.cursor = { txId: String(row.txId), position: Number(row.position) });
+    }
+
+    /** Move the stored cursor past a handled event; false when the lease was lost meanwhile (another replica goes on). */
+    private async advance(next: Cursor): Promise<boolean> {
+      const moved = await db
+        .update(eventSubscriptions)
+        .set({ txId: next.txId, position: next.position, leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, seenAt: sql`now()` })
+        .where(and(eq(eventSubscriptions.name, this.name), eq(eventSubscriptions.owner, owner)))
+        .returning({ name: eventSubscriptions.name });
+      if (!moved.length) {
+        log.warn("event subscription lost its lease to another replica", { subscription: this.name });
+        this.cursor = null;
+        this.ownedUntil = 0;
+        return false;
+      }
+      this.ownedUntil = Date.now() + leaseMs;
+      return true;
+    }
+
+    private backOff(message: string, fields: Record<string, unknown>) {
+      this.failures++;
+      const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.failures, 10));
+      log.warn(message, { subscription: this.name, attempt: this.failures, retryInMs: delay, ...fields });
+      this.retry = setTimeout(() => this.wake(), delay);
+      this.retry.unref?.();
+    }
+  }
+
+  /** A durable subscription's row, created at its starting point the first time its name is seen. */
+  const ensureStored = async (name: string, from: StartFrom) => {
+    const [exists] = await db.select({ name: eventSubscriptions.name }).from(eventSubscriptions).where(eq(eventSubscriptions.name, name));
+    if (exists) return;
+    const start = await startCursor(from);
+    await db.insert(eventSubscriptions).values({ name, txId: start.txId, position: start.position }).onConflictDoNothing();
+  };
+
+  return {
+    subscribe(name, handler, options = {}) {
+      const opts = { from: options.from ?? "latest", durable: options.durable ?? true } as const;
+      if ([...runners].some((r) => r.name === name)) throw new Error(`event subscription "${name}" is already running in this process`);
+      const runner = new Runner(name, handler, opts);
+      runners.add(runner);
+      runner.wake();
+      return {
+        async stop() {
+          runners.delete(runner);
+          await runner.stop();
+          if (opts.durable) await releaseLeases(db, owner, name);
+        },
+      };
+    },
+    async seek(name, from) {
+      const start = await startCursor(from);
+      await db.update(eventSubscriptions).set({ txId: start.txId, position: start.position }).where(eq(eventSubscriptions.name, name));
+      for (const r of runners) if (r.name === name) r.reset();
+    },
+    async read(afterPosition, limit) {
+      const cursor = afterPosition === null ? BEGINNING : await startCursor(afterPosition);
+      return (await readAfter(db, cursor, limit)).map((r) => r.event);
+    },
+    async prune() {
+      const { forgotten, deleted } = await pruneEvents(db, retentionDays);
+      if (forgotten.length) log.warn("forgot event subscriptions not run for the retention period", { subscriptions: forgotten, retentionDays });
+      if (deleted) log.info("pruned handled domain events past the retention period", { deleted, retentionDays });
+    },
+    async start() {
+      started = true;
+      listener = await database.listen(EVENTS_CHANNEL, () => {
+        for (const r of runners) r.wake();
+      });
+      poll = setInterval(() => {
+        for (const r of runners) r.wake();
+      }, pollMs);
+      poll.unref?.();
+      for (const r of runners) r.wake();
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      if (poll) clearInterval(poll);
+      await listener?.stop();
+      const stopping = Promise.all([...runners].map((r) => r.stop()));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // A handler that never returns must not hold a shutdown: its event is handled again by the next owner.
+      await Promise.race([stopping, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+      clearTimeout(timer);
+      await releaseLeases(db, owner).catch((error) => log.warn("could not give up event subscription leases", { error }));
+    },
+  };
+}
+
+/** Give up this bus's leases (all, or one subscription's) so another replica can take over at once. */
+async function releaseLeases(db: Db, owner: string, name?: string) {
+  await db
+    .update(eventSubscriptions)
+    .set({ owner: null, leaseUntil: null })
+    .where(and(eq(eventSubscriptions.owner, owner), name === undefined ? undefined : eq(eventSubscriptions.name, name)));
+}
