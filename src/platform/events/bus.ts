@@ -32,6 +32,8 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription {
+  /** Resolves once the starting point is fixed (after the bus started): events committed from then on are delivered. */
+  ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export interface EventBusOptions {
 const BATCH = 100;
 const MAX_BACKOFF_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
+const HELD_RECHECK_MS = 100;
 
 export function createEventBus({ database, log, retentionDays, pollMs = 5_000, leaseMs = 30_000 }: EventBusOptions): EventBus {
   const db = database.db;
@@ -90,8 +93,11 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
     private running: Promise<void> | null = null;
     private again = false;
     private failures = 0;
+    private heldChecks = 0;
     private retry: ReturnType<typeof setTimeout> | null = null;
     stopped = false;
+    private started = Promise.withResolvers<void>();
+    readonly ready = this.started.promise;
 
     constructor(
       readonly name: string,
@@ -138,7 +144,9 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       while (!this.stopped) {
         const cursor = await this.position();
         if (!cursor) return;
-        const batch = await readAfter(db, cursor, BATCH);
+        const { events: batch, held } = await readAfter(db, cursor, BATCH);
+        if (held) this.recheck();
+        else this.heldChecks = 0;
         for (const { event, cursor: next } of batch) {
           if (this.stopped) return;
           try {
@@ -151,16 +159,21 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
           if (this.options.durable && !(await this.advance(next))) return;
           this.cursor = next;
         }
-        if (batch.length < BATCH) return;
+        if (held || batch.length < BATCH) return;
       }
     }
 
     /** The cursor to read after, or null when another replica owns this subscription now. */
     private async position(): Promise<Cursor | null> {
-      if (!this.options.durable) return (this.cursor ??= await startCursor(this.options.from));
+      if (!this.options.durable) {
+        this.cursor ??= await startCursor(this.options.from);
+        this.started.resolve();
+        return this.cursor;
+      }
       if (!this.stored) {
         await ensureStored(this.name, this.options.from);
         this.stored = true;
+        this.started.resolve();
       }
       if (this.cursor && Date.now() < this.ownedUntil - leaseMs / 2) return this.cursor;
       const [row] = await db
@@ -194,11 +207,29 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       return true;
     }
 
+    /**
+     * Look again soon: events are waiting for a transaction still running to end, usually within milliseconds (less
+     * and less often while it goes on, down to the poll's pace).
+     */
+    private recheck() {
+      if (this.retry) return;
+      const delay = Math.min(pollMs, HELD_RECHECK_MS * 2 ** Math.min(this.heldChecks++, 10));
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.wake();
+      }, delay);
+      this.retry.unref?.();
+    }
+
     private backOff(message: string, fields: Record<string, unknown>) {
       this.failures++;
       const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.failures, 10));
       log.warn(message, { subscription: this.name, attempt: this.failures, retryInMs: delay, ...fields });
-      this.retry = setTimeout(() => this.wake(), delay);
+      if (this.retry) clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.wake();
+      }, delay);
       this.retry.unref?.();
     }
   }
@@ -219,6 +250,7 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       runners.add(runner);
       runner.wake();
       return {
+        ready: runner.ready,
         async stop() {
           runners.delete(runner);
           await runner.stop();
@@ -233,7 +265,7 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
     },
     async read(afterPosition, limit) {
       const cursor = afterPosition === null ? BEGINNING : await startCursor(afterPosition);
-      return (await readAfter(db, cursor, limit)).map((r) => r.event);
+      return (await readAfter(db, cursor, limit)).events.map((r) => r.event);
     },
     async prune() {
       const { forgotten, deleted } = await pruneEvents(db, retentionDays);

@@ -64,15 +64,20 @@ export async function appendEvents(tx: Db, events: NewEvent[]): Promise<void> {
   if (events.length) await tx.execute(eventsInsert(events));
 }
 
-/** Up to `limit` events after `cursor`, in log order, from the part of the log that is final. */
-export async function readAfter(db: Db, cursor: Cursor, limit: number): Promise<{ event: DomainEvent; cursor: Cursor }[]> {
+/**
+ * Up to `limit` events after `cursor`, in log order, from the part of the log that is final. `held`: events written
+ * by transactions that committed after one still running follow; they become readable once it ends.
+ */
+export async function readAfter(db: Db, cursor: Cursor, limit: number): Promise<{ events: { event: DomainEvent; cursor: Cursor }[]; held: boolean }> {
   const rows = await db
-    .select()
+    .select({ row: domainEvents, final: sql<boolean>`${domainEvents.txId} < pg_snapshot_xmin(pg_current_snapshot())` })
     .from(domainEvents)
-    .where(sql`(${domainEvents.txId}, ${domainEvents.position}) > (${cursor.txId}::xid8, ${cursor.position}) and ${domainEvents.txId} < pg_snapshot_xmin(pg_current_snapshot())`)
+    .where(sql`(${domainEvents.txId}, ${domainEvents.position}) > (${cursor.txId}::xid8, ${cursor.position})`)
     .orderBy(asc(domainEvents.txId), asc(domainEvents.position))
     .limit(limit);
-  return rows.map((r) => ({
+  // The final rows come first: their transaction ids are all below those of the rows that are not.
+  const final = rows.filter((r) => r.final);
+  const events = final.map(({ row: r }) => ({
     event: {
       id: r.eventId,
       position: Number(r.position),
@@ -85,6 +90,7 @@ export async function readAfter(db: Db, cursor: Cursor, limit: number): Promise<
     } as DomainEvent,
     cursor: { txId: String(r.txId), position: Number(r.position) },
   }));
+  return { events, held: final.length < rows.length };
 }
 
 /** The cursor just after the event at `position`; null when there is none (never written, or pruned). */
