@@ -18,7 +18,7 @@ export interface EventPayloads {
   /** A phone number was given back to the provider for good. */
   "number.released": { numberId: string; e164: string; previousAgentId: string | null };
   /** A conversation's first turn was stored. */
-  "conversation.started": { conversationId: string; agentId: string; agentVersionId: string | null; channel: string; source: string | null; draftMode: boolean };
+  "conversation.started": { conversationId: string; agentId: string; agentVersionId: string | null; channel: string; source: string; draftMode: boolean };
   /** A conversation ended (caller hung up, the agent ended it, or it timed out). */
   "conversation.ended": {
     conversationId: string;
