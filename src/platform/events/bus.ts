@@ -32,7 +32,10 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription {
-  /** Resolves once the starting point is fixed (after the bus started): events committed from then on are delivered. */
+  /**
+   * Resolves once the starting point is fixed (after the bus started): events committed from then on are delivered.
+   * Rejects with 404 event_not_found when `from` names a position that is not in the log.
+   */
   ready: Promise<void>;
   stop(): Promise<void>;
 }
@@ -103,7 +106,11 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       readonly name: string,
       private handler: EventHandler,
       private options: Required<SubscribeOptions>,
-    ) {}
+    ) {
+      // Only those who wait on `ready` hear that a subscription could not start; the log says it either way.
+      this.ready.catch(() => {});
+    }
+
 
     wake() {
       if (this.stopped || !started) return;
@@ -136,6 +143,13 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       try {
         await this.deliver();
       } catch (error) {
+        if (error instanceof Problem && error.code === "event_not_found") {
+          // A starting point that is not in the log will not appear later: the subscription cannot start.
+          this.stopped = true;
+          log.error("event subscription cannot start", { subscription: this.name, error });
+          this.started.reject(error);
+          return;
+        }
         this.backOff("event subscription could not read the log", { error });
       }
     }

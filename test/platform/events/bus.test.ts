@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { Db } from "../../../src/platform/db/index.ts";
-import { appendEvents, type DomainEvent, type NewEvent } from "../../../src/platform/events/index.ts";
+import { appendEvents, type DomainEvent, eventsInsert, type NewEvent } from "../../../src/platform/events/index.ts";
 import { newId } from "../../../src/platform/ids.ts";
 import { startTestApp, storageKind, type TestApp } from "../../support/app.ts";
 import { until } from "../../support/until.ts";
@@ -67,6 +67,17 @@ describe("appending", () => {
     await sub.stop();
     expect(seen.map((e) => e.aggregateId)).toEqual(["agt_kept"]);
     expect(await app.query(`select 1 from domain_events where aggregate_id = 'agt_rolled'`)).toEqual([]);
+  });
+
+  it("appends from a raw statement through eventsInsert as a CTE (as a conversation's turn does), and no-ops on none", async () => {
+    const org = freshOrg();
+    const { seen, handler } = collector(org);
+    const sub = await subscribe("cte-test", handler, { from: "latest", durable: false });
+    await db().execute(sql`with domain as (${eventsInsert([])}) select 1 as done`);
+    await db().execute(sql`with domain as (${eventsInsert([published(org, "agt_cte", 1), published(org, "agt_cte", 2)])}) select 1 as done`);
+    await until(() => seen.length === 2);
+    await sub.stop();
+    expect(seen.map(versionOf)).toEqual([1, 2]);
   });
 
   it("gives each event an evt_ id, its aggregate's type and the time of its transaction", async () => {
@@ -208,6 +219,9 @@ describe("cursors", () => {
 
   it("refuses to replay from a position that is not in the log", async () => {
     await expect(bus().read(9_000_000_000, 10)).rejects.toMatchObject({ code: "event_not_found" });
+    const sub = bus().subscribe("unknown-start-test", () => {}, { from: 9_000_000_000 });
+    await expect(sub.ready).rejects.toMatchObject({ code: "event_not_found" });
+    await sub.stop();
   });
 });
 
