@@ -1,23 +1,22 @@
 // Delivery of the event log to subscribers, at least once and in log order (so in order per aggregate).
 //
-// A durable subscription has a name and a cursor in `event_subscriptions`; it handles the events after its cursor and
-// moves the cursor past each one only once its handler succeeded, so a restart resumes where it stopped and a handler
-// that throws gets the same event again (with backoff), never the next one. Across a cluster, the replicas running
-// a subscription of the same name take turns through a lease on its row: one replica handles its events at a time,
-// each event once per name (a replica that crashes mid-handler leaves its lease to run out, and the next owner
-// handles that event again: at least once). A name unique to a replica gets every event on that replica.
-// A subscription with `durable: false` keeps its cursor in memory (from "latest" by default).
+// A durable subscription has a name and a cursor in `event_subscriptions` (subscriptions.ts); it handles the events
+// after its cursor and moves the cursor past each one only once its handler succeeded, so a restart resumes where it
+// stopped and a handler that throws gets the same event again (with backoff), never the next one. Across a cluster,
+// the replicas running a subscription of the same name take turns through a lease on its row: one replica handles
+// its events at a time, each event once per name (a replica that crashes mid-handler leaves its lease to run out,
+// and the next owner handles that event again: at least once). A name unique to a replica gets every event on that
+// replica. A subscription with `durable: false` keeps its cursor in memory (from "latest" by default).
 //
 // Wake-up: a NOTIFY sent when events commit (LISTEN on Postgres, in-process on the embedded store), and a slow poll
 // in case a notification is missed (a listening connection that was down).
 import { randomUUID } from "node:crypto";
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
-import type { Database, Db } from "../db/index.ts";
-import { eventSubscriptions } from "../db/schema/index.ts";
+import type { Database } from "../db/index.ts";
 import { Problem } from "../http/problem.ts";
 import type { Logger } from "../log.ts";
 import type { DomainEvent } from "./catalog.ts";
 import { BEGINNING, type Cursor, cursorAt, EVENTS_CHANNEL, latestCursor, pruneEvents, readAfter } from "./log.ts";
+import { advanceSubscription, claimSubscription, createSubscription, moveSubscription, releaseSubscriptions } from "./subscriptions.ts";
 
 /** Where a new subscription starts: the start of the log, after what is there now, or after the event at a position. */
 export type StartFrom = "beginning" | "latest" | number;
@@ -73,7 +72,7 @@ const HELD_RECHECK_MS = 100;
 
 export function createEventBus({ database, log, retentionDays, pollMs = 5_000, leaseMs = 30_000 }: EventBusOptions): EventBus {
   const db = database.db;
-  /** This bus's name as the owner of leases; new at each start, so a restarted replica never mistakes an old lease for its own. */
+  /** This bus's name as the owner of leases; new for each bus, so a restarted replica never mistakes an old lease for its own. */
   const owner = `bus_${randomUUID()}`;
   const runners = new Set<Runner>();
   let started = false;
@@ -99,8 +98,8 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
     private heldChecks = 0;
     private retry: ReturnType<typeof setTimeout> | null = null;
     stopped = false;
-    private started = Promise.withResolvers<void>();
-    readonly ready = this.started.promise;
+    private startingPoint = Promise.withResolvers<void>();
+    readonly ready = this.startingPoint.promise;
 
     constructor(
       readonly name: string,
@@ -110,7 +109,6 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       // Only those who wait on `ready` hear that a subscription could not start; the log says it either way.
       this.ready.catch(() => {});
     }
-
 
     wake() {
       if (this.stopped || !started) return;
@@ -133,10 +131,9 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       await this.running;
     }
 
-    /** Forget the cursor and lease held in memory (after a seek, the next pass reads them again). */
+    /** After a seek: the next pass claims the subscription again, reading its cursor from storage. */
     reset() {
       this.ownedUntil = 0;
-      if (!this.options.durable) this.cursor = null;
     }
 
     private async pump() {
@@ -147,7 +144,7 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
           // A starting point that is not in the log will not appear later: the subscription cannot start.
           this.stopped = true;
           log.error("event subscription cannot start", { subscription: this.name, error });
-          this.started.reject(error);
+          this.startingPoint.reject(error);
           return;
         }
         this.backOff("event subscription could not read the log", { error });
@@ -181,37 +178,23 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
     private async position(): Promise<Cursor | null> {
       if (!this.options.durable) {
         this.cursor ??= await startCursor(this.options.from);
-        this.started.resolve();
+        this.startingPoint.resolve();
         return this.cursor;
       }
       if (!this.stored) {
-        await ensureStored(this.name, this.options.from);
+        await createSubscription(db, this.name, () => startCursor(this.options.from));
         this.stored = true;
-        this.started.resolve();
+        this.startingPoint.resolve();
       }
       if (this.cursor && Date.now() < this.ownedUntil - leaseMs / 2) return this.cursor;
-      const [row] = await db
-        .update(eventSubscriptions)
-        .set({ owner, leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, seenAt: sql`now()` })
-        .where(and(eq(eventSubscriptions.name, this.name), or(isNull(eventSubscriptions.owner), eq(eventSubscriptions.owner, owner), lt(eventSubscriptions.leaseUntil, sql`now()`))))
-        .returning({ txId: eventSubscriptions.txId, position: eventSubscriptions.position });
-      if (!row) {
-        this.cursor = null;
-        this.ownedUntil = 0;
-        return null;
-      }
-      this.ownedUntil = Date.now() + leaseMs;
-      return (this.cursor = { txId: String(row.txId), position: Number(row.position) });
+      this.cursor = await claimSubscription(db, this.name, owner, leaseMs);
+      this.ownedUntil = this.cursor ? Date.now() + leaseMs : 0;
+      return this.cursor;
     }
 
     /** Move the stored cursor past a handled event; false when the lease was lost meanwhile (another replica goes on). */
     private async advance(next: Cursor): Promise<boolean> {
-      const moved = await db
-        .update(eventSubscriptions)
-        .set({ txId: next.txId, position: next.position, leaseUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})`, seenAt: sql`now()` })
-        .where(and(eq(eventSubscriptions.name, this.name), eq(eventSubscriptions.owner, owner)))
-        .returning({ name: eventSubscriptions.name });
-      if (!moved.length) {
+      if (!(await advanceSubscription(db, this.name, owner, next, leaseMs))) {
         log.warn("event subscription lost its lease to another replica", { subscription: this.name });
         this.cursor = null;
         this.ownedUntil = 0;
@@ -248,14 +231,6 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
     }
   }
 
-  /** A durable subscription's row, created at its starting point the first time its name is seen. */
-  const ensureStored = async (name: string, from: StartFrom) => {
-    const [exists] = await db.select({ name: eventSubscriptions.name }).from(eventSubscriptions).where(eq(eventSubscriptions.name, name));
-    if (exists) return;
-    const start = await startCursor(from);
-    await db.insert(eventSubscriptions).values({ name, txId: start.txId, position: start.position }).onConflictDoNothing();
-  };
-
   return {
     subscribe(name, handler, options = {}) {
       const opts = { from: options.from ?? "latest", durable: options.durable ?? true } as const;
@@ -268,13 +243,13 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
         async stop() {
           runners.delete(runner);
           await runner.stop();
-          if (opts.durable) await releaseLeases(db, owner, name);
+          if (opts.durable) await releaseSubscriptions(db, owner, name);
         },
       };
     },
     async seek(name, from) {
       const start = await startCursor(from);
-      await db.update(eventSubscriptions).set({ txId: start.txId, position: start.position }).where(eq(eventSubscriptions.name, name));
+      await moveSubscription(db, name, start);
       for (const r of runners) if (r.name === name) r.reset();
     },
     async read(afterPosition, limit) {
@@ -307,15 +282,7 @@ export function createEventBus({ database, log, retentionDays, pollMs = 5_000, l
       // A handler that never returns must not hold a shutdown: its event is handled again by the next owner.
       await Promise.race([stopping, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
       clearTimeout(timer);
-      await releaseLeases(db, owner).catch((error) => log.warn("could not give up event subscription leases", { error }));
+      await releaseSubscriptions(db, owner).catch((error) => log.warn("could not give up event subscription leases", { error }));
     },
   };
-}
-
-/** Give up this bus's leases (all, or one subscription's) so another replica can take over at once. */
-async function releaseLeases(db: Db, owner: string, name?: string) {
-  await db
-    .update(eventSubscriptions)
-    .set({ owner: null, leaseUntil: null })
-    .where(and(eq(eventSubscriptions.owner, owner), name === undefined ? undefined : eq(eventSubscriptions.name, name)));
 }
