@@ -187,6 +187,25 @@ describe("cursors", () => {
     expect([...first.seen, ...second.seen].map(versionOf)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("leaves a subscription to the replica holding its lease, and takes it over once that lease runs out", async () => {
+    const org = freshOrg();
+    const { seen, handler } = collector(org);
+    // Another replica holds it, and dies without giving it up.
+    await db().execute(
+      sql`insert into event_subscriptions (name, tx_id, position, owner, lease_until) values ('takeover-test', pg_snapshot_xmin(pg_current_snapshot()), 0, 'bus_dead', now() + interval '1 hour')`,
+    );
+    await subscribe("takeover-test", handler);
+    await db().transaction((tx) => appendEvents(tx as unknown as Db, [published(org, "agt_t", 1)]));
+    await until(async () => (await bus().read(null, 10_000)).some((e) => e.organizationId === org));
+    await Bun.sleep(300);
+    expect(seen).toEqual([]);
+    await app.query(`update event_subscriptions set lease_until = now() - interval '1 second' where name = 'takeover-test'`);
+    await db().transaction((tx) => appendEvents(tx as unknown as Db, [published(org, "agt_t", 2)]));
+    await until(() => seen.length === 2);
+    expect(seen.map(versionOf)).toEqual([1, 2]);
+    expect(await app.query(`select owner like 'bus_%' and owner <> 'bus_dead' as taken from event_subscriptions where name = 'takeover-test'`)).toEqual([{ taken: true }]);
+  });
+
   it("replays from a position: read after it, a new subscription from it, and a durable one moved back to it", async () => {
     const org = freshOrg();
     await db().transaction((tx) => appendEvents(tx as unknown as Db, [1, 2, 3, 4].map((v) => published(org, "agt_p", v))));
