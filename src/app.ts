@@ -47,6 +47,7 @@ import { openApiDocs } from "./platform/http/openapi.ts";
 import { createRateLimitStore, RateLimit } from "./platform/http/rate-limit.ts";
 import { createGeocoder } from "./platform/geo/index.ts";
 import { createJobs } from "./platform/jobs/index.ts";
+import { createEventBus } from "./platform/events/index.ts";
 import type { Logger } from "./platform/log.ts";
 import { ConversationRuntime } from "./runtime/conversation.ts";
 import { ConversationStore } from "./runtime/store.ts";
@@ -94,6 +95,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   const store = new ConversationStore(database.db);
   const knowledge = createKnowledgeIndex({ database, config, log });
   const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log });
+  const events = createEventBus({ database, log, retentionDays: config.eventRetentionDays });
+  jobs.schedule("domain-events-prune", "41 * * * *", () => events.prune());
   const uploads = new UploadsService(database.db, config.dataDir);
   const gaps = new GapRecorder(database.db, knowledge, agents, log);
   const egress = createEgressGuard({ allowlist: config.egressAllowlist });
@@ -108,7 +111,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     log,
   });
   scheduleMetering({ db: database.db, jobs, rates: config.usageRates, log });
-  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits };
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits, events };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
@@ -173,11 +176,14 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     app,
     /** Each optional dependency's status (Meilisearch, LLM, embeddings, speech), as `/ready` reports it. */
     dependencyHealth,
+    /** Domain events: features subscribe here (docs/events.md). */
+    events,
     /** Before listening: load the knowledge index, then start working jobs (ingestion may use the index). */
     async start() {
       await knowledge.ready();
       await rateLimits.ready();
       await jobs.start();
+      await events.start();
       voice = startVoiceService({
         config,
         db: database.db,
@@ -197,6 +203,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       clearInterval(purge);
       await voice?.stop();
       await talk.stop();
+      await events.stop();
       await Promise.all([speech.vad.close?.(), speech.streaming?.close?.()]);
       await jobs.stop();
       await knowledge.stop();

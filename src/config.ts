@@ -76,6 +76,8 @@ export interface Config {
   usageRates: UsageRates;
   /** This process among the replicas (REPLICA_ID; default hostname-pid-random): who holds the ARI lease, who ran a call or a probe run. */
   replicaId: string;
+  /** Days domain events are kept once every subscription has handled them (and a subscription not run is kept). */
+  eventRetentionDays: number;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -232,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const widgetBotCheck = botCheckUrl && botCheckSecret ? { url: botCheckUrl, secret: botCheckSecret } : null;
 
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
+  const eventRetentionDays = integer("EVENT_RETENTION_DAYS", 30, 1, 3650);
 
   const cacheTtlSeconds = integer("CACHE_TTL_SECONDS", 30, 1, 86_400);
   const redisUrl = url("REDIS_URL", ["redis:", "rediss:"]);
@@ -270,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheTtlSeconds,
     redisUrl,
     replicaId,
+    eventRetentionDays,
   };
 }
 

@@ -5,12 +5,15 @@ import type { Config } from "./config.ts";
 import { bootstrapOrganizations } from "./platform/auth/organizations.ts";
 import { createSealer, loadMasterKey } from "./platform/crypto.ts";
 import { openDatabase, type Database } from "./platform/db/index.ts";
+import type { EventBus } from "./platform/events/index.ts";
 import type { Logger } from "./platform/log.ts";
 
 export interface RunningServer {
   url: string;
   port: number;
   database: Database;
+  /** The domain event bus, to subscribe to (tests, embedders). */
+  events: EventBus;
   /** The registered routes with their documentation, for introspection (the docs test walks them). */
   routes: { method: string; path: string; hidden: boolean; detail: Record<string, unknown> | undefined }[];
   stop(): Promise<void>;
@@ -22,7 +25,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, start, drain } = createApp({ config, database, sealer, log, ...overrides });
+    const { app, events, start, drain } = createApp({ config, database, sealer, log, ...overrides });
     try {
       await start();
     } catch (err) {
@@ -38,6 +41,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
       url,
       port,
       database,
+      events,
       routes: app.routes.map((r) => {
         const detail = (r.hooks as { detail?: Record<string, unknown> }).detail;
         return { method: r.method, path: r.path, hidden: detail?.hide === true, detail };

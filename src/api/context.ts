@@ -3,6 +3,7 @@ import type { Config } from "../config.ts";
 import type { KnowledgeIndex } from "../knowledge/types.ts";
 import type { Sealer } from "../platform/crypto.ts";
 import type { Database } from "../platform/db/index.ts";
+import type { EventBus } from "../platform/events/index.ts";
 import type { Jobs } from "../platform/jobs/index.ts";
 import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
@@ -32,4 +33,6 @@ export interface ApiContext {
   speech: Speech;
   /** Where rate limits are counted (shared by the replicas on Postgres or Redis). */
   rateLimits: RateLimitStore;
+  /** Domain events: subscribe to react to changes (docs/events.md); emit with appendEvents inside the change's transaction. */
+  events: EventBus;
 }

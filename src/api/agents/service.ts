@@ -7,6 +7,7 @@ import { and, desc, eq, ilike, isNotNull, isNull, lt, max, sql, type SQL } from 
 import type { Principal } from "../../platform/auth/principal.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
 import { agents, agentVersions, knowledgeGaps, knowledgeSources } from "../../platform/db/schema/index.ts";
+import { appendEvents } from "../../platform/events/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
@@ -174,6 +175,7 @@ export class AgentsService {
         .set({ publishedVersionId: version!.id, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
         .where(eq(agents.id, id))
         .returning();
+      await appendEvents(t, [published(version!, principal.actorId, false)]);
       return { version: version!, agent: agent! };
     });
     this.changed(agent);
@@ -199,6 +201,7 @@ export class AgentsService {
         .set({ publishedVersionId: version.id, version: sql`${agents.version} + 1`, updatedAt: sql`now()` })
         .where(eq(agents.id, id))
         .returning();
+      await appendEvents(t, [published(version, principal.actorId, true)]);
       return { version, agent: agent! };
     });
     this.changed(agent);
@@ -313,6 +316,16 @@ export class AgentsService {
     if (!row) throw notFound("version", versionId);
     return row;
   }
+}
+
+/** The event of a version going live, by `actorId` (`rollback`: an earlier version made live again). */
+function published(version: VersionRow, actorId: string | null, rollback: boolean) {
+  return {
+    type: "agent.published" as const,
+    organizationId: version.organizationId,
+    aggregateId: version.agentId,
+    payload: { agentId: version.agentId, versionId: version.id, version: version.version, publishedBy: actorId, note: version.note, rollback },
+  };
 }
 
 /** Versions published before skills, playbooks and guardrails were compiled in have only `agent`. */

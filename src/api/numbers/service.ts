@@ -6,6 +6,7 @@ import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import type { Database, Db } from "../../platform/db/index.ts";
 import { agents, organizations, phoneNumbers } from "../../platform/db/schema/index.ts";
 import { normalizePhoneNumber } from "../../platform/e164.ts";
+import { appendEvents } from "../../platform/events/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem } from "../../platform/http/problem.ts";
 import { newId } from "../../platform/ids.ts";
@@ -31,6 +32,15 @@ function toPhoneNumberDto(row: PhoneNumberRow): PhoneNumberDto {
     monthlyCost: toUsd(row.monthlyCostCents),
     features: row.features,
     createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function assignedEvent(row: PhoneNumberRow, previousAgentId: string | null) {
+  return {
+    type: "number.assigned" as const,
+    organizationId: row.organizationId,
+    aggregateId: row.id,
+    payload: { numberId: row.id, e164: row.e164, agentId: row.defaultAgentId!, previousAgentId },
   };
 }
 
@@ -140,6 +150,7 @@ export class NumbersService {
         .insert(phoneNumbers)
         .values({ ...this.owned(n), id: newId("num"), organizationId, defaultAgentId: input.agentId ?? null, imported: this.provider.name })
         .returning();
+      if (row!.defaultAgentId) await appendEvents(t, [assignedEvent(row!, null)]);
       return toPhoneNumberDto(row!);
     });
   }
@@ -164,6 +175,9 @@ export class NumbersService {
         .returning();
       if (!row) throw notFound("phone number", id);
       await this.provider.release(t, organizationId, row.e164);
+      await appendEvents(t, [
+        { type: "number.released", organizationId, aggregateId: row.id, payload: { numberId: row.id, e164: row.e164, previousAgentId: row.defaultAgentId } },
+      ]);
     });
   }
 
@@ -204,9 +218,21 @@ export class NumbersService {
   }
 
   private async setAgent(organizationId: string, id: string, agentId: string | null) {
-    const [row] = await this.db.update(phoneNumbers).set({ defaultAgentId: agentId }).where(this.active(organizationId, id)).returning();
-    if (!row) throw notFound("phone number", id);
-    return toPhoneNumberDto(row);
+    return this.db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      const [before] = await t.select({ defaultAgentId: phoneNumbers.defaultAgentId }).from(phoneNumbers).where(this.active(organizationId, id)).for("update");
+      if (!before) throw notFound("phone number", id);
+      const [row] = await t.update(phoneNumbers).set({ defaultAgentId: agentId }).where(eq(phoneNumbers.id, id)).returning();
+      const previousAgentId = before.defaultAgentId;
+      if (row!.defaultAgentId) {
+        if (previousAgentId !== row!.defaultAgentId) await appendEvents(t, [assignedEvent(row!, previousAgentId)]);
+      } else if (previousAgentId) {
+        await appendEvents(t, [
+          { type: "number.unassigned", organizationId, aggregateId: id, payload: { numberId: id, e164: row!.e164, previousAgentId } },
+        ]);
+      }
+      return toPhoneNumberDto(row!);
+    });
   }
 
   private async requireOperator(organizationId: string) {

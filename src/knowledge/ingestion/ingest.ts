@@ -6,6 +6,7 @@
 import { eq, sql, type SQL } from "drizzle-orm";
 import { createHash } from "node:crypto";
 import type { Db } from "../../platform/db/index.ts";
+import { appendEvents, type NewEvent } from "../../platform/events/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { ChunkInput, KnowledgeIndex } from "../types.ts";
@@ -80,11 +81,12 @@ export class SourceIngestion {
       if (!(error instanceof IngestionError) && !(error instanceof TransientIngestionError)) this.deps.log.error("knowledge ingestion failed", { sourceId, error });
       await progress.settle();
       const reason = readableReason(error);
-      if (refreshing) await this.update(sourceId, this.checked(`refresh failed: ${reason}`));
+      const failed = failedEvent(source, reason, refreshing);
+      if (refreshing) await this.deps.db.transaction((tx) => this.recordOutcome(sourceId, this.checked(`refresh failed: ${reason}`), tx as unknown as Db, failed));
       else {
         // A first indexing that failed takes back the passages it had stored, with its count, in one transaction.
         await this.deps.index.removeSource(source.organizationId, source.agentId, sourceId, (tx) =>
-          this.update(sourceId, { status: "error", errorMessage: reason, chunkCount: 0, progress: { current: 0, total: 0 } }, tx),
+          this.recordOutcome(sourceId, { status: "error", errorMessage: reason, chunkCount: 0, progress: { current: 0, total: 0 } }, tx, failed),
         );
       }
     } finally {
@@ -117,7 +119,8 @@ export class SourceIngestion {
       record: (tx, { written, total, last }) => {
         // The hash commits with the passages it describes: a later run resumes only over passages of the same content.
         const counted = { chunkCount: written, progress: { current: written, total }, contentHash: content.hash };
-        return this.update(sourceId, last ? { ...this.indexed(written), ...counted } : counted, tx);
+        if (!last) return this.update(sourceId, counted, tx);
+        return this.recordOutcome(sourceId, { ...this.indexed(written), ...counted }, tx, indexedEvent(source, written, false));
       },
     });
     return result !== null;
@@ -137,7 +140,9 @@ export class SourceIngestion {
         mode: "swap",
         signal,
         record: (tx, { total, last }) =>
-          this.update(source.id, last ? { ...this.indexed(total), textVersion: content.hash, contentHash: content.hash, progress: { current: total, total } } : {}, tx),
+          last
+            ? this.recordOutcome(source.id, { ...this.indexed(total), textVersion: content.hash, contentHash: content.hash, progress: { current: total, total } }, tx, indexedEvent(source, total, true))
+            : this.update(source.id, {}, tx),
       });
     } catch (error) {
       // The swap did not happen: the staged text goes, the text in use stays.
@@ -228,6 +233,13 @@ export class SourceIngestion {
     }
   }
 
+  /** The outcome of a run and its event, in the caller's transaction `tx`; false (and no event) when the source is gone. */
+  private async recordOutcome(sourceId: string, values: Parameters<SourceIngestion["update"]>[1], tx: Db, event: NewEvent): Promise<boolean> {
+    if (!(await this.update(sourceId, values, tx))) return false;
+    await appendEvents(tx, [event]);
+    return true;
+  }
+
   /** False when the source is gone. Only the id comes back: the row may hold megabytes of extracted text. */
   private async update(sourceId: string, values: { [K in keyof SourceRow]?: SourceRow[K] | SQL }, db: Db = this.deps.db): Promise<boolean> {
     const rows = await db
@@ -257,6 +269,16 @@ export class SourceIngestion {
       },
     };
   }
+}
+
+function indexedEvent(source: SourceRow, chunkCount: number, refresh: boolean): NewEvent {
+  const payload = { sourceId: source.id, agentId: source.agentId, kind: source.kind, chunkCount, refresh };
+  return { type: "knowledge_source.indexed", organizationId: source.organizationId, aggregateId: source.id, payload };
+}
+
+function failedEvent(source: SourceRow, reason: string, refresh: boolean): NewEvent {
+  const payload = { sourceId: source.id, agentId: source.agentId, kind: source.kind, reason, refresh };
+  return { type: "knowledge_source.failed", organizationId: source.organizationId, aggregateId: source.id, payload };
 }
 
 function faqText(item: { question: string; answer: string }): string {

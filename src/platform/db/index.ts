@@ -24,6 +24,11 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Cache invalidation across processes (LISTEN/NOTIFY on Postgres, in-process on PGlite). */
   changes: ChangeFeed;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (notifications are sent at commit, only if it commits). On Postgres
+   * it is also called each time the listening connection (re)connects: notifications sent while it was down are lost.
+   */
+  listen(channel: string, onNotify: () => void): Promise<{ stop(): Promise<void> }>;
   /** The embedded client, for libraries that take one (pg-boss's PGlite adapter). */
   pglite: PGlite | null;
   /** Storage answers and every migration this build ships is applied. */
@@ -85,6 +90,10 @@ async function openPglite(dataDir: string, log: Logger): Promise<Database> {
       db,
       kind: "pglite",
       changes: createChangeFeed(null, log),
+      async listen(channel, onNotify) {
+        const unlisten = await client.listen(channel, onNotify);
+        return { stop: () => unlisten().catch(() => {}) };
+      },
       pglite: client,
       ready: () => migrationsApplied(db),
       async close() {
@@ -109,6 +118,10 @@ async function openPostgres(url: string, log: Logger): Promise<Database> {
     db,
     kind: "postgres",
     changes,
+    async listen(channel, onNotify) {
+      const listener = await client.listen(channel, onNotify, onNotify);
+      return { stop: () => listener.unlisten().catch(() => {}) };
+    },
     pglite: null,
     ready: () => migrationsApplied(db),
     async close() {

@@ -13,3 +13,4 @@ export * from "./numbers.ts";
 export * from "./usage.ts";
 export * from "./rate-limits.ts";
 export * from "./voice-leases.ts";
+export * from "./events.ts";
