@@ -5,8 +5,10 @@ import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/index.ts";
 import { storableValue } from "../platform/text.ts";
 import { conversationEvents, conversationMessages, conversations } from "../platform/db/schema/index.ts";
+import { eventsInsert } from "../platform/events/index.ts";
 import type { AuditEvent } from "./receipt.ts";
 import type { ConversationState } from "./state.ts";
+import { turnDomainEvents } from "./turn-events.ts";
 
 export type ConversationRow = typeof conversations.$inferSelect;
 
@@ -53,6 +55,8 @@ export class ConversationStore {
     const c = { ...row, ...update };
     const eventRows = JSON.stringify(events.map((e) => ({ id: e.id, seq: e.seq, ts_ms: e.tsMs, channel: e.channel, event_type: e.eventType, payload: e.payload, trace_id: e.traceId })));
     const messageRows = JSON.stringify(messages.map((m) => ({ id: m.id, role: m.role, content: m.content, language: m.language, ts_ms: m.tsMs })));
+    const transferredTo = update.state.transferredTo ?? null;
+    const domain = turnDomainEvents({ ...c, turnSeq: row.turnSeq, transferredTo }, events);
     const saved = await this.db.execute(sql`
       with conv as (
         insert into conversations (id, organization_id, agent_id, agent_version_id, draft_mode, channel, source, status, outcome, summary, topic,
@@ -78,7 +82,7 @@ export class ConversationStore {
         select y.id, ${row.organizationId}, ${row.id}, y.role, y.content, y.language, y.ts_ms
         from jsonb_to_recordset(${messageRows}::jsonb) as y(id text, role text, content text, language text, ts_ms bigint)
         where exists (select 1 from conv)
-      )
+      ), domain as (${eventsInsert(domain, sql`exists (select 1 from conv)`)})
       select turn_seq from conv
     `);
     return rowsOf(saved).length === 1;

@@ -300,6 +300,10 @@ describe.skipIf(!hasEspeak)("a phone call through the ARI stand-in, with real RT
       const handoff = (await receipt(conversationId)).find((e) => e.type === "handoff")!;
       expect(handoff.payload).toMatchObject({ destination: "+14155550100", warm: true });
       expect(handoff.payload.summary).toContain("+15550001111");
+      // Connected: the handoff is complete (docs/events.md), once, with the call's end.
+      const events = await app.query<{ type: string; payload: { target: string | null } }>(`select type, payload from domain_events where aggregate_id = '${conversationId}' order by tx_id, position`);
+      expect(events.map((e) => e.type)).toEqual(["conversation.started", "handoff.completed", "conversation.ended"]);
+      expect(events[1]!.payload.target).toBe("+14155550100");
     } finally {
       ears.stop();
     }

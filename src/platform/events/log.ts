@@ -36,8 +36,9 @@ const PRUNE_BATCH = 5000;
  * The statement appending `events`, for a caller that writes its change as one raw statement: use it as a
  * data-modifying CTE (`with …, domain as (${eventsInsert(events)}) insert into …`), which runs with the statement
  * and so in its transaction. It also queues the wake-up NOTIFY, which Postgres sends at commit. No rows, no-op.
+ * `when`: a condition the rows are inserted under (e.g. `exists (select 1 from conv)`: only if the change was made).
  */
-export function eventsInsert(events: NewEvent[]): SQL {
+export function eventsInsert(events: NewEvent[], when: SQL = sql`true`): SQL {
   const rows = JSON.stringify(
     events.map((e, ord) => ({
       ord,
@@ -52,6 +53,7 @@ export function eventsInsert(events: NewEvent[]): SQL {
   return sql`insert into domain_events (event_id, organization_id, type, aggregate_type, aggregate_id, payload)
     select x.event_id, x.organization_id, x.type, x.aggregate_type, x.aggregate_id, x.payload
     from jsonb_to_recordset(${rows}::jsonb) as x(ord integer, event_id text, organization_id text, type text, aggregate_type text, aggregate_id text, payload jsonb)
+    where ${when}
     order by x.ord
     returning pg_notify(${EVENTS_CHANNEL}, '')`;
 }

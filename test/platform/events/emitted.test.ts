@@ -102,3 +102,41 @@ describe("knowledge source events", () => {
     expect(seen.filter((e) => e.aggregateId === source.id).map((e) => e.type)).toEqual(["knowledge_source.failed"]);
   });
 });
+
+describe("conversation events", () => {
+  it("follows a chat conversation: started with its first stored turn, a handoff completed, ended once", async () => {
+    const agent = await call("POST", "/agents", { name: "Events desk", greeting: "Hello.", handoffConfig: { transferDestination: "+14155550100" } });
+    await call("POST", `/agents/${agent.id}/publish`, {});
+    const session = await call("POST", "/chat/sessions", { agentId: agent.id });
+    expect(await nextEvent("conversation.started", session.id)).toMatchObject({
+      aggregateType: "conversation",
+      payload: { conversationId: session.id, agentId: agent.id, agentVersionId: expect.any(String), channel: "chat", draftMode: false },
+    });
+    await call("POST", `/chat/sessions/${session.id}/messages`, { content: "Can I talk to a person?" });
+    expect((await nextEvent("handoff.completed", session.id)).payload).toMatchObject({ conversationId: session.id, channel: "chat", target: "+14155550100" });
+    await call("POST", `/chat/sessions/${session.id}/end`);
+    const ended = await nextEvent("conversation.ended", session.id);
+    expect(ended.payload).toMatchObject({ conversationId: session.id, agentId: agent.id, channel: "chat", userTurnCount: 1, endedAt: expect.any(String) });
+    // Ending again changes nothing and says nothing; the conversation started once.
+    await app.api("POST", `/api/v1/chat/sessions/${session.id}/end`, { key: org.key });
+    const events = await app.query<{ type: string }>(`select type from domain_events where aggregate_id = '${session.id}' order by tx_id, position`);
+    expect(events.map((e) => e.type)).toEqual(["conversation.started", "handoff.completed", "conversation.ended"]);
+  });
+
+  it("writes no event for a turn that was not stored", async () => {
+    const agent = await call("POST", "/agents", { name: "Refused desk", greeting: "Hello." });
+    await call("POST", `/agents/${agent.id}/publish`, {});
+    const session = await call("POST", "/chat/sessions", { agentId: agent.id });
+    await app.query(`create function refuse_events() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`);
+    await app.query(`create trigger refuse_events before insert on conversation_events for each row when (new.conversation_id = '${session.id}') execute function refuse_events()`);
+    try {
+      const refused = await app.api("POST", `/api/v1/chat/sessions/${session.id}/end`, { key: org.key });
+      expect(refused.status).toBe(503);
+    } finally {
+      await app.query("drop trigger refuse_events on conversation_events");
+      await app.query("drop function refuse_events()");
+    }
+    const events = await app.query<{ type: string }>(`select type from domain_events where aggregate_id = '${session.id}'`);
+    expect(events.map((e) => e.type)).toEqual(["conversation.started"]);
+  });
+});
