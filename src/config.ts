@@ -54,6 +54,12 @@ export interface Config {
   widgetBotCheck: { url: string; secret: string } | null;
   /** Credits (cents) charged per metered unit of each usage channel; all 0 unless the operator sets prices. */
   usageRates: UsageRates;
+  /** Bearer token `/metrics` asks for; null = the endpoint is open (firewall it, or set one). */
+  metricsToken: string | null;
+  /** OTLP/HTTP trace export; null = no tracing (spans cost nothing). */
+  otel: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
+  /** On SIGTERM, how long `/ready` answers 503 before the server stops, so load balancers take it out of rotation first. */
+  shutdownDelayMs: number;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -205,6 +211,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const usageRates = parseUsageRates(text("USAGE_RATES"), problems);
 
+  const metricsToken = text("METRICS_TOKEN");
+  if (metricsToken !== null && metricsToken.length < 16) problems.push("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
+  // The OpenTelemetry SDK's own variable names, so an operator's existing collector setup carries over.
+  const otlpEndpoint = url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const otlpHeaders = parseOtlpHeaders(text("OTEL_EXPORTER_OTLP_HEADERS"), problems);
+  const otel = otlpEndpoint ? { tracesUrl: `${otlpEndpoint}/v1/traces`, headers: otlpHeaders, serviceName: text("OTEL_SERVICE_NAME") ?? "flowyte" } : null;
+  const shutdownDelayMs = integer("SHUTDOWN_DELAY_SECONDS", 0, 0, 300) * 1000;
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -232,7 +246,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     widgetBotCheck,
     usageRates,
+    metricsToken,
+    otel,
+    shutdownDelayMs,
   };
+}
+
+/** `name=value,name2=value2`, values URL-encoded, as the OpenTelemetry specification defines OTEL_EXPORTER_OTLP_HEADERS. */
+function parseOtlpHeaders(value: string | null, problems: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (value ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    const name = at > 0 ? pair.slice(0, at).trim() : "";
+    let decoded: string | null = null;
+    try {
+      decoded = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {}
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || decoded === null) {
+      problems.push(`OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs separated by commas, values URL-encoded (e.g. authorization=Bearer%20abc)`);
+      return {};
+    }
+    headers[name.toLowerCase()] = decoded;
+  }
+  return headers;
 }
 
 /** `voice=5,chat=1`: whole credits per unit by channel; a channel left out costs nothing. */

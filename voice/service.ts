@@ -2,6 +2,7 @@
 // by the dialed number to its agent's published version, and runs a call session on an RTP port of its own.
 import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/platform/log.ts";
+import type { Telemetry } from "../src/platform/telemetry/index.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import { startVoiceBridge, type RouteCall } from "./ari/index.ts";
@@ -18,6 +19,7 @@ export interface VoiceServiceDeps {
   /** The version a live call serves; throws when the agent has none (the caller then hears the refusal). */
   compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
   log: Logger;
+  telemetry?: Telemetry;
 }
 
 export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<void> } | null {
@@ -34,7 +36,7 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
     rtpHost: config.rtp.host,
     route: deps.route,
     onCall: (call) => {
-      const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, log });
+      const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, log, telemetry: deps.telemetry });
       calls.add(handled);
       return handled.finally(() => calls.delete(handled));
     },

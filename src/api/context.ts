@@ -7,6 +7,7 @@ import type { Jobs } from "../platform/jobs/index.ts";
 import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
 import type { Logger } from "../platform/log.ts";
+import type { Telemetry } from "../platform/telemetry/index.ts";
 import type { ConversationRuntime } from "../runtime/conversation.ts";
 import type { Speech } from "../../voice/speech/index.ts";
 import type { AgentsService } from "./agents/service.ts";
@@ -29,4 +30,6 @@ export interface ApiContext {
   jobs: Jobs;
   /** VAD, STT and TTS engines and the voice catalog, chosen at start from MODELS_DIR and SPEECH_BASE_URL. */
   speech: Speech;
+  /** Metrics and traces of this app instance. */
+  telemetry: Telemetry;
 }

@@ -3,6 +3,7 @@
 // input (text, keyed digits, silence) → what the agent says, plus transfers and endings, with every step
 // recorded in the receipt. Brains propose; guardrails decide; skills act only through `executeSkill`.
 import type { Logger } from "../platform/log.ts";
+import { type Metrics, observeTurn, traced } from "../platform/telemetry/index.ts";
 import { trimEndWhere } from "../platform/caller-text.ts";
 import { idTime, newId } from "../platform/ids.ts";
 import { WANTS_END, WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, extractParameter, wantsPerson } from "./brain/builtin.ts";
@@ -96,6 +97,8 @@ export interface RuntimeDeps {
   loadCompiled(row: ConversationRow): Promise<CompiledConfig>;
   clock?: () => number;
   log: Logger;
+  /** Turn latency by channel. (Spans need nothing: each follows the trace its caller is in, if any.) */
+  metrics?: Metrics;
   fetch?: typeof fetch;
   /** A question the agent could not answer (knowledge gaps). */
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
@@ -191,7 +194,7 @@ export class ConversationRuntime {
       endedAt: null,
     };
     const live = this.attach(row, opts.compiled, 0);
-    return this.withLock(live, async () => {
+    return traced("conversation.start", { "conversation.id": row.id, "conversation.channel": row.channel }, () => this.withLock(live, async () => {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
@@ -203,13 +206,13 @@ export class ConversationRuntime {
       this.say(turn, this.greeting(live));
       await this.persist(turn);
       return turn.result;
-    });
+    }));
   }
 
   /** One caller input, answered. */
   async turn(organizationId: string, conversationId: string, input: RuntimeInput, sink: TurnSink = {}, signal: AbortSignal = new AbortController().signal): Promise<TurnResult> {
     const live = await this.resume(organizationId, conversationId);
-    return this.withLock(live, async () => {
+    return observeTurn(this.deps.metrics, live.row.channel, conversationId, () => this.withLock(live, async () => {
       if (live.row.status === "ended") throw new ConversationEndedError(conversationId);
       const turn = new Turn(live, sink, signal);
       live.receipt.listen(sink.event);
@@ -231,19 +234,19 @@ export class ConversationRuntime {
       live.receipt.add("latency", { turnMs: this.clock() - started, toolMs: turn.toolMs, brain: this.brain.name });
       await this.persist(turn);
       return turn.result;
-    });
+    }));
   }
 
   /** Close a conversation (caller hung up, chat ended). Ending twice is harmless. */
   async end(organizationId: string, conversationId: string, reason: string, sink: TurnSink = {}): Promise<void> {
     const live = await this.resume(organizationId, conversationId);
-    await this.withLock(live, async () => {
+    await traced("conversation.end", { "conversation.id": conversationId, "conversation.end_reason": reason }, () => this.withLock(live, async () => {
       if (live.row.status === "ended") return;
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       this.finish(turn, reason);
       await this.persist(turn);
-    });
+    }));
   }
 
   /**
@@ -343,7 +346,7 @@ export class ConversationRuntime {
     for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
       const state = this.brainState(turn);
-      const actions = await this.brain.next({
+      const actions = await traced("brain", { "brain.name": this.brain.name, "brain.round": round }, () => this.brain.next({
         agent: live.compiled.agent,
         skills: live.skills,
         playbooks: live.compiled.playbooks,
@@ -358,7 +361,7 @@ export class ConversationRuntime {
         toolResults: turn.toolResults,
         signal: turn.signal,
         onDelta: streamed.push,
-      });
+      }));
       let calledTools = false;
       for (const action of actions) {
         if (turn.stop) break;
