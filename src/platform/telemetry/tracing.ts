@@ -17,6 +17,8 @@ const TRACER = createContextKey("flowyte.tracer");
 export const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 /** A failing collector is logged at most this often, not once per batch. */
 const EXPORT_WARNING_INTERVAL_MS = 60_000;
+/** How long a stopping server waits for its last spans to be exported (an unreachable collector is retried for longer). */
+const SHUTDOWN_EXPORT_MS = 3000;
 
 let contextManager: AsyncLocalStorageContextManager | null = null;
 function enableContextPropagation() {
@@ -64,7 +66,7 @@ export interface Tracing {
   trace<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T>;
   /** A server span for an HTTP request (continuing a W3C `traceparent` it carries), active while `handle` runs. */
   serve<T extends (...args: never[]) => unknown>(request: Request, handle: T): T;
-  /** Export what is buffered and stop. */
+  /** Export what is buffered (for a few seconds at most) and stop. Never fails: a lost span is not worth a failed stop. */
   shutdown(): Promise<void>;
 }
 
@@ -85,7 +87,10 @@ export function createTracing(otel: Config["otel"], log: Logger): Tracing | null
       const span = tracer.startSpan(request.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": request.method } }, parent);
       return context.bind(trace.setSpan(parent, span).setValue(TRACER, tracer), handle);
     },
-    shutdown: () => provider.shutdown(),
+    async shutdown() {
+      const exported = provider.shutdown().catch((error) => log.warn(`could not export the last trace spans to ${otel.tracesUrl}`, { error }));
+      await Promise.race([exported, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_EXPORT_MS).unref())]);
+    },
   };
 }
 

@@ -113,3 +113,19 @@ describe("OpenTelemetry traces over OTLP/HTTP", () => {
     expect(brain.events).toContain("exception");
   });
 });
+
+describe("an unreachable collector", () => {
+  it("costs a logged warning, never a failed request or a failed stop", async () => {
+    const gone = startOtlpStandIn();
+    gone.stop();
+    const warnings: string[] = [];
+    const lonely = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: gone.url }, { log: createLogger("warn", (line) => warnings.push(line)) });
+    try {
+      expect((await lonely.api("GET", "/api/v1/agents")).status).toBe(200);
+    } finally {
+      await lonely.stop();
+    }
+    // The stop waited a few seconds at most; the exporter's retries end later, in a warning.
+    await until(() => warnings.some((l) => l.includes("could not export") && l.includes(`${gone.url}/v1/traces`)));
+  });
+});
