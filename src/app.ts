@@ -92,7 +92,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
   const knowledge = createKnowledgeIndex({ database, config, log });
-  const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log, metrics });
+  const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log, telemetry });
   const uploads = new UploadsService(database.db, config.dataDir);
   const gaps = new GapRecorder(database.db, knowledge, agents, log);
   const egress = createEgressGuard({ allowlist: config.egressAllowlist });

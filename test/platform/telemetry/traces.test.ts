@@ -93,6 +93,14 @@ describe("OpenTelemetry traces over OTLP/HTTP", () => {
     expect(new Set(otlp.authorizations)).toEqual(new Set(["Bearer collector-secret"]));
   });
 
+  it("traces each background job attempt as a trace of its own (the knowledge source's ingestion)", async () => {
+    const ingest = await until(() => otlp.spans.find((s) => s.name === "job knowledge-ingest"));
+    expect(ingest.parentSpanId).toBeNull();
+    expect(ingest.status).toBe(0);
+    expect(ingest.attributes).toMatchObject({ "job.attempt": 1 });
+    expect(typeof ingest.attributes["job.id"]).toBe("string");
+  });
+
   it("continues the W3C traceparent a request arrives with", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const parent = "00f067aa0ba902b7";
