@@ -9,6 +9,8 @@ import type { Telemetry } from "./index.ts";
 
 /** Anything else a client sends as a method is counted as `other`, so no client can mint series. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+/** Probes and scrapes, every few seconds from every replica: counted, but a trace of each would drown the rest. */
+const UNTRACED = new Set(["/health", "/ready", "/metrics"]);
 
 export function requestTelemetry(telemetry: Telemetry) {
   const { metrics, tracing } = telemetry;
@@ -16,7 +18,10 @@ export function requestTelemetry(telemetry: Telemetry) {
   const plugin = new Elysia({ name: "flowyte-request-telemetry" });
   // Elysia's way to run the whole request (every hook and the handler) inside a function of ours, here the span's
   // context; the framework's own OpenTelemetry plugin does the same.
-  if (tracing) plugin.wrap(((handle: (...args: never[]) => unknown, request: Request) => tracing.serve(request, handle)) as unknown as Parameters<typeof plugin.wrap>[0]);
+  if (tracing) {
+    const serve = (handle: (...args: never[]) => unknown, request: Request) => (UNTRACED.has(new URL(request.url).pathname) ? handle : tracing.serve(request, handle));
+    plugin.wrap(serve as unknown as Parameters<typeof plugin.wrap>[0]);
+  }
   return plugin
     .onRequest((ctx) => {
       requests.set(ctx, { started: performance.now(), span: trace.getActiveSpan() });

@@ -109,6 +109,14 @@ describe("OpenTelemetry traces over OTLP/HTTP", () => {
     expect(turn.traceId).toBe(traceId);
   });
 
+  it("leaves probes and scrapes untraced: /health, /ready and /metrics", async () => {
+    for (const path of ["/health", "/ready", "/metrics"]) expect((await fetch(`${app.url}${path}`)).status).toBe(200);
+    // A request after them, traced: once its span is exported, theirs would have been too.
+    await tracedMessage("Do you ship to Mexico?");
+    const names = new Set(otlp.spans.map((s) => s.name));
+    for (const name of ["GET /health", "GET /ready", "GET /metrics"]) expect(names.has(name)).toBe(false);
+  });
+
   it("writes the turn's trace and span ids on a log line written inside it, and marks the failed brain span", async () => {
     const { turn, trace, reply } = await tracedMessage("please break now");
     expect(reply.messages[0].content).toContain("something went wrong");
