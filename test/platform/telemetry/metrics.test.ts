@@ -122,6 +122,15 @@ describe("GET /metrics", () => {
     for (const s of ingestQueue) expect(s.value).toBeGreaterThanOrEqual(0);
   });
 
+  it("counts failed job attempts by queue: a source whose site cannot be reached", async () => {
+    const { agent } = await chatAgent("Unlucky desk", lookups.url);
+    const gone = startWebhookTarget();
+    gone.stop();
+    const created = await app.api("POST", `/api/v1/agents/${agent.id}/knowledge/sources`, { key, body: { kind: "url", label: "FAQ", url: `${gone.url}/faq` } });
+    expect(created.status).toBe(201);
+    await until(async () => total((await scrape()).exposition, "flowyte_job_failures_total", { queue: "knowledge-ingest" }) >= 1);
+  });
+
   it("stays out of the API document, like the other operator endpoints", async () => {
     const doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
     expect(Object.keys(doc.paths)).not.toContain("/metrics");
