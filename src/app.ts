@@ -49,9 +49,10 @@ import { createGeocoder } from "./platform/geo/index.ts";
 import { createJobs } from "./platform/jobs/index.ts";
 import { createEventBus } from "./platform/events/index.ts";
 import type { Logger } from "./platform/log.ts";
+import { createTelemetry, metricsRoute, requestTelemetry, traced } from "./platform/telemetry/index.ts";
 import { ConversationRuntime } from "./runtime/conversation.ts";
 import { ConversationStore } from "./runtime/store.ts";
-import { createSkillRunner } from "./runtime/tools/index.ts";
+import { createSkillRunner, type Retriever } from "./runtime/tools/index.ts";
 import pkg from "../package.json";
 
 const DependencyReportSchema = t.Object(Object.fromEntries(DEPENDENCY_NAMES.map((name) => [name, t.Union([t.Literal("up"), t.Literal("down"), t.Literal("not_configured")])])));
@@ -67,6 +68,10 @@ export interface AppDeps {
 
 export function createApp({ config, database, sealer, log, speech: givenSpeech }: AppDeps) {
   const audit = new AuditRecorder(database.db, log);
+  const telemetry = createTelemetry(config, log);
+  const { metrics } = telemetry;
+  /** Set once the server is told to stop: readiness fails so load balancers move traffic away first. */
+  let draining = false;
   const idempotency = new IdempotencyStore(database.db, sealer);
   const rateLimits = createRateLimitStore({ database, redisUrl: config.redisUrl, log });
   const conventions = createConventions({
@@ -94,32 +99,37 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
   const knowledge = createKnowledgeIndex({ database, config, log });
-  const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log });
+  const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log, telemetry });
   const events = createEventBus({ database, log, retentionDays: config.eventRetentionDays });
   jobs.schedule("domain-events-prune", "41 * * * *", () => events.prune());
   const uploads = new UploadsService(database.db, config.dataDir);
   const gaps = new GapRecorder(database.db, knowledge, agents, log);
   const egress = createEgressGuard({ allowlist: config.egressAllowlist });
-  const ingestion = createIngestion({ db: database.db, jobs, index: knowledge, files: uploads, egress, log, onIndexed: (source) => gaps.coverBy(source) });
+  const ingestion = createIngestion({ db: database.db, jobs, index: knowledge, files: uploads, egress, log, metrics, onIndexed: (source) => gaps.coverBy(source) });
+  // Every knowledge search (a brain's, the knowledge_query skill's) is a span of the turn that made it.
+  const retriever: Retriever = { search: (...args) => traced("knowledge.retrieval", {}, () => knowledge.retriever.search(...args)) };
   const runtime = new ConversationRuntime({
     store,
-    runSkill: createSkillRunner({ sealer, config, geocoder, log, retriever: knowledge.retriever }),
+    runSkill: createSkillRunner({ sealer, config, geocoder, log, retriever, metrics }),
     llm: config.llm,
-    retriever: knowledge.retriever,
+    retriever,
     onUnanswered: (question) => void gaps.record(question),
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
+    metrics,
   });
   scheduleMetering({ db: database.db, jobs, rates: config.usageRates, log });
-  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits, events };
+  const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits, events, telemetry };
 
   // normalize "typebox": Elysia's default normalizer turns a wrong-typed nested object whose fields are all
   // optional into {} instead of refusing it; TypeBox's own cleaning keeps the validation honest.
   const talk = createTalk(ctx);
   // WebSocket messages (the in-browser voice test) are 20 ms audio frames and small JSON: 256 KiB is plenty.
   const app = new Elysia({ normalize: "typebox", serve: { maxRequestBodySize: 32 * 1024 * 1024 }, websocket: { maxPayloadLength: 256 * 1024 } })
+    .use(requestTelemetry(telemetry))
     .use(conventions)
     .use(openApiDocs(pkg.version))
+    .use(metricsRoute(telemetry, config.metricsToken))
     .get("/health", () => ({ status: "ok" as const }), {
       publicRoute: true,
       response: { 200: t.Object({ status: t.Literal("ok") }) },
@@ -128,17 +138,20 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .get(
       "/ready",
       async ({ set }) => {
-        const [ready, dependencies] = await Promise.all([database.ready(), dependencyHealth()]);
+        const [ready, dependencies] = await Promise.all([draining ? false : database.ready(), dependencyHealth()]);
         set.status = ready ? 200 : 503;
-        return { status: ready ? ("ready" as const) : ("not_ready" as const), storage: database.kind, dependencies };
+        return { status: ready ? ("ready" as const) : draining ? ("draining" as const) : ("not_ready" as const), storage: database.kind, dependencies };
       },
       {
         publicRoute: true,
-        response: { 200: t.Object({ status: t.Literal("ready"), storage: t.String(), dependencies: DependencyReportSchema }), 503: t.Object({ status: t.Literal("not_ready"), storage: t.String(), dependencies: DependencyReportSchema }) },
+        response: {
+          200: t.Object({ status: t.Literal("ready"), storage: t.String(), dependencies: DependencyReportSchema }),
+          503: t.Object({ status: t.Union([t.Literal("not_ready"), t.Literal("draining")]), storage: t.String(), dependencies: DependencyReportSchema }),
+        },
         detail: {
           summary: "Readiness",
           description:
-            "Storage answers and every migration is applied (else 503). `dependencies` reports each optional system the server calls: `up`, `down` or `not_configured`; one that is down does not make the server unready, since conversations go on without it.",
+            "Storage answers and every migration is applied (else 503 `not_ready`); `draining` (503) once the server has been told to stop, so load balancers send no new requests. `dependencies` reports each optional system the server calls: `up`, `down` or `not_configured`; one that is down does not make the server unready, since conversations go on without it.",
           tags: ["Health"],
         },
       },
@@ -196,7 +209,12 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
           return { compiled, versionId: versionId! };
         },
         log,
+        telemetry,
       });
+    },
+    /** Stop taking new work: `/ready` answers 503 `draining` from now on (requests and calls are still served). */
+    startDraining() {
+      draining = true;
     },
     /** Stop background work (jobs still running come back as retries), store what is buffered (audit entries). */
     async drain() {
@@ -209,6 +227,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
       await knowledge.stop();
       await audit.flush();
       await rateLimits.close();
+      // Last: the spans of everything above go out before the process ends.
+      await telemetry.shutdown();
     },
   };
 }

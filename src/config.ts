@@ -78,6 +78,12 @@ export interface Config {
   replicaId: string;
   /** Days domain events are kept once every subscription has handled them (and a subscription not run is kept). */
   eventRetentionDays: number;
+  /** Bearer token `/metrics` asks for; null = the endpoint is open (firewall it, or set one). */
+  metricsToken: string | null;
+  /** OTLP/HTTP trace export; null = no tracing (spans cost nothing). */
+  otel: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
+  /** On SIGTERM, how long `/ready` answers 503 before the server stops, so load balancers take it out of rotation first. */
+  shutdownDelayMs: number;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -242,6 +248,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const replicaId = text("REPLICA_ID") ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 80)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(replicaId)) problems.push(`REPLICA_ID must be letters, digits, '.', '-' or '_', at most 100 (got "${replicaId}")`);
 
+  const metricsToken = text("METRICS_TOKEN");
+  if (metricsToken !== null && metricsToken.length < 16) problems.push("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
+  // The OpenTelemetry SDK's own variable names, so an operator's existing collector setup carries over.
+  const otlpEndpoint = url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const otlpHeaders = parseOtlpHeaders(text("OTEL_EXPORTER_OTLP_HEADERS"), problems);
+  const otel = otlpEndpoint ? { tracesUrl: `${otlpEndpoint}/v1/traces`, headers: otlpHeaders, serviceName: text("OTEL_SERVICE_NAME") ?? "flowyte" } : null;
+  const shutdownDelayMs = integer("SHUTDOWN_DELAY_SECONDS", 0, 0, 300) * 1000;
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -274,7 +288,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl,
     replicaId,
     eventRetentionDays,
+    metricsToken,
+    otel,
+    shutdownDelayMs,
   };
+}
+
+/** `name=value,name2=value2`, values URL-encoded, as the OpenTelemetry specification defines OTEL_EXPORTER_OTLP_HEADERS. */
+function parseOtlpHeaders(value: string | null, problems: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (value ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    const name = at > 0 ? pair.slice(0, at).trim() : "";
+    let decoded: string | null = null;
+    try {
+      decoded = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {}
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || decoded === null) {
+      problems.push(`OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs separated by commas, values URL-encoded (e.g. authorization=Bearer%20abc)`);
+      return {};
+    }
+    headers[name.toLowerCase()] = decoded;
+  }
+  return headers;
 }
 
 /** `voice=5,chat=1`: whole credits per unit by channel; a channel left out costs nothing. */

@@ -26,8 +26,15 @@ const shutdown = async (signal: string) => {
     process.exit(1);
   }
   stopping = true;
-  log.info(`${signal}: shutting down`);
   const server = await starting.catch(() => null);
+  // Readiness fails first, and the server keeps serving for SHUTDOWN_DELAY_SECONDS, so load balancers (a Kubernetes
+  // Service's endpoints, a proxy's health checks) stop sending requests before it stops listening.
+  server?.startDraining();
+  if (server && config.shutdownDelayMs > 0) {
+    log.info(`${signal}: draining; /ready answers 503 for ${config.shutdownDelayMs / 1000} s before the server stops`);
+    await Bun.sleep(config.shutdownDelayMs);
+  }
+  log.info(`${signal}: shutting down`);
   try {
     await server?.stop();
   } catch (err) {

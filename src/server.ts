@@ -16,6 +16,8 @@ export interface RunningServer {
   events: EventBus;
   /** The registered routes with their documentation, for introspection (the docs test walks them). */
   routes: { method: string; path: string; hidden: boolean; detail: Record<string, unknown> | undefined }[];
+  /** `/ready` answers 503 `draining` from now on; everything else still works until `stop()`. */
+  startDraining(): void;
   stop(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, events, start, drain } = createApp({ config, database, sealer, log, ...overrides });
+    const { app, events, start, drain, startDraining } = createApp({ config, database, sealer, log, ...overrides });
     try {
       await start();
     } catch (err) {
@@ -46,6 +48,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
         const detail = (r.hooks as { detail?: Record<string, unknown> }).detail;
         return { method: r.method, path: r.path, hidden: detail?.hide === true, detail };
       }),
+      startDraining,
       async stop() {
         if (stopped) return;
         stopped = true;

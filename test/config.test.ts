@@ -107,6 +107,29 @@ describe("configuration", () => {
     expect(problemsOf({ LLM_TIMEOUT_MS: "0", KNOWLEDGE_SEARCH_TIMEOUT_MS: "soon" })).toEqual(["LLM_TIMEOUT_MS must be an integer between 100 and 600000 (got \"0\")", 'KNOWLEDGE_SEARCH_TIMEOUT_MS must be an integer between 50 and 60000 (got "soon")']);
   });
 
+  it("reads metrics, tracing and draining settings, the OpenTelemetry variables with their specified syntax", () => {
+    expect(loadConfig({})).toMatchObject({ metricsToken: null, otel: null, shutdownDelayMs: 0 });
+    const c = loadConfig({
+      METRICS_TOKEN: "0123456789abcdef",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector:4318/",
+      OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%20abc, x-scope-orgid=tenant%2C1",
+      OTEL_SERVICE_NAME: "flowyte-eu",
+      SHUTDOWN_DELAY_SECONDS: "5",
+    });
+    expect(c).toMatchObject({
+      metricsToken: "0123456789abcdef",
+      otel: { tracesUrl: "http://otel-collector:4318/v1/traces", headers: { authorization: "Bearer abc", "x-scope-orgid": "tenant,1" }, serviceName: "flowyte-eu" },
+      shutdownDelayMs: 5000,
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }).otel).toEqual({ tracesUrl: "http://c:4318/v1/traces", headers: {}, serviceName: "flowyte" });
+    expect(problemsOf({ METRICS_TOKEN: "short" })).toEqual(["METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)"]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://c:4317" })[0]).toStartWith("OTEL_EXPORTER_OTLP_ENDPOINT must be a http or https URL");
+    for (const bad of ["no-equals-sign", "=value", "bad name=x", "k=%E0%A4%A"]) {
+      expect(problemsOf({ OTEL_EXPORTER_OTLP_HEADERS: bad })[0]).toStartWith("OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs");
+    }
+    expect(problemsOf({ SHUTDOWN_DELAY_SECONDS: "301" })[0]).toStartWith("SHUTDOWN_DELAY_SECONDS must be an integer between 0 and 300");
+  });
+
   it("makes `bun start` exit non-zero with the message on a bad value", async () => {
     const proc = Bun.spawn(["bun", "src/main.ts"], { env: { ...process.env, PORT: "99999", DATABASE_URL: "" }, stderr: "pipe", stdout: "pipe" });
     const code = await proc.exited;

@@ -5,6 +5,7 @@
 //   server → browser  {"type":"ready","conversationId":…}  {"type":"event","event":AuditEvent}  {"type":"clear"}
 //                     {"type":"ended","reason":…}  (then the server closes the socket with 1000)
 import type { Logger } from "../src/platform/log.ts";
+import type { Telemetry } from "../src/platform/telemetry/index.ts";
 import type { ConversationRuntime, StartOptions } from "../src/runtime/conversation.ts";
 import { CallSession, type CallSpeech, type CallTransport } from "./call/index.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -31,6 +32,7 @@ export interface BrowserCallOptions {
   log: Logger;
   /** The call's timers and time readings (the system's unless a test drives time itself). */
   clock?: Clock;
+  telemetry?: Telemetry;
 }
 
 export class BrowserCall {
@@ -68,7 +70,7 @@ export class BrowserCall {
       outputRate: BROWSER_AUDIO.sampleRate,
       onAudio: (listener) => void (this.audioListener = listener),
       onDtmf: (listener) => void (this.dtmfListener = listener),
-      play: (samples) => playout.play(samples),
+      play: (samples, started) => playout.play(samples, started),
       clear: () => {
         playout.clear();
         this.sendJson({ type: "clear" }); // the browser drops what it has buffered, too
@@ -93,6 +95,7 @@ export class BrowserCall {
       },
       log: o.log,
       clock: this.clock,
+      telemetry: o.telemetry,
     });
   }
 

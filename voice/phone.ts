@@ -1,6 +1,7 @@
 // A phone call: the ARI call's media as RTP on a port of our own, handed to a call session. The port comes from
 // the RTP range (RTP_PORT_MIN–MAX) and goes back when the call ends.
 import type { Logger } from "../src/platform/log.ts";
+import type { Telemetry } from "../src/platform/telemetry/index.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
 import { CallEndedError, type InboundCall } from "./ari/index.ts";
@@ -40,6 +41,7 @@ export interface PhoneCallDeps {
   log: Logger;
   /** The call's timers and time readings (the system's unless a test drives time itself). */
   clock?: Clock;
+  telemetry?: Telemetry;
 }
 
 export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): Promise<void> {
@@ -56,7 +58,8 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       return await refuse(call, log, refusal ?? "agent_lookup_failed", error, refusal ? "warn" : "error");
     }
     const { compiled, versionId } = served;
-    opened = await openEndpoint(deps.ports, log, clock);
+    const metrics = deps.telemetry?.metrics;
+    opened = await openEndpoint(deps.ports, log, clock, metrics && ((ms) => metrics.rtpLateness.observe(ms / 1000)));
     if (!opened) return await refuse(call, log, "no_rtp_port", "no free RTP port for a call; raise RTP_PORT_MAX", "error");
     const { endpoint, port } = opened;
     const media = await call.openMedia({ format: "ulaw", localPort: port });
@@ -75,6 +78,7 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       hangup: () => call.hangup(),
       log,
       clock,
+      telemetry: deps.telemetry,
     });
     call.onHangup(() => void session.callerHungUp());
     const stop = () => void session.callerHungUp(typeof deps.stopping.reason === "string" ? deps.stopping.reason : "server_stopping");
@@ -113,12 +117,12 @@ function refusalOf(error: unknown): string | null {
  * An RTP endpoint on a port of the pool. A port something else holds (EADDRINUSE: another program took it) goes to
  * the back of the pool and the next one is tried.
  */
-async function openEndpoint(ports: PortPool, log: Logger, clock: Clock): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
+async function openEndpoint(ports: PortPool, log: Logger, clock: Clock, onSendLateness?: (ms: number) => void): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const port = ports.take();
     if (port === null) return null;
     try {
-      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true, clock }), port };
+      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true, clock, onSendLateness }), port };
     } catch (error) {
       ports.give(port);
       if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
@@ -144,7 +148,7 @@ function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock): C
       endpoint.on("dtmf", (d: DtmfDigit) => fresh(d.digit) && listener(d.digit));
       call.onDtmf((digit) => fresh(digit) && listener(digit));
     },
-    play: (samples) => endpoint.play(samples),
+    play: (samples, started) => endpoint.play(samples, started),
     clear: () => endpoint.clear(),
     get playing() {
       return endpoint.playing;

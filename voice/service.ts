@@ -8,6 +8,7 @@
 import type { Config } from "../src/config.ts";
 import type { Db } from "../src/platform/db/index.ts";
 import type { Logger } from "../src/platform/log.ts";
+import type { Telemetry } from "../src/platform/telemetry/index.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import { startVoiceBridge, type RouteCall, type VoiceBridge } from "./ari/index.ts";
@@ -35,6 +36,7 @@ export interface VoiceServiceDeps {
   /** The version a live call serves; throws when the agent has none (the caller then hears the refusal). */
   compiledFor(organizationId: string, agentId: string): Promise<{ compiled: CompiledConfig; versionId: string }>;
   log: Logger;
+  telemetry?: Telemetry;
 }
 
 /** While this replica holds the application. */
@@ -97,7 +99,7 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
       replicaId,
       route: deps.route,
       onCall: (call) => {
-        const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, replicaId, log });
+        const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, replicaId, log, telemetry: deps.telemetry });
         calls.add(handled);
         return handled.finally(() => calls.delete(handled));
       },

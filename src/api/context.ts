@@ -9,6 +9,7 @@ import type { createConventions } from "../platform/http/conventions.ts";
 import type { Geocoder } from "../platform/geo/index.ts";
 import type { RateLimitStore } from "../platform/http/rate-limit.ts";
 import type { Logger } from "../platform/log.ts";
+import type { Telemetry } from "../platform/telemetry/index.ts";
 import type { ConversationRuntime } from "../runtime/conversation.ts";
 import type { Speech } from "../../voice/speech/index.ts";
 import type { AgentsService } from "./agents/service.ts";
@@ -35,4 +36,6 @@ export interface ApiContext {
   rateLimits: RateLimitStore;
   /** Domain events: subscribe to react to changes (docs/events.md); emit with appendEvents inside the change's transaction. */
   events: EventBus;
+  /** Metrics and traces of this app instance. */
+  telemetry: Telemetry;
 }

@@ -1,4 +1,6 @@
 // A small leveled logger: one line per event, JSON fields after the message, to stderr so stdout stays free for CLI output.
+// A line written inside a traced span carries its trace_id and span_id, to find the trace of a logged failure.
+import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import type { LogLevel } from "../config.ts";
 import { replaceEmailAddresses } from "./caller-text.ts";
 
@@ -15,6 +17,8 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
+    const span = trace.getSpanContext(context.active());
+    if (span && isSpanContextValid(span)) fields = { ...fields, trace_id: span.traceId, span_id: span.spanId };
     const extra = fields && Object.keys(fields).length ? " " + JSON.stringify(fields, logReplacer) : "";
     write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${redactSecrets(msg)}${extra}`);
   };

@@ -7,6 +7,7 @@
 import type { Logger } from "../platform/log.ts";
 import { newId } from "../platform/ids.ts";
 import { WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, wantsPerson } from "./brain/builtin.ts";
+import { type Metrics, observeTurn, traced } from "../platform/telemetry/index.ts";
 import { createOpenAiCompatibleBrain, type LlmSettings } from "./brain/openai-compatible.ts";
 import type { Brain, BrainAction } from "./brain/types.ts";
 import type { CompiledConfig, CompiledSkill } from "./compiled.ts";
@@ -57,6 +58,8 @@ export interface RuntimeDeps {
   loadCompiled(row: ConversationRow): Promise<CompiledConfig>;
   clock?: () => number;
   log: Logger;
+  /** Turn latency by channel. (Spans need nothing: each follows the trace its caller is in, if any.) */
+  metrics?: Metrics;
   fetch?: typeof fetch;
   /** A question the agent could not answer (knowledge gaps). */
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
@@ -130,7 +133,7 @@ export class ConversationRuntime {
       turnLeaseExpiresAt: null,
     };
     const live = this.live.open(row, opts.compiled);
-    return this.live.first(live, async () => {
+    return traced("conversation.start", { "conversation.id": row.id, "conversation.channel": row.channel }, () => this.live.first(live, async () => {
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       live.receipt.add("call_started", { agentId: row.agentId, agentVersionId: row.agentVersionId, draftMode: row.draftMode, source: row.source, channel: row.channel, brain: this.brain.name });
@@ -142,12 +145,12 @@ export class ConversationRuntime {
       this.say(turn, this.greeting(live));
       await this.persist(turn);
       return turn.result;
-    });
+    }));
   }
 
   /** One caller input, answered. */
   async turn(organizationId: string, conversationId: string, input: RuntimeInput, sink: TurnSink = {}, signal: AbortSignal = new AbortController().signal): Promise<TurnResult> {
-    return this.live.run(organizationId, conversationId, async (live) => {
+    return this.live.run(organizationId, conversationId, (live) => observeTurn(this.deps.metrics, live.row.channel, conversationId, async () => {
       if (live.row.status === "ended") throw new ConversationEndedError(conversationId);
       const turn = new Turn(live, sink, signal);
       live.receipt.listen(sink.event);
@@ -169,18 +172,18 @@ export class ConversationRuntime {
       live.receipt.add("latency", { turnMs: this.clock() - started, toolMs: turn.toolMs, brain: this.brain.name });
       await this.persist(turn);
       return turn.result;
-    }, signal);
+    }), signal);
   }
 
   /** Close a conversation (caller hung up, chat ended). Ending twice is harmless. */
   async end(organizationId: string, conversationId: string, reason: string, sink: TurnSink = {}): Promise<void> {
-    await this.live.run(organizationId, conversationId, async (live) => {
+    await traced("conversation.end", { "conversation.id": conversationId, "conversation.end_reason": reason }, () => this.live.run(organizationId, conversationId, async (live) => {
       if (live.row.status === "ended") return;
       const turn = new Turn(live, sink, new AbortController().signal);
       live.receipt.listen(sink.event);
       this.finish(turn, reason);
       await this.persist(turn);
-    });
+    }));
   }
 
   /**
@@ -278,7 +281,7 @@ export class ConversationRuntime {
     for (let round = 0; round < MAX_BRAIN_ROUNDS && !turn.stop && !turn.signal.aborted; round++) {
       const streamed = this.screenedStream(turn);
       const state = this.brainState(turn);
-      const actions = await this.brain.next({
+      const actions = await traced("brain", { "brain.name": this.brain.name, "brain.round": round }, () => this.brain.next({
         agent: live.compiled.agent,
         skills: live.skills,
         playbooks: live.compiled.playbooks,
@@ -293,7 +296,7 @@ export class ConversationRuntime {
         toolResults: turn.toolResults,
         signal: turn.signal,
         onDelta: streamed.push,
-      });
+      }));
       let calledTools = false;
       for (const action of actions) {
         if (turn.stop) break;

@@ -120,6 +120,65 @@ describe.skipIf(!helm)("helm template helm/flowyte", () => {
     expect(sip.ports.map((p: any) => `${p.port}/${p.protocol}`)).toEqual(["5060/UDP", ...Array.from({ length: 10 }, (_, i) => `${10000 + i}/UDP`)]);
   });
 
+  const cluster = ["postgresql.enabled=true", "persistence.enabled=false", "config.meiliUrl=http://meilisearch:7700"];
+
+  it("scales with a HorizontalPodAutoscaler when autoscaling.enabled, leaving the replica count to it", () => {
+    expect(find(render(), "HorizontalPodAutoscaler", "t-flowyte")).toBeUndefined();
+    expect(renderError("autoscaling.enabled=true")).toContain("needs Postgres");
+    expect(renderError("autoscaling.enabled=true", "postgresql.enabled=true", "persistence.enabled=false")).toContain("needs Meilisearch");
+    expect(renderError(...cluster, "autoscaling.enabled=true", "autoscaling.minReplicas=4", "autoscaling.maxReplicas=3")).toContain("minReplicas must not exceed");
+    const manifests = render(...cluster, "autoscaling.enabled=true", "autoscaling.targetMemoryUtilizationPercentage=80");
+    const hpa = find(manifests, "HorizontalPodAutoscaler", "t-flowyte")!;
+    expect(hpa.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "t-flowyte" }, minReplicas: 2, maxReplicas: 5 });
+    expect(hpa.spec.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization])).toEqual([["cpu", 70], ["memory", 80]]);
+    expect(find(manifests, "Deployment", "t-flowyte")!.spec.replicas).toBeUndefined();
+  });
+
+  it("keeps replicas up through node drains with a PodDisruptionBudget whenever more than one may run, or when asked", () => {
+    const pdb = (...sets: string[]) => find(render(...sets), "PodDisruptionBudget", "t-flowyte");
+    expect(pdb()).toBeUndefined();
+    const selector = find(render(), "Deployment", "t-flowyte")!.spec.selector;
+    expect(pdb(...cluster, "replicaCount=2")!.spec).toEqual({ minAvailable: 1, selector });
+    expect(pdb(...cluster, "autoscaling.enabled=true")!.spec.minAvailable).toBe(1);
+    expect(pdb(...cluster, "replicaCount=3", "podDisruptionBudget.maxUnavailable=1")!.spec).toEqual({ maxUnavailable: 1, selector });
+    expect(pdb(...cluster, "replicaCount=2", "podDisruptionBudget.enabled=false")).toBeUndefined();
+    expect(pdb("podDisruptionBudget.enabled=true", "podDisruptionBudget.minAvailable=0")!.spec.minAvailable).toBe(0);
+  });
+
+  it("renders a ServiceMonitor for /metrics only when asked, sending the metrics token when there is one", () => {
+    expect(render().some((m) => m.kind === "ServiceMonitor")).toBe(false);
+    const plain = find(render("metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=kube-prometheus"), "ServiceMonitor", "t-flowyte")!;
+    expect((plain as any).metadata.labels.release).toBe("kube-prometheus");
+    expect(plain.spec.selector.matchLabels).toEqual(find(render(), "Service", "t-flowyte")!.spec.selector);
+    expect(plain.spec.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }]);
+
+    const manifests = render("metrics.serviceMonitor.enabled=true", "secrets.metricsToken=0123456789abcdef0123");
+    expect(find(manifests, "ServiceMonitor", "t-flowyte")!.spec.endpoints[0].authorization).toEqual({ type: "Bearer", credentials: { name: "t-flowyte", key: "METRICS_TOKEN" } });
+    expect(Buffer.from(find(manifests, "Secret", "t-flowyte")!.data!.METRICS_TOKEN!, "base64").toString()).toBe("0123456789abcdef0123");
+    const env = find(manifests, "Deployment", "t-flowyte")!.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "METRICS_TOKEN", valueFrom: { secretKeyRef: { name: "t-flowyte", key: "METRICS_TOKEN", optional: true } } });
+    const mine = find(render("existingSecret=mine", "metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.tokenFromExistingSecret=true"), "ServiceMonitor", "t-flowyte")!;
+    expect(mine.spec.endpoints[0].authorization.credentials).toEqual({ name: "mine", key: "METRICS_TOKEN" });
+  });
+
+  it("sends traces to the collector named in config.otelExporterOtlpEndpoint, its headers from the Secret", () => {
+    expect(find(render(), "ConfigMap", "t-flowyte")!.data!.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+    const manifests = render("config.otelExporterOtlpEndpoint=http://otel-collector:4318", "config.otelServiceName=flowyte-eu", "secrets.otlpHeaders=authorization=Bearer%20abc");
+    expect(find(manifests, "ConfigMap", "t-flowyte")!.data).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector:4318", OTEL_SERVICE_NAME: "flowyte-eu" });
+    expect(Buffer.from(find(manifests, "Secret", "t-flowyte")!.data!.OTEL_EXPORTER_OTLP_HEADERS!, "base64").toString()).toBe("authorization=Bearer%20abc");
+  });
+
+  it("drains a stopping pod: /ready fails for config.shutdownDelaySeconds, checked often enough to notice, within the grace period", () => {
+    const manifests = render();
+    expect(find(manifests, "ConfigMap", "t-flowyte")!.data!.SHUTDOWN_DELAY_SECONDS).toBe("5");
+    const pod = find(manifests, "Deployment", "t-flowyte")!.spec.template.spec;
+    const probe = pod.containers[0].readinessProbe;
+    expect(probe.httpGet).toEqual({ path: "/ready", port: "http" });
+    expect(probe.periodSeconds * probe.failureThreshold).toBeLessThanOrEqual(5);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(5);
+    expect(renderError("config.shutdownDelaySeconds=30")).toContain("shorter than terminationGracePeriodSeconds");
+  });
+
   it("refuses two trunk sources", () => {
     expect(renderError("asterisk.enabled=true", "asterisk.trunk.config=x", "asterisk.trunk.existingSecret=mine")).toContain("choose one trunk source");
   });

@@ -15,6 +15,7 @@ export interface ScriptedReply {
   toolCalls?: { name: string; arguments: Record<string, unknown> }[];
 }
 
+/** Throwing answers the request 500 with an OpenAI-style error body. */
 export type Script = (request: ChatRequest, index: number) => ScriptedReply;
 
 export interface ScriptedLlm {
@@ -43,7 +44,13 @@ export function startScriptedLlm(script: Script, opts: { chunkSize?: number } = 
       if (req.method !== "POST" || !url.pathname.endsWith("/chat/completions")) return new Response("not found", { status: 404 });
       const body = (await req.json()) as ChatRequest;
       requests.push(body);
-      const reply = script(body, requests.length - 1);
+      let reply: ScriptedReply;
+      try {
+        reply = script(body, requests.length - 1);
+      } catch (error) {
+        // A script that throws makes the server fail the request, as an overloaded or broken model server does.
+        return Response.json({ error: { message: (error as Error).message, type: "server_error" } }, { status: 500 });
+      }
       const id = `chatcmpl-${requests.length}`;
       const created = Math.floor(Date.now() / 1000);
       if (!body.stream) {

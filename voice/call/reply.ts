@@ -1,6 +1,7 @@
 // The agent's speech: sentence by sentence, synthesized one ahead of what plays, held while the caller is still
 // talking (holdForCaller), and cut off by barge-in once it plays.
 import type { Logger } from "../../src/platform/log.ts";
+import { startSpan, traced } from "../../src/platform/telemetry/index.ts";
 import type { AgentSettings } from "../../src/runtime/compiled.ts";
 import type { Clock } from "../clock.ts";
 import { float32ToInt16, Resampler } from "../media/index.ts";
@@ -55,6 +56,13 @@ export class ReplyPlayer {
     const reply = new AbortController();
     this.reply = reply;
     this.playing = false;
+    // From the reply's text to its first packet on the wire: synthesis of the first sentence and any hold included.
+    const firstAudio = startSpan("voice.first_audio", { "reply.sentences": sentences.length });
+    let sent = false;
+    const firstSent = () => {
+      sent = true;
+      firstAudio?.end();
+    };
     let heldMs = 0;
     let next = this.synthesize(sentences[0]!);
     for (let i = 0; i < sentences.length && !reply.signal.aborted && !d.ended(); i++) {
@@ -67,7 +75,7 @@ export class ReplyPlayer {
         if (reply.signal.aborted || d.ended()) break;
         this.playing = true;
       }
-      const playing = d.transport.play(audio);
+      const playing = d.transport.play(audio, first ? firstSent : undefined);
       if (first && since !== undefined) {
         // The time the reply was held for the caller is theirs, not the platform's: it is on the barge_in event.
         d.note("latency", { endOfSpeechToFirstAudioMs: d.clock.now() - since - heldMs });
@@ -79,6 +87,8 @@ export class ReplyPlayer {
       this.reply = null;
       this.playing = false;
     }
+    // Never played (cut off first, hang-up, synthesis failed): the span ends here, saying so.
+    if (!sent) firstAudio?.setAttribute("reply.played", false).end();
   }
 
   /** Stops the agent's reply if it is playing; a reply not yet playing waits for the caller instead (holdForCaller). */
@@ -107,12 +117,14 @@ export class ReplyPlayer {
     const a = d.agent;
     const language = d.language();
     try {
-      const speech = await d.tts.synthesize(text, {
-        voiceId: a.voiceMap[language] ?? (language === a.primaryLanguage ? (a.defaultVoiceId ?? undefined) : undefined),
-        language,
-        speed: typeof a.voiceSettings.speed === "number" ? a.voiceSettings.speed : undefined,
-        pronunciations: a.lexicon.pronunciations,
-      });
+      const speech = await traced("tts.synthesize", { "tts.language": language, "tts.characters": text.length }, () =>
+        d.tts.synthesize(text, {
+          voiceId: a.voiceMap[language] ?? (language === a.primaryLanguage ? (a.defaultVoiceId ?? undefined) : undefined),
+          language,
+          speed: typeof a.voiceSettings.speed === "number" ? a.voiceSettings.speed : undefined,
+          pronunciations: a.lexicon.pronunciations,
+        }),
+      );
       const out = speech.sampleRate === d.transport.outputRate ? speech.samples : new Resampler(speech.sampleRate, d.transport.outputRate).process(speech.samples);
       return float32ToInt16(out);
     } catch (error) {

@@ -109,6 +109,16 @@ export class CallSession {
 
   /** Opens the conversation, greets, and listens until the call ends and everything about it is stored. */
   async run(): Promise<void> {
+    const inProgress = this.o.telemetry?.metrics.callsInProgress.labels({ source: this.o.start.source });
+    inProgress?.inc();
+    try {
+      await this.serve();
+    } finally {
+      inProgress?.dec();
+    }
+  }
+
+  private async serve(): Promise<void> {
     const { transport, runtime, start } = this.o;
     transport.onAudio((samples) => this.onAudio(samples));
     transport.onDtmf((digit) => this.onDigit(digit));
@@ -125,7 +135,7 @@ export class CallSession {
     this.maxTimer = this.clock.setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
     this.silenceTimer = this.clock.setInterval(() => this.fillSilence(), 20);
     const greetedFrom = this.clock.now();
-    this.later(() => this.respond(opened, greetedFrom));
+    this.later(() => this.traced("voice.greeting", () => this.respond(opened, greetedFrom)));
     await this.done;
     // A turn in flight when the call ended still writes its receipt: wait for it, and for the closing write.
     for (let t = this.turns; ; t = this.turns) {
@@ -216,14 +226,22 @@ export class CallSession {
     this.later(async () => {
       if (this.ended) return;
       try {
-        const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
-        await this.respond(result, since);
+        await this.traced("voice.turn", async () => {
+          const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
+          await this.respond(result, since);
+        });
       } catch (error) {
         // The runtime answers brain and skill failures itself; this is the runtime failing (storage down): still no dead air.
         this.o.log.error("voice turn failed", { conversationId, error });
         if (!this.ended) await this.sayDirect("I'm sorry, something went wrong on my side. Could you say that again?").catch(() => {});
       }
     });
+  }
+
+  /** A trace of its own for each turn of the call: the conversation's turn, speech synthesis, the first packet out. */
+  private traced(name: string, work: () => Promise<void>): Promise<void> {
+    const telemetry = this.o.telemetry;
+    return telemetry ? telemetry.trace(name, { "conversation.id": this.conversationId ?? "", "conversation.channel": "voice" }, work) : work();
   }
 
   /** Turns, and lines the channel says itself, run one at a time in the order they were asked for. */

@@ -1,5 +1,6 @@
 // What a call session is given: the channel carrying its audio, the speech engines, and its options.
 import type { Logger } from "../../src/platform/log.ts";
+import type { Telemetry } from "../../src/platform/telemetry/index.ts";
 import type { ConversationRuntime, StartOptions, Transfer } from "../../src/runtime/conversation.ts";
 import type { AuditEvent } from "../../src/runtime/receipt.ts";
 import type { Clock } from "../clock.ts";
@@ -11,8 +12,8 @@ export interface CallTransport {
   readonly outputRate: number;
   onAudio(listener: (samples: Int16Array) => void): void;
   onDtmf(listener: (digit: string) => void): void;
-  /** Queues speech; resolves when it has played, or was cut off by `clear()`. */
-  play(samples: Int16Array): Promise<{ finished: boolean; playedMs: number }>;
+  /** Queues speech; resolves when it has played, or was cut off by `clear()`. `started` runs as its first frame is sent. */
+  play(samples: Int16Array, started?: () => void): Promise<{ finished: boolean; playedMs: number }>;
   /** Stops playback now (barge-in). */
   clear(): void;
   readonly playing: boolean;
@@ -47,6 +48,8 @@ export interface CallSessionOptions {
   clock?: Clock;
   /** How long a reply may wait for a caller who is still talking before it plays anyway (default 5 s). */
   replyHoldLimitMs?: number;
+  /** Calls in progress, and a trace per turn (speech synthesis, the first packet of each reply). */
+  telemetry?: Telemetry;
 }
 
 /** The rate the VAD and recognizers hear. */

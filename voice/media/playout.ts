@@ -27,12 +27,15 @@ export interface PlayoutOptions {
   canSend?(): boolean;
   /** What paces the frames (the system's timers unless a test drives time itself). */
   clock?: Clock;
+  /** How late each sent frame left after its 20 ms slot, in ms (for the pacing metric). */
+  onLateness?(ms: number): void;
 }
 
 interface Playback {
   samples: Int16Array;
   offset: number;
   resolve: (result: PlaybackResult) => void;
+  started?: () => void;
 }
 
 export class Playout {
@@ -56,10 +59,13 @@ export class Playout {
     this.schedule();
   }
 
-  /** Queue audio behind what is already playing. Resolves when its last frame has played, or early when cut off. */
-  play(samples: Int16Array): Promise<PlaybackResult> {
+  /**
+   * Queue audio behind what is already playing. Resolves when its last frame has played, or early when cut off.
+   * `started` runs as its first frame is sent.
+   */
+  play(samples: Int16Array, started?: () => void): Promise<PlaybackResult> {
     if (this.closed) return Promise.resolve({ finished: false, playedMs: 0 });
-    const played = new Promise<PlaybackResult>((resolve) => this.queue.push({ samples, offset: 0, resolve }));
+    const played = new Promise<PlaybackResult>((resolve) => this.queue.push({ samples, offset: 0, resolve, started }));
     if (!this.talking && this.queue.length === 1) this.startTalkspurt();
     return played;
   }
@@ -120,24 +126,26 @@ export class Playout {
       this.talking = false; // the timeline jumps: a new talkspurt
     }
     for (let i = Math.min(due, MAX_BURST); i > 0; i--) {
-      this.sendFrame();
+      if (this.sendFrame()) this.o.onLateness?.(now - (this.clockStart + this.ticks * FRAME_MS));
       this.ticks++;
     }
     this.o.onTick?.(now);
     this.schedule();
   }
 
-  private sendFrame(): void {
+  /** False when there was nothing to send (or nowhere to send it yet). */
+  private sendFrame(): boolean {
     for (const p of this.finishing) p.resolve({ finished: true, playedMs: this.ms(p.samples.length) });
     this.finishing.length = 0;
     if (!this.queue.length || this.o.canSend?.() === false) {
       this.talking = false;
-      return;
+      return false;
     }
     const pcm = this.frame;
     let filled = 0;
     while (filled < pcm.length && this.queue.length) {
       const p = this.queue[0]!;
+      if (p.offset === 0) p.started?.();
       const n = Math.min(pcm.length - filled, p.samples.length - p.offset);
       pcm.set(p.samples.subarray(p.offset, p.offset + n), filled);
       filled += n;
@@ -148,5 +156,6 @@ export class Playout {
     const talkspurt = !this.talking;
     this.talking = true;
     this.o.send(pcm, talkspurt, this.ticks);
+    return true;
   }
 }

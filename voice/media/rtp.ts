@@ -117,6 +117,8 @@ export interface RtpEndpointOptions {
   jitter?: JitterBufferOptions;
   /** Paces outbound frames and times inbound ones for the jitter buffer (the system's unless a test drives time). */
   clock?: Clock;
+  /** How late each outbound frame left after its 20 ms slot, in ms. */
+  onSendLateness?(ms: number): void;
 }
 
 export interface RtpEndpointEvents {
@@ -191,6 +193,7 @@ export class RtpEndpoint {
       send: (pcm, talkspurt, tick) => this.sendFrame(pcm, talkspurt, tick),
       onTick: (now) => this.deliver(now),
       canSend: () => this.peer !== null,
+      onLateness: options.onSendLateness,
     });
   }
 
@@ -232,10 +235,10 @@ export class RtpEndpoint {
 
   /**
    * Queue audio (Int16 at the codec's rate) behind what is already playing. Resolves when its last frame
-   * has played out, or early with `finished: false` when cut off.
+   * has played out, or early with `finished: false` when cut off. `started` runs as its first packet is sent.
    */
-  play(samples: Int16Array): Promise<PlaybackResult> {
-    return this.playout.play(samples);
+  play(samples: Int16Array, started?: () => void): Promise<PlaybackResult> {
+    return this.playout.play(samples, started);
   }
 
   /** Stop playback now: nothing queued is sent after this call (barge-in). */

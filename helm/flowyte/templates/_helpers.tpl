@@ -158,14 +158,34 @@ from its Secret and Kubernetes expands $(FLOWYTE_POSTGRES_PASSWORD) inside the U
 {{- end }}
 
 {{/* Stop on combinations that cannot work, with a message saying what to change. */}}
+{{/* "true" when more than one replica may run: replicaCount > 1, or an autoscaler allowed to add replicas. */}}
+{{- define "flowyte.multiReplica" -}}
+{{- if or (gt (int .Values.replicaCount) 1) (and .Values.autoscaling.enabled (gt (int .Values.autoscaling.maxReplicas) 1)) }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the PodDisruptionBudget is rendered: as podDisruptionBudget.enabled says, or with several replicas. */}}
+{{- define "flowyte.pdbEnabled" -}}
+{{- $enabled := .Values.podDisruptionBudget.enabled }}
+{{- if kindIs "bool" $enabled }}{{ if $enabled }}true{{ end }}
+{{- else if include "flowyte.multiReplica" . }}true
+{{- end }}
+{{- end }}
+
 {{- define "flowyte.validate" -}}
-{{- if and (include "flowyte.embeddedStorage" .) (gt (int .Values.replicaCount) 1) }}
-{{- fail "replicaCount > 1 needs Postgres: set postgresql.enabled=true or externalDatabase.url (the embedded store is single-process)" }}
+{{- $multi := include "flowyte.multiReplica" . }}
+{{- if and (include "flowyte.embeddedStorage" .) $multi }}
+{{- fail "replicaCount > 1 needs Postgres (so does autoscaling.enabled): set postgresql.enabled=true or externalDatabase.url (the embedded store is single-process)" }}
 {{- end }}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.config.meiliUrl) }}
-{{- fail "replicaCount > 1 needs Meilisearch: set config.meiliUrl (the in-process knowledge index lives in each replica's memory, so replicas would answer from different passages)" }}
+{{- if and $multi (not .Values.config.meiliUrl) }}
+{{- fail "replicaCount > 1 needs Meilisearch (so does autoscaling.enabled): set config.meiliUrl (the in-process knowledge index lives in each replica's memory, so replicas would answer from different passages)" }}
 {{- end }}
-{{- if and .Values.persistence.enabled (gt (int .Values.replicaCount) 1) (has "ReadWriteOnce" .Values.persistence.accessModes) }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if ge (int .Values.config.shutdownDelaySeconds) (int .Values.terminationGracePeriodSeconds) }}
+{{- fail "config.shutdownDelaySeconds must be shorter than terminationGracePeriodSeconds (the server needs time to stop after draining)" }}
+{{- end }}
+{{- if and .Values.persistence.enabled $multi (has "ReadWriteOnce" .Values.persistence.accessModes) }}
 {{- fail "replicaCount > 1 cannot share a ReadWriteOnce data volume: set persistence.enabled=false (with Postgres nothing in DATA_DIR must persist when MASTER_KEY is set) or use ReadWriteMany" }}
 {{- end }}
 {{- if and .Values.existingSecret .Values.externalDatabase.url (not .Values.postgresql.enabled) }}

@@ -142,6 +142,7 @@ export function createTalk(ctx: ApiContext) {
             speech: ctx.speech,
             start: { organizationId: talk.o, agentId: talk.a, agentVersionId: versionId, draftMode: talk.d, compiled, source: "talk", metadata: { room: talk.r } },
             log: ctx.log,
+            telemetry: ctx.telemetry,
           });
           await socket.call.run();
         } catch (error) {

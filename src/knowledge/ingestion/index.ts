@@ -9,6 +9,7 @@ import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { EgressGuard } from "../../platform/egress.ts";
 import { defineQueue, type Jobs } from "../../platform/jobs/index.ts";
 import type { Logger } from "../../platform/log.ts";
+import type { Metrics } from "../../platform/telemetry/index.ts";
 import { scheduleReindexing } from "../reindex.ts";
 import type { KnowledgeIndex } from "../types.ts";
 import { createPageFetcher } from "./fetcher.ts";
@@ -43,6 +44,7 @@ export interface IngestionDeps {
   files: FileStore;
   egress: EgressGuard;
   log: Logger;
+  metrics?: Metrics;
   onIndexed?(source: IndexedSource): Promise<void>;
   clock?: () => number;
 }

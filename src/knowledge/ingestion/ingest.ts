@@ -9,6 +9,7 @@ import type { Db } from "../../platform/db/index.ts";
 import { appendEvents, type NewEvent } from "../../platform/events/index.ts";
 import { knowledgeSources } from "../../platform/db/schema/index.ts";
 import type { Logger } from "../../platform/log.ts";
+import type { Metrics } from "../../platform/telemetry/index.ts";
 import type { ChunkInput, KnowledgeIndex } from "../types.ts";
 import { dropOtherSourceTexts, readSourceText, writeSourceText } from "../source-text.ts";
 import { chunkTextInTurns } from "./chunker.ts";
@@ -32,6 +33,7 @@ export interface IngestDeps {
   files: FileStore;
   fetchPage: PageFetcher;
   log: Logger;
+  metrics?: Metrics;
   /** After a source's new content is indexed (knowledge gaps it now answers become covered). */
   onIndexed?(source: IndexedSource): Promise<void>;
   clock?: () => number;
@@ -65,6 +67,7 @@ export class SourceIngestion {
       const content = await this.read(source, signal, refreshing ? () => {} : progress.report);
       if (refreshing && content.hash === source.contentHash) {
         await this.update(sourceId, this.checked(null));
+        this.deps.metrics?.ingestions.inc({ outcome: "unchanged" });
         return;
       }
       if (!content.chunks.length) throw new IngestionError("no text could be extracted from this source");
@@ -73,11 +76,13 @@ export class SourceIngestion {
       const stored = refreshing ? await this.swapIn(source, content, signal) : await this.indexProgressively(source, content, signal);
       // Gone: deleted while it was being read (its passages went with it).
       if (!stored) return;
+      this.deps.metrics?.ingestions.inc({ outcome: "indexed" });
       // The source is indexed whatever follows: a failure here must not turn it into an error.
       await this.deps.onIndexed?.(source).catch((error) => this.deps.log.warn("after-indexing step failed", { sourceId, error }));
     } catch (error) {
       if (signal.aborted) throw error;
       if (!(error instanceof IngestionError) && !lastAttempt) throw error;
+      this.deps.metrics?.ingestions.inc({ outcome: "failed" });
       if (!(error instanceof IngestionError) && !(error instanceof TransientIngestionError)) this.deps.log.error("knowledge ingestion failed", { sourceId, error });
       await progress.settle();
       const reason = readableReason(error);

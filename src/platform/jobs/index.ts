@@ -8,6 +8,7 @@
 import { fromPglite, PgBoss } from "pg-boss";
 import type { Database } from "../db/index.ts";
 import type { Logger } from "../log.ts";
+import type { Telemetry } from "../telemetry/index.ts";
 
 /** A named queue whose jobs carry `T`. */
 export interface Queue<T extends object> {
@@ -59,8 +60,9 @@ const SUPERVISE_INTERVAL_S = 5;
 /** How long a stop waits for running jobs before failing them back to the queue. */
 const STOP_GRACE_MS = 1500;
 
-export function createJobs(deps: { database: Database; databaseUrl: string | null; log: Logger }): Jobs {
-  const { database, log } = deps;
+export function createJobs(deps: { database: Database; databaseUrl: string | null; log: Logger; telemetry?: Telemetry }): Jobs {
+  const { database, log, telemetry } = deps;
+  const metrics = telemetry?.metrics;
   const supervision = { superviseIntervalSeconds: SUPERVISE_INTERVAL_S, monitorIntervalSeconds: SUPERVISE_INTERVAL_S };
   const boss = database.pglite
     ? new PgBoss({ db: fromPglite(database.pglite), backend: "pglite", ...supervision })
@@ -75,12 +77,17 @@ export function createJobs(deps: { database: Database; databaseUrl: string | nul
 
   const runJobs = (name: string, handler: JobHandler<object>) => async (jobs: { id: string; data: object; retryCount: number; signal: AbortSignal }[]) => {
     for (const job of jobs) {
-      try {
-        await handler(job.data, { id: job.id, retryCount: job.retryCount, signal: job.signal });
-      } catch (error) {
-        if (!job.signal.aborted) log.warn(`job ${name} failed; it will be retried while attempts remain`, { jobId: job.id, attempt: job.retryCount + 1, error });
-        throw error;
-      }
+      const attempt = async () => {
+        try {
+          await handler(job.data, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+        } catch (error) {
+          metrics?.jobFailures.inc({ queue: name });
+          if (!job.signal.aborted) log.warn(`job ${name} failed; it will be retried while attempts remain`, { jobId: job.id, attempt: job.retryCount + 1, error });
+          throw error;
+        }
+      };
+      // Each attempt is a trace of its own (what it logs carries its ids).
+      await (telemetry ? telemetry.trace(`job ${name}`, { "job.id": job.id, "job.attempt": job.retryCount + 1 }, attempt) : attempt());
     }
   };
 
@@ -94,6 +101,13 @@ export function createJobs(deps: { database: Database; databaseUrl: string | nul
       log.info(`retrying ${ids.length} ${name} job(s) left running by a process that stopped`);
     }
   };
+
+  // Read on each scrape: pg-boss keeps the counts per queue (its monitor refreshes them every few seconds).
+  metrics?.watchQueues(async () => {
+    if (!started) return [];
+    const queues = await boss.getQueues();
+    return queues.map((q) => ({ queue: q.name, queued: q.queuedCount, active: q.activeCount, failed: q.failedCount }));
+  });
 
   return {
     work(queue, handler) {

@@ -6,6 +6,7 @@ import type { Sealer } from "../../platform/crypto.ts";
 import { createEgressGuard } from "../../platform/egress.ts";
 import type { Geocoder } from "../../platform/geo/index.ts";
 import type { Logger } from "../../platform/log.ts";
+import { type Metrics, traced } from "../../platform/telemetry/index.ts";
 import type { SkillType } from "../compiled.ts";
 import { BuiltinConfig, builtinExecutor } from "./builtin.ts";
 import { EmailConfig, emailExecutor } from "./email.ts";
@@ -43,12 +44,13 @@ export interface SkillRunnerDeps {
   retriever?: Retriever | null;
   geocoder: Geocoder;
   log: Logger;
+  metrics?: Metrics;
 }
 
 export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {
   const guard = createEgressGuard({ allowlist: deps.config.egressAllowlist, fetch: deps.fetch });
   const executors: Record<SkillType, RunSkill> = {
-    http_webhook: httpWebhookExecutor({ guard, sealer: deps.sealer }),
+    http_webhook: countedWebhooks(httpWebhookExecutor({ guard, sealer: deps.sealer }), deps.metrics),
     email: emailExecutor({ smtp: deps.config.smtp }),
     transfer: transferExecutor,
     builtin: builtinExecutor,
@@ -65,13 +67,26 @@ export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {
     sms: integrationExecutor,
     mcp: integrationExecutor,
   };
+  return (skill, args, ctx) =>
+    traced("skill", { "skill.id": skill.id, "skill.type": skill.skillType }, async (span) => {
+      try {
+        const outcome = await executors[skill.skillType](skill, args, ctx);
+        span.setAttribute("skill.outcome", outcome.kind === "error" ? `error:${outcome.code}` : outcome.kind);
+        return outcome;
+      } catch (error) {
+        // An executor answers failures as outcomes; reaching here is a bug, which must not end the conversation.
+        deps.log.error("skill executor failed", { skillId: skill.id, skillType: skill.skillType, error });
+        return failure("skill_failed", "the action failed unexpectedly");
+      }
+    });
+}
+
+/** Webhook calls by outcome: ok, timeout (no answer in time), or error (anything else that failed). */
+function countedWebhooks(run: RunSkill, metrics: Metrics | undefined): RunSkill {
+  if (!metrics) return run;
   return async (skill, args, ctx) => {
-    try {
-      return await executors[skill.skillType](skill, args, ctx);
-    } catch (error) {
-      // An executor answers failures as outcomes; reaching here is a bug, which must not end the conversation.
-      deps.log.error("skill executor failed", { skillId: skill.id, skillType: skill.skillType, error });
-      return failure("skill_failed", "the action failed unexpectedly");
-    }
+    const outcome = await run(skill, args, ctx);
+    metrics.webhookCalls.inc({ outcome: outcome.kind !== "error" ? "ok" : outcome.code === "timeout" ? "timeout" : "error" });
+    return outcome;
   };
 }

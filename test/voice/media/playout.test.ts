@@ -114,3 +114,32 @@ describe("Playout on a fake clock", () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+/** Fires every timeout `lateByMs` after it is due, as a busy event loop does. */
+class LateClock extends FakeClock {
+  constructor(private readonly lateByMs: number) {
+    super();
+  }
+  override setTimeout(callback: () => void, ms: number) {
+    return super.setTimeout(callback, ms + this.lateByMs);
+  }
+}
+
+describe("Playout's pacing report", () => {
+  it("reports how late each sent frame left its slot (none for silence), and when each playback's first frame went out", async () => {
+    const clock = new LateClock(7);
+    const lateness: number[] = [];
+    const started: number[] = [];
+    const p = new Playout({ sampleRate: 8000, clock, send: () => {}, onLateness: (ms) => void lateness.push(ms) });
+    await clock.advance(3);
+    const asked = clock.now();
+    const first = p.play(numbered(100), () => void started.push(clock.now()));
+    const second = p.play(numbered(40), () => void started.push(clock.now()));
+    await clock.advance(400);
+    await Promise.all([first, second]);
+    // The talkspurt's first frame goes out at once; every later one 7 ms after its slot; silence reports nothing.
+    expect(lateness).toEqual([0, 7, 7, 7, 7, 7, 7]);
+    expect(started).toEqual([asked, asked + 5 * FRAME_MS + 7]);
+    p.close();
+  });
+});
