@@ -78,13 +78,14 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     log,
     authenticator: new SecretKeyAuthenticator(database, { ttlMs: config.cacheTtlSeconds * 1000 }),
     publishableKeys: new PublishableKeyAuthenticator(database, { ttlMs: config.cacheTtlSeconds * 1000 }),
-    rateLimit: new RateLimit(rateLimits, "api", 60, log),
+    rateLimit: new RateLimit(rateLimits, "api", 60, log, () => metrics.rateLimitStoreErrors.inc({ limit: "api" })),
     rateLimitPerMinute: config.rateLimitPerMinute,
     idempotency,
     audit,
     jsonBodyLimit: config.maxJsonBodyBytes,
   });
   const { dependencyHealth } = createDependencyHealth(config);
+  metrics.watchDependencies(dependencyHealth);
   const capabilities: Capabilities = {
     storage: database.kind,
     voiceEnabled: config.ari !== null,

@@ -20,9 +20,13 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Seconds a 20 ms frame left after its due time: under a frame is fine, several frames is audible. */
 const LATENESS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16];
 
+/** Each optional dependency's status as `/ready` reports it (platform/health.ts). */
+export type DependencyStatuses = () => Promise<Record<string, "up" | "down" | "not_configured">>;
+
 export class Metrics {
   readonly registry = new Registry();
   private queueDepths: QueueDepths | null = null;
+  private dependencyStatuses: DependencyStatuses | null = null;
 
   readonly httpRequests = new Counter({
     name: "flowyte_http_requests_total",
@@ -82,6 +86,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dependencyUp = new Gauge({
+    name: "flowyte_dependency_up",
+    help: "1 when an optional dependency (meilisearch, llm, embeddings, speech) answers its health probe, 0 when not; configured ones only",
+    labelNames: ["dependency"] as const,
+    registers: [this.registry],
+    collect: () => this.collectDependencies(),
+  });
+  readonly rateLimitStoreErrors = new Counter({
+    name: "flowyte_rate_limit_store_errors_total",
+    help: "Requests let through unlimited because the rate limit store (Postgres or Redis) failed or was late, by limit",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+
+  /** Where the dependency gauge reads its statuses from (cached probes: a scrape never piles requests on them). */
+  watchDependencies(statuses: DependencyStatuses) {
+    this.dependencyStatuses = statuses;
+  }
+
   /** Where the job queue gauge reads its numbers from (the job runner, once it exists). */
   watchQueues(depths: QueueDepths) {
     this.queueDepths = depths;
@@ -94,6 +117,14 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  private async collectDependencies() {
+    this.dependencyUp.reset();
+    const statuses = await this.dependencyStatuses?.().catch(() => ({}));
+    for (const [dependency, status] of Object.entries(statuses ?? {})) {
+      if (status !== "not_configured") this.dependencyUp.set({ dependency }, status === "up" ? 1 : 0);
+    }
   }
 
   private async collectQueues() {

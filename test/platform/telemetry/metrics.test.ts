@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 import { find, parseExposition, total, type Exposition } from "../../support/prometheus.ts";
+import { startHungServer, type HungServer } from "../../support/hung-server.ts";
 import { until } from "../../support/until.ts";
 
 let app: TestApp;
@@ -158,5 +159,27 @@ describe("GET /metrics with METRICS_TOKEN set", () => {
     const { status, exposition } = await scrape(locked, { authorization: `Bearer ${token}` });
     expect(status).toBe(200);
     expect(exposition.types.get("flowyte_http_requests_total")).toBe("counter");
+  });
+});
+
+describe("dependency health in /metrics", () => {
+  let withLlm: TestApp;
+  let hung: HungServer;
+  beforeAll(async () => {
+    hung = await startHungServer();
+    withLlm = await startTestApp({ LLM_BASE_URL: `${hung.url}/v1`, LLM_MODEL: "m" });
+  });
+  afterAll(async () => {
+    await withLlm.stop();
+    await hung.stop();
+  });
+
+  it("shows each configured dependency as up (1) or down (0), as /ready reports it, and leaves out the ones not configured", async () => {
+    const ready = await withLlm.api("GET", "/ready", { key: null });
+    expect(ready.body.dependencies).toMatchObject({ llm: "down", meilisearch: "not_configured" });
+    const { exposition } = await scrape(withLlm);
+    expect(exposition.types.get("flowyte_dependency_up")).toBe("gauge");
+    expect(find(exposition, "flowyte_dependency_up", { dependency: "llm" }).map((s) => s.value)).toEqual([0]);
+    expect(find(exposition, "flowyte_dependency_up", { dependency: "meilisearch" })).toEqual([]);
   });
 });
