@@ -256,7 +256,7 @@ describe("docs/operator-guide.md", () => {
   const guide = read("docs/operator-guide.md");
 
   it("has the sections an operator looks for", () => {
-    for (const heading of ["Quick start", "Docker Compose", "Helm", "Configuration", "Backups", "Upgrading", "Operator CLI", "Connecting a SIP trunk", "Models"]) {
+    for (const heading of ["Quick start", "Docker Compose", "Helm", "Configuration", "Running several replicas", "Deadlines and dependency health", "Metrics and traces", "Domain events", "Backup and restore", "Upgrading", "Operator CLI", "Telephony on several replicas", "Connecting a SIP trunk", "Models"]) {
       expect({ heading, present: new RegExp(`^#+ .*${heading}`, "im").test(guide) }).toEqual({ heading, present: true });
     }
   });
