@@ -396,6 +396,9 @@ export function createKnowledgeIndex(deps: KnowledgeIndexDeps): KnowledgeIndex {
 
 /** Settles as `work` does, or rejects with the signal's reason once it aborts, whichever comes first. */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // How the work ends once the caller stopped waiting is nobody's concern, and must not be an unhandled rejection
+  // (the turn's signal may be aborted before the search starts: a client that disconnected).
+  work.catch(() => {});
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(signal.reason);

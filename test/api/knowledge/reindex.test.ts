@@ -201,7 +201,8 @@ describe("Meilisearch refilled from knowledge_chunks (Meilisearch stand-in follo
     expect(log).toContain(
       `knowledge index: Meilisearch does not match knowledge_chunks (it is set up for 384-dimension vectors and the embedder makes ${CONCEPT_DIMENSIONS}); emptying it and refilling it from knowledge_chunks in the background`,
     );
-    const found = await preview(server, org.key, agentId, VOUCHER);
+    // The chunks are stored re-embedded a moment before their new vectors reach Meilisearch: wait for the search.
+    const found = await until("the new vectors searched", () => preview(server, org.key, agentId, VOUCHER), (f) => f.chunks[0]?.question === GIFT_CARDS.question);
     expect(found.chunks[0]).toMatchObject({ sourceId: faq.id, question: GIFT_CARDS.question });
     expect(found.chunks[0].similarity).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
   });
