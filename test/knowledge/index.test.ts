@@ -117,6 +117,20 @@ describe("knowledge index on the app's storage", () => {
       const left = stuck.retriever.search({ organizationId, agentId, query: "where do I park?" }, { signal: controller.signal, deadlineMs: 60_000 });
       controller.abort(new Error("the caller hung up"));
       await expect(left).rejects.toThrow("the caller hung up");
+
+      // A caller gone before the search starts gets the reason at once, and the search's own end is not left as an
+      // unhandled rejection (the test runner fails a test that leaves one).
+      const unhandled: unknown[] = [];
+      const note = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", note);
+      try {
+        const gone = stuck.retriever.search({ organizationId, agentId, query: "where do I park?" }, { signal: AbortSignal.abort(new Error("already gone")), deadlineMs: 60_000 });
+        await expect(gone).rejects.toThrow("already gone");
+        await Bun.sleep(50);
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off("unhandledRejection", note);
+      }
     } finally {
       await hung.stop();
     }
