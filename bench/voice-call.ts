@@ -20,7 +20,7 @@ import { createLogger } from "../src/platform/log.ts";
 import { startServer } from "../src/server.ts";
 import { decodeUlaw, decodeWav, encodeUlaw, float32ToInt16, resample, serializeRtp } from "../voice/media/index.ts";
 import { createSpeech, VoiceRouter, type SpeechToText, type SynthesizedSpeech, type VadFactory } from "../voice/speech/index.ts";
-import { startAriStandIn, type StandInMedia } from "../test/support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type StandInMedia } from "../test/support/ari-stand-in.ts";
 
 const CALLS = (process.env.BENCH_CALLS ?? "10,50").split(",").map(Number);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 400);
@@ -176,13 +176,7 @@ async function run(n: number, question: Int16Array, interruption: Int16Array) {
     DATA_DIR: dataDir,
     FLOWYTE_ADMIN_KEY: adminKey,
     LOG_LEVEL: "error",
-    ARI_URL: standIn.url,
-    ARI_USERNAME: standIn.username,
-    ARI_PASSWORD: standIn.password,
-    ARI_APP: standIn.app,
-    RTP_HOST: "127.0.0.1",
-    RTP_PORT_MIN: String(base),
-    RTP_PORT_MAX: String(base + n + 10),
+    ...ariStandInEnv(standIn, base, n + 10),
     TRUNK_NUMBERS: NUMBER,
     ...(database ? { DATABASE_URL: database.url } : {}),
   });

@@ -11,7 +11,7 @@ import { createLogger } from "../../src/platform/log.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
 import type { TestApp } from "../support/app.ts";
-import { startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
 import { clusterUnavailable, startCluster, type TestCluster } from "../support/cluster.ts";
 import { startServerProcess, type ServerProcess } from "../support/server-process.ts";
 import { until } from "../support/until.ts";
@@ -32,15 +32,9 @@ const rtpBase = 20000 + Math.floor(Math.random() * 10000);
 function telephonyEnv(replica: "a" | "b"): Record<string, string> {
   const offset = replica === "a" ? 0 : 50;
   return {
-    ARI_URL: standIn.url,
-    ARI_USERNAME: standIn.username,
-    ARI_PASSWORD: standIn.password,
-    ARI_APP: standIn.app,
+    ...ariStandInEnv(standIn, rtpBase + offset, 20),
     ARI_LEASE_SECONDS: String(LEASE_SECONDS),
     REPLICA_ID: `replica-${replica}`,
-    RTP_HOST: "127.0.0.1",
-    RTP_PORT_MIN: String(rtpBase + offset),
-    RTP_PORT_MAX: String(rtpBase + offset + 20),
     TRUNK_NUMBERS: AGENT_NUMBER,
   };
 }

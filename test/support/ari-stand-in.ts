@@ -144,6 +144,22 @@ const KNOWN_FORMATS = new Set(["ulaw", "alaw", "slin", "slin16", "slin48", "g722
 const HANGUP_REASONS = new Set(["normal", "busy", "congestion", "no_answer", "timeout", "rejected", "unallocated", "normal_unspecified", "number_incomplete", "codec_mismatch", "interworking", "failure", "answered_elsewhere"]);
 const CAUSE_TEXT: Record<number, string> = { 0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer", 21: "Call Rejected" };
 
+/**
+ * The settings that send a server's calls to `standIn`: its ARI address, credentials and application, and call audio
+ * on 127.0.0.1 at the UDP ports from `rtpBase` to `rtpBase + rtpPorts`.
+ */
+export function ariStandInEnv(standIn: Pick<AriStandIn, "url" | "username" | "password" | "app">, rtpBase: number, rtpPorts: number): Record<string, string> {
+  return {
+    ARI_URL: standIn.url,
+    ARI_USERNAME: standIn.username,
+    ARI_PASSWORD: standIn.password,
+    ARI_APP: standIn.app,
+    RTP_HOST: "127.0.0.1",
+    RTP_PORT_MIN: String(rtpBase),
+    RTP_PORT_MAX: String(rtpBase + rtpPorts),
+  };
+}
+
 export async function startAriStandIn(options: { username?: string; password?: string; app?: string } = {}): Promise<AriStandIn> {
   const username = options.username ?? "flowyte";
   const password = options.password ?? "stand-in-secret";

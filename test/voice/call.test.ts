@@ -19,7 +19,7 @@ import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
 import { until } from "../support/until.ts";
 import { addZipCheckPlaybook, CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken } from "../support/voice.ts";
-import { startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
 
@@ -53,13 +53,7 @@ beforeAll(async () => {
   rtpBase = base;
   app = await startTestApp(
     {
-      ARI_URL: standIn.url,
-      ARI_USERNAME: standIn.username,
-      ARI_PASSWORD: standIn.password,
-      ARI_APP: standIn.app,
-      RTP_HOST: "127.0.0.1",
-      RTP_PORT_MIN: String(base),
-      RTP_PORT_MAX: String(base + 20),
+      ...ariStandInEnv(standIn, base, 20),
       TRUNK_NUMBERS: `${AGENT_NUMBER},${OTHER_NUMBER},${UNPUBLISHED_NUMBER},${PAUSED_NUMBER}`,
       MODELS_DIR: modelsDir,
     },

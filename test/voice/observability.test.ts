@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createLogger } from "../../src/platform/log.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
-import { startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { startOtlpStandIn, type ReceivedSpan } from "../support/otlp-stand-in.ts";
 import { parseExposition, total } from "../support/prometheus.ts";
@@ -35,13 +35,7 @@ beforeAll(async () => {
   const base = 20000 + Math.floor(Math.random() * 10000);
   app = await startTestApp(
     {
-      ARI_URL: standIn.url,
-      ARI_USERNAME: standIn.username,
-      ARI_PASSWORD: standIn.password,
-      ARI_APP: standIn.app,
-      RTP_HOST: "127.0.0.1",
-      RTP_PORT_MIN: String(base),
-      RTP_PORT_MAX: String(base + 5),
+      ...ariStandInEnv(standIn, base, 5),
       TRUNK_NUMBERS: AGENT_NUMBER,
       MODELS_DIR: modelsDir,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
