@@ -16,10 +16,10 @@ describe("readiness while draining", () => {
   afterAll(() => app.stop());
 
   it("answers /ready 503 draining once draining starts, while /health and the API still answer", async () => {
-    expect((await app.api("GET", "/ready", { key: null })).body).toEqual({ status: "ready", storage: storageKind });
+    expect((await app.api("GET", "/ready", { key: null })).body).toEqual({ status: "ready", storage: storageKind, dependencies: { meilisearch: "not_configured", llm: "not_configured", embeddings: "not_configured", speech: "not_configured" } });
     app.server.startDraining();
     const ready = await app.api("GET", "/ready", { key: null });
-    expect({ status: ready.status, body: ready.body }).toEqual({ status: 503, body: { status: "draining", storage: storageKind } });
+    expect({ status: ready.status, body: ready.body }).toEqual({ status: 503, body: { status: "draining", storage: storageKind, dependencies: { meilisearch: "not_configured", llm: "not_configured", embeddings: "not_configured", speech: "not_configured" } } });
     expect((await app.api("GET", "/health", { key: null })).status).toBe(200);
     expect((await app.api("GET", "/api/v1/agents")).status).toBe(200);
   });
@@ -44,7 +44,7 @@ describe("the server process on SIGTERM", () => {
           const res = await fetch(`${url}/ready`).catch(() => null);
           return res?.status === 503 && (await res.json());
         });
-        expect(draining).toEqual({ status: "draining", storage: "pglite" });
+        expect(draining).toEqual({ status: "draining", storage: "pglite", dependencies: { meilisearch: "not_configured", llm: "not_configured", embeddings: "not_configured", speech: "not_configured" } });
         // Still serving while the load balancer catches up.
         expect(exited).toBe(false);
         expect((await fetch(`${url}/health`)).status).toBe(200);
