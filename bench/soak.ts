@@ -4,7 +4,7 @@
 // a bounded time; then every conversation's stored transcript is checked against the turns the bench sent. Prints
 // turns/s, p50/p99 turn time beside a bare HTTP round trip measured in the same run (the ceiling) and the same load
 // with affinity (the peer), errors by status and code, conversations lost (must be 0) and each replica's RSS at the
-// start and the end. A report: it exits 0 whatever the figures, 1 only when the bench itself could not run.
+// start and the end. A report: it exits 0 whatever the figures, 1 only when the bench itself could not run or clean up.
 // Beside the chat soak, M phone calls on loopback for the same time: the bench runs the ARI stand-in
 // (test/support/ari-stand-in.ts) as the one Asterisk and an OpenAI-compatible speech server stand-in
 // (test/voice/speech/openai-speech-stand-in.ts) that both replicas are pointed at; the replica holding the ARI
@@ -39,7 +39,7 @@ const CALL_TURNS = Number(process.env.BENCH_CALL_TURNS ?? 3);
 const CALL_MIN_SILENCE_MS = 400;
 /** Silence from the agent this long: its greeting or reply has ended (sentences follow each other without a gap). */
 const QUIET_MS = 600;
-/** The ARI lease: short, as a takeover would be quick to wait for; renewed every third of it by the holder. */
+/** The ARI lease (the default): no replica is killed here, so it only sets how often the holder renews it (a third). */
 const LEASE_SECONDS = 10;
 const REQUEST_TIMEOUT_MS = 30_000;
 const RSS_SAMPLE_MS = 10_000;
