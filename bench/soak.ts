@@ -281,7 +281,13 @@ class Caller {
         this.at += 160;
         if (this.at >= this.speech.length) this.speech = null;
       } else for (let i = 0; i < 160; i++) noise[i] = (Math.random() - 0.5) * 20;
-      this.media.send(serializeRtp({ payloadType: 0, sequenceNumber: this.seq++ & 0xffff, timestamp: (this.ts += 160), ssrc: 0x4321, marker: false }, encodeUlaw(frame)));
+      try {
+        this.media.send(serializeRtp({ payloadType: 0, sequenceNumber: this.seq++ & 0xffff, timestamp: (this.ts += 160), ssrc: 0x4321, marker: false }, encodeUlaw(frame)));
+      } catch {
+        // Asterisk's end is gone: the agent's side hung the media leg up (the call ended, or a standby cleaned up
+        // after a dead replica). The call's wait for its next step fails it.
+        this.stop();
+      }
     }, 20);
     void this.listen();
   }
@@ -608,6 +614,11 @@ try {
   }, RSS_SAMPLE_MS);
   const [main, calls] = await Promise.all([soak(bases, agent.id, SECONDS, true), standIn && question ? callLoad(standIn, question, SECONDS) : null]).finally(() => clearInterval(sampler));
   const callCheck = calls ? await checkCalls(db, calls.calls) : null;
+  if (calls) {
+    // A replica that died or hung mid-soak hands the application to the standby: say so.
+    const [row] = await db<{ holder: string }[]>`select holder from voice_leases`;
+    if (row && !holder.includes(`(${row.holder})`)) holder += `, then ${row.holder}`;
+  }
   const rssEnd = replicas.map((r) => rssMb(r.pid));
   const logged = replicas.map((r, i) => errorLines(r) - errorLinesBefore[i]!);
 
