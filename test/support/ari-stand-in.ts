@@ -286,6 +286,9 @@ export async function startAriStandIn(options: { username?: string; password?: s
           if (waiter) waiter(data);
           else received.push(data);
         },
+        // The far end's port closed (its process died: ICMP port unreachable): Asterisk goes on sending RTP
+        // regardless, and so does this socket, quietly.
+        error() {},
       },
     });
     return {
