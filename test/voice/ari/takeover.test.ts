@@ -50,14 +50,16 @@ it("ends what a dead replica left: its bridge destroyed, its media leg hung up, 
   // A call handed to a person (cold transfer): the caller and the destination share the caller's bridge.
   const handedOver = standIn.placeInboundCall({ exten: AGENT_NUMBER, callerNumber: "+15550002222" });
   await until(() => deadCalls.length === 2);
-  await deadCalls[1]!.openMedia({ format: "ulaw", localPort: 40_001 });
+  const handedOverMedia = await deadCalls[1]!.openMedia({ format: "ulaw", localPort: 40_001 });
   expect(await deadCalls[1]!.transfer({ destination: "+14155550100", warm: false })).toMatchObject({ ok: true });
   const transferBridge = standIn.bridges().find((b) => b.channels.includes(handedOver))!;
   const destination = transferBridge.channels.find((id) => id !== handedOver)!;
   // A call still ringing: the dead replica never answered it.
   const ringing = standIn.placeInboundCall({ exten: STUCK_NUMBER, callerNumber: "+15550003333" });
 
-  // The crash: the connection goes, nothing is cleaned up.
+  // The crash: the connection goes, nothing is cleaned up. Handed over, the call's media leg was hung up, unless that
+  // request had not got through yet (a starved machine): then it is one more leg left behind.
+  const mediaLegsLeft = [media.channelId, handedOverMedia.channelId].filter((id) => standIn.channel(id));
   await dead.client.close();
   expect(standIn.channel(talking)).toBeDefined();
   expect(standIn.bridge(media.bridgeId)?.name).toBe(`flowyte/${standIn.app}/dead/call/${talking}`);
@@ -68,7 +70,8 @@ it("ends what a dead replica left: its bridge destroyed, its media leg hung up, 
   const from = standIn.requests.length;
   const sweep = await live.sweep();
 
-  expect(sweep).toEqual({ cutOff: [talking], legs: [media.channelId], bridges: [media.bridgeId], answered: [ringing], transferred: [handedOver] });
+  expect({ ...sweep, legs: sweep.legs.toSorted() }).toEqual({ cutOff: [talking], legs: mediaLegsLeft.toSorted(), bridges: [media.bridgeId], answered: [ringing], transferred: [handedOver] });
+  expect(mediaLegsLeft).toContain(media.channelId);
   // Asterisk destroys a channel just after answering the DELETE.
   await until(() => standIn.channel(talking) === undefined && standIn.channel(media.channelId) === undefined);
   expect(standIn.bridge(media.bridgeId)).toBeUndefined();
