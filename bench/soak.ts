@@ -15,12 +15,13 @@
 //        (BENCH_SECONDS=60, BENCH_SESSIONS=20, BENCH_TURNS=10 per conversation, BENCH_RETRIES=2,
 //         BENCH_CEILING_SECONDS=5, BENCH_PEER_SECONDS=15: the same load with affinity first, 0 to skip it,
 //         BENCH_CALLS=4 concurrent calls, 0 for none, BENCH_CALL_TURNS=3 caller turns per call)
+import { audible } from "./audible.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { decodeUlaw, encodeUlaw, serializeRtp } from "../voice/media/index.ts";
+import { encodeUlaw, serializeRtp } from "../voice/media/index.ts";
 import { freshPostgres, newAdminKey } from "../test/support/app.ts";
 import { type AriStandIn, type StandInMedia, startAriStandIn } from "../test/support/ari-stand-in.ts";
 import { type ServerProcess, startServerProcess } from "../test/support/server-process.ts";
@@ -297,10 +298,7 @@ class Caller {
       // A long wait: a wait that times out would leave its slot behind and swallow the next packet.
       const packet = await this.media.nextPacket(60_000).catch(() => null);
       if (!packet || !this.listening) continue;
-      const pcm = decodeUlaw(packet.subarray(12));
-      let sum = 0;
-      for (const s of pcm) sum += s * s;
-      if (Math.sqrt(sum / pcm.length) > 200) this.heard.push(performance.now());
+      if (audible(packet)) this.heard.push(performance.now());
     }
   }
 

@@ -10,6 +10,7 @@
 //
 // Turns are staggered (BENCH_GAP_MS apart) so each decision belongs to one call without guessing.
 // Usage: bun bench/voice-call.ts      (BENCH_CALLS="10,50", BENCH_GAP_MS=400)
+import { audible } from "./audible.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/platform/log.ts";
 import { startServer } from "../src/server.ts";
-import { decodeUlaw, decodeWav, encodeUlaw, float32ToInt16, resample, serializeRtp } from "../voice/media/index.ts";
+import { decodeWav, encodeUlaw, float32ToInt16, resample, serializeRtp } from "../voice/media/index.ts";
 import { createSpeech, VoiceRouter, type SpeechToText, type SynthesizedSpeech, type VadFactory } from "../voice/speech/index.ts";
 import { ariStandInEnv, startAriStandIn, type StandInMedia } from "../test/support/ari-stand-in.ts";
 
@@ -110,10 +111,7 @@ class Caller {
     while (this.listening) {
       const packet = await this.media.nextPacket(60_000).catch(() => null);
       if (!packet) continue;
-      const pcm = decodeUlaw(packet.subarray(12));
-      let sum = 0;
-      for (const s of pcm) sum += s * s;
-      if (Math.sqrt(sum / pcm.length) > 200) this.heard.push(performance.now());
+      if (audible(packet)) this.heard.push(performance.now());
     }
   }
 
