@@ -1,7 +1,8 @@
 // The guardrail engine: every action and every disclosure passes through it, whatever the brain wants.
 // It never asks a model; each decision is a rule applied to the compiled configuration and the conversation state.
-import { hasSchedule, hoursStatus, type HoursStatus } from "./business-hours.ts";
-import type { AgentSettings, CompiledConfig, CompiledGuardrail, CompiledSkill, CompiledVerification } from "./compiled.ts";
+import { hoursStatus, type HoursStatus } from "./business-hours.ts";
+import type { AgentSettings, CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
+import { type AfterHours, allowListsFor, closedAfterHours, confirmationReason, type MergedPolicies, mergePolicies, needsVerifiedCaller, stepsUp } from "./policies.ts";
 import { escapeRegExp } from "./extractors.ts";
 import type { ConversationState } from "./state.ts";
 
@@ -45,82 +46,42 @@ export type Authorization =
   | { kind: "confirm"; events: GuardrailEvent[] }
   | { kind: "verify"; config: CompiledVerification; events: GuardrailEvent[] };
 
-interface WriteGate {
-  confirmBeforeWrite: boolean;
-  requireVerified: boolean;
-  alwaysEscalate: string[];
-}
-
-const AUDIENCE_VERIFIED = "verified";
-
 export class Guardrails {
-  private readonly policies: CompiledGuardrail[];
+  /** The policies merged as the pre-publish report describes them (policies.ts). */
+  private readonly rules: MergedPolicies;
   private readonly agent: AgentSettings;
-  private readonly writeGate: WriteGate | null;
-  private readonly rate: { perMinute: number | null; perCall: number | null };
-  private readonly content: { bannedTopics: string[]; redactPii: boolean; escalationThreshold: number | null };
   private readonly bannedWords: RegExp | null;
-  private readonly skillWindows: Record<string, string>;
 
   constructor(
     private compiled: CompiledConfig,
     private clock: () => number,
   ) {
-    this.policies = compiled.guardrails;
+    this.rules = mergePolicies(compiled);
     this.agent = compiled.agent;
-    const gates = this.ofType("write_gate");
-    this.writeGate = gates.length
-      ? {
-          confirmBeforeWrite: gates.some((g) => g.config.confirmBeforeWrite !== false),
-          requireVerified: gates.some((g) => g.config.requireVerified === true),
-          alwaysEscalate: gates.flatMap((g) => (g.config.alwaysEscalate as string[] | undefined) ?? []),
-        }
-      : null;
-    const limits = this.ofType("rate_limit");
-    const min = (key: string) => {
-      const values = limits.map((l) => l.config[key]).filter((v): v is number => typeof v === "number");
-      return values.length ? Math.min(...values) : null;
-    };
-    this.rate = { perMinute: min("toolCallsPerMinute"), perCall: min("toolCallsPerCall") };
-    const content = this.ofType("content_policy");
-    const thresholds = content.map((c) => c.config.escalationThreshold).filter((v): v is number => typeof v === "number");
-    this.content = {
-      bannedTopics: content.flatMap((c) => (c.config.bannedTopics as string[] | undefined) ?? []),
-      redactPii: content.some((c) => c.config.redactPii === true),
-      escalationThreshold: thresholds.length ? Math.min(...thresholds) : null,
-    };
     const banned = this.agent.lexicon.banned ?? [];
     this.bannedWords = banned.length ? new RegExp(`\\b(${banned.map(escapeRegExp).join("|")})\\b`, "gi") : null;
-    this.skillWindows = Object.assign({}, ...this.ofType("business_hours").map((p) => (p.config.skills as Record<string, string> | undefined) ?? {}));
-  }
-
-  private ofType(type: CompiledGuardrail["policyType"]) {
-    return this.policies.filter((p) => p.policyType === type);
   }
 
   get redactsPii() {
-    return this.content.redactPii;
+    return this.rules.redactPii;
   }
 
   get escalationThreshold() {
-    return this.content.escalationThreshold;
+    return this.rules.escalationThreshold;
   }
 
   /** Business hours: the agent's own schedule, or a business_hours policy's when the agent has none. */
   hours(): HoursStatus {
-    const policy = this.ofType("business_hours")[0];
-    const hours = hasSchedule(this.agent.businessHours) || !policy ? this.agent.businessHours : (policy.config as AgentSettings["businessHours"]);
-    return hoursStatus(hours, this.clock());
+    return hoursStatus(this.rules.hours, this.clock());
   }
 
-  afterHours(): NonNullable<AgentSettings["businessHours"]["afterHours"]> {
-    const policy = this.ofType("business_hours")[0];
-    return this.agent.businessHours.afterHours ?? ((policy?.config.afterHours as AgentSettings["businessHours"]["afterHours"]) ?? {});
+  afterHours(): AfterHours {
+    return this.rules.afterHours;
   }
 
   /** A caller's words that touch a banned topic are declined before any brain sees them. */
   screenInput(text: string): { topic: string } | null {
-    const topic = this.content.bannedTopics.find((t) => mentions(text, t));
+    const topic = this.rules.bannedTopics.find((t) => mentions(text, t));
     return topic ? { topic } : null;
   }
 
@@ -139,37 +100,33 @@ export class Guardrails {
     }
 
     const hours = this.hours();
-    const window = this.skillWindows[skill.name] ?? "always";
+    const window = this.rules.skillWindows[skill.name] ?? "always";
     if (hours.configured) {
       if (!hours.open && window === "business_hours_only") {
         return refuse("business_hours", "skill is available during business hours only", `I can do that during business hours${hours.nextOpening ? `; we open ${hours.nextOpening}` : ""}.`);
       }
       if (hours.open && window === "after_hours_only") return refuse("business_hours", "skill is available after hours only", "That's only available outside business hours.");
-      const mode = this.afterHours().mode ?? "full";
-      const acting = skill.isWrite || skill.skillType === "transfer";
-      if (!hours.open && mode !== "full" && acting && !(skill.skillType === "transfer" && this.afterHours().allowHumanTransfer)) {
-        return refuse("business_hours", `closed (${hours.localTime}); after-hours mode ${mode} allows no ${skill.isWrite ? "writes" : "transfers"}`, `We're closed right now${hours.nextOpening ? ` and open again ${hours.nextOpening}` : ""}, so I can't do that until then. I can take a message if you like.`);
+      if (!hours.open && closedAfterHours(skill, this.rules)) {
+        return refuse("business_hours", `closed (${hours.localTime}); after-hours mode ${this.rules.afterHours.mode} allows no ${skill.isWrite ? "writes" : "transfers"}`, `We're closed right now${hours.nextOpening ? ` and open again ${hours.nextOpening}` : ""}, so I can't do that until then. I can take a message if you like.`);
       }
     }
 
-    if (this.writeGate?.alwaysEscalate.includes(skill.name)) {
+    if (this.rules.writeGate?.alwaysEscalate.includes(skill.name)) {
       return { kind: "escalate", say: "That's something a member of our team needs to handle. Let me connect you.", events: [...events, { policyType: "write_gate", decision: "escalated", reason: "always-escalate action", skill: skill.name }] };
     }
 
     const now = this.clock();
     const recent = state.toolCallTimes.filter((t) => t > now - 60_000);
-    if (this.rate.perMinute !== null && recent.length >= this.rate.perMinute) {
-      return refuse("rate_limit", `${this.rate.perMinute} tool calls a minute reached`, "I need a moment before I can do that again.");
+    if (this.rules.rate.perMinute !== null && recent.length >= this.rules.rate.perMinute) {
+      return refuse("rate_limit", `${this.rules.rate.perMinute} tool calls a minute reached`, "I need a moment before I can do that again.");
     }
-    if (this.rate.perCall !== null && state.toolCallCount >= this.rate.perCall) {
-      return refuse("rate_limit", `${this.rate.perCall} tool calls in this conversation reached`, "I've done as much as I can in this conversation; a member of our team can help with the rest.");
+    if (this.rules.rate.perCall !== null && state.toolCallCount >= this.rules.rate.perCall) {
+      return refuse("rate_limit", `${this.rules.rate.perCall} tool calls in this conversation reached`, "I've done as much as I can in this conversation; a member of our team can help with the rest.");
     }
 
-    const stepUpConfigs = this.compiled.callerVerification.filter((c) => c.stepUpFor.includes(skill.name));
     const verified = this.isVerified(state);
-    const stepUp = stepUpConfigs.length > 0 && !(verified && state.verification.steppedUp.includes(skill.name));
-    const needsVerified = skill.requiresVerifiedIdentity || (skill.isWrite && this.writeGate?.requireVerified === true) || stepUpConfigs.length > 0;
-    if (needsVerified && (!verified || stepUp)) {
+    const stepUp = stepsUp(skill, this.compiled.callerVerification) && !(verified && state.verification.steppedUp.includes(skill.name));
+    if (needsVerifiedCaller(skill, this.rules, this.compiled.callerVerification) && (!verified || stepUp)) {
       const verification = this.verificationFor(skill);
       if (!verification) return refuse("verify_before_disclose", "caller verification is required but not configured", "I can't do that without verifying who you are, and I'm not able to verify callers here.");
       if (state.verification.locked) return refuse("verify_before_disclose", "verification locked after too many attempts", "I'm not able to verify you right now, so I can't do that.");
@@ -182,10 +139,8 @@ export class Guardrails {
 
     // A high-stakes action is never taken on the brain's word alone: the caller says yes first (a playbook's
     // confirm step answered yes counts), whether or not a write_gate policy exists.
-    const highStakes = skill.stakes === "high";
-    const needsConfirmation = skill.requiresConfirmation || highStakes || (skill.isWrite && this.writeGate?.confirmBeforeWrite === true);
-    if (needsConfirmation && !opts.confirmed) {
-      const reason = skill.requiresConfirmation ? "skill asks for confirmation" : highStakes ? "high-stakes action" : "confirm before any write";
+    const reason = confirmationReason(skill, this.rules);
+    if (reason && !opts.confirmed) {
       return { kind: "confirm", events: [...events, { policyType: "write_gate", decision: "confirm_required", reason, skill: skill.name }] };
     }
 
@@ -218,10 +173,7 @@ export class Guardrails {
   filterResult(skill: CompiledSkill, data: Record<string, unknown>, state: ConversationState): { data: Record<string, unknown>; events: GuardrailEvent[]; withheld: Withheld } {
     const events: GuardrailEvent[] = [];
     const withheld: Withheld = { notAllowed: [], verifiedOnly: [], verifiedOnlyShown: [] };
-    const allowLists = [
-      skill.allowedFields.length ? skill.allowedFields : null,
-      ...this.ofType("allowed_fields").filter((p) => !p.appliesToSkillType || p.appliesToSkillType === skill.skillType).map((p) => (p.config.fields as string[] | undefined) ?? []),
-    ].filter((l): l is string[] => l !== null);
+    const allowLists = allowListsFor(skill, this.rules);
     let out: Record<string, unknown> = { ...data };
     if (allowLists.length) {
       out = prune(out, [], "allow", (path) => allowLists.every((list) => list.some((f) => covers(f, path))), withheld.notAllowed, null) as Record<string, unknown>;
@@ -311,9 +263,7 @@ export class Guardrails {
   }
 
   verifiedOnlyFields(): string[] {
-    return this.ofType("verify_before_disclose").flatMap((p) =>
-      ((p.config.fields as { field: string; audience: string }[] | undefined) ?? []).filter((f) => f.audience === AUDIENCE_VERIFIED).map((f) => f.field),
-    );
+    return this.rules.verifiedOnly;
   }
 
   /** The last word on what is said: banned words never spoken, guarded values never leaked, banned topics declined. */
@@ -327,7 +277,7 @@ export class Guardrails {
         events.push({ policyType: "verify_before_disclose", decision: "blocked", reason: "reply disclosed a verified-only value to an unverified caller" });
       }
     }
-    const topic = this.content.bannedTopics.find((t) => mentions(out, t));
+    const topic = this.rules.bannedTopics.find((t) => mentions(out, t));
     if (topic) {
       out = "That's not something I can discuss.";
       events.push({ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${topic}` });

@@ -1,10 +1,12 @@
 // The pre-publish report: a deterministic, plain-language account of what the draft will do once published,
 // built only from its configuration (no model involved), so the same draft always reads the same. Every gate it
-// names is the one the runtime's guardrail engine (src/runtime/guardrails.ts) applies: the same policies merged
-// the same way, so the report never promises a check the runtime does not make.
-import { hasSchedule } from "../../runtime/business-hours.ts";
+// names is the one the runtime's guardrail engine (src/runtime/guardrails.ts) applies: the policies are merged and
+// the rules decided by the runtime's own functions (src/runtime/policies.ts), so the report never promises a check
+// the runtime does not make.
 import { verificationMethodAvailable } from "../../runtime/guardrails.ts";
-import type { AgentSettings, CompiledConfig, CompiledGuardrail, CompiledPlaybook, CompiledSkill, CompiledVerification } from "../../runtime/compiled.ts";
+import { allowListFields, allowListsFor, closedAfterHours, type MergedPolicies, mergePolicies, needsConfirmation, needsVerifiedCaller, stepsUp } from "../../runtime/policies.ts";
+import { isIntegrationSkillType } from "../../runtime/tools/integration.ts";
+import type { CompiledConfig, CompiledGuardrail, CompiledPlaybook, CompiledSkill, CompiledVerification } from "../../runtime/compiled.ts";
 import { validateGraph } from "../../runtime/playbooks/graph.ts";
 import { languageMatrix, primarySubtag } from "../meta/languages.ts";
 import { WEEKDAYS, type AgentConfig, type PrepublishReportDto } from "./model.ts";
@@ -24,67 +26,12 @@ export interface ReportInput {
   knowledge: PrepublishReportDto["knowledgeCoverage"] & { failed: number };
 }
 
-const INTEGRATION_TYPES = new Set(["db_query", "native_sql", "native_rest", "native_graphql", "calendar", "google_sheets", "crm", "sms", "mcp"]);
-
-type Hours = AgentSettings["businessHours"];
-type AfterHours = NonNullable<Hours["afterHours"]>;
-type SkillWindow = "always" | "business_hours_only" | "after_hours_only";
-
-/** The policies merged as the guardrail engine merges them: one write gate, the tightest limits, one schedule. */
-interface Rules {
-  writeGate: { confirmBeforeWrite: boolean; requireVerified: boolean; alwaysEscalate: string[] } | null;
-  rate: { perMinute: number | null; perCall: number | null };
-  bannedTopics: string[];
-  redactPii: boolean;
-  escalationThreshold: number | null;
-  hours: Hours;
-  /** A schedule in a time zone: without one the agent is always open and after-hours settings never apply. */
-  scheduled: boolean;
-  afterHours: AfterHours;
-  skillWindows: Record<string, SkillWindow>;
+/** The rules the guardrail engine applies (merged by the runtime's own function), and what the report adds to them. */
+interface Rules extends MergedPolicies {
   verifications: CompiledVerification[];
-  verifiedOnly: string[];
-  anyone: string[];
-  allowLists: CompiledGuardrail[];
 }
 
-function rulesOf(compiled: CompiledConfig): Rules {
-  const ofType = (type: CompiledGuardrail["policyType"]) => compiled.guardrails.filter((g) => g.policyType === type).map((g) => g.config as Record<string, unknown>);
-  const gates = ofType("write_gate");
-  const limits = ofType("rate_limit");
-  const min = (key: string) => {
-    const values = limits.map((l) => l[key]).filter((v): v is number => typeof v === "number");
-    return values.length ? Math.min(...values) : null;
-  };
-  const content = ofType("content_policy");
-  const thresholds = content.map((c) => c.escalationThreshold).filter((v): v is number => typeof v === "number");
-  const hoursPolicy = ofType("business_hours")[0] as Hours | undefined;
-  const agentHours = compiled.agent.businessHours;
-  const hours = hasSchedule(agentHours) || !hoursPolicy ? agentHours : hoursPolicy;
-  const disclosure = ofType("verify_before_disclose").flatMap((p) => (p.fields as { field: string; audience: string }[] | undefined) ?? []);
-  const verifiedOnly = unique(disclosure.filter((f) => f.audience === "verified").map((f) => f.field));
-  return {
-    writeGate: gates.length
-      ? {
-          confirmBeforeWrite: gates.some((g) => g.confirmBeforeWrite !== false),
-          requireVerified: gates.some((g) => g.requireVerified === true),
-          alwaysEscalate: gates.flatMap((g) => (g.alwaysEscalate as string[] | undefined) ?? []),
-        }
-      : null,
-    rate: { perMinute: min("toolCallsPerMinute"), perCall: min("toolCallsPerCall") },
-    bannedTopics: unique(content.flatMap((c) => (c.bannedTopics as string[] | undefined) ?? [])),
-    redactPii: content.some((c) => c.redactPii === true),
-    escalationThreshold: thresholds.length ? Math.min(...thresholds) : null,
-    hours,
-    scheduled: Boolean(hours.timezone) && hasSchedule(hours),
-    afterHours: agentHours.afterHours ?? hoursPolicy?.afterHours ?? {},
-    skillWindows: Object.assign({}, ...ofType("business_hours").map((p) => (p.skills as Record<string, SkillWindow> | undefined) ?? {})),
-    verifications: compiled.callerVerification,
-    verifiedOnly,
-    allowLists: compiled.guardrails.filter((g) => g.policyType === "allowed_fields"),
-    anyone: unique(disclosure.filter((f) => f.audience !== "verified" && !verifiedOnly.includes(f.field)).map((f) => f.field)),
-  };
-}
+const rulesOf = (compiled: CompiledConfig): Rules => ({ ...mergePolicies(compiled), verifications: compiled.callerVerification });
 
 export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   const { compiled, knowledge } = input;
@@ -179,7 +126,7 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   if (knowledge.failed) warnings.push(`${knowledge.failed} knowledge source${knowledge.failed === 1 ? "" : "s"} failed to index: not answered from`);
   warnings.push(...gateWarnings(compiled, rules, playbookNames));
   for (const skill of compiled.skills) {
-    if (INTEGRATION_TYPES.has(skill.skillType)) warnings.push(`Skill "${skill.name}" needs the ${skill.skillType} integration, which is not connected: it will answer integration_not_connected`);
+    if (isIntegrationSkillType(skill.skillType)) warnings.push(`Skill "${skill.name}" needs the ${skill.skillType} integration, which is not connected: it will answer integration_not_connected`);
   }
   const skillIds = new Set(compiled.skills.map((s) => s.id));
   for (const playbook of compiled.playbooks) {
@@ -237,25 +184,11 @@ function describeHours(rules: Rules): string {
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const unique = (items: string[]) => [...new Set(items)];
-const fieldsOf = (g: CompiledGuardrail) => ((g.config.fields as string[] | undefined) ?? []).map(String);
-
-const stepsUp = (skill: CompiledSkill, rules: Rules) => rules.verifications.some((v) => v.stepUpFor.includes(skill.name));
-
-function needsVerifiedCaller(skill: CompiledSkill, rules: Rules): boolean {
-  return skill.requiresVerifiedIdentity || (skill.isWrite && rules.writeGate?.requireVerified === true) || stepsUp(skill, rules);
-}
-
-/** The guardrail engine's confirmation rule: the skill asks for it, its stakes are high, or a write_gate confirms writes. */
-function needsConfirmation(skill: CompiledSkill, rules: Rules): boolean {
-  return skill.requiresConfirmation || skill.stakes === "high" || (skill.isWrite && rules.writeGate?.confirmBeforeWrite === true);
-}
+const fieldsOf = allowListFields;
 
 /** The fields of a skill's result the caller may hear: every allow list that applies must include a field. */
 function allowedFieldsOf(skill: CompiledSkill, rules: Rules): string[] | null {
-  const lists = [
-    skill.allowedFields.length ? skill.allowedFields : null,
-    ...rules.allowLists.filter((g) => !g.appliesToSkillType || g.appliesToSkillType === skill.skillType).map(fieldsOf),
-  ].filter((l): l is string[] => l !== null);
+  const lists = allowListsFor(skill, rules);
   if (!lists.length) return null;
   return lists[0]!.filter((f) => lists.every((l) => l.includes(f)));
 }
@@ -272,17 +205,13 @@ function gatesOf(skill: CompiledSkill, rules: Rules, c: AgentConfig, playbookNam
   const window = rules.skillWindows[skill.name] ?? "always";
   if (rules.scheduled && window === "business_hours_only") gates.push("during business hours only");
   if (rules.scheduled && window === "after_hours_only") gates.push("outside business hours only");
-  const acting = skill.isWrite || skill.skillType === "transfer";
-  const afterMode = rules.afterHours.mode ?? "full";
-  if (rules.scheduled && afterMode !== "full" && acting && window !== "business_hours_only" && !(skill.skillType === "transfer" && rules.afterHours.allowHumanTransfer)) {
-    gates.push("not outside business hours");
-  }
+  if (rules.scheduled && window !== "business_hours_only" && closedAfterHours(skill, rules)) gates.push("not outside business hours");
   if (rules.writeGate?.alwaysEscalate.includes(skill.name)) {
     gates.push("never runs itself: the caller is handed to a person");
     return gates;
   }
   if (skill.requiresVerifiedIdentity || (skill.isWrite && rules.writeGate?.requireVerified === true)) gates.push("verified callers only");
-  if (stepsUp(skill, rules)) gates.push("verifies the caller again first");
+  if (stepsUp(skill, rules.verifications)) gates.push("verifies the caller again first");
   if (needsConfirmation(skill, rules)) gates.push("asks the caller to confirm first");
   else if (skill.isWrite) gates.push("changes data without asking the caller to confirm");
   const allowed = allowedFieldsOf(skill, rules);
@@ -319,7 +248,7 @@ function gateWarnings(compiled: CompiledConfig, rules: Rules, playbookNames: Map
   const warnings: string[] = [];
   const names = new Set(compiled.skills.map((s) => s.name));
   if (!rules.verifications.length) {
-    for (const skill of compiled.skills.filter((s) => needsVerifiedCaller(s, rules))) {
+    for (const skill of compiled.skills.filter((s) => needsVerifiedCaller(s, rules, rules.verifications))) {
       warnings.push(`Skill "${skill.name}" needs a verified caller but caller verification is not configured: it can never run`);
     }
     if (rules.verifiedOnly.length) warnings.push(`Caller verification is not configured: ${list(rules.verifiedOnly)} can never be disclosed`);

@@ -19,6 +19,8 @@ export const INTEGRATION_KINDS = {
 } as const satisfies Partial<Record<SkillType, string>>;
 export type IntegrationSkillType = keyof typeof INTEGRATION_KINDS;
 
+export const isIntegrationSkillType = (type: string): type is IntegrationSkillType => Object.hasOwn(INTEGRATION_KINDS, type);
+
 const Text = (description: string, maxLength = 500) => Type.Optional(Type.String({ minLength: 1, maxLength, description }));
 
 /** Known settings are typed; anything else a provider needs is kept as sent. */

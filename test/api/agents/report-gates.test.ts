@@ -52,3 +52,41 @@ describe("the report's gates agree with the guardrail engine", () => {
     expect(checked).toBe(2 * 2 * 2 * 3 * writeGates.length);
   });
 });
+
+describe("the report's after-hours and result claims agree with the guardrail engine", () => {
+  // Monday 2025-01-06 22:00 in New York: outside the 09:00–17:00 schedule.
+  const closed = () => Date.UTC(2025, 0, 7, 3);
+  const hours = (afterHours: Record<string, unknown>) => ({
+    ...defaultConfig(),
+    businessHours: { timezone: "America/New_York", weekly: { monday: [{ start: "09:00", end: "17:00" }] }, afterHours },
+  });
+
+  it("claims 'not outside business hours' exactly when authorize() refuses the skill while closed", () => {
+    let checked = 0;
+    for (const mode of ["full", "take_message", "closed_message"])
+      for (const allowHumanTransfer of [false, true])
+        for (const s of [skill({ isWrite: true }), skill({ isWrite: false }), compiledSkill("transfer", { destination: "+15551230000" }, { id: "skl_2", name: "Transfer", description: "Transfers" })])
+          for (const window of [null, "business_hours_only", "after_hours_only"]) {
+            const guardrails: CompiledGuardrail[] = window ? [{ id: "grp_2", policyType: "business_hours", appliesToSkillType: null, config: { skills: { [s.name]: window } } }] : [];
+            const compiled: CompiledConfig = { agent: { name: "Hours", ...hours({ mode, allowHumanTransfer }) } as CompiledConfig["agent"], skills: [s], playbooks: [], guardrails, callerVerification: [] };
+            const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+            const decision = new Guardrails(compiled, closed).authorize(s, initialState("en", {}), { channel: "chat", confirmed: true });
+            const context = { mode, allowHumanTransfer, skill: s.skillType, isWrite: s.isWrite, window };
+            const refusedClosed = decision.kind === "block" && decision.events.some((e) => e.policyType === "business_hours");
+            const claimed = line.includes("not outside business hours") || line.includes("during business hours only");
+            expect({ ...context, refusedWhileClosed: claimed }).toEqual({ ...context, refusedWhileClosed: refusedClosed });
+            checked++;
+          }
+    expect(checked).toBe(3 * 2 * 3 * 3);
+  });
+
+  it("names as passed on exactly the fields the engine lets through", () => {
+    const s = skill({ allowedFields: ["status", "eta", "total"] });
+    const policy: CompiledGuardrail = { id: "grp_3", policyType: "allowed_fields", appliesToSkillType: "http_webhook", config: { fields: ["status", "total", "owner"] } };
+    const compiled = compiledWith(s, [policy]);
+    const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+    const kept = new Guardrails(compiled, closed).filterResult(s, { status: "shipped", eta: "Friday", total: "$40", owner: "Ann", note: "x" }, initialState("en", {})).data;
+    expect(Object.keys(kept).sort()).toEqual(["status", "total"]);
+    expect(line).toContain("passes on only status and total from its result");
+  });
+});
