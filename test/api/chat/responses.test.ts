@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import { ResponseObject, ResponseStreamEvent } from "../../../src/api/chat/model.ts";
 import { agentBuilder, oneSlotGraph, orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
+import { lastUser, startScriptedLlm, type ScriptedLlm } from "../../support/scripted-llm.ts";
 
 const ORDER = "check the delivery status of my order";
 const ORDER_REPLY = "One moment while I check that.\n\nHere's what I found. status: shipped; eta: Tuesday.";
@@ -167,5 +168,51 @@ describe("OpenAI-compatible responses", () => {
       // One conversation: a response id carries its conversation's (resp_<conversation><turn>).
       expect(second.response.id.slice(5, 31)).toBe(first.response.id.slice(5, 31));
     });
+  });
+});
+
+describe("OpenAI-compatible responses over the OpenAI-compatible brain", () => {
+  let app: TestApp;
+  let llm: ScriptedLlm;
+  let key: string;
+  let agentId: string;
+  beforeAll(async () => {
+    llm = startScriptedLlm((req) => ({ content: `You said: ${lastUser(req)}. Anything else I can help with today?` }), { chunkSize: 5 });
+    app = await startTestApp({ LLM_BASE_URL: llm.baseUrl, LLM_MODEL: "scripted" });
+    ({ key } = await app.newOrg());
+    const b = agentBuilder(app, key);
+    agentId = (await b.agent({ name: "Model desk" })).id;
+    await b.publish(agentId);
+  });
+  afterAll(async () => {
+    await app.stop();
+    llm.stop();
+  });
+
+  it("streams the model's reply in several deltas, with earlier input messages as context and system text ignored", async () => {
+    const openai = createOpenAI({ baseURL: `${app.url}/api/v1`, apiKey: key });
+    const result = streamText({
+      model: openai(agentId),
+      system: "ignored: the agent supplies its own prompt",
+      messages: [
+        { role: "user", content: "Hello" },
+        { role: "assistant", content: "Hi there!" },
+        { role: "user", content: "Do you repair boilers?" },
+      ],
+      temperature: 2, // ignored: sampling comes from the agent
+      maxRetries: 0,
+    });
+    const deltas: string[] = [];
+    for await (const delta of result.textStream) deltas.push(delta);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join("")).toBe("You said: Do you repair boilers?. Anything else I can help with today?");
+    const request = llm.requests.at(-1)!;
+    expect(request.temperature).toBe(0.3);
+    expect(request.messages.filter((m) => m.role !== "system").map((m) => [m.role, m.content])).toEqual([
+      ["user", "Hello"],
+      ["assistant", "Hi there!"],
+      ["user", "Do you repair boilers?"],
+    ]);
+    expect(JSON.stringify(request.messages)).not.toContain("ignored");
   });
 });
