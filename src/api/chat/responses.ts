@@ -92,9 +92,11 @@ function readInput(input: ResponseRequestInput["input"]) {
 /** What continues a conversation: previous_response_id first, else an item_reference in the input. */
 function continuation(previousResponseId: string | null | undefined, referenced: string | undefined): Continuation | undefined {
   if (previousResponseId) {
+    const param = "previous_response_id";
     const notFound = { code: "previous_response_not_found", message: `previous response ${previousResponseId} was not found for this model` };
-    // An id that is not ours names no conversation: the lookup of an impossible id answers the same 404.
-    return { conversationId: conversationOf(previousResponseId) ?? "", param: "previous_response_id", notFound };
+    const conversationId = conversationOf(previousResponseId);
+    if (!conversationId) throw openAiProblem(404, notFound.code, notFound.message, param);
+    return { conversationId, param, notFound };
   }
   if (referenced) return { conversationId: referenced, param: "input", notFound: { code: "item_not_found", message: "the referenced output message was not found for this model" } };
   return undefined;
