@@ -10,11 +10,16 @@ describe("OpenAI-compatible models", () => {
   let key: string;
   let organizationId: string;
   const ids: Record<string, string> = {};
+  const createdAt: Record<string, string> = {};
   beforeAll(async () => {
     app = await startTestApp();
     ({ key, organizationId } = await app.newOrg());
     const b = agentBuilder(app, key);
-    for (const name of ["Front desk", "Billing desk", "Paused desk", "Draft desk", "Deleted desk"]) ids[name] = (await b.agent({ name })).id;
+    for (const name of ["Front desk", "Billing desk", "Paused desk", "Draft desk", "Deleted desk"]) {
+      const agent = await b.agent({ name });
+      ids[name] = agent.id;
+      createdAt[agent.id] = agent.createdAt;
+    }
     for (const name of ["Front desk", "Billing desk", "Paused desk", "Deleted desk"]) await b.publish(ids[name]!);
     await b.call("PATCH", `/api/v1/agents/${ids["Paused desk"]}`, { isActive: false });
     await b.call("DELETE", `/api/v1/agents/${ids["Deleted desk"]}`);
@@ -30,8 +35,7 @@ describe("OpenAI-compatible models", () => {
     for await (const model of client.models.list()) models.push(model);
     expect(models.map((m) => m.id)).toEqual([ids["Front desk"]!, ids["Billing desk"]!]);
     for (const model of models) {
-      expect(model).toEqual({ id: model.id, object: "model", created: expect.any(Number), owned_by: organizationId });
-      expect(model.created * 1000).toBeLessThanOrEqual(Date.now());
+      expect(model).toEqual({ id: model.id, object: "model", created: Math.floor(Date.parse(createdAt[model.id]!) / 1000), owned_by: organizationId });
     }
     const completion = await client.chat.completions.create({ model: models[0]!.id, messages: [{ role: "user", content: "hello" }] });
     expect(completion.choices[0]!.message.content).toBeTruthy();
