@@ -19,8 +19,24 @@ import { runTurn } from "./service.ts";
 
 export const CONVERSATION_HEADER = "x-flowyte-conversation-id";
 
+/** What either OpenAI-compatible API asks of the runtime: the agent, the user's turn and what came before it. */
+export interface OpenAiRequest {
+  agentId: string;
+  text: string;
+  history: { role: "user" | "assistant"; content: string }[];
+  /** The caller's id for the person (`user`), kept as the conversation's `externalUserId`. */
+  user?: string;
+}
+
+/** A request continuing a stored conversation, and how to name it (the request field, the 404) when that fails. */
+export interface Continuation {
+  conversationId: string;
+  param: string;
+  notFound: { code: string; message: string };
+}
+
 /** A problem that also carries OpenAI's `error` object, which the SDKs read for their error message. */
-function openAiProblem(status: number, code: string, message: string, param: string | null) {
+export function openAiProblem(status: number, code: string, message: string, param: string | null) {
   return new Problem(status, code, message, {
     errors: param ? [{ field: param, message }] : undefined,
     extensions: { error: { message, type: status === 409 ? "conflict_error" : "invalid_request_error", param, code } },
@@ -37,10 +53,10 @@ const textOf = (m: RequestMessage): string =>
  * 800,000 characters, and the runtime's own text scans (PII redaction, slot extraction) grow with the square of a
  * message's length: seconds to minutes of a busy server for one request.
  */
-const MAX_MESSAGE_TEXT = 16_000;
+export const MAX_MESSAGE_TEXT = 16_000;
 
 /** Rough token count for the `usage` block (4 characters a token); the agent's own model may count differently. */
-const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+export const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 export class CompletionsService {
   constructor(
@@ -59,8 +75,20 @@ export class CompletionsService {
     const last = body.messages[body.messages.length - 1]!;
     const text = textOf(last).trim();
     if (last.role !== "user" || !text) throw openAiProblem(400, "invalid_messages", "the last message must be a non-empty user message", "messages");
+    const history = body.messages
+      .slice(0, -1)
+      .filter((m): m is RequestMessage & { role: "user" | "assistant" } => m.role === "user" || m.role === "assistant")
+      .map((m) => ({ role: m.role, content: textOf(m) }));
+    const continuing = continueId ? { conversationId: continueId, param: CONVERSATION_HEADER, notFound: { code: "conversation_not_found", message: `no conversation ${continueId} for this agent` } } : undefined;
+    return this.open(principal, { agentId: body.model, text, history, user: body.user }, continuing);
+  }
 
-    const agentId = body.model;
+  /**
+   * The conversation a request of either OpenAI-compatible API is answered in: the one it continues, or a new one
+   * (`source: openai`, no greeting) seeded with the earlier turns as context.
+   */
+  async open(principal: Principal, request: OpenAiRequest, continuing?: Continuation): Promise<{ conversationId: string; text: string; agentId: string }> {
+    const { agentId, text } = request;
     let compiled: CompiledConfig;
     let versionId: string | null;
     try {
@@ -71,22 +99,18 @@ export class CompletionsService {
       throw error;
     }
 
-    if (continueId) {
+    if (continuing) {
+      const { conversationId, param, notFound } = continuing;
       const [row] = await this.db
         .select({ id: conversations.id, status: conversations.status })
         .from(conversations)
-        .where(and(eq(conversations.id, continueId), eq(conversations.organizationId, principal.organizationId), eq(conversations.agentId, agentId), eq(conversations.source, "openai")))
+        .where(and(eq(conversations.id, conversationId), eq(conversations.organizationId, principal.organizationId), eq(conversations.agentId, agentId), eq(conversations.source, "openai")))
         .limit(1);
-      if (!row) throw openAiProblem(404, "conversation_not_found", `no conversation ${continueId} for this agent`, CONVERSATION_HEADER);
-      if (row.status === "ended") throw openAiProblem(409, "session_ended", `conversation ${continueId} has ended; omit ${CONVERSATION_HEADER} to start a new one`, CONVERSATION_HEADER);
+      if (!row) throw openAiProblem(404, notFound.code, notFound.message, param);
+      if (row.status === "ended") throw openAiProblem(409, "session_ended", `conversation ${conversationId} has ended; omit ${param} to start a new one`, param);
       return { conversationId: row.id, text, agentId };
     }
 
-    const history = body.messages
-      .slice(0, -1)
-      .filter((m): m is RequestMessage & { role: "user" | "assistant" } => m.role === "user" || m.role === "assistant")
-      .map((m) => ({ role: m.role, content: textOf(m) }))
-      .filter((m) => m.content);
     const opened = await this.runtime.start({
       organizationId: principal.organizationId,
       agentId,
@@ -96,8 +120,8 @@ export class CompletionsService {
       channel: "chat",
       source: "openai",
       greet: false,
-      history,
-      metadata: body.user ? { externalUserId: body.user } : {},
+      history: request.history.filter((m) => m.content),
+      metadata: request.user ? { externalUserId: request.user } : {},
     });
     return { conversationId: opened.conversationId, text, agentId };
   }
@@ -184,34 +208,43 @@ export function completionBody(agentId: string, prompt: string, result: TurnResu
 export function completionStream(agentId: string, run: (sink: TurnSink, signal: AbortSignal) => Promise<TurnResult>, requestSignal: AbortSignal, headers: Record<string, string>) {
   const id = `chatcmpl-${newId("cmp").slice(4)}`;
   const created = Math.floor(Date.now() / 1000);
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: agentId, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+  return openAiEventStream(requestSignal, headers, async (send, signal) => {
+    send(chunk({ role: "assistant", content: "" }));
+    try {
+      const content = new StreamedContent((text) => send(chunk({ content: text })));
+      const result = await run({ delta: (text) => content.delta(text), event: (e) => e.eventType === "agent_message" && content.message(String(e.payload.text ?? "")) }, signal);
+      content.end(completionContent(result));
+      send(chunk({}, "stop"));
+      send("data: [DONE]\n\n");
+    } catch (error) {
+      const message = error instanceof Problem ? error.detail : "the completion failed";
+      send(`data: ${JSON.stringify({ error: { message, type: "server_error", code: error instanceof Problem ? error.code : "internal_error" } })}\n\n`);
+    }
+  });
+}
+
+/**
+ * A text/event-stream response whose frames `produce` writes. A client that disconnects aborts the signal `produce`
+ * is given, so the turn stops (a skill call in flight is cancelled).
+ */
+export function openAiEventStream(requestSignal: AbortSignal, headers: Record<string, string>, produce: (send: (frame: string) => void, signal: AbortSignal) => Promise<void>) {
   const encoder = new TextEncoder();
   const abort = new AbortController();
   requestSignal.addEventListener("abort", () => abort.abort(), { once: true });
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-    encoder.encode(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: agentId, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (bytes: Uint8Array) => {
+      const send = (frame: string) => {
         try {
-          controller.enqueue(bytes);
+          controller.enqueue(encoder.encode(frame));
         } catch {
           abort.abort();
         }
       };
-      send(chunk({ role: "assistant", content: "" }));
       try {
-        const content = new StreamedContent((text) => send(chunk({ content: text })));
-        const result = await run(
-          { delta: (text) => content.delta(text), event: (e) => e.eventType === "agent_message" && content.message(String(e.payload.text ?? "")) },
-          abort.signal,
-        );
-        content.end(completionContent(result));
-        send(chunk({}, "stop"));
-        send(encoder.encode("data: [DONE]\n\n"));
-      } catch (error) {
-        const message = error instanceof Problem ? error.detail : "the completion failed";
-        send(encoder.encode(`data: ${JSON.stringify({ error: { message, type: "server_error", code: error instanceof Problem ? error.code : "internal_error" } })}\n\n`));
+        await produce(send, abort.signal);
       } finally {
         try {
           controller.close();

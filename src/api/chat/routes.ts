@@ -1,14 +1,33 @@
 // The Chat tag: sessions (create, get, messages, send with optional SSE, end) and the OpenAI-compatible
-// completions endpoint. Both run the agent's published version through the one conversation runtime.
+// endpoints (chat completions, responses, models). All run the agent's published version through the one
+// conversation runtime.
 import { Elysia, t } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
-import { problems } from "../../platform/http/docs.ts";
+import { eventStream, problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
 import { streamEvents } from "../../platform/http/sse.ts";
 import type { ApiContext } from "../context.ts";
 import { completionBody, completionStream, CompletionsService, CONVERSATION_HEADER } from "./completions.ts";
-import { ChatMessage, Completion, CompletionRequest, Reply, SendMessage, Session, SessionCreate, SessionCreated } from "./model.ts";
+import {
+  ChatMessage,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+  ModelList,
+  ModelObject,
+  ModelParams,
+  Reply,
+  ResponseObject,
+  ResponseRequest,
+  ResponseStreamEvent,
+  SendMessage,
+  Session,
+  SessionCreate,
+  SessionCreated,
+} from "./model.ts";
+import { ModelsService } from "./models.ts";
+import { ResponsesService } from "./responses.ts";
 import { ChatService, reply, runTurn } from "./service.ts";
 
 const tags = ["Chat"];
@@ -19,6 +38,8 @@ const STREAMED_EVENTS = new Set(["tool_call", "kb_retrieval", "handoff", "guardr
 export function chatRoutes(ctx: ApiContext) {
   const chat = new ChatService(ctx.database.db, ctx.agents, ctx.runtime);
   const completions = new CompletionsService(ctx.database.db, ctx.agents, ctx.runtime);
+  const responses = new ResponsesService(completions);
+  const models = new ModelsService(ctx.database.db);
   const me = (c: unknown) => (c as { principal: Principal }).principal;
 
   return new Elysia({ prefix: "/api/v1" })
@@ -105,9 +126,55 @@ export function chatRoutes(ctx: ApiContext) {
         headers: t.Object({ [CONVERSATION_HEADER]: t.Optional(t.String({ maxLength: 64, description: "Continue the conversation a previous response named" })) }),
         response: { 200: Completion, ...problems(400, 404, 409, 503) },
         detail: {
+          ...eventStream(CompletionChunk, "with stream: true, chat.completion.chunk frames (`data: {…}`), then `data: [DONE]`"),
           summary: "OpenAI-compatible chat completions",
           description:
             "model = agent id. Only model, messages, stream and user are read; the published agent supplies prompt, tools and guardrails. Not enveloped: the OpenAI chat.completion object, or chat.completion.chunk SSE ending with data: [DONE]. Responses carry X-Flowyte-Conversation-Id; send it back to continue the same conversation.",
+          tags,
+        },
+      },
+    )
+    .get("/models", (c) => models.list(me(c).organizationId), {
+      scope: "chat:write",
+      response: { 200: ModelList, ...problems() },
+      detail: {
+        operationId: "listModels",
+        summary: "OpenAI-compatible models list",
+        description:
+          "The agents a key can name as `model` in /chat/completions and /responses: published and not paused, oldest first. Not enveloped: OpenAI's `{object: list, data: [{id, object: model, created, owned_by}]}`, so `openai.models.list()` works.",
+        tags,
+      },
+    })
+    .get("/models/:model", ({ params, ...c }) => models.get(me(c).organizationId, params.model), {
+      scope: "chat:write",
+      params: ModelParams,
+      response: { 200: ModelObject, ...problems(404) },
+      detail: {
+        operationId: "retrieveModel",
+        summary: "OpenAI-compatible model",
+        description: "One agent as a model; `404 model_not_found` (with OpenAI's `error` object) unless it is published and not paused.",
+        tags,
+      },
+    })
+    .post(
+      "/responses",
+      async ({ body, request, ...c }) => {
+        const prepared = await responses.prepare(me(c), body);
+        // A stream is a Response: the documented 200 schema is the non-streamed body, hence the cast.
+        if (body.stream) return responses.stream(prepared, request.signal) as never;
+        return responses.create(prepared);
+      },
+      {
+        scope: "chat:write",
+        body: ResponseRequest,
+        parse: "json",
+        response: { 200: ResponseObject, ...problems(400, 404, 409, 503) },
+        detail: {
+          ...eventStream(ResponseStreamEvent, "with stream: true, Responses events (`event: <type>` + `data: {…}`): response.created, response.in_progress, response.output_item.added, response.content_part.added, response.output_text.delta…, response.output_text.done, response.content_part.done, response.output_item.done, response.completed; or a final `error` event"),
+          operationId: "createResponse",
+          summary: "OpenAI-compatible responses",
+          description:
+            "The Responses API subset SDKs call by default: model = agent id, input = a string or messages whose last is the user's turn, `stream`, `previous_response_id` (or an `item_reference` to an earlier output message) to continue that response's conversation. Tools, reasoning, non-text formats, include, background, conversation, prompt and `store: false` are refused with `400 unsupported_parameter`; instructions and sampling are ignored (the published agent decides). Not enveloped: the OpenAI response object.",
           tags,
         },
       },

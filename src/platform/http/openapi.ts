@@ -5,6 +5,7 @@ import { Elysia } from "elysia";
 import { join } from "node:path";
 import { SCOPES } from "../auth/scopes.ts";
 import { BODY_PROBLEMS } from "./body.ts";
+import { EVENT_STREAM_MARK } from "./docs.ts";
 import { IDEMPOTENT_MARK, SECURITY_SCHEME } from "./conventions.ts";
 import { IDEMPOTENCY_PROBLEMS } from "./idempotency.ts";
 import { JSON_SHAPE_PROBLEMS } from "./json-shape.ts";
@@ -33,6 +34,7 @@ interface Operation {
   requestBody?: { content?: Record<string, unknown> };
   responses?: Record<string, ResponseObject>;
   [IDEMPOTENT_MARK]?: boolean;
+  [EVENT_STREAM_MARK]?: { event: object; description: string };
 }
 
 /**
@@ -54,6 +56,13 @@ export function completeDocument(doc: { paths?: Record<string, Record<string, Op
       if (op.requestBody?.content?.["application/json"]) {
         addProblems(op.responses, BODY_PROBLEMS);
         addProblems(op.responses, JSON_SHAPE_PROBLEMS);
+      }
+      const stream = op[EVENT_STREAM_MARK];
+      const ok = op.responses["200"];
+      if (stream && ok) {
+        // OpenAPI 3.1 cannot type the frames of a stream: the body is text, each frame's data is `x-event-schema`.
+        ok.content = { ...ok.content, "text/event-stream": { schema: { type: "string", description: stream.description }, "x-event-schema": stream.event } as never };
+        delete op[EVENT_STREAM_MARK];
       }
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) >= 400) op.responses[status] = asProblemResponse(response);
