@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./platform/log.ts";
-import { createModelManager, MODEL_KINDS, type ModelKind, megabytes } from "./platform/models/index.ts";
-import { modelManifest } from "./server.ts";
+import { configuredManifest, createModelManager, MODEL_KINDS, type ModelKind, megabytes } from "./platform/models/index.ts";
 
 const USAGE = `usage:
   bun run models list                                    the default models, present or missing, with their sizes
@@ -33,7 +32,7 @@ try {
 } catch (err) {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
-const manager = createModelManager({ modelsDir: config!.modelsDir, manifest: modelManifest(config!), log: createLogger("info") });
+const manager = createModelManager({ modelsDir: config!.modelsDir, manifest: configuredManifest(config!), log: createLogger("info") });
 
 if (command === "list") {
   for (const { spec, present, bytes } of manager.list()) {

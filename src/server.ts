@@ -7,7 +7,7 @@ import { createSealer, loadMasterKey } from "./platform/crypto.ts";
 import { openDatabase, type Database } from "./platform/db/index.ts";
 import type { EventBus } from "./platform/events/index.ts";
 import type { Logger } from "./platform/log.ts";
-import { createModelManager, defaultManifest, startModelDownloads } from "./platform/models/index.ts";
+import { configuredManifest, createModelManager, startModelDownloads } from "./platform/models/index.ts";
 
 export interface RunningServer {
   url: string;
@@ -40,7 +40,7 @@ export async function startServer(config: Config, log: Logger, { downloadModels 
     const port = app.server!.port!;
     const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
     log.info(`listening on ${url} (storage: ${database.kind}); API docs at ${config.publicBaseUrl}/api/v1/docs`);
-    const downloads = downloadModels ? startModelDownloads(createModelManager({ modelsDir: config.modelsDir, manifest: modelManifest(config), log, onInstalled: (spec) => modelInstalled(spec.kind) }), log) : null;
+    const downloads = downloadModels ? startModelDownloads(createModelManager({ modelsDir: config.modelsDir, manifest: configuredManifest(config), log, onInstalled: (spec) => modelInstalled(spec.kind) }), log) : null;
     let stopped = false;
     return {
       url,
@@ -67,9 +67,4 @@ export async function startServer(config: Config, log: Logger, { downloadModels 
     await database.close();
     throw err;
   }
-}
-
-/** The default models, less those a configured server replaces (EMBEDDINGS_BASE_URL, SPEECH_BASE_URL). */
-export function modelManifest(config: Config) {
-  return defaultManifest(config.models).filter((spec) => (spec.kind === "embeddings" ? !config.embeddings : !config.speech));
 }

@@ -12,7 +12,7 @@ import { FALLBACKS, kindPresent, type ModelKind, type ModelSpec } from "./manife
 import { createProgressReporter, megabytes, type ProgressReporter } from "./progress.ts";
 
 export { ChecksumMismatchError, downloadFile, hashFile, HostUnreachableError } from "./download.ts";
-export { defaultManifest, FALLBACKS, kindPresent, MODEL_KINDS, piperVoiceFor } from "./manifest.ts";
+export { configuredManifest, defaultManifest, FALLBACKS, kindPresent, MODEL_KINDS, piperVoiceFor } from "./manifest.ts";
 export type { ModelFile, ModelKind, ModelSpec } from "./manifest.ts";
 export { createProgressReporter, lineReporter, megabytes } from "./progress.ts";
 export type { ProgressReporter } from "./progress.ts";

@@ -5,6 +5,7 @@
 // file's `ETag` its git blob SHA-1), since the Hub serves `main` and pinning a moving branch would fail at its next commit.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Config } from "../../config.ts";
 
 export const MODEL_KINDS = ["embeddings", "whisper", "piper"] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -110,6 +111,11 @@ export function defaultManifest({ language, hfBaseUrl, githubBaseUrl }: Manifest
     });
   }
   return specs;
+}
+
+/** The default models, less those a configured server replaces (EMBEDDINGS_BASE_URL, SPEECH_BASE_URL). */
+export function configuredManifest(config: Pick<Config, "models" | "embeddings" | "speech">): ModelSpec[] {
+  return defaultManifest(config.models).filter((spec) => (spec.kind === "embeddings" ? !config.embeddings : !config.speech));
 }
 
 /**
