@@ -179,12 +179,26 @@ describe("fetching the default models", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`WARN  models: cannot reach ${refused} (`);
       expect(lines[0]).toContain(`${hung.url} (no answer within 0.3 s); not fetching embeddings onnx-community/all-MiniLM-L6-v2-ONNX, whisper sherpa-onnx-whisper-tiny, piper en_US-kristin-medium-int8; running on the hashing embedder, no speech recognizer`);
-      expect(existsSync(join(dir, ".downloads"))).toBe(false);
+      expect(readdirSync(join(dir, ".downloads"))).toEqual([]);
       // One probe per host, no download attempted.
       expect(hung.connections).toBe(1);
     } finally {
       await hung.stop();
     }
+  });
+
+  it("says in one line that a MODELS_DIR it cannot write to leaves the fallbacks in place", async () => {
+    hostEverything();
+    const file = join(fresh(), "a-file");
+    writeFileSync(file, "");
+    const lines: string[] = [];
+    const result = await manager(join(file, "models"), lines).pull();
+    expect(result.installed).toEqual([]);
+    expect(result.failed.map((f) => f.kind)).toEqual(["embeddings", "whisper", "piper"]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`WARN  models: cannot write to ${join(file, "models")}: `);
+    expect(lines[0]).toContain("; not fetching embeddings onnx-community/all-MiniLM-L6-v2-ONNX, whisper sherpa-onnx-whisper-tiny, piper en_US-kristin-medium-int8; running on the hashing embedder");
+    expect(host.requests).toEqual([]);
   });
 
   it("fetches no Piper voice for a language it has none for, and the voice of the language otherwise", () => {

@@ -3,7 +3,7 @@
 // (extracted or assembled in a folder beside the target, then renamed into place), one model after the other.
 // `startModelDownloads` runs it in the background at start; `bun run models pull` runs it in the foreground.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "../log.ts";
 import { type Checksum, ChecksumMismatchError, downloadFile } from "./download.ts";
@@ -148,6 +148,19 @@ export function createModelManager(o: ModelManagerOptions) {
     const result: PullResult = { installed: [], failed: [], unreachable: [] };
     const missing = list().filter((s) => !s.present && (!only || only.includes(s.spec.kind)));
     if (!missing.length) return result;
+    const named = (models: ModelStatus[]) => models.map((s) => `${s.spec.kind} ${s.spec.id}`).join(", ");
+    const fallbacks = (models: ModelStatus[]) => models.map((s) => FALLBACKS[s.spec.kind]).join(", ");
+
+    // A read-only MODELS_DIR (a mounted volume, an image's /models) is one line, not a failure per model.
+    try {
+      mkdirSync(partsDir, { recursive: true });
+      accessSync(modelsDir, constants.W_OK);
+    } catch (error) {
+      const reason = `cannot write to ${modelsDir}: ${(error as Error).message}`;
+      log.warn(`models: ${reason}; not fetching ${named(missing)}; running on ${fallbacks(missing)}`);
+      result.failed = missing.map((s) => ({ kind: s.spec.kind, reason }));
+      return result;
+    }
 
     const origins = [...new Set(missing.flatMap((s) => s.spec.files.map((f) => new URL(f.url).origin)))];
     const probes = await Promise.all(origins.map(async (origin) => ({ origin, problem: await reachable(origin, signal) })));
@@ -156,7 +169,7 @@ export function createModelManager(o: ModelManagerOptions) {
     const cut = missing.filter((s) => s.spec.files.some((f) => result.unreachable.includes(new URL(f.url).origin)));
     if (cut.length) {
       log.warn(
-        `models: cannot reach ${down.map((p) => `${p.origin} (${p.problem})`).join(", ")}; not fetching ${cut.map((s) => `${s.spec.kind} ${s.spec.id}`).join(", ")}; running on ${cut.map((s) => FALLBACKS[s.spec.kind]).join(", ")} (\`bun run models pull\` fetches them later; MODELS_AUTO_DOWNLOAD=false stops trying at start)`,
+        `models: cannot reach ${down.map((p) => `${p.origin} (${p.problem})`).join(", ")}; not fetching ${named(cut)}; running on ${fallbacks(cut)} (\`bun run models pull\` fetches them later; MODELS_AUTO_DOWNLOAD=false stops trying at start)`,
       );
     }
 
