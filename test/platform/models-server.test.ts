@@ -114,6 +114,21 @@ describe("bun run models", () => {
     expect((await run(["list"], env)).out).toMatch(/^embeddings\s+onnx-community\/all-MiniLM-L6-v2-ONNX\s+present\s+0\.3 MB/m);
   });
 
+  // util-linux's `script` gives the CLI a pseudo-terminal, where progress is a bar instead of lines.
+  const noScript = Bun.which("script") ? null : "util-linux script is not installed";
+  it.skipIf(noScript !== null)("draws a progress bar on a terminal", async () => {
+    host = startModelHost();
+    hostEmbeddingModel(host);
+    const modelsDir = mkdtempSync(join(root, "models-"));
+    const env = Object.entries(modelEnv(modelsDir, "false")).map(([k, v]) => `${k}=${v}`);
+    const proc = Bun.spawn(["script", "-qec", ["env", ...env, "bun", "run", "models", "pull", "--only", "embeddings"].join(" "), "/dev/null"], { cwd: repo, stdout: "pipe", stderr: "pipe" });
+    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/embeddings onnx-community\/all-MiniLM-L6-v2-ONNX \[=+\] 100% \| 0\.3 MB of 0\.3 MB/);
+    expect(out).not.toContain("onnx-community/all-MiniLM-L6-v2-ONNX: 10%");
+    expect(existsSync(join(modelsDir, "embeddings/onnx-community/all-MiniLM-L6-v2-ONNX/onnx/model.onnx"))).toBe(true);
+  });
+
   it("exits 1 when a host cannot be reached, and 2 on a wrong --only", async () => {
     host = startModelHost();
     const closed = Bun.serve({ port: 0, fetch: () => new Response() });
