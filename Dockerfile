@@ -26,7 +26,8 @@ RUN mkdir -p plugins voice \
  && test -f src/platform/db/migrations/meta/_journal.json
 
 # ---- models: Whisper (STT), Piper (TTS), Silero VAD and the embedding model, fetched at build time only ----
-# Nothing downloads at run time. With DOWNLOAD_MODELS=false the image still works: Silero VAD comes from its npm
+# The image fetches nothing at run time (MODELS_AUTO_DOWNLOAD=false below).
+# With DOWNLOAD_MODELS=false the image still works: Silero VAD comes from its npm
 # package, speech falls back to espeak-ng (and understands the keypad only), knowledge to the hashing embedder.
 FROM oven/bun:${BUN_VERSION}-debian AS models
 ARG DOWNLOAD_MODELS=true
@@ -81,8 +82,9 @@ RUN set -eu; \
 # ---- runtime -------------------------------------------------------------------------------------------
 FROM oven/bun:${BUN_VERSION}-debian AS runtime
 # espeak-ng: the text-to-speech that always works, used when no Piper voice is in MODELS_DIR.
+# bzip2: `bun run models pull` extracts the sherpa-onnx .tar.bz2 archives with tar -xjf.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng \
+ && apt-get install -y --no-install-recommends espeak-ng bzip2 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -100,6 +102,7 @@ RUN mkdir -p /data && chown 1000:1000 /data
 
 ENV DATA_DIR=/data \
     MODELS_DIR=/models \
+    MODELS_AUTO_DOWNLOAD=false \
     PORT=3000 \
     HOST=0.0.0.0 \
     NODE_ENV=production

@@ -470,6 +470,8 @@ async function orchestrate() {
       MASTER_KEY: randomBytes(32).toString("hex"),
       LOG_LEVEL: "warn",
       RATE_LIMIT_PER_MINUTE: "0",
+      // The bench measures the server on what MODELS_DIR holds, not while it fetches models.
+      MODELS_AUTO_DOWNLOAD: "false",
     });
     const t0 = performance.now();
     const app = await startServer(res, "app", [process.execPath, "src/main.ts"], (n) => ({ ...appEnv, DATA_DIR: join(res.dir, `data-${n}`) }), "/health", 90_000);

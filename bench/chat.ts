@@ -43,7 +43,7 @@ async function startApp(env: Record<string, string>) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const key = `flowyte_sk_live_${crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "")}`;
   const proc = Bun.spawn(["bun", "src/main.ts"], {
-    env: { ...process.env, DATABASE_URL: "", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "0", FLOWYTE_ADMIN_KEY: key, MASTER_KEY: "ab".repeat(32), ...env },
+    env: { ...process.env, DATABASE_URL: "", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "0", MODELS_AUTO_DOWNLOAD: "false", FLOWYTE_ADMIN_KEY: key, MASTER_KEY: "ab".repeat(32), ...env },
     stdout: "ignore",
     stderr: "inherit",
   });

@@ -72,7 +72,7 @@ async function main() {
   try {
     server = Bun.spawn([process.execPath, "src/main.ts"], {
       cwd: REPO,
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: join(dir, "data"), FLOWYTE_ADMIN_KEY: adminKey, MASTER_KEY: randomBytes(32).toString("hex"), LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "0" },
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: join(dir, "data"), FLOWYTE_ADMIN_KEY: adminKey, MASTER_KEY: randomBytes(32).toString("hex"), LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "0", MODELS_AUTO_DOWNLOAD: "false" },
       stdout: "inherit",
       stderr: "inherit",
     });

@@ -30,9 +30,12 @@ import { voiceRoutes } from "./api/voices/routes.ts";
 import { createTalk } from "./api/test/talk.ts";
 import { agentForDialedNumber } from "./api/numbers/service.ts";
 import { startVoiceService } from "../voice/service.ts";
-import { createSpeech, type Speech } from "../voice/speech/index.ts";
+import { createSpeech, type Speech, useInstalledSpeech } from "../voice/speech/index.ts";
 import type { Config } from "./config.ts";
+import { createEmbedder, createLocalEmbedder, swappableEmbedder } from "./knowledge/embedders/index.ts";
 import { createKnowledgeIndex } from "./knowledge/index.ts";
+import { requestReindex } from "./knowledge/reindex.ts";
+import type { ModelKind } from "./platform/models/index.ts";
 import { createIngestion } from "./knowledge/ingestion/index.ts";
 import { AuditRecorder } from "./platform/audit/recorder.ts";
 import { SecretKeyAuthenticator } from "./platform/auth/keys.ts";
@@ -99,7 +102,9 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   const agents = new AgentsService(database, speech.catalog, { cacheTtlMs: config.cacheTtlSeconds * 1000 });
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
-  const knowledge = createKnowledgeIndex({ database, config, log });
+  // Swappable: the local embedding model may land while the server runs (fetched at first start, docs/models.md).
+  const embedder = swappableEmbedder(createEmbedder(config, log));
+  const knowledge = createKnowledgeIndex({ database, config, log, embedder });
   const jobs = createJobs({ database, databaseUrl: config.databaseUrl, log, telemetry });
   const events = createEventBus({ database, log, retentionDays: config.eventRetentionDays });
   jobs.schedule("domain-events-prune", "41 * * * *", () => events.prune());
@@ -212,6 +217,19 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
         log,
         telemetry,
       });
+    },
+    /** A model fetched in the background is in MODELS_DIR: switch the running part to it (docs/models.md). */
+    async modelInstalled(kind: ModelKind) {
+      if (kind !== "embeddings") return useInstalledSpeech(speech, config, log, kind);
+      if (config.embeddings) return;
+      const local = createLocalEmbedder(config.modelsDir);
+      // Loaded and tried before it takes over, so a model that cannot run leaves the fallback in place.
+      await local.embed(["warm-up"]);
+      embedder.use(local);
+      log.info(`knowledge embeddings: local model ${local.model} (${local.dimensions} dimensions), fetched while the server ran; chunks are re-embedded in the background`);
+      // Vectors of the old embedder leave the engine now (keyword matches meanwhile); the reindex job makes new ones.
+      await knowledge.refill({ signal: AbortSignal.timeout(5 * 60 * 1000), staleOnly: true });
+      await requestReindex(jobs);
     },
     /** Stop taking new work: `/ready` answers 503 `draining` from now on (requests and calls are still served). */
     startDraining() {

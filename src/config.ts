@@ -34,8 +34,13 @@ export interface Config {
   smtp: { url: string; from: string } | null;
   /** Nominatim-compatible geocoder; null = offline geocoding from the bundled postal-code and city data. */
   geocoderUrl: string | null;
-  /** Speech, embedding and VAD models (Whisper, Piper, Silero, sentence embeddings); nothing downloads at run time. */
+  /** Speech, embedding and VAD models (Whisper, Piper, Silero, sentence embeddings). */
   modelsDir: string;
+  /**
+   * Default models fetched into `modelsDir` when missing (docs/models.md): `autoDownload` at start, in the background;
+   * `language` picks the Piper voice; the base URLs stand for huggingface.co and github.com (mirrors, test stand-ins).
+   */
+  models: { autoDownload: boolean; language: string; hfBaseUrl: string; githubBaseUrl: string };
   /** Meilisearch for knowledge search; null = the in-process engine. `timeoutMs` bounds each request. */
   meili: { url: string; apiKey: string | null; timeoutMs: number } | null;
   /** OpenAI-compatible /embeddings server; null = the local model from MODELS_DIR (or the hashing fallback). */
@@ -183,6 +188,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const geocoderUrl = url("GEOCODER_URL", ["http:", "https:"]);
 
   const modelsDir = resolve(text("MODELS_DIR") ?? "./models");
+  const autoDownloadText = (text("MODELS_AUTO_DOWNLOAD") ?? "true").toLowerCase();
+  if (!["true", "false", "1", "0"].includes(autoDownloadText)) problems.push(`MODELS_AUTO_DOWNLOAD must be true or false (got "${autoDownloadText}")`);
+  const modelsLanguage = text("MODELS_LANGUAGE") ?? "en";
+  if (!/^[a-z]{2,3}(-[A-Za-z]{2})?$/.test(modelsLanguage)) problems.push(`MODELS_LANGUAGE must be a language tag such as en, de or pt-BR (got "${modelsLanguage}")`);
+  const models = {
+    autoDownload: autoDownloadText === "true" || autoDownloadText === "1",
+    language: modelsLanguage,
+    hfBaseUrl: url("MODELS_HF_BASE_URL", ["http:", "https:"]) ?? "https://huggingface.co",
+    githubBaseUrl: url("MODELS_GITHUB_BASE_URL", ["http:", "https:"]) ?? "https://github.com",
+  };
 
   const meiliUrl = url("MEILI_URL", ["http:", "https:"]);
   const meiliTimeoutMs = integer("MEILI_TIMEOUT_MS", 10_000, 100, 600_000);
@@ -273,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtp,
     geocoderUrl,
     modelsDir,
+    models,
     meili,
     embeddings,
     knowledgeSearchTimeoutMs,

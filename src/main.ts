@@ -17,7 +17,7 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-const starting = startServer(config, log);
+const starting = startServer(config, log, { downloadModels: config.models.autoDownload });
 // Handlers go in before the start: as PID 1 a signal without one is ignored, and `docker stop` would wait for SIGKILL.
 let stopping = false;
 const shutdown = async (signal: string) => {

@@ -7,6 +7,7 @@ import { createSealer, loadMasterKey } from "./platform/crypto.ts";
 import { openDatabase, type Database } from "./platform/db/index.ts";
 import type { EventBus } from "./platform/events/index.ts";
 import type { Logger } from "./platform/log.ts";
+import { configuredManifest, createModelManager, startModelDownloads } from "./platform/models/index.ts";
 
 export interface RunningServer {
   url: string;
@@ -21,13 +22,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger, overrides: Pick<AppDeps, "speech"> = {}): Promise<RunningServer> {
+/** `downloadModels`: fetch the default models MODELS_DIR lacks, in the background (`bun start` with MODELS_AUTO_DOWNLOAD). */
+export async function startServer(config: Config, log: Logger, { downloadModels = false, ...overrides }: Pick<AppDeps, "speech"> & { downloadModels?: boolean } = {}): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, events, start, drain, startDraining } = createApp({ config, database, sealer, log, ...overrides });
+    const { app, events, start, drain, startDraining, modelInstalled } = createApp({ config, database, sealer, log, ...overrides });
     try {
       await start();
     } catch (err) {
@@ -38,6 +40,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
     const port = app.server!.port!;
     const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
     log.info(`listening on ${url} (storage: ${database.kind}); API docs at ${config.publicBaseUrl}/api/v1/docs`);
+    const downloads = downloadModels ? startModelDownloads(createModelManager({ modelsDir: config.modelsDir, manifest: configuredManifest(config), log, onInstalled: (spec) => modelInstalled(spec.kind) }), log) : null;
     let stopped = false;
     return {
       url,
@@ -52,6 +55,7 @@ export async function startServer(config: Config, log: Logger, overrides: Pick<A
       async stop() {
         if (stopped) return;
         stopped = true;
+        await downloads?.stop();
         await app.stop(true);
         // Elysia runs after-response hooks in setImmediate: let the queued ones finish before storage closes.
         await new Promise((r) => setImmediate(r));

@@ -121,9 +121,12 @@ export function scheduleReindexing(deps: { db: Db; jobs: Jobs; index: KnowledgeI
     if (!gaps.finished) await jobs.send(reindexQueue, { resume: true }, { key: KEY });
   });
 
-  jobs.schedule("knowledge-index-check", "17 * * * *", async () => {
-    await jobs.send(reindexQueue, {}, { key: KEY });
-  });
+  jobs.schedule("knowledge-index-check", "17 * * * *", () => requestReindex(jobs));
+}
+
+/** Sends the check now rather than at the next hour: the embedder just changed (a model fetched in the background). */
+export async function requestReindex(jobs: Jobs): Promise<void> {
+  await jobs.send(reindexQueue, {}, { key: KEY });
 }
 
 function seconds(since: number): string {

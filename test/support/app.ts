@@ -82,6 +82,8 @@ export function testConfig(dataDir: string, databaseUrl: string | undefined, adm
     MASTER_KEY: masterKey,
     LOG_LEVEL: "error",
     RATE_LIMIT_PER_MINUTE: "0",
+    // No test fetches models from the internet; the model tests point the hosts at a stand-in.
+    MODELS_AUTO_DOWNLOAD: "false",
     ...env,
   });
 }

@@ -36,6 +36,8 @@ export async function startServerProcess(dataDir: string, opts: { pid1?: boolean
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
+    // `bun start` fetches missing models; no test may reach the internet (the model tests opt in with a stand-in).
+    MODELS_AUTO_DOWNLOAD: "false",
     ...opts.env,
   };
   const proc = Bun.spawn(opts.pid1 ? ["unshare", "--pid", "--fork", "--mount-proc", ...command] : command, { cwd: root, env, stdout: "ignore", stderr: "pipe" });

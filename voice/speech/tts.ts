@@ -407,6 +407,11 @@ export class VoiceRouter implements TextToSpeech {
     return [...(this.engines.server?.voices() ?? []), ...(this.engines.piper?.voices() ?? []), ...(this.engines.espeak?.voices() ?? [])];
   }
 
+  /** Piper voices found again (a voice fetched while the server runs): new calls and `GET /voices` see them at once. */
+  usePiper(piper: PiperTextToSpeech): void {
+    this.engines.piper = piper;
+  }
+
   /**
    * The voice used when an agent names none for `language`: the speech server's, else a Piper voice,
    * else espeak-ng's preferred one; a voice for the exact locale beats one for the language.

@@ -13,6 +13,28 @@ export { createHashingEmbedder, hashText } from "./hashing.ts";
 export { createLocalEmbedder, DEFAULT_LOCAL_MODEL, loadFeatureExtractor, LocalModelMissingError } from "./local.ts";
 export { createOpenAiCompatibleEmbedder, EmbeddingServerError } from "./openai-compatible.ts";
 
+/** An embedder the running server can switch to another (the local model, once fetched at first start). */
+export interface SwappableEmbedder extends Embedder {
+  use(next: Embedder): void;
+}
+
+/** `model` and `dimensions` are read at each use, so the index labels and compares vectors by the embedder now in use. */
+export function swappableEmbedder(initial: Embedder): SwappableEmbedder {
+  let current = initial;
+  return {
+    get model() {
+      return current.model;
+    },
+    get dimensions() {
+      return current.dimensions;
+    },
+    embed: (texts, signal) => current.embed(texts, signal),
+    use(next) {
+      current = next;
+    },
+  };
+}
+
 export function createEmbedder(config: Pick<Config, "embeddings" | "modelsDir">, log: Logger): Embedder {
   if (config.embeddings) {
     const { baseUrl, model } = config.embeddings;

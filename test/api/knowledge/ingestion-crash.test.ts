@@ -48,6 +48,7 @@ async function startServer() {
       MASTER_KEY: masterKey,
       LOG_LEVEL: "error",
       RATE_LIMIT_PER_MINUTE: "0",
+      MODELS_AUTO_DOWNLOAD: "false",
     },
     stdout: "ignore",
     stderr: "inherit",
