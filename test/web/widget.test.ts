@@ -8,6 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { hasChromium, launchChromium, servePage } from "../support/browser.ts";
+import { until } from "../support/until.ts";
 
 if (!hasChromium) console.warn("test/web: /usr/bin/chromium is missing, so the widget's browser tests are skipped (apt-get install -y chromium)");
 
@@ -221,7 +222,10 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       const answer = page.locator(".fw-msg--assistant .fw-bubble", { hasText: "Our hours are" });
       await answer.waitFor();
       expect(await answer.textContent()).toContain("Monday 08:00 to 17:00");
-      // The message and its streamed reply went over the session's socket, none of it over HTTP.
+      // The message and its streamed reply went over the session's socket, none of it over HTTP. (The bubble fills
+      // from the deltas: wait for the final reply's announcement, then for the test's copy of its frame.)
+      await page.locator("[aria-live=polite] p", { hasText: "Our hours are" }).waitFor();
+      await until(() => sockets[0]?.received.some((f) => f.type === "message"), 10_000);
       expect(sockets).toHaveLength(1);
       expect(new URL(sockets[0]!.url).pathname).toMatch(/^\/api\/v1\/chat\/widget\/sessions\/conv_\w+\/socket$/);
       expect(sockets[0]!.sent).toEqual([{ type: "message", content: "What are your opening hours?", clientMessageId: expect.any(String) }]);
@@ -372,6 +376,46 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       const transcript = await transcriptIn(page, allowed.origin);
       expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["What are your opening hours?"]);
       expect(transcript.filter((m) => m.role === "assistant" && m.content.includes("Our hours are"))).toHaveLength(1);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    { timeout: 30_000 },
+  );
+
+  it(
+    "opens the socket again for the next message when an idle one was closed, without falling back to HTTP",
+    async () => {
+      const { page, problems } = await openPage(allowed.origin);
+      // The first socket is cut (as by a proxy's idle timeout) once its reply is through; the next one is left alone.
+      let connections = 0;
+      await page.routeWebSocket(/\/socket\?/, (ws) => {
+        connections++;
+        const server = ws.connectToServer();
+        if (connections > 1) return;
+        server.onMessage((message) => {
+          ws.send(message);
+          if (JSON.parse(String(message)).type === "message") {
+            ws.close({ code: 1001, reason: "idle" });
+            server.close();
+          }
+        });
+      });
+      const posts = watchMessagePosts(page);
+      await page.getByRole("button", { name: LAUNCHER }).click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("When are you open on Wednesday?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "Wednesday 08:00 to 17:00" }).waitFor();
+      // The widget has seen the idle socket close (it drops its channel) before the visitor writes again.
+      await page.waitForFunction(() => (document.querySelector("flowyte-chat") as unknown as { channel: unknown }).channel === null);
+      await page.getByRole("textbox", { name: "Message" }).fill("Can I speak with someone at the front desk?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "You can reach a member of our team" }).waitFor();
+
+      expect(connections).toBe(2);
+      expect(posts).toEqual([]);
+      const transcript = await transcriptIn(page, allowed.origin);
+      expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Wednesday?", "Can I speak with someone at the front desk?"]);
       expect(problems).toEqual([]);
       await page.close();
     },
