@@ -1,12 +1,14 @@
 // The embeddable widget in a real browser: a customer's page on an allowed origin embeds the snippet, a visitor
-// opens the chat with the keyboard, asks a question and reads the streamed answer; the same page on another
-// origin shows the refusal. Writes docs/widget.png, the open widget as a visitor sees it.
+// opens the chat with the keyboard, asks a question and reads the answer streamed over the session's WebSocket
+// (or over HTTP when the socket is blocked or lost); the same page on another origin shows the refusal. Writes
+// docs/widget.png, the open widget as a visitor sees it.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { agentBuilder, orderStatusSkill, startWebhookTarget } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { hasChromium, launchChromium, servePage } from "../support/browser.ts";
+import { until } from "../support/until.ts";
 
 if (!hasChromium) console.warn("test/web: /usr/bin/chromium is missing, so the widget's browser tests are skipped (apt-get install -y chromium)");
 
@@ -118,6 +120,8 @@ function startCuttingProxy(target: string) {
     development: false,
     error: () => new Response(null, { status: 502 }),
     async fetch(req) {
+      // It passes no WebSockets (as some proxies do not), so the widget behind it talks HTTP, whose recovery this is.
+      if (req.headers.get("upgrade")) return new Response(null, { status: 502 });
       const url = new URL(req.url);
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.text();
       requests.push({ method: req.method, path: url.pathname, body: body ? JSON.parse(body) : null });
@@ -166,14 +170,40 @@ function startCuttingProxy(target: string) {
   };
 }
 
+/** The page's widget sockets, and the frames each way, read as JSON. */
+type Json = Record<string, unknown>;
+
+function watchSockets(page: Page) {
+  const sockets: { url: string; sent: Json[]; received: Json[]; closed: boolean }[] = [];
+  page.on("websocket", (ws) => {
+    const socket = { url: ws.url(), sent: [] as Json[], received: [] as Json[], closed: false };
+    sockets.push(socket);
+    ws.on("framesent", (f) => socket.sent.push(JSON.parse(String(f.payload))));
+    ws.on("framereceived", (f) => socket.received.push(JSON.parse(String(f.payload))));
+    ws.on("close", () => (socket.closed = true));
+  });
+  return sockets;
+}
+
+/** Message POSTs the page makes (the HTTP transport). */
+function watchMessagePosts(page: Page) {
+  const posts: Json[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST" && r.url().endsWith("/messages")) posts.push(r.postDataJSON());
+  });
+  return posts;
+}
+
 /** The element focused inside the widget's shadow root. */
 const focusedInWidget = (page: Page) => page.evaluate(() => document.querySelector("flowyte-chat")?.shadowRoot?.activeElement?.className ?? null);
 
 describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
   it(
-    "opens from the keyboard, streams the agent's answer, closes with Escape and keeps the conversation across a reload",
+    "opens from the keyboard, streams the agent's answer over the WebSocket, closes with Escape and keeps the conversation across a reload",
     async () => {
       const { page, problems } = await openPage(allowed.origin);
+      const sockets = watchSockets(page);
+      const posts = watchMessagePosts(page);
       const launcher = page.getByRole("button", { name: LAUNCHER });
       await launcher.waitFor();
       expect(await launcher.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe("rgb(15, 118, 110)");
@@ -187,14 +217,21 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       await page.locator(".fw-bubble", { hasText: "Hi! I'm Harbor Dental's assistant. How can I help?" }).waitFor();
       expect(await page.locator("[aria-live=polite]").textContent()).toBe("Harbor Dental: Hi! I'm Harbor Dental's assistant. How can I help?");
 
-      const streamed = page.waitForResponse((r) => r.url().endsWith("/messages") && r.request().method() === "POST");
       await page.keyboard.type("What are your opening hours?");
       await page.keyboard.press("Enter");
-      const response = await streamed;
-      expect(response.headers()["content-type"]).toContain("text/event-stream");
       const answer = page.locator(".fw-msg--assistant .fw-bubble", { hasText: "Our hours are" });
       await answer.waitFor();
       expect(await answer.textContent()).toContain("Monday 08:00 to 17:00");
+      // The message and its streamed reply went over the session's socket, none of it over HTTP. (The bubble fills
+      // from the deltas: wait for the final reply's announcement, then for the test's copy of its frame.)
+      await page.locator("[aria-live=polite] p", { hasText: "Our hours are" }).waitFor();
+      await until(() => sockets[0]?.received.some((f) => f.type === "message"), 10_000);
+      expect(sockets).toHaveLength(1);
+      expect(new URL(sockets[0]!.url).pathname).toMatch(/^\/api\/v1\/chat\/widget\/sessions\/conv_\w+\/socket$/);
+      expect(sockets[0]!.sent).toEqual([{ type: "message", content: "What are your opening hours?", clientMessageId: expect.any(String) }]);
+      expect(sockets[0]!.received.map((f) => f.type)).toEqual(["ready", ...sockets[0]!.received.slice(1, -1).map(() => "delta"), "message"]);
+      expect(sockets[0]!.received.length).toBeGreaterThan(2);
+      expect(posts).toEqual([]);
       expect(await page.locator(".fw-msg--user .fw-bubble").allTextContents()).toEqual(["What are your opening hours?"]);
 
       await page.keyboard.press("Escape");
@@ -237,6 +274,8 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
     "offers Retry only when recovery fails too (no attempt reaches the server), and the Retry delivers the message once",
     async () => {
       const { page, problems } = await openPage(allowed.origin);
+      // No WebSocket here (as behind a proxy that refuses upgrades): the messages go over HTTP.
+      await page.routeWebSocket(/\/socket\?/, (ws) => ws.close());
       await page.getByRole("button", { name: LAUNCHER }).click();
       await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
       // Every send breaks before it reaches the server: a delta arrives, the rest never does.
@@ -264,6 +303,119 @@ describe.skipIf(!hasChromium)("the embeddable widget in Chromium", () => {
       expect(await page.locator(".fw-msg--user .fw-bubble").allTextContents()).toEqual(["When are you open on Friday?"]);
       const transcript = await transcriptIn(page, allowed.origin);
       expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Friday?"]);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    { timeout: 30_000 },
+  );
+
+  it(
+    "falls back to HTTP when the WebSocket is blocked, and stays on it for the page",
+    async () => {
+      const { page, problems, warnings } = await openPage(allowed.origin);
+      let attempts = 0;
+      await page.routeWebSocket(/\/socket\?/, (ws) => {
+        attempts++;
+        return ws.close({ code: 1008, reason: "blocked" });
+      });
+      const posts = watchMessagePosts(page);
+      await page.getByRole("button", { name: LAUNCHER }).click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("When are you open on Wednesday?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "Wednesday 08:00 to 17:00" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("Can I speak with someone at the front desk?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "You can reach a member of our team" }).waitFor();
+
+      expect(attempts).toBe(1);
+      expect(posts.map((p) => [p.content, p.stream])).toEqual([
+        ["When are you open on Wednesday?", true],
+        ["Can I speak with someone at the front desk?", true],
+      ]);
+      expect(warnings.some((w) => w.includes("[Flowyte] the chat socket is unavailable"))).toBe(true);
+      const transcript = await transcriptIn(page, allowed.origin);
+      expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Wednesday?", "Can I speak with someone at the front desk?"]);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    { timeout: 30_000 },
+  );
+
+  it(
+    "sends a message again over HTTP under the same id when the socket is lost mid-reply, and the agent answers it once",
+    async () => {
+      const { page, problems } = await openPage(allowed.origin);
+      // The socket goes through the test, which drops it (both sides) after the reply's first delta.
+      let cut = false;
+      await page.routeWebSocket(/\/socket\?/, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => server.send(message));
+        server.onMessage((message) => {
+          ws.send(message);
+          if (!cut && JSON.parse(String(message)).type === "delta") {
+            cut = true;
+            ws.close({ code: 4000, reason: "network lost" });
+            server.close();
+          }
+        });
+      });
+      const sockets = watchSockets(page);
+      const posts = watchMessagePosts(page);
+      await page.getByRole("button", { name: LAUNCHER }).click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("What are your opening hours?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "Our hours are" }).waitFor();
+
+      expect(cut).toBe(true);
+      const sent = sockets[0]!.sent;
+      expect(sent).toHaveLength(1);
+      expect(posts).toEqual([expect.objectContaining({ content: "What are your opening hours?", clientMessageId: sent[0]!.clientMessageId })]);
+      expect(await page.locator(".fw-msg--assistant .fw-bubble", { hasText: "Our hours are" }).count()).toBe(1);
+      const transcript = await transcriptIn(page, allowed.origin);
+      expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["What are your opening hours?"]);
+      expect(transcript.filter((m) => m.role === "assistant" && m.content.includes("Our hours are"))).toHaveLength(1);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    { timeout: 30_000 },
+  );
+
+  it(
+    "opens the socket again for the next message when an idle one was closed, without falling back to HTTP",
+    async () => {
+      const { page, problems } = await openPage(allowed.origin);
+      // The first socket is cut (as by a proxy's idle timeout) once its reply is through; the next one is left alone.
+      let connections = 0;
+      await page.routeWebSocket(/\/socket\?/, (ws) => {
+        connections++;
+        const server = ws.connectToServer();
+        if (connections > 1) return;
+        server.onMessage((message) => {
+          ws.send(message);
+          if (JSON.parse(String(message)).type === "message") {
+            ws.close({ code: 1001, reason: "idle" });
+            server.close();
+          }
+        });
+      });
+      const posts = watchMessagePosts(page);
+      await page.getByRole("button", { name: LAUNCHER }).click();
+      await page.locator(".fw-bubble", { hasText: "How can I help?" }).waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("When are you open on Wednesday?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "Wednesday 08:00 to 17:00" }).waitFor();
+      // The widget has seen the idle socket close (it drops its channel) before the visitor writes again.
+      await page.waitForFunction(() => (document.querySelector("flowyte-chat") as unknown as { channel: unknown }).channel === null);
+      await page.getByRole("textbox", { name: "Message" }).fill("Can I speak with someone at the front desk?");
+      await page.keyboard.press("Enter");
+      await page.locator("[aria-live=polite] p", { hasText: "You can reach a member of our team" }).waitFor();
+
+      expect(connections).toBe(2);
+      expect(posts).toEqual([]);
+      const transcript = await transcriptIn(page, allowed.origin);
+      expect(transcript.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["When are you open on Wednesday?", "Can I speak with someone at the front desk?"]);
       expect(problems).toEqual([]);
       await page.close();
     },

@@ -109,7 +109,8 @@ export function createTalk(ctx: ApiContext) {
         detail: {
           summary: "Start an in-browser voice test",
           description:
-            "Short-lived credentials for a WebSocket that carries browser audio into a real call session: open `url?token=…` within 5 minutes. draftMode true runs the draft (never billed); false (default) the published version, 409 no_published_version when there is none.",
+            "Short-lived credentials for a WebSocket that carries browser audio into a real call session: open `url?token=…` within 5 minutes. draftMode true runs the draft (never billed); false (default) the published version, 409 no_published_version when there is none. " +
+            "The reference mints talk tokens for dashboard sessions only; this server has none yet, so secret keys with agents:write mint them, unless TALK_TOKENS_FOR_KEYS=false (403 dashboard_session_required).",
           tags: ["Test"],
         },
       },

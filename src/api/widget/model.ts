@@ -75,34 +75,54 @@ export const WidgetMessage = t.Object({
 });
 export type WidgetMessageDto = Static<typeof WidgetMessage>;
 
+const SseTransport = t.Object(
+  {
+    kind: t.Literal("sse"),
+    url: t.String({ description: "POST messages here; stream:true answers text/event-stream" }),
+    token: t.String({ description: "The visitor token again" }),
+  },
+  { description: "Plain HTTP: POST each message, read the reply as SSE" },
+);
+
 export const WidgetSession = t.Object({
   conversationId: t.String(),
   visitorToken: t.String({ description: "Send it with every message of this conversation (visitorToken)" }),
   visitorTokenExpiresAt: t.String({ format: "date-time" }),
-  transport: t.Object({
-    kind: t.Literal("sse"),
-    url: t.String({ description: "POST messages here; stream:true answers text/event-stream" }),
-    token: t.String({ description: "The visitor token again" }),
-  }),
+  transport: t.Object(
+    {
+      kind: t.Literal("realtime"),
+      url: t.String({ description: "WebSocket URL (ws:// or wss://, from PUBLIC_BASE_URL); open it with ?key=<publishable key>&token=<token>" }),
+      token: t.String({ description: "The visitor token again" }),
+      fallback: SseTransport,
+    },
+    { description: "A WebSocket carrying messages and streamed replies (docs/widget.md), and the HTTP transport to use when it cannot open" },
+  ),
   messages: t.Array(WidgetMessage, { description: "The agent's greeting" }),
 });
 
-const VisitorToken = t.String({ minLength: 1, maxLength: 1024, description: "The session's visitorToken" });
+export const VisitorToken = t.String({ minLength: 1, maxLength: 1024, description: "The session's visitorToken" });
 export const SessionParams = t.Object({ conversationId: t.String({ maxLength: 64 }) });
 
+export const MessageContent = t.String({ minLength: 1, maxLength: 4000, pattern: "\\S" });
+export const ClientMessageId = t.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: "^[A-Za-z0-9_-]+$",
+  description:
+    "The browser's own id for this message (e.g. a UUID), the same on every attempt: the turn runs once and finishes even if the connection drops; a repeat answers its reply (Idempotent-Replayed: true) for 24 h",
+});
+
 export const WidgetMessageSend = t.Object({
-  content: t.String({ minLength: 1, maxLength: 4000, pattern: "\\S" }),
+  content: MessageContent,
   stream: t.Optional(t.Boolean({ description: "true: text/event-stream (delta, message, done); default false", default: false })),
   visitorToken: VisitorToken,
-  clientMessageId: t.Optional(
-    t.String({
-      minLength: 1,
-      maxLength: 100,
-      pattern: "^[A-Za-z0-9_-]+$",
-      description:
-        "The browser's own id for this message (e.g. a UUID), the same on every attempt: the turn runs once and finishes even if the connection drops; a repeat answers its reply (Idempotent-Replayed: true) for 24 h",
-    }),
-  ),
+  clientMessageId: t.Optional(ClientMessageId),
+});
+
+/** The query of the socket's upgrade request: browsers cannot set headers on a WebSocket. */
+export const SocketQuery = t.Object({
+  key: t.Optional(t.String({ maxLength: 200, description: "The publishable key, when not sent as the bearer" })),
+  token: VisitorToken,
 });
 
 export const WidgetReply = t.Object({

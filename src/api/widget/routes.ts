@@ -3,9 +3,12 @@
 import { Elysia, t } from "elysia";
 import type { Server } from "bun";
 import type { Principal } from "../../platform/auth/principal.ts";
+import { PUBLISHABLE_KEY_PREFIX, PublishableKeyAuthenticator } from "../../platform/auth/publishable.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { IdempotencyStore } from "../../platform/http/idempotency.ts";
+import { Problem } from "../../platform/http/problem.ts";
+import { RateLimit } from "../../platform/http/rate-limit.ts";
 import { streamEvents } from "../../platform/http/sse.ts";
 import type { TurnSink } from "../../runtime/conversation.ts";
 import type { ApiContext } from "../context.ts";
@@ -15,6 +18,7 @@ import {
   EmbedQuery,
   PublicQuery,
   SessionParams,
+  SocketQuery,
   TranscriptQuery,
   WidgetBootstrap,
   WidgetConfig,
@@ -27,6 +31,7 @@ import {
 } from "./model.ts";
 import { sessionEnded, SessionLimiter, WidgetSessions, type Visitor, type WidgetHooks } from "./sessions.ts";
 import { WidgetService } from "./service.ts";
+import { type SocketAdmission, WidgetSockets } from "./socket.ts";
 import { visitorAddress } from "./visitor-address.ts";
 import { VISITOR_TOKEN_PURPOSE, VisitorTokens } from "./visitor-token.ts";
 
@@ -48,6 +53,13 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
     limiter: new SessionLimiter(ctx.rateLimits, ctx.log),
     idempotency: new IdempotencyStore(ctx.database.db, ctx.sealer),
     publicBaseUrl: ctx.config.publicBaseUrl,
+    log: ctx.log,
+  });
+  const sockets = new WidgetSockets({
+    sessions,
+    keys: new PublishableKeyAuthenticator(ctx.database, { ttlMs: ctx.config.cacheTtlSeconds * 1000 }),
+    // The conventions' per-key limit ("api", one-minute windows): the same counts, so both doors share one budget.
+    rateLimit: new RateLimit(ctx.rateLimits, "api", 60, ctx.log),
     log: ctx.log,
   });
   const org = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
@@ -168,6 +180,39 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         },
       },
     )
+    // The socket's URL fetched without an upgrade: say what it is for.
+    .get(
+      "/chat/widget/sessions/:conversationId/socket",
+      () => {
+        throw new Problem(426, "upgrade_required", "open this URL as a WebSocket (transport.url from POST /chat/widget/sessions)");
+      },
+      { detail: { hide: true } },
+    )
+    .ws("/chat/widget/sessions/:conversationId/socket", {
+      // The upgrade passes the checks of every widget route (key, Origin, the key's rate limit) before it opens.
+      scope: "chat:public",
+      params: SessionParams,
+      query: SocketQuery,
+      detail: { hide: true },
+      // Runs before the upgrade: a thrown problem answers the HTTP request (401, 403, 404) and no socket opens.
+      async resolve({ params, query, headers, ...c }: { params: { conversationId: string }; query: { key?: string; token: string }; headers: Record<string, string | undefined> }) {
+        const { organizationId, key } = caller(c);
+        const conversation = await sessions.authorize(organizationId, key, params.conversationId, query.token);
+        const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? "")?.[1];
+        const keyValue = bearer?.startsWith(PUBLISHABLE_KEY_PREFIX) ? bearer : query.key!;
+        const admission: SocketAdmission = { organizationId, grant: key, keyValue, origin: headers.origin!, conversationId: conversation.id, visitorToken: query.token };
+        return { admission };
+      },
+      open(ws) {
+        sockets.opened(ws, (ws.data as unknown as { admission: SocketAdmission }).admission);
+      },
+      message(ws, message) {
+        sockets.received(ws, message);
+      },
+      close(ws) {
+        sockets.closed(ws);
+      },
+    })
     .get(
       "/chat/widget/sessions/:conversationId/messages",
       async ({ params, query, ...c }) => {

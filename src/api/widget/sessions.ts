@@ -112,11 +112,18 @@ export class WidgetSessions {
     const row = await this.deps.runtime.describe(organizationId, opened.conversationId);
 
     const { token, expiresAt } = this.deps.tokens.issue({ conversationId: opened.conversationId, publishableKeyId: key.id, visitorId });
+    const path = `/api/v1/chat/widget/sessions/${opened.conversationId}`;
+    const { publicBaseUrl } = this.deps;
     return {
       conversationId: opened.conversationId,
       visitorToken: token,
       visitorTokenExpiresAt: expiresAt.toISOString(),
-      transport: { kind: "sse" as const, url: `${this.deps.publicBaseUrl}/api/v1/chat/widget/sessions/${opened.conversationId}/messages`, token },
+      transport: {
+        kind: "realtime" as const,
+        url: `${publicBaseUrl.replace(/^http/, "ws")}${path}/socket`,
+        token,
+        fallback: { kind: "sse" as const, url: `${publicBaseUrl}${path}/messages`, token },
+      },
       messages: opened.replies.map((m) => toMessage(row!.startedAt, "assistant", m)),
     };
   }

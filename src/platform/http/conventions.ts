@@ -119,19 +119,30 @@ export function createConventions(deps: ConventionDeps) {
       return principal ? { principal, authFailure: null } : { principal: null, authFailure: "invalid" };
     })
     .macro({
-      /** The scope a route needs; "any" = any authenticated secret key. Checked before the body is validated. */
-      scope: (scope: Scope | "any") => ({
+      /**
+       * The scope a route needs; "any" = any authenticated secret key; a list = any one of them (each an alternative
+       * security requirement in the document). Checked before the body is validated.
+       */
+      scope: (scope: Scope | "any" | readonly Scope[]) => ({
         detail: {
-          security: [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }],
+          security:
+            typeof scope === "string"
+              ? [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }]
+              : scope.map((s) => ({ [SECURITY_SCHEME]: [s] })),
           "x-scope": scope,
         } as Record<string, unknown>,
         async transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> }; headers: Record<string, string | undefined> }) {
           const { principal, authFailure, set } = ctx;
           if (!principal) throw unauthorized(authFailure ?? "missing");
+          const accepted = typeof scope === "string" ? (scope === "any" ? [] : [scope]) : scope;
           const pk = principal.publishableKey;
           if (pk) {
             // A publishable key only ever reaches the public chat surface, and only from its allowed origins.
-            if (scope !== "chat:public") throw new Problem(403, "insufficient_scope", `publishable keys can only call chat:public operations; this one needs ${scope}`, { extensions: { requiredScope: scope } });
+            if (scope !== "chat:public") {
+              throw new Problem(403, "insufficient_scope", `publishable keys can only call chat:public operations; this one needs ${accepted.join(" or ") || "any"}`, {
+                extensions: { requiredScope: accepted[0] ?? "any" },
+              });
+            }
             const origin = ctx.headers.origin;
             if (!origin || !pk.allowedOrigins.includes(origin)) {
               throw new Problem(403, "origin_not_allowed", origin ? `origin ${origin} is not allowed for this publishable key` : "send the Origin header; publishable keys work only from allowed origins");
@@ -147,9 +158,10 @@ export function createConventions(deps: ConventionDeps) {
               });
             }
           }
-          if (scope !== "any" && !principal.scopes.has(scope)) {
-            throw new Problem(403, "insufficient_scope", `this operation needs the ${scope} scope, which this key does not have`, {
-              extensions: { requiredScope: scope },
+          if (accepted.length && !accepted.some((s) => principal.scopes.has(s))) {
+            // requiredScope names the first (the usual one), so clients that read one scope still get an answer.
+            throw new Problem(403, "insufficient_scope", `this operation needs the ${accepted.join(" or ")} scope, which this key does not have`, {
+              extensions: { requiredScope: accepted[0] },
             });
           }
         },

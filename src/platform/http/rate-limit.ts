@@ -49,11 +49,19 @@ export function createRateLimitStore(opts: { database: Database; redisUrl: strin
 
 /** Counts in this process: right for one process (the embedded store) and for tests of one. */
 export function memoryRateLimitStore(): RateLimitStore {
+  // One counter per name and window, so two limits of one name share their counts here as in Postgres and Redis
+  // (the widget's socket messages count against the same per-key limit as its HTTP requests).
+  const counters = new Map<string, RateLimiterMemory>();
   return {
     kind: "memory",
     // The library's memory store expires each key at the end of its window: it never grows past the keys seen in
     // one window, and never drops the counts of every client at once.
-    counter: (name, windowS) => new RateLimiterMemory({ keyPrefix: name, points: COUNT_CEILING, duration: windowS }),
+    counter(name, windowS) {
+      const id = `${name}/${windowS}`;
+      let counter = counters.get(id);
+      if (!counter) counters.set(id, (counter = new RateLimiterMemory({ keyPrefix: name, points: COUNT_CEILING, duration: windowS })));
+      return counter;
+    },
     ready: async () => {},
     purgeExpired: async () => {},
     close: async () => {},

@@ -1,9 +1,11 @@
 /*
  * The Flowyte chat widget: <flowyte-chat>, a launcher button and a chat panel in a shadow root, so the host page's
  * styles and the widget's never mix. loader.js mounts it and calls start() with the bootstrap answer.
- * Protocol (docs/widget.md): POST …/sessions on first open → {conversationId, visitorToken}; POST …/messages with
- * stream:true answers SSE (delta*, message, done), read from fetch() because EventSource cannot POST. Each message
- * carries a clientMessageId, so sending it again after a dropped connection never runs its turn twice.
+ * Protocol (docs/widget.md): POST …/sessions on first open → {conversationId, visitorToken, transport}. Messages go
+ * over the session's WebSocket (transport.kind "realtime": message → delta*, message) when it opens; when it cannot
+ * open or closes abnormally, over HTTP instead: POST …/messages with stream:true answers SSE (delta*, message, done),
+ * read from fetch() because EventSource cannot POST. Each message carries a clientMessageId, so sending it again
+ * after a dropped connection, over either transport, never runs its turn twice.
  */
 (function () {
   "use strict";
@@ -35,6 +37,8 @@
   /** Pauses before each attempt to recover a reply whose stream broke; after the last one the visitor gets Retry. */
   const RECOVERY_DELAYS_MS = [0, 500, 1000, 2000];
   const STORAGE_PREFIX = "flowyte-widget:";
+  /** A socket that has not said "ready" by then counts as blocked (a proxy or firewall holding the upgrade). */
+  const SOCKET_OPEN_TIMEOUT_MS = 4000;
 
   /** A tiny element builder: attributes, then children (strings become text, never HTML). */
   function h(tag, attrs, ...children) {
@@ -143,6 +147,10 @@
       this.hooks = hooks || {};
       this.session = null;
       this.opening = null;
+      /** The session's socket once asked for: a promise of {ws, pending}; null until then or after it closed. */
+      this.channel = null;
+      /** Set once a socket could not open, or was lost with a message unanswered: this page uses HTTP from then on. */
+      this.socketFailed = false;
       /** The last message on screen that the server stored: where to look for a reply after a broken stream. */
       this.lastMessageId = null;
       this.busy = false;
@@ -318,7 +326,8 @@
       }
       const session = (await response.json()).data;
       this.setStatus(null);
-      this.session = { conversationId: session.conversationId, visitorToken: session.visitorToken };
+      const { transport } = session;
+      this.session = { conversationId: session.conversationId, visitorToken: session.visitorToken, socketUrl: transport && transport.kind === "realtime" ? transport.url : null };
       this.remember(this.session);
       for (const m of session.messages) this.addMessage("assistant", m.content, { announce: true });
       this.lastMessageId = session.messages.length ? session.messages[session.messages.length - 1].id : null;
@@ -372,11 +381,108 @@
     }
 
     /**
-     * POST the message with stream:true and read the reply into `reply`. Answers {kind: "answered", reply},
-     * {kind: "gone"} or {kind: "failed"} for a refusal; throws when the outcome is unknown (the network failed, the
-     * stream broke, or the turn is still running elsewhere), which is what recovery is for.
+     * Send the message and read the reply into `reply`: over the session's socket when it has one that opens, else
+     * (or when the socket is lost before the answer) over HTTP under the same clientMessageId. Answers
+     * {kind: "answered", reply}, {kind: "gone"} or {kind: "failed"} for a refusal; throws when the outcome is
+     * unknown (the network failed, the stream broke, or the turn is still running elsewhere), which is what
+     * recovery is for.
      */
     async exchange(reply, content, clientMessageId) {
+      const channel = this.socket();
+      if (channel) {
+        try {
+          return await this.exchangeOverSocket(await channel, reply, content, clientMessageId);
+        } catch (error) {
+          if (!error.socketLost) throw error;
+          console.warn(`[Flowyte] the chat socket is unavailable (${error.message}); sending over HTTP`);
+          reply.querySelector(".fw-bubble").replaceChildren();
+          reply.classList.add("fw-msg--pending");
+        }
+      }
+      return this.exchangeOverHttp(reply, content, clientMessageId);
+    }
+
+    /** One message over the socket: its deltas into `reply`, then its message or error frame. */
+    async exchangeOverSocket(channel, reply, content, clientMessageId) {
+      const frame = await new Promise((resolve, reject) => {
+        channel.pending.set(clientMessageId, { delta: (text) => this.appendText(reply, text), resolve, reject });
+        channel.ws.send(JSON.stringify({ type: "message", content, clientMessageId }));
+      });
+      if (frame.type === "message") return { kind: "answered", reply: frame };
+      // An error frame is a problem, as the HTTP route answers it.
+      if (frame.code === "idempotency_in_progress" || frame.status >= 500) throw new Error(frame.detail || "the reply is still being written");
+      console.warn(`[Flowyte] message not delivered: ${frame.detail}${frame.code ? ` (${frame.code})` : ""}`);
+      return frame.status === 409 || frame.status === 401 || frame.status === 404 ? { kind: "gone" } : { kind: "failed" };
+    }
+
+    /**
+     * The session's socket, opened on first use (a promise of {ws, pending}); null when the session offers none or a
+     * socket has failed on this page. It opens the path of transport.url on the address the widget was loaded from,
+     * which the page can reach and its Content Security Policy already allows.
+     */
+    socket() {
+      if (!this.session || !this.session.socketUrl || this.socketFailed) return null;
+      if (!this.channel) this.channel = this.openSocket(this.session);
+      return this.channel;
+    }
+
+    openSocket(session) {
+      const url = new URL(new URL(session.socketUrl).pathname, this.base);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      url.searchParams.set("key", this.key);
+      url.searchParams.set("token", session.visitorToken);
+      const lost = (message) => Object.assign(new Error(message), { socketLost: true });
+      const opening = new Promise((resolve, reject) => {
+        const ws = new WebSocket(url.href);
+        /** Messages sent and not yet answered, by clientMessageId. */
+        const pending = new Map();
+        let ready = false;
+        const timer = setTimeout(() => ws.close(), SOCKET_OPEN_TIMEOUT_MS);
+        ws.onmessage = (event) => {
+          let frame;
+          try {
+            frame = JSON.parse(event.data);
+          } catch {
+            return;
+          }
+          if (frame.type === "ready") {
+            ready = true;
+            clearTimeout(timer);
+            resolve({ ws, pending });
+            return;
+          }
+          const waiting = frame.clientMessageId ? pending.get(frame.clientMessageId) : null;
+          if (!waiting) return;
+          if (frame.type === "delta") waiting.delta(frame.text);
+          else if (frame.type === "message" || frame.type === "error") {
+            pending.delete(frame.clientMessageId);
+            waiting.resolve(frame);
+          }
+        };
+        // Every failure ends in close (an error event comes first). A socket that never got ready, or that closed
+        // abnormally with messages unanswered, hands them to HTTP, which this page then keeps using; one closed
+        // while idle (1000 after the conversation's end, or a proxy's idle cut) is opened again for the next message.
+        ws.onclose = (event) => {
+          clearTimeout(timer);
+          if (this.channel === opening) this.channel = null;
+          if (!ready || (event.code !== 1000 && pending.size)) this.socketFailed = true;
+          if (!ready) reject(lost(`it did not open (${event.code})`));
+          for (const waiting of pending.values()) waiting.reject(lost(`it closed (${event.code}) before the reply`));
+          pending.clear();
+        };
+      });
+      opening.catch(() => {}); // the exchange that asked for it handles the failure
+      return opening;
+    }
+
+    closeSocket() {
+      const channel = this.channel;
+      this.channel = null;
+      if (channel) channel.then(({ ws }) => ws.close(1000), () => {});
+    }
+
+    /** POST the message with stream:true and read the SSE reply into `reply` (outcomes as for exchange). */
+    async exchangeOverHttp(reply, content, clientMessageId) {
       const { conversationId, visitorToken } = this.session;
       const response = await this.call("POST", `/sessions/${encodeURIComponent(conversationId)}/messages`, { content, stream: true, visitorToken, clientMessageId });
       if (!response.ok) {
@@ -463,6 +569,7 @@
       const hadFocus = this.panel.contains(this.root.activeElement);
       this.ended = true;
       this.forget();
+      this.closeSocket();
       this.session = null;
       this.opening = null;
       this.lastMessageId = null;

@@ -34,7 +34,7 @@ const widget = (method: string, path: string, opts: { pk?: string; body?: unknow
 const startSession = async (opts: { pk?: string; visitor?: string; body?: unknown } = {}) => {
   const res = await widget("POST", "/sessions", { body: {}, ...opts });
   expect(res.status).toBe(201);
-  return res.body.data as { conversationId: string; visitorToken: string; transport: { kind: string; url: string; token: string }; messages: { role: string; content: string }[] };
+  return res.body.data as { conversationId: string; visitorToken: string; transport: { kind: string; url: string; token: string; fallback: { kind: string; url: string; token: string } }; messages: { role: string; content: string }[] };
 };
 
 /** POST a message with stream:true and split the answer into SSE frames. */
@@ -56,11 +56,17 @@ async function streamMessage(conversationId: string, visitorToken: string, conte
 }
 
 describe("widget sessions", () => {
-  it("starts a conversation with the published agent and answers a visitor token and the SSE transport", async () => {
+  it("starts a conversation with the published agent and answers a visitor token, the realtime transport and its SSE fallback", async () => {
     const session = await startSession();
     expect(session.conversationId).toMatch(/^conv_/);
     expect(session.visitorToken).toMatch(/^vt1\./);
-    expect(session.transport).toEqual({ kind: "sse", url: `https://chat.example.net/api/v1/chat/widget/sessions/${session.conversationId}/messages`, token: session.visitorToken });
+    const base = `chat.example.net/api/v1/chat/widget/sessions/${session.conversationId}`;
+    expect(session.transport).toEqual({
+      kind: "realtime",
+      url: `wss://${base}/socket`,
+      token: session.visitorToken,
+      fallback: { kind: "sse", url: `https://${base}/messages`, token: session.visitorToken },
+    });
     expect(session.messages).toEqual([expect.objectContaining({ role: "assistant", content: "Hi! I'm the shop's assistant." })]);
 
     const [row] = await app.query<{
