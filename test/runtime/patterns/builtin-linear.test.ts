@@ -13,7 +13,8 @@ import { redactSecrets } from "../../../src/platform/log.ts";
 import { extractParameter, wantsPerson } from "../../../src/runtime/brain/builtin.ts";
 import { extract, type SlotType } from "../../../src/runtime/extractors.ts";
 import { summarizeConversation } from "../../../src/runtime/summary.ts";
-import { redactPii, tokens } from "../../../src/runtime/text.ts";
+import { terms } from "../../../src/platform/tokens.ts";
+import { redactPii } from "../../../src/runtime/text.ts";
 
 const N = 4000;
 const LINEAR_GROWTH = 4;
@@ -113,7 +114,7 @@ describe("built-in patterns over caller text take linear time", () => {
 
   it("summarizes a conversation and tokenizes an utterance", () => {
     expectLinear((text) => summarizeConversation({ messages: [{ role: "user", content: text }], events: [], goalCompleted: false, outcome: "completed" }));
-    expectLinear(tokens);
+    expectLinear((text) => terms(text));
   });
 
   it("reads a sitemap and a markdown document", () => {
