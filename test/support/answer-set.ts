@@ -25,12 +25,14 @@ export interface QuestionResult {
 }
 
 export const FIXTURES = join(import.meta.dir, "..", "fixtures", "answers");
+/** Questions written after the answerer was tuned on FIXTURES, run without tuning on them: the out-of-sample figure. */
+export const HOLDOUT = join(import.meta.dir, "..", "fixtures", "answers-holdout");
 
-export function knowledgeBases(): KnowledgeBase[] {
-  return readdirSync(FIXTURES)
+export function knowledgeBases(dir = FIXTURES): KnowledgeBase[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .sort()
-    .map((file) => ({ file, ...(JSON.parse(readFileSync(join(FIXTURES, file), "utf8")) as Omit<KnowledgeBase, "file">) }));
+    .map((file) => ({ file, ...(JSON.parse(readFileSync(join(dir, file), "utf8")) as Omit<KnowledgeBase, "file">) }));
 }
 
 export function judge(question: { expect: string[] | null }, reply: string, cited: boolean): boolean {

@@ -8,8 +8,9 @@
 //   search so such passages are found;
 // - synonym groups of everyday customer-service words ("money back" ~ refund, "pause" ~ freeze, "kid" ~ child);
 // - an FAQ passage is matched on its question and its answer together.
-// Each sentence (an FAQ answer as a whole) is scored by the share of the question's words it holds, a question-form
-// word counting as held when the sentence carries that form's cues. The best sentence, with the next one when it
+// Each sentence (an FAQ answer as a whole) is scored by the share of the question's words it holds (weighted by length
+// and by rarity among the retrieved sentences), a question-form word counting as held when the sentence carries that
+// form's cues. The best sentence, with the next one when it
 // also answers, is the answer; below MIN_COVERAGE nothing is, and the runtime says it does not know.
 import { fold, stem, terms } from "../../platform/tokens.ts";
 import type { Passage } from "../tools/types.ts";
@@ -202,7 +203,8 @@ export function answerFromPassages(question: string, passages: Passage[], langua
   const asked = [...new Set(matchTerms(question, language))];
   if (!asked.length && !forms.length) return null;
   const units = unitsOf(passages, language);
-  const scores = units.map((unit) => score(asked, forms, unit));
+  const rarity = rarityOf(asked, units);
+  const scores = units.map((unit) => score(asked, forms, unit, rarity));
   let at = -1;
   scores.forEach((s, i) => {
     if (s.coverage < MIN_COVERAGE) return;
@@ -217,14 +219,30 @@ export function answerFromPassages(question: string, passages: Passage[], langua
   return { text: text.length > MAX_ANSWER ? `${text.slice(0, text.lastIndexOf(" ", MAX_ANSWER))}…` : text, passage: passages[unit.passage]!, coverage: Math.min(1, scores[at]!.coverage) };
 }
 
-function score(asked: string[], forms: QuestionForm[], unit: Unit): Scored {
+/**
+ * How much each asked word tells the retrieved sentences apart, in (0, 1]: 1 for a word few of them hold, less for one
+ * most of them hold ("move" at a removals firm, "membership" at a gym), as inverse document frequency does in search.
+ */
+function rarityOf(asked: string[], units: Unit[]): Map<string, number> {
+  const n = units.length;
+  const max = Math.log(1 + n);
+  return new Map(
+    asked.map((term) => {
+      const accepts = ACCEPTS.get(term) ?? new Set([term]);
+      const df = units.filter((u) => [...accepts].some((t) => u.termSet.has(t))).length;
+      return [term, n < 3 || !df ? 1 : 0.25 + (0.75 * Math.log(1 + n / df)) / max];
+    }),
+  );
+}
+
+function score(asked: string[], forms: QuestionForm[], unit: Unit, rarity: Map<string, number>): Scored {
   const answering = forms.filter((f) => cued(f, unit.cueText));
   const formWords = new Set(answering.flatMap((f) => f.words));
   let held = 0;
   let total = 0;
   let occurrences = 0;
   for (const term of asked) {
-    const w = weight(term);
+    const w = weight(term) * rarity.get(term)!;
     total += w;
     const accepts = ACCEPTS.get(term) ?? new Set([term]);
     if ([...accepts].some((t) => unit.termSet.has(t))) {
