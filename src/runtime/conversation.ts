@@ -672,13 +672,14 @@ export class ConversationRuntime {
   }
 
   /**
-   * The question as asked, and as searchQuery widens it (the words passages answering its form use, its words'
-   * synonyms): each passage at its better score, so widening only adds passages and never lowers one.
+   * The question as asked, and for the built-in brain as searchQuery widens it (the words passages answering its form
+   * use, its words' synonyms): each passage at its better score, so widening only adds passages and never lowers one.
+   * A model reads passages by the question's own scores, which its citations and knowledge gaps are judged by.
    */
   private async searchKnowledge(retriever: Retriever, turn: Turn, text: string): Promise<Passage[]> {
     const { live } = turn;
     const search = (query: string) => retriever.search({ organizationId: live.row.organizationId, agentId: live.row.agentId, query, limit: PASSAGES }, { signal: turn.signal });
-    const widened = searchQuery(text, live.state.language);
+    const widened = this.brain.name === "builtin" ? searchQuery(text, live.state.language) : text;
     const found = await Promise.all(widened === text ? [search(text)] : [search(text), search(widened)]);
     const best = new Map<string, Passage>();
     for (const p of found.flat()) if ((best.get(p.id)?.score ?? -1) < p.score) best.set(p.id, p);
