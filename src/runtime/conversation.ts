@@ -22,7 +22,9 @@ import { redactedState } from "./redaction.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
-import { redactPii, redactPiiDeep, sentimentLabel, sentimentScore, tokens } from "./text.ts";
+import { terms } from "../platform/tokens.ts";
+import { searchQuery } from "./brain/answers.ts";
+import { redactPii, redactPiiDeep, sentimentLabel, sentimentScore } from "./text.ts";
 import { ANSWER_THRESHOLD, RetrievalTimeoutError, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 import { goodbye, Turn, type Channel, type RuntimeInput, type TurnResult, type TurnSink, type TurnSteps } from "./turn.ts";
 import { beginVerification } from "./verification.ts";
@@ -68,6 +70,8 @@ export interface RuntimeDeps {
 }
 
 const MAX_BRAIN_ROUNDS = 5;
+/** Passages retrieved for a turn: small knowledge bases fit whole, larger ones give the brain a few to choose from. */
+const PASSAGES = 5;
 const QUESTION = /\?|^\s*(what|when|where|who|why|how|which|do|does|did|is|are|can|could|will|would|should)\b/i;
 
 export class ConversationRuntime {
@@ -649,11 +653,11 @@ export class ConversationRuntime {
 
   private async retrieve(turn: Turn, text: string): Promise<Passage[]> {
     const { live } = turn;
-    if (!this.deps.retriever || (!QUESTION.test(text) && tokens(text).length < 3)) return [];
+    if (!this.deps.retriever || (!QUESTION.test(text) && terms(text, live.state.language).length < 2)) return [];
     const started = this.clock();
     let passages: Passage[];
     try {
-      passages = await this.deps.retriever.search({ organizationId: live.row.organizationId, agentId: live.row.agentId, query: text, limit: 3 }, { signal: turn.signal });
+      passages = await this.searchKnowledge(this.deps.retriever, turn, text);
     } catch (error) {
       if (turn.signal.aborted) throw error;
       // Knowledge that did not come in time (or at all) is not worth a failed turn: the brain answers without it, and
@@ -665,6 +669,21 @@ export class ConversationRuntime {
     }
     live.receipt.add("kb_retrieval", { query: text, passages: passages.map((p) => ({ id: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score })), topScore: passages[0]?.score ?? 0, durationMs: this.clock() - started });
     return passages;
+  }
+
+  /**
+   * The question as asked, and for the built-in brain as searchQuery widens it (the words passages answering its form
+   * use, its words' synonyms): each passage at its better score, so widening only adds passages and never lowers one.
+   * A model reads passages by the question's own scores, which its citations and knowledge gaps are judged by.
+   */
+  private async searchKnowledge(retriever: Retriever, turn: Turn, text: string): Promise<Passage[]> {
+    const { live } = turn;
+    const search = (query: string) => retriever.search({ organizationId: live.row.organizationId, agentId: live.row.agentId, query, limit: PASSAGES }, { signal: turn.signal });
+    const widened = this.brain.name === "builtin" ? searchQuery(text, live.state.language) : text;
+    const found = await Promise.all(widened === text ? [search(text)] : [search(text), search(widened)]);
+    const best = new Map<string, Passage>();
+    for (const p of found.flat()) if ((best.get(p.id)?.score ?? -1) < p.score) best.set(p.id, p);
+    return [...best.values()].sort((a, b) => b.score - a.score).slice(0, PASSAGES);
   }
 
   private dontKnow(turn: Turn, question: string, passages: Passage[]): string {

@@ -1,7 +1,8 @@
 // Handoff: where a caller asking for a person is sent (a given destination, a handoff rule, business hours'
 // emergency and after-hours numbers), the summary a person receives, and what the caller is told.
 import type { Live } from "./live-conversations.ts";
-import { overlapScore, tokens } from "./text.ts";
+import { terms } from "../platform/tokens.ts";
+import { overlapScore } from "./text.ts";
 import type { TransferRoute, Turn, TurnSteps } from "./turn.ts";
 
 const EMERGENCY = /\b(emergency|urgent|flood(ing)?|fire|gas leak|burst pipe|no heat|smell gas)\b/i;
@@ -46,10 +47,10 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
     }
   }
   if (!target) {
-    const words = tokens(`${reason} ${recentUser}`);
+    const words = terms(`${reason} ${recentUser}`);
     let best = 0;
     for (const rule of agent.handoffConfig.transferRules ?? []) {
-      const score = overlapScore(words, new Set(tokens(`${rule.label} ${rule.when}`)));
+      const score = overlapScore(words, new Set(terms(`${rule.label} ${rule.when}`)));
       if (score > best && score >= 0.2) {
         best = score;
         target = rule.destination;

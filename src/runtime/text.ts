@@ -1,30 +1,7 @@
-// Small text tools the runtime shares: tokenizing for matching utterances to descriptions, {placeholder}
+// Small text tools the runtime shares: scoring utterances against descriptions (words from platform/tokens.ts), {placeholder}
 // templating, PII redaction for stored transcripts, and a lexicon-based sentiment score (no model).
 import Sentiment from "sentiment";
 import { replaceEmailAddresses } from "../platform/caller-text.ts";
-
-const STOPWORDS = new Set(
-  "a an and are as at be but by can could do does for from have how i i'd i'm is it its me my of on or our please so that the their them this to us want was we what when where which who why will with would you your yes no hi hello hey need like just about get".split(" "),
-);
-
-export function tokens(text: string): string[] {
-  return text
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 1 && !STOPWORDS.has(w))
-    .map(stem);
-}
-
-/** A light suffix stripper so "booking", "booked" and "books" meet "book". */
-function stem(w: string): string {
-  if (w.length > 5 && w.endsWith("ing")) return w.slice(0, -3);
-  if (w.length > 4 && w.endsWith("ed")) return w.slice(0, -2);
-  if (w.length > 4 && w.endsWith("ies")) return `${w.slice(0, -3)}y`;
-  if (w.length > 3 && w.endsWith("s") && !w.endsWith("ss")) return w.slice(0, -1);
-  return w;
-}
 
 /** Share of the utterance's words that the description covers, weighted toward rarer (longer) words. */
 export function overlapScore(utterance: string[], description: Set<string>): number {

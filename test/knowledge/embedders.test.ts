@@ -113,7 +113,7 @@ describe("hashing embedder", () => {
     expect(a).toHaveLength(384);
     expect(embedder.dimensions).toBe(384);
     expect(norm(a!)).toBeCloseTo(1, 10);
-    expect(embedder.model).toBe("hashing-384-v1");
+    expect(embedder.model).toBe("hashing-384-v2");
   });
 
   it("places rephrasings and inflections closer than unrelated text", async () => {
@@ -260,7 +260,7 @@ describe("local transformers.js embedder", () => {
   it("createEmbedder falls back to hashing and says so in one line", () => {
     const { lines, log } = capturingLog();
     const embedder = createEmbedder({ modelsDir, embeddings: null }, log);
-    expect(embedder.model).toBe("hashing-384-v1");
+    expect(embedder.model).toBe("hashing-384-v2");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("WARN");
     expect(lines[0]).toContain("hashing fallback");

@@ -162,7 +162,7 @@ describe("knowledge index on the app's storage", () => {
     logLines.length = 0;
     const restarted = freshIndex();
     await restarted.ready();
-    expect(logLines.some((l) => l.includes("1 knowledge chunks were embedded by another model than hashing-384-v1; they match by keyword only until they are re-embedded"))).toBe(true);
+    expect(logLines.some((l) => l.includes("1 knowledge chunks were embedded by another model than hashing-384-v2; they match by keyword only until they are re-embedded"))).toBe(true);
     const hits = await restarted.search({ organizationId, agentId, text: "public garage", limit: 3 });
     expect(hits[0]!.sourceId).toBe(faq);
     expect(await restarted.inspect()).toEqual({ chunks: 71, stale: [{ model: "some-other-model", chunks: 1 }], engine: null });
@@ -179,11 +179,11 @@ describe("knowledge index on the app's storage", () => {
     const result = await restarted.reembed({ signal: new AbortController().signal, until: Date.now() + 60_000 });
     expect(result).toEqual({ chunks: 1, finished: true });
     const [row] = await app.query<{ model: string; embedding: number[] }>(`select embedding_model as model, embedding from knowledge_chunks where source_id = '${faq}'`);
-    expect(row!.model).toBe("hashing-384-v1");
+    expect(row!.model).toBe("hashing-384-v2");
     const [expected] = await restarted.embedder.embed(["Q: Is there parking?\nA: No, use the public garage."]);
     for (const [i, v] of row!.embedding.entries()) expect(v).toBeCloseTo(expected![i]!, 6);
     const [source] = await app.query<{ model: string }>(`select embedding_model as model from knowledge_sources where id = '${faq}'`);
-    expect(source!.model).toBe("hashing-384-v1");
+    expect(source!.model).toBe("hashing-384-v2");
     expect((await restarted.inspect()).stale).toEqual([]);
     expect((await restarted.search(misspelled))[0]!.sourceId).toBe(faq);
   });

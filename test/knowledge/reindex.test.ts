@@ -3,7 +3,7 @@
 import { describe, expect, it } from "bun:test";
 import { planReindex } from "../../src/knowledge/reindex.ts";
 
-const stale = (chunks: number) => (chunks ? [{ model: "hashing-384-v1", chunks }] : []);
+const stale = (chunks: number) => (chunks ? [{ model: "hashing-384-v2", chunks }] : []);
 
 describe("planReindex", () => {
   it("only re-embeds for an engine filled from storage at start", () => {

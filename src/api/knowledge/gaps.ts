@@ -10,6 +10,7 @@ import { newId } from "../../platform/ids.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { KnowledgeIndex } from "../../knowledge/types.ts";
 import type { IndexedSource } from "../../knowledge/ingestion/index.ts";
+import { terms } from "../../platform/tokens.ts";
 import { redactPii } from "../../runtime/text.ts";
 import { ANSWER_THRESHOLD } from "../../runtime/tools/types.ts";
 import type { AgentsService } from "../agents/service.ts";
@@ -32,14 +33,6 @@ const RECENCY_HALF_LIFE_DAYS = 7;
 const CANDIDATES = 500;
 const ACTIVE = ["open", "in_progress"];
 
-const STOP_WORDS = new Set(
-  ("a an the and or but if of to in on at by for with from about into over as is are was were be been being am do does did done " +
-    "have has had can could will would shall should may might must i me my mine you your yours we us our ours they them their he she it its " +
-    "this that these those there here what when where who whom whose which why how please tell know want need get let any some " +
-    "much many more most just also not no yes hi hello hey thanks thank ok okay")
-    .split(" "),
-);
-
 export interface UnansweredQuestion {
   organizationId: string;
   agentId: string;
@@ -47,16 +40,9 @@ export interface UnansweredQuestion {
   question: string;
 }
 
-/** A question reduced to its content words, sorted: rephrasings with the same words share it. */
+/** A question reduced to its content words (the shared tokenizer's terms), sorted: rephrasings with the same words share it. */
 export function normalizedKey(question: string): string {
-  const words = question
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w && !STOP_WORDS.has(w))
-    .map((w) => (w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w));
-  return [...new Set(words)].sort().join(" ");
+  return [...new Set(terms(question))].sort().join(" ");
 }
 
 export function rankScore(count: number, lastSeen: Date, now: number): number {

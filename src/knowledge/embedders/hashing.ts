@@ -3,7 +3,7 @@
 // but it is deterministic, needs no model, and shares words and word parts the way a bag-of-words would, so
 // rephrasings and inflections land close. A second hash bit picks each feature's sign, so collisions cancel out
 // on average instead of making every pair of texts look a little alike.
-import { stem, words } from "../search/index.ts";
+import { stem, words } from "../../platform/tokens.ts";
 import type { Embedder } from "./types.ts";
 
 export const HASHING_DIMENSIONS = 384;
@@ -12,7 +12,8 @@ const TRIGRAM_WEIGHT = 0.5;
 
 export function createHashingEmbedder(dimensions = HASHING_DIMENSIONS): Embedder {
   return {
-    model: `hashing-${dimensions}-v1`,
+    // v2: words from the shared tokenizer (multilingual stop words, CJK segmentation); v1 vectors are re-embedded.
+    model: `hashing-${dimensions}-v2`,
     dimensions,
     async embed(texts) {
       return texts.map((t) => hashText(t, dimensions));

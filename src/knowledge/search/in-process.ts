@@ -4,7 +4,7 @@
 // Removed chunks leave dead slots that a compaction reclaims once they are a quarter of the partition.
 import { fuse } from "./fusion.ts";
 import { KeywordIndex } from "./keyword-index.ts";
-import { terms } from "./tokens.ts";
+import { terms } from "../../platform/tokens.ts";
 import type { ChunkDocument, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
 import { VectorStore } from "./vector-store.ts";
 

@@ -8,7 +8,6 @@ import type { SearchEngine } from "./types.ts";
 export type { ChunkDocument, EngineStats, SearchEngine, SearchHit, SearchQuery } from "./types.ts";
 export { createInProcessSearchEngine, searchableText } from "./in-process.ts";
 export { createMeilisearchEngine, MeilisearchError, type MeilisearchOptions } from "./meilisearch.ts";
-export { stem, terms, words } from "./tokens.ts";
 
 export function createSearchEngine(config: Pick<Config, "meili">, log: Logger): SearchEngine {
   if (config.meili) {

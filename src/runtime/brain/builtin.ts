@@ -4,8 +4,9 @@
 import { trimEndWhere } from "../../platform/caller-text.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
-import { overlapScore, tokens } from "../text.ts";
-import { ANSWER_THRESHOLD } from "../tools/types.ts";
+import { terms } from "../../platform/tokens.ts";
+import { overlapScore } from "../text.ts";
+import { answerFromPassages } from "./answers.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
 
 const MATCH_THRESHOLD = 0.3;
@@ -50,9 +51,9 @@ function index(ctx: BrainContext) {
     cached = {
       skills: ctx.skills.map((item) => ({
         item,
-        words: new Set(tokens([item.name.replace(/[_-]/g, " "), item.description, ...Object.entries(item.parametersSchema.properties ?? {}).map(([k, v]) => `${k.replace(/_/g, " ")} ${v.description ?? ""}`)].join(" "))),
+        words: new Set(terms([item.name.replace(/[_-]/g, " "), item.description, ...Object.entries(item.parametersSchema.properties ?? {}).map(([k, v]) => `${k.replace(/_/g, " ")} ${v.description ?? ""}`)].join(" "))),
       })),
-      playbooks: ctx.playbooks.map((item) => ({ item, words: new Set(tokens(`${item.name} ${item.description}`)) })),
+      playbooks: ctx.playbooks.map((item) => ({ item, words: new Set(terms(`${item.name} ${item.description}`)) })),
     };
     indexCache.set(ctx.skills, cached);
   }
@@ -67,7 +68,7 @@ export const builtinBrain: Brain = {
     if (wantsPerson(text)) return [{ type: "transfer", reason: text }];
     if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: "Okay. Is there anything else I can help with?" }];
 
-    const words = tokens(text);
+    const words = terms(text, ctx.language);
     const { skills, playbooks } = index(ctx);
     let best: { score: number; action: BrainAction } | null = null;
     for (const p of playbooks) {
@@ -84,8 +85,8 @@ export const builtinBrain: Brain = {
     }
     if (best) return [best.action];
 
-    const top = ctx.passages[0];
-    if (top && top.score >= ANSWER_THRESHOLD) return [{ type: "reply", text: answerFrom(top.text), citations: [top] }];
+    const answer = answerFromPassages(text, ctx.passages, ctx.language);
+    if (answer) return [{ type: "reply", text: answer.text, citations: [answer.passage] }];
     if (ASKS_HOURS.test(text) && ctx.hours.configured) return [{ type: "reply", text: describeHours(ctx) }];
 
     // An empty reply tells the runtime the brain does not know: it answers so, records the gap, offers a person.
@@ -113,15 +114,6 @@ function describeResult(ctx: BrainContext): string {
     .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
     .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`);
   return parts.length ? `Here's what I found. ${parts.join("; ")}.` : "Done. Is there anything else I can help with?";
-}
-
-/** The first two sentences of a passage, or an FAQ passage's answer. */
-function answerFrom(text: string): string {
-  const answer = /(?:^|\n)A:\s*([\s\S]+)/.exec(text)?.[1] ?? text;
-  const flat = answer.replace(/\s+/g, " ").trim();
-  // Up to the last . ! or ?: what follows is no sentence, and would be rescanned from each of its characters.
-  const sentences = flat.slice(0, Math.max(flat.lastIndexOf("."), flat.lastIndexOf("!"), flat.lastIndexOf("?")) + 1).match(/[^.!?]+[.!?]+/g);
-  return sentences ? sentences.slice(0, 2).join(" ").trim() : answer.trim();
 }
 
 /** A parameter's type as a slot type, from its JSON Schema and its name. */

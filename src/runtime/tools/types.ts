@@ -46,8 +46,8 @@ export interface Passage {
 }
 
 /**
- * A passage at least this relevant (fused score) answers a question: the built-in brain answers from it, and a
- * knowledge gap counts as covered once a source yields one.
+ * A passage at least this relevant (fused score) answers a question: a model's reply cites it, and a knowledge gap
+ * counts as covered once a source yields one. (The built-in brain judges the sentences it retrieved: brain/answers.ts.)
  */
 export const ANSWER_THRESHOLD = 0.35;
 

@@ -88,8 +88,8 @@ describe("changing the embedder between two starts", () => {
   it("re-embeds every chunk in the background, resumes after a restart without redoing finished batches, and search then uses the new embedder", async () => {
     const items = [GIFT_CARDS, ...Array.from({ length: 300 }, (_, i) => ({ question: `What does spare part number ${i} fit?`, answer: `Part ${i} fits model ${i % 7}.` }))];
     faq = await addFaq(app.server, org.key, agentId, items);
-    expect(faq).toMatchObject({ status: "indexed", chunkCount: 301, embeddingModel: "hashing-384-v1" });
-    expect(await modelCounts(app.server)).toEqual([{ model: "hashing-384-v1", n: 301, dims: 384 }]);
+    expect(faq).toMatchObject({ status: "indexed", chunkCount: 301, embeddingModel: "hashing-384-v2" });
+    expect(await modelCounts(app.server)).toEqual([{ model: "hashing-384-v2", n: 301, dims: 384 }]);
     // Words, not meaning: the hashing embedder does not find gift cards for a voucher.
     const before = await preview(app.server, org.key, agentId, VOUCHER);
     expect(before.chunks.find((c: any) => c.question === GIFT_CARDS.question)?.similarity ?? 0).toBeLessThan(ANSWER_THRESHOLD);
@@ -103,7 +103,7 @@ describe("changing the embedder between two starts", () => {
     await until("first batch re-embedded", () => modelCounts(second.server), (counts) => counts.some((c) => c.model === "concept-test" && c.n === REEMBED_BATCH));
     await until("the next batch failing", async () => second.log.join("\n"), (log) => log.includes("job knowledge-reindex failed"));
     expect(second.log.find((l) => l.includes("re-embedding them in the background"))).toContain(
-      "knowledge index: 301 chunks were embedded by another model than concept-test (301 by hashing-384-v1); re-embedding them in the background",
+      "knowledge index: 301 chunks were embedded by another model than concept-test (301 by hashing-384-v2); re-embedding them in the background",
     );
     await second.server.stop();
 
@@ -115,7 +115,7 @@ describe("changing the embedder between two starts", () => {
     // Each chunk was embedded once by the new embedder: the batch done before the restart was not done again.
     expect(chunkTexts()).toBe(301);
     const resumedLog = await until("the run's report", async () => third.log.join("\n"), (log) => log.includes(`re-embedded ${301 - REEMBED_BATCH} chunks`));
-    expect(resumedLog).toContain(`knowledge index: ${301 - REEMBED_BATCH} chunks were embedded by another model than concept-test (${301 - REEMBED_BATCH} by hashing-384-v1)`);
+    expect(resumedLog).toContain(`knowledge index: ${301 - REEMBED_BATCH} chunks were embedded by another model than concept-test (${301 - REEMBED_BATCH} by hashing-384-v2)`);
     expect(resumedLog).toContain(`knowledge index: re-embedded ${301 - REEMBED_BATCH} chunks with concept-test`);
 
     expect(await api(third.server, org.key, "GET", `/agents/${agentId}/knowledge/sources/${faq.id}`)).toMatchObject({ status: "indexed", embeddingModel: "concept-test" });

@@ -13,7 +13,9 @@ import { redactSecrets } from "../../../src/platform/log.ts";
 import { extractParameter, wantsPerson } from "../../../src/runtime/brain/builtin.ts";
 import { extract, type SlotType } from "../../../src/runtime/extractors.ts";
 import { summarizeConversation } from "../../../src/runtime/summary.ts";
-import { redactPii, tokens } from "../../../src/runtime/text.ts";
+import { terms } from "../../../src/platform/tokens.ts";
+import { searchQuery } from "../../../src/runtime/brain/answers.ts";
+import { redactPii } from "../../../src/runtime/text.ts";
 
 const N = 4000;
 const LINEAR_GROWTH = 4;
@@ -111,9 +113,10 @@ describe("built-in patterns over caller text take linear time", () => {
     expectLinear((text) => extractParameter("customer_email", {}, text));
   });
 
-  it("summarizes a conversation and tokenizes an utterance", () => {
+  it("summarizes a conversation, tokenizes an utterance and widens a question for the knowledge search", () => {
     expectLinear((text) => summarizeConversation({ messages: [{ role: "user", content: text }], events: [], goalCompleted: false, outcome: "completed" }));
-    expectLinear(tokens);
+    expectLinear((text) => terms(text));
+    expectLinear((text) => searchQuery(text));
   });
 
   it("reads a sitemap and a markdown document", () => {
