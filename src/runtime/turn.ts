@@ -6,6 +6,7 @@ import type { GuardrailEvent } from "./guardrails.ts";
 import type { Live } from "./live-conversations.ts";
 import type { SkillCallResult } from "./playbooks/interpreter.ts";
 import type { AuditEvent } from "./receipt.ts";
+import { phrase, type Phrase, type Speech } from "./phrases/index.ts";
 import type { NewMessage } from "./store.ts";
 import type { Passage, RunSkill, SkillCallContext } from "./tools/types.ts";
 
@@ -87,7 +88,7 @@ export interface TransferRoute {
 
 /** What the runtime lends the steps that live outside conversation.ts. */
 export interface TurnSteps {
-  say(turn: Turn, text: string, opts?: { screened?: boolean; citations?: Passage[] }): void;
+  say(turn: Turn, speech: Speech, opts?: { screened?: boolean; citations?: Passage[] }): void;
   think(turn: Turn, text: string): Promise<void>;
   executeSkill(turn: Turn, skill: CompiledSkill, args: Record<string, unknown>, opts: { confirmed: boolean; fromPlaybook: boolean; callId?: string }): Promise<SkillCallResult>;
   /** A held skill call finished: hand the outcome back to the playbook, or let the brain speak about it. */
@@ -101,4 +102,4 @@ export interface TurnSteps {
   clock: () => number;
 }
 
-export const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
+export const goodbye = (channel: string): Phrase => phrase(channel === "voice" ? "goodbye.voice" : "goodbye.chat");

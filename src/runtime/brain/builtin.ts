@@ -4,6 +4,7 @@
 import { trimEndWhere } from "../../platform/caller-text.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
+import { phrase, type Phrase, type PhraseId, type Speech } from "../phrases/index.ts";
 import { overlapScore, tokens } from "../text.ts";
 import { ANSWER_THRESHOLD } from "../tools/types.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
@@ -65,7 +66,7 @@ export const builtinBrain: Brain = {
     if (ctx.toolResults.length) return [{ type: "reply", text: describeResult(ctx) }];
     const text = ctx.userText;
     if (wantsPerson(text)) return [{ type: "transfer", reason: text }];
-    if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: "Okay. Is there anything else I can help with?" }];
+    if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: phrase("anything_else") }];
 
     const words = tokens(text);
     const { skills, playbooks } = index(ctx);
@@ -93,18 +94,19 @@ export const builtinBrain: Brain = {
   },
 };
 
-function describeHours(ctx: BrainContext): string {
+function describeHours(ctx: BrainContext): Phrase[] {
   const weekly = ctx.agent.businessHours.weekly ?? {};
   const days = Object.entries(weekly)
     .filter(([, ranges]) => ranges && ranges.length)
-    .map(([day, ranges]) => `${day.charAt(0).toUpperCase()}${day.slice(1)} ${ranges!.map((r) => `${r.start} to ${r.end}`).join(" and ")}`);
-  const now = ctx.hours.open ? "We're open right now." : `We're closed right now${ctx.hours.nextOpening ? `; we open again ${ctx.hours.nextOpening}` : ""}.`;
-  return `${now} Our hours are ${days.join("; ")} (${ctx.hours.timezone} time).`;
+    .map(([day, ranges]) => phrase("hours.day", { day: phrase(`weekday.${day}` as PhraseId), ranges: ranges!.map((r) => phrase("hours.range", { start: r.start, end: r.end })) }));
+  const opening = ctx.hours.nextOpeningPhrase;
+  const now = ctx.hours.open ? phrase("hours.open_now") : opening ? phrase("hours.closed_now_until", { opening }) : phrase("hours.closed_now");
+  return [now, phrase("hours.list", { days, timezone: ctx.hours.timezone ?? "UTC" })];
 }
 
-function describeResult(ctx: BrainContext): string {
+function describeResult(ctx: BrainContext): Speech {
   const last = ctx.toolResults[ctx.toolResults.length - 1]!;
-  if (!last.ok) return last.skill.errorHandling.message ?? "I'm sorry, I couldn't complete that just now.";
+  if (!last.ok) return last.skill.errorHandling.message ?? phrase("skill.failed");
   const r = last.result;
   for (const key of ["message", "reply", "text", "summary"]) {
     if (typeof r[key] === "string" && r[key]) return r[key] as string;
@@ -112,7 +114,7 @@ function describeResult(ctx: BrainContext): string {
   const parts = Object.entries(r)
     .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
     .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`);
-  return parts.length ? `Here's what I found. ${parts.join("; ")}.` : "Done. Is there anything else I can help with?";
+  return parts.length ? phrase("answer.found", { details: parts.join("; ") }) : phrase("answer.done");
 }
 
 /** The first two sentences of a passage, or an FAQ passage's answer. */

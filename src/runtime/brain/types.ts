@@ -4,6 +4,7 @@
 import type { HoursStatus } from "../business-hours.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import type { ConversationState } from "../state.ts";
+import type { Speech } from "../phrases/index.ts";
 import type { Passage } from "../tools/types.ts";
 
 export interface ToolResult {
@@ -37,8 +38,11 @@ export interface BrainContext {
 }
 
 export type BrainAction =
-  /** `citations`: the knowledge passages the reply was drawn from, cited on its agent_message event. */
-  | { type: "reply"; text: string; citations?: Passage[] }
+  /**
+   * `text`: a model's words, or the built-in brain's fixed sentences (phrases), said in the conversation's language.
+   * `citations`: the knowledge passages the reply was drawn from, cited on its agent_message event.
+   */
+  | { type: "reply"; text: Speech; citations?: Passage[] }
   | { type: "call_skill"; callId: string; skill: CompiledSkill; args: Record<string, unknown> }
   | { type: "start_playbook"; playbook: CompiledPlaybook }
   | { type: "transfer"; reason: string }

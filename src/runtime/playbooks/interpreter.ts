@@ -5,6 +5,7 @@ import type { CompiledPlaybook, PlaybookNode } from "../compiled.ts";
 import type { Logger } from "../../platform/log.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { compileLinear } from "../patterns/index.ts";
+import { phrase, type Speech } from "../phrases/index.ts";
 import { fillTemplate } from "../text.ts";
 import type { ConversationState } from "../state.ts";
 import { nextNodeId } from "./graph.ts";
@@ -19,7 +20,7 @@ export type SkillCallResult =
   | { status: "left" };
 
 export interface PlaybookHost {
-  say(text: string): void;
+  say(speech: Speech): void;
   callSkill(skillId: string, args: Record<string, unknown>, preConfirmed: boolean): Promise<SkillCallResult>;
   /** `destination` wins over `ruleLabel` (a handoffConfig transfer rule); neither = the agent's handoff routing. */
   transfer(route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined): Promise<void>;
@@ -108,7 +109,7 @@ export class PlaybookRunner {
           state.playbook = null;
           return host.giveUp(data.variable);
         }
-        host.say(fillTemplate(data.retryPrompt ?? `Sorry, I didn't catch that. ${data.prompt}`, state.variables));
+        host.say(data.retryPrompt ? fillTemplate(data.retryPrompt, state.variables) : [phrase("retry.didnt_catch"), fillTemplate(data.prompt, state.variables)]);
         return;
       }
       state.variables[data.variable] = value;
@@ -124,7 +125,7 @@ export class PlaybookRunner {
           state.playbook = null;
           return host.giveUp("confirmation");
         }
-        host.say(`Please say yes or no. ${fillTemplate(String(node.data.prompt ?? ""), state.variables)}`);
+        host.say([phrase("confirm.say_yes_no"), fillTemplate(String(node.data.prompt ?? ""), state.variables)]);
         return;
       }
       pos.retries = 0;
@@ -235,7 +236,7 @@ export class PlaybookRunner {
     const onError = this.next(node.id, "error");
     if (onError) return onError;
     // Without an error exit the steps after the skill would speak outputs it never produced: leave the playbook.
-    if (!(outcome.status === "error" && outcome.told)) host.say("I'm sorry, I couldn't complete that just now.");
+    if (!(outcome.status === "error" && outcome.told)) host.say(phrase("skill.failed"));
     return null;
   }
 
