@@ -5,6 +5,7 @@
 // Alongside: live-conversations.ts (the checked copy of each conversation, its version, the turn lock across
 // replicas), turn.ts (a turn's types), pending.ts (answers to what is held pending), verification.ts, handoff.ts.
 import type { Logger } from "../platform/log.ts";
+import { phoneRegionOf, phoneRegionOfNumber, type PhoneRegion } from "../platform/e164.ts";
 import { newId } from "../platform/ids.ts";
 import { WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, wantsPerson } from "./brain/builtin.ts";
 import { type Metrics, observeTurn, traced } from "../platform/telemetry/index.ts";
@@ -68,6 +69,8 @@ export interface RuntimeDeps {
   turnWaitMs?: number;
   /** The fixed sentences the agent says, by id and language (default: phrases/, English and its translations). */
   phrases?: PhraseTable;
+  /** How a phone number a caller says without its country code is read when nothing closer says (DEFAULT_PHONE_REGION; default US). */
+  defaultPhoneRegion?: PhoneRegion;
 }
 
 const MAX_BRAIN_ROUNDS = 5;
@@ -96,6 +99,7 @@ export class ConversationRuntime {
       egressArgs: (live, skill, args) => this.egressArgs(live, skill, args),
       skillContext: (live, skill, signal) => this.skillContext(live, skill, signal),
       keepVariable: (live, name, value, verifiedOnly) => this.keepVariable(live, name, value, verifiedOnly),
+      phoneRegion: (live) => this.phoneRegion(live),
       runSkill: deps.runSkill,
       clock: this.clock,
     };
@@ -296,6 +300,7 @@ export class ConversationRuntime {
         language: live.state.language,
         passages,
         hours: live.guardrails.hours(),
+        phoneRegion: this.phoneRegion(live),
         verified: live.guardrails.isVerified(live.state),
         channel: live.row.channel as Channel,
         toolResults: turn.toolResults,
@@ -715,6 +720,16 @@ export class ConversationRuntime {
     return [text, closed, phrase("message.offer")];
   }
 
+  /**
+   * How a number the caller says without its country code is read: in the country of the number they call from,
+   * else the agent's region (a primary language such as en-GB), else DEFAULT_PHONE_REGION.
+   */
+  private phoneRegion(live: Live): PhoneRegion {
+    const caller = live.state.variables.caller_number;
+    const fallback = phoneRegionOf(live.compiled.agent.primaryLanguage, this.deps.defaultPhoneRegion ?? "US");
+    return (typeof caller === "string" && caller.startsWith("+") && phoneRegionOfNumber(caller)) || fallback;
+  }
+
   /** Fixed sentences in this conversation's language, for the guardrails' replacements. */
   private render(live: Live) {
     return (p: Phrase) => this.phrases.render(p, live.state.language);
@@ -739,6 +754,7 @@ export class ConversationRuntime {
         await handOff(this.steps, turn, `playbook ${runner.id}`, route);
       },
       localNow: () => localNow(live.guardrails.hours().timezone ?? undefined, this.clock()),
+      phoneRegion: () => this.phoneRegion(live),
       giveUp: async (variable: string) => {
         live.receipt.add("error", { code: "slot_not_filled", message: `could not fill ${variable}` });
         const canTransfer = Boolean(live.compiled.agent.handoffConfig.transferDestination || live.compiled.agent.handoffConfig.transferRules?.length);

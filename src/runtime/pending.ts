@@ -35,7 +35,7 @@ export async function answerPending(steps: TurnSteps, turn: Turn, text: string, 
       }
       const name = pending.missing[0]!;
       const schema = skill.parametersSchema.properties?.[name] ?? {};
-      const value = extractParameter(name, schema, text) ?? (schema.type === "string" || !schema.type ? text : undefined);
+      const value = extractParameter(name, schema, text, steps.phoneRegion(live)) ?? (schema.type === "string" || !schema.type ? text : undefined);
       if (value === undefined) {
         pending.attempts++;
         if (pending.attempts > 2) {
@@ -68,7 +68,7 @@ export async function answerPending(steps: TurnSteps, turn: Turn, text: string, 
         state.pending = { kind: "take_message", step: "callback", message: text };
         return steps.say(turn, phrase("message.ask_callback"));
       }
-      const phone = extract("phone", text);
+      const phone = extract("phone", text, { phoneRegion: steps.phoneRegion(live) });
       state.pending = null;
       state.variables.message = pending.message;
       state.variables.callback_number = phone.ok ? phone.value : text;

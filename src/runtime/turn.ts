@@ -1,6 +1,7 @@
 // One turn of a conversation as the runtime's parts see it: what a channel sends and gets back, what the turn gathers
 // as it runs, and the steps the parts split out of conversation.ts (pending answers, verification, handoff) may take.
 import type { ToolResult } from "./brain/types.ts";
+import type { PhoneRegion } from "../platform/e164.ts";
 import type { CompiledSkill } from "./compiled.ts";
 import type { GuardrailEvent } from "./guardrails.ts";
 import type { Live } from "./live-conversations.ts";
@@ -98,6 +99,8 @@ export interface TurnSteps {
   egressArgs(live: Live, skill: CompiledSkill, args: Record<string, unknown>): Record<string, unknown>;
   skillContext(live: Live, skill: CompiledSkill, signal: AbortSignal): SkillCallContext;
   keepVariable(live: Live, name: string, value: unknown, verifiedOnly: boolean): void;
+  /** How a phone number the caller says without its country code is read. */
+  phoneRegion(live: Live): PhoneRegion;
   runSkill: RunSkill;
   clock: () => number;
 }

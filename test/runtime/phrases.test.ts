@@ -52,7 +52,7 @@ describe("a German agent", () => {
   it("says its fixed sentences in German, records their ids, and is summarized from the ids", async () => {
     const c = german({ businessHours: hours({ mode: "take_message" }) });
     const rt = runtime(h, c, { clock: () => CLOSED });
-    const t = await talk(rt, h, c, "voice");
+    const t = await talk(rt, h, c, "voice", { callerNumber: "+498912345678" });
     expect(t.greeting).toEqual([
       "Guten Tag, hier ist die Praxis Müller. Wir haben gerade geschlossen und öffnen wieder am Mittwoch um 09:00 Uhr. Ich kann gern eine Nachricht für das Team aufnehmen. Was soll ich ausrichten?",
     ]);
@@ -63,6 +63,8 @@ describe("a German agent", () => {
     expect(await t.ask("Bitte rufen Sie mich wegen der Rechnung zurück")).toEqual(["Danke. Unter welcher Nummer sind Sie am besten zu erreichen?"]);
     expect(await t.ask("030 123456789")).toEqual(["Alles klar. Ich gebe Ihre Nachricht weiter, und jemand meldet sich bei Ihnen. Kann ich sonst noch etwas tun?"]);
     expect(t.payloads("agent_message").at(-1)!.phrases).toEqual([{ id: "message.taken" }]);
+    // A callback number said without its country code is read in the caller's own country (they call from Germany).
+    expect(((await rt.describe(h.organizationId, t.id))!.state as { variables: Record<string, unknown> }).variables.callback_number).toBe("+4930123456789");
     await rt.end(h.organizationId, t.id, "caller_hung_up");
     expect((await rt.describe(h.organizationId, t.id))!.summary).toBe('Caller said "Bitte rufen Sie mich wegen der Rechnung zurück"; left a message.');
   });

@@ -2,6 +2,7 @@
 // routes an utterance to the playbook or skill whose description matches it best, fills the skill's parameters
 // with typed extractors, answers from retrieved knowledge, and otherwise says plainly that it does not know.
 import { trimEndWhere } from "../../platform/caller-text.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { phrase, type Phrase, type PhraseId, type Speech } from "../phrases/index.ts";
@@ -167,7 +168,7 @@ function findIdentifier(text: string): string | undefined {
 const FREE_TEXT = /^(query|question|text|message|description|problem|issue|details|request|reason|topic)$/i;
 
 /** Fill what the utterance already says; the runtime asks for the rest. */
-export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<BrainContext, "state">): Record<string, unknown> {
+export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<BrainContext, "state" | "phoneRegion">): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   const props = Object.entries(skill.parametersSchema.properties ?? {});
   for (const [name, schema] of props) {
@@ -180,18 +181,18 @@ export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<B
       args[name] = text;
       continue;
     }
-    const value = extractParameter(name, schema, text);
+    const value = extractParameter(name, schema, text, ctx.phoneRegion);
     if (value !== undefined) args[name] = value;
   }
   return args;
 }
 
-export function extractParameter(name: string, schema: { type?: string; enum?: unknown[]; format?: string }, text: string): unknown {
+export function extractParameter(name: string, schema: { type?: string; enum?: unknown[]; format?: string }, text: string, phoneRegion: PhoneRegion): unknown {
   const n = name.toLowerCase();
   if (/zip|postcode|postal/.test(n)) return POSTCODE.exec(text)?.[0].toUpperCase();
   const type = slotTypeFor(name, schema);
   if (type === "digits") return findIdentifier(text);
   if (!type) return undefined;
-  const got = extract(type, text, { options: schema.enum?.map(String) });
+  const got = extract(type, text, { options: schema.enum?.map(String), phoneRegion });
   return got.ok ? got.value : undefined;
 }

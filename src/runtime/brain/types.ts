@@ -1,6 +1,7 @@
 // A brain decides what the agent does next in a turn. Two implementations share this interface: the built-in
 // deterministic brain and the OpenAI-compatible one. Neither executes anything: the runtime runs skills, and
 // guardrails judge every action and every reply.
+import type { PhoneRegion } from "../../platform/e164.ts";
 import type { HoursStatus } from "../business-hours.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import type { ConversationState } from "../state.ts";
@@ -28,6 +29,8 @@ export interface BrainContext {
   language: string;
   passages: Passage[];
   hours: HoursStatus;
+  /** How a phone number the caller says without its country code is read. */
+  phoneRegion: PhoneRegion;
   verified: boolean;
   channel: "voice" | "chat";
   /** Tool calls already made in this turn, with their (filtered) results. */
