@@ -399,7 +399,7 @@ export class ConversationRuntime {
     const missing = requiredMissing(skill, args);
     if (missing.length) {
       state.pending = { kind: "collect_params", skillId: skill.id, args, missing, attempts: 0, fromPlaybook: opts.fromPlaybook };
-      this.say(turn, askFor(skill, missing[0]!));
+      this.say(turn, askFor(skill, missing[0]!, state.language));
       return { status: "held" };
     }
 
@@ -418,7 +418,7 @@ export class ConversationRuntime {
         return { status: "left" };
       case "confirm":
         state.pending = { kind: "confirm_skill", skillId: skill.id, args, fromPlaybook: opts.fromPlaybook };
-        this.say(turn, confirmationQuestion(skill, args));
+        this.say(turn, confirmationQuestion(skill, args, state.language));
         return { status: "held" };
       case "verify":
         return beginVerification(this.steps, turn, auth.config, { skillId: skill.id, args, fromPlaybook: opts.fromPlaybook });

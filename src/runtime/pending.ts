@@ -42,13 +42,13 @@ export async function answerPending(steps: TurnSteps, turn: Turn, text: string, 
           state.pending = null;
           return steps.say(turn, phrase("skill.missing_give_up"));
         }
-        return steps.say(turn, [phrase("retry.didnt_catch"), askFor(skill, name)]);
+        return steps.say(turn, [phrase("retry.didnt_catch"), askFor(skill, name, state.language)]);
       }
       const args = { ...pending.args, [name]: value };
       const missing = requiredMissing(skill, args);
       if (missing.length) {
         state.pending = { ...pending, args, missing, attempts: 0 };
-        return steps.say(turn, askFor(skill, missing[0]!));
+        return steps.say(turn, askFor(skill, missing[0]!, state.language));
       }
       state.pending = null;
       const outcome = await steps.executeSkill(turn, skill, args, { confirmed: false, fromPlaybook: pending.fromPlaybook });
@@ -104,21 +104,29 @@ export function requiredMissing(skill: CompiledSkill, args: Record<string, unkno
   return required.filter((p) => args[p] === undefined || args[p] === null || args[p] === "");
 }
 
-export function askFor(skill: CompiledSkill, param: string): Phrase {
-  const description = skill.parametersSchema.properties?.[param]?.description;
-  return phrase("ask.field", { field: description ? description.replace(/\.$/, "").replace(/^(the|your)\s+/i, "").toLowerCase() : label(param) });
+export function askFor(skill: CompiledSkill, param: string, language: string): Phrase {
+  const description = skill.parametersSchema.properties?.[param]?.description?.replace(/\.$/, "").replace(/^(the|your)\s+/i, "");
+  return phrase("ask.field", { field: description ? lowerCased(description, language, true) : label(param) });
 }
 
-/** The skill's description and arguments are the operator's and the caller's words, said as they are. */
-export function confirmationQuestion(skill: CompiledSkill, args: Record<string, unknown>): Phrase[] {
+/** The skill's description and arguments are the operator's and the caller's words, said as they are, mid-sentence. */
+export function confirmationQuestion(skill: CompiledSkill, args: Record<string, unknown>, language: string): Phrase[] {
   const details = Object.entries(args)
     .filter(([, v]) => v !== undefined && v !== null && v !== "")
     .map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`);
-  const what = skill.description.replace(/\.$/, "");
-  const action = `${what.charAt(0).toLowerCase()}${what.slice(1)}`;
+  const action = lowerCased(skill.description.replace(/\.$/, ""), language, false);
   return [
     details.length ? phrase("confirm.ask_details", { action, details: details.join(", ") }) : phrase("confirm.ask", { action }),
     ...(skill.stakes === "high" ? [phrase("confirm.irreversible")] : []),
     phrase("confirm.go_ahead"),
   ];
+}
+
+/**
+ * Operator text set mid-sentence: lower-cased (its first letter, or all of it), except in German, which capitalizes
+ * nouns ("Termin buchen", not "termin buchen").
+ */
+function lowerCased(text: string, language: string, all: boolean): string {
+  if (language.split("-")[0]!.toLowerCase() === "de") return text;
+  return all ? text.toLowerCase() : `${text.charAt(0).toLowerCase()}${text.slice(1)}`;
 }

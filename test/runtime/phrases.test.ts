@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { en } from "../../src/runtime/phrases/en.ts";
 import { PHRASES, phrase, Phrases, type PhraseTable } from "../../src/runtime/phrases/index.ts";
-import { compiled, runtime, startHarness, talk, type Harness } from "./conversation-harness.ts";
+import { compiled, runtime, startHarness, talk, webhookSkill, type Harness } from "./conversation-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -81,6 +81,16 @@ describe("a German agent", () => {
     expect(t.payloads("agent_message").at(-1)!.phrases).toEqual([{ id: "answer.unknown" }]);
     await rt.end(h.organizationId, t.id, "caller_hung_up");
     expect((await rt.describe(h.organizationId, t.id))!.summary).toBe('Caller asked "What are your hours?"; the agent could not answer.');
+  });
+});
+
+describe("operator words inside a German sentence", () => {
+  it("keep their capitals, as German nouns do", async () => {
+    const book = webhookSkill(h, "termin_buchen", "Termin buchen", "/book", { requiresConfirmation: true });
+    const c = compiled({ languages: ["de"], primaryLanguage: "de" }, { skills: [book] });
+    const t = await talk(runtime(h, c), h, c);
+    expect(await t.ask("Termin buchen")).toEqual(["Zur Bestätigung: Termin buchen. Soll ich das so ausführen?"]);
+    expect(t.payloads("agent_message").at(-1)!.phrases).toEqual([{ id: "confirm.ask", params: { action: "Termin buchen" } }, { id: "confirm.go_ahead" }]);
   });
 });
 
