@@ -25,6 +25,11 @@ export function normalizePhoneNumber(input: string, region: PhoneRegion): string
   return parsed?.isPossible() ? parsed.number : null;
 }
 
+/** What a field that holds no phone number is told (a 400's `errors[].message`). */
+export function notAPhoneNumber(region: PhoneRegion): string {
+  return `is not a phone number: write it in E.164 with its country code (+442079460018), or as a number of ${region}`;
+}
+
 /**
  * The region a number without `+` is read in: the region of a BCP 47 language tag's region subtag (`en-GB`, `de-AT`)
  * when it names one, else `fallback` (the server's DEFAULT_PHONE_REGION).

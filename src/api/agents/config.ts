@@ -1,7 +1,7 @@
 // An agent's draft configuration: defaults for a new agent, the checks the schema cannot express
 // (time zones, phone numbers, language support, consistent ranges, installed voices), and normalization (E.164,
 // languages).
-import { normalizePhoneNumber, phoneRegionOf, type PhoneRegion } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, phoneRegionOf, type PhoneRegion } from "../../platform/e164.ts";
 import { Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { isSupportedLanguage } from "../meta/languages.ts";
 import { WEEKDAYS, type AgentConfig, type AgentCreateInput, type AgentPatchInput } from "./model.ts";
@@ -120,7 +120,7 @@ export function validateConfig(config: AgentConfig, defaultPhoneRegion: PhoneReg
   const phone = (value: string | null | undefined, field: string) => {
     if (value === null || value === undefined) return value;
     const normalized = normalizePhoneNumber(value, region);
-    if (!normalized) errors.push({ field, message: `is not a phone number: write it with its country code (+442079460018), or as a number of ${region}` });
+    if (!normalized) errors.push({ field, message: notAPhoneNumber(region) });
     return normalized ?? value;
   };
 

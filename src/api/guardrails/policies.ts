@@ -4,7 +4,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { t } from "elysia";
-import { normalizePhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { fieldErrors } from "../../platform/http/errors.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 import type { PolicyType } from "../../runtime/compiled.ts";
@@ -118,7 +118,7 @@ function checkBusinessHours(config: Record<string, unknown>, region: PhoneRegion
     if (!value) continue;
     const e164 = normalizePhoneNumber(value, region);
     if (e164) after[key] = e164;
-    else errors.push({ field: `afterHours.${key}`, message: `is not a phone number: write it with its country code (+442079460018), or as a number of ${region}` });
+    else errors.push({ field: `afterHours.${key}`, message: notAPhoneNumber(region) });
   }
   if (after?.allowHumanTransfer && !after.number) errors.push({ field: "afterHours.number", message: "is required when allowHumanTransfer is true" });
   return errors;

@@ -5,7 +5,7 @@
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import type { Database, Db } from "../../platform/db/index.ts";
 import { agents, organizations, phoneNumbers } from "../../platform/db/schema/index.ts";
-import { normalizePhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { appendEvents } from "../../platform/events/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem } from "../../platform/http/problem.ts";
@@ -69,9 +69,9 @@ function toAvailableDto(n: InventoryNumber, vanityFormat: string | null = null):
  * Read an E.164 number from a body or path, accepting the forms people type (`+1 (415) 555-0142`, `+44 20 7946 0018`,
  * and, without `+`, a number of `region`: `020 7946 0018` in GB).
  */
-export function e164Of(input: string, region: PhoneRegion, field = "e164"): string {
+function e164Of(input: string, region: PhoneRegion): string {
   const e164 = normalizePhoneNumber(input, region);
-  if (!e164) throw validationProblem([{ field, message: `is not a phone number: write it with its country code (+442079460018), or as a number of ${region}` }]);
+  if (!e164) throw validationProblem([{ field: "e164", message: notAPhoneNumber(region) }]);
   return e164;
 }
 

@@ -2,7 +2,7 @@
 // (a real JSON-Schema object whose names can be templated and offered to a model), the requiredParams among
 // them, and the executionConfig of the skill's type. Returns the normalized parameters and config.
 import { Value } from "@sinclair/typebox/value";
-import { normalizePhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { fieldErrors } from "../../platform/http/errors.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 import type { SkillType } from "../../runtime/compiled.ts";
@@ -60,7 +60,7 @@ export function checkExecutionConfig(skillType: SkillType, input: Record<string,
     if (transfer.destination !== undefined) {
       const e164 = normalizePhoneNumber(transfer.destination, region);
       if (e164) transfer.destination = e164;
-      else errors.push({ field: "executionConfig.destination", message: `is not a phone number: write it with its country code (+442079460018), or as a number of ${region}` });
+      else errors.push({ field: "executionConfig.destination", message: notAPhoneNumber(region) });
     }
   }
   return config;

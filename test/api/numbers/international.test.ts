@@ -29,7 +29,7 @@ describe("numbers with DEFAULT_PHONE_REGION=GB", () => {
     expect(res.status).toBe(400);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     expect(res.body.code).toBe("validation_error");
-    expect(res.body.errors).toEqual([{ field: "e164", message: "is not a phone number: write it with its country code (+442079460018), or as a number of GB" }]);
+    expect(res.body.errors).toEqual([{ field: "e164", message: "is not a phone number: write it in E.164 with its country code (+442079460018), or as a number of GB" }]);
   });
 
   it("normalizes a transfer skill's destination in the region, and refuses an impossible one", async () => {
