@@ -99,7 +99,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   };
 
   const speech = givenSpeech ?? createSpeech(config, log, { languages: languageMatrix().languages.map((l) => l.code) });
-  const agents = new AgentsService(database, speech.catalog, { cacheTtlMs: config.cacheTtlSeconds * 1000 });
+  const agents = new AgentsService(database, speech.catalog, { cacheTtlMs: config.cacheTtlSeconds * 1000, defaultPhoneRegion: config.defaultPhoneRegion });
   const geocoder = createGeocoder(config);
   const store = new ConversationStore(database.db);
   // Swappable: the local embedding model may land while the server runs (fetched at first start, docs/models.md).
@@ -123,6 +123,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     loadCompiled: (row) => (row.agentVersionId ? agents.versionConfig(row.organizationId, row.agentId, row.agentVersionId) : agents.draftConfig(row.organizationId, row.agentId)),
     log,
     metrics,
+    defaultPhoneRegion: config.defaultPhoneRegion,
   });
   scheduleMetering({ db: database.db, jobs, rates: config.usageRates, log });
   const ctx: ApiContext = { conventions, database, sealer, config, log, geocoder, agents, runtime, knowledge, jobs, speech, rateLimits, events, telemetry };
@@ -209,7 +210,7 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
         storage: database.kind,
         runtime,
         speech,
-        route: (dialed) => agentForDialedNumber(database.db, dialed),
+        route: (dialed) => agentForDialedNumber(database.db, dialed, config.defaultPhoneRegion),
         compiledFor: async (organizationId, agentId) => {
           const { compiled, versionId } = await agents.compiledFor(organizationId, agentId, false);
           return { compiled, versionId: versionId! };

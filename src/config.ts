@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { isPhoneRegion, type PhoneRegion } from "./platform/e164.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -73,6 +74,12 @@ export interface Config {
    * after another replica changed it, should the change announcement (LISTEN/NOTIFY) not reach it.
    */
   cacheTtlSeconds: number;
+  /**
+   * How a phone number written without `+` is read (numbers import, transfer targets, after-hours numbers, callback
+   * numbers callers say) when nothing closer says: an agent whose primary language names a region (`en-GB`) reads
+   * numbers there, a caller's callback number is read in the caller's own country.
+   */
+  defaultPhoneRegion: PhoneRegion;
   /** redis:// URL: rate limits are counted there instead of in Postgres (or in memory on the embedded store). */
   redisUrl: string | null;
   /** A Turnstile-compatible siteverify endpoint that widget sessions must pass; null = no bot check. */
@@ -258,6 +265,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const eventRetentionDays = integer("EVENT_RETENTION_DAYS", 30, 1, 3650);
 
   const cacheTtlSeconds = integer("CACHE_TTL_SECONDS", 30, 1, 86_400);
+  const regionText = (text("DEFAULT_PHONE_REGION") ?? "US").toUpperCase();
+  if (!isPhoneRegion(regionText)) problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166 two-letter country code such as US, GB or DE (got "${regionText}")`);
+  const defaultPhoneRegion: PhoneRegion = isPhoneRegion(regionText) ? regionText : "US";
   const redisUrl = url("REDIS_URL", ["redis:", "rediss:"]);
   // Unique per process by default, so a restarted replica is never mistaken for the one that was there before.
   const replicaId = text("REPLICA_ID") ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 80)}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -301,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     widgetBotCheck,
     usageRates,
     cacheTtlSeconds,
+    defaultPhoneRegion,
     redisUrl,
     replicaId,
     eventRetentionDays,

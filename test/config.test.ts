@@ -99,6 +99,12 @@ describe("configuration", () => {
     ]);
   });
 
+  it("reads numbers without + in DEFAULT_PHONE_REGION (US unless set), and refuses a region that is no country", () => {
+    expect(loadConfig({}).defaultPhoneRegion).toBe("US");
+    expect(loadConfig({ DEFAULT_PHONE_REGION: "gb" }).defaultPhoneRegion).toBe("GB");
+    expect(problemsOf({ DEFAULT_PHONE_REGION: "UK" })).toEqual(['DEFAULT_PHONE_REGION must be an ISO 3166 two-letter country code such as US, GB or DE (got "UK")']);
+  });
+
   it("gives every call to another system a deadline, and refuses one out of range", () => {
     const servers = { LLM_BASE_URL: "http://llm:11434/v1", LLM_MODEL: "m", MEILI_URL: "http://meili:7700", EMBEDDINGS_BASE_URL: "http://emb/v1", EMBEDDINGS_MODEL: "e", SPEECH_BASE_URL: "http://speech/v1" };
     expect(loadConfig(servers)).toMatchObject({ llm: { timeoutMs: 30_000 }, meili: { timeoutMs: 10_000 }, embeddings: { timeoutMs: 30_000 }, speech: { timeoutMs: 10_000 }, knowledgeSearchTimeoutMs: 2000 });

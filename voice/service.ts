@@ -27,7 +27,7 @@ const STANDBY_TRY_MS = 1000;
 const HANDOVER_WAIT_MS = 3000;
 
 export interface VoiceServiceDeps {
-  config: Pick<Config, "ari" | "rtp" | "replicaId">;
+  config: Pick<Config, "ari" | "rtp" | "replicaId" | "defaultPhoneRegion">;
   db: Db;
   storage: "pglite" | "postgres";
   runtime: ConversationRuntime;
@@ -98,6 +98,7 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
       rtpHost: config.rtp.host,
       replicaId,
       route: deps.route,
+      settings: { phoneRegion: config.defaultPhoneRegion },
       onCall: (call) => {
         const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, replicaId, log, telemetry: deps.telemetry });
         calls.add(handled);

@@ -1,6 +1,7 @@
 // Whether an agent is open right now in its own time zone: weekly ranges (split shifts, overnight windows
 // past midnight, 24-hour days), holidays that close a day or replace its hours, and the next opening time.
 import type { AgentSettings, TimeRange } from "./compiled.ts";
+import { phrase, type Phrase } from "./phrases/index.ts";
 
 export const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
 
@@ -12,6 +13,8 @@ export interface HoursStatus {
   timezone: string | null;
   /** e.g. "Wednesday at 08:00", when closed and a next opening exists within a week. */
   nextOpening: string | null;
+  /** The same, as a phrase the caller hears in the conversation's language ("am Mittwoch um 08:00 Uhr"). */
+  nextOpeningPhrase: Phrase | null;
 }
 
 interface LocalClock {
@@ -68,23 +71,28 @@ export function hasSchedule(hours: Hours): boolean {
 export function hoursStatus(hours: Hours, now: number): HoursStatus {
   const timezone = hours.timezone ?? null;
   if (!timezone || !hasSchedule(hours)) {
-    return { configured: false, open: true, localTime: describeClock(clockAt(timezone ?? "UTC", now)), timezone, nextOpening: null };
+    return { configured: false, open: true, localTime: describeClock(clockAt(timezone ?? "UTC", now)), timezone, nextOpening: null, nextOpeningPhrase: null };
   }
   const clock = clockAt(timezone, now);
   const open = openAt(hours, clock);
-  return { configured: true, open, localTime: describeClock(clock), timezone, nextOpening: open ? null : nextOpening(hours, timezone, now) };
+  const next = open ? null : nextOpening(hours, timezone, now);
+  return { configured: true, open, localTime: describeClock(clock), timezone, nextOpening: next?.text ?? null, nextOpeningPhrase: next?.phrase ?? null };
 }
 
-function nextOpening(hours: Hours, timezone: string, now: number): string | null {
+function nextOpening(hours: Hours, timezone: string, now: number): { text: string; phrase: Phrase } | null {
   // Walk forward in 15-minute steps for up to a week: simple and exact enough for a spoken "we open at…".
   const step = 15 * 60_000;
   const start = Math.ceil(now / step) * step;
   for (let t = start; t < now + 7 * 86_400_000; t += step) {
     const clock = clockAt(timezone, t);
     if (openAt(hours, clock)) {
-      const today = clockAt(timezone, now).date;
-      const day = clock.date === today ? "today" : WEEKDAYS[clock.weekday]!.replace(/^\w/, (c) => c.toUpperCase());
-      return `${day} at ${String(Math.floor(clock.minutes / 60)).padStart(2, "0")}:${String(clock.minutes % 60).padStart(2, "0")}`;
+      const today = clock.date === clockAt(timezone, now).date;
+      const weekday = WEEKDAYS[clock.weekday]!;
+      const time = `${String(Math.floor(clock.minutes / 60)).padStart(2, "0")}:${String(clock.minutes % 60).padStart(2, "0")}`;
+      return {
+        text: `${today ? "today" : weekday.replace(/^\w/, (c) => c.toUpperCase())} at ${time}`,
+        phrase: today ? phrase("hours.opening_today", { time }) : phrase("hours.opening_day", { day: phrase(`weekday.${weekday}`), time }),
+      };
     }
   }
   return null;

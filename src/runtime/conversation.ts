@@ -5,6 +5,7 @@
 // Alongside: live-conversations.ts (the checked copy of each conversation, its version, the turn lock across
 // replicas), turn.ts (a turn's types), pending.ts (answers to what is held pending), verification.ts, handoff.ts.
 import type { Logger } from "../platform/log.ts";
+import { phoneRegionOf, phoneRegionOfNumber, type PhoneRegion } from "../platform/e164.ts";
 import { newId } from "../platform/ids.ts";
 import { WANTS_REPEAT, builtinBrain, endCallPhrasesEnabled, wantsPerson } from "./brain/builtin.ts";
 import { type Metrics, observeTurn, traced } from "../platform/telemetry/index.ts";
@@ -16,6 +17,7 @@ import { fingerprint, type GuardrailEvent } from "./guardrails.ts";
 import { handOff } from "./handoff.ts";
 import { ConversationEndedError, ConversationUnavailableError, LiveConversations, type Live } from "./live-conversations.ts";
 import { answerPending, askFor, confirmationQuestion, requiredMissing } from "./pending.ts";
+import { phrase, Phrases, type Phrase, type PhraseTable, type Speech } from "./phrases/index.ts";
 import type { PlaybookRunner, SkillCallResult } from "./playbooks/interpreter.ts";
 import type { AuditEvent } from "./receipt.ts";
 import { redactedState } from "./redaction.ts";
@@ -67,6 +69,10 @@ export interface RuntimeDeps {
   onUnanswered?(input: { organizationId: string; agentId: string; conversationId: string; question: string }): void;
   /** How long a turn waits for another replica's turn of the same conversation before conversation_busy (default 30 s). */
   turnWaitMs?: number;
+  /** The fixed sentences the agent says, by id and language (default: phrases/, English and its translations). */
+  phrases?: PhraseTable;
+  /** How a phone number a caller says without its country code is read when nothing closer says (DEFAULT_PHONE_REGION; default US). */
+  defaultPhoneRegion?: PhoneRegion;
 }
 
 const MAX_BRAIN_ROUNDS = 5;
@@ -78,12 +84,14 @@ export class ConversationRuntime {
   private readonly live: LiveConversations;
   private readonly clock: () => number;
   private readonly brain: Brain;
+  private readonly phrases: Phrases;
   /** What the steps split out of this class (pending answers, verification, handoff) may do with a turn. */
   private readonly steps: TurnSteps;
 
   constructor(private deps: RuntimeDeps) {
     this.clock = deps.clock ?? Date.now;
     this.brain = deps.llm ? createOpenAiCompatibleBrain(deps.llm, deps.fetch) : builtinBrain;
+    this.phrases = new Phrases(deps.phrases);
     this.live = new LiveConversations({ store: deps.store, loadCompiled: deps.loadCompiled, clock: this.clock, log: deps.log, turnWaitMs: deps.turnWaitMs });
     this.steps = {
       say: (turn, text, opts) => this.say(turn, text, opts),
@@ -95,6 +103,7 @@ export class ConversationRuntime {
       egressArgs: (live, skill, args) => this.egressArgs(live, skill, args),
       skillContext: (live, skill, signal) => this.skillContext(live, skill, signal),
       keepVariable: (live, name, value, verifiedOnly) => this.keepVariable(live, name, value, verifiedOnly),
+      phoneRegion: (live) => this.phoneRegion(live),
       runSkill: deps.runSkill,
       clock: this.clock,
     };
@@ -169,7 +178,7 @@ export class ConversationRuntime {
           // A brain or skill failure never leaves the caller in silence.
           this.deps.log.warn("turn failed", { conversationId, error });
           live.receipt.add("error", { code: "turn_failed", message: error instanceof Error ? error.message : String(error) });
-          this.say(turn, "I'm sorry, something went wrong on my side. Could you say that again?");
+          this.say(turn, phrase("turn.failed"));
         }
       }
       this.maybeEndForLength(turn);
@@ -218,14 +227,14 @@ export class ConversationRuntime {
     const state = live.state;
     if (input.type === "silence") return this.onSilence(turn);
     if (input.type === "call_timeout") {
-      this.say(turn, live.compiled.agent.callControl.maxDurationMessage ?? "We've reached the time limit for this call. Thank you for calling, goodbye!");
+      this.say(turn, live.compiled.agent.callControl.maxDurationMessage ?? phrase("call.time_limit"));
       return this.finish(turn, "max_duration");
     }
     if (input.type === "transfer_failed") {
       live.receipt.add("handoff", { status: "failed", destination: state.transferredTo, reason: input.reason });
       state.transferredTo = null;
       state.pending = { kind: "take_message", step: "message" };
-      return this.say(turn, "I'm sorry, I couldn't reach anyone just now. I can take a message for the team instead. What would you like me to pass on?");
+      return this.say(turn, phrase("handoff.failed"));
     }
 
     const text = input.type === "text" ? input.text.trim() : input.digits;
@@ -256,14 +265,14 @@ export class ConversationRuntime {
     const banned = live.guardrails.screenInput(text);
     if (banned) {
       this.guardrailEvents(live, [{ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${banned.topic}` }]);
-      return this.say(turn, "I'm sorry, that's not something I can help with. Is there anything else?");
+      return this.say(turn, phrase("guardrail.banned_topic"));
     }
     const threshold = live.guardrails.escalationThreshold;
     if (threshold !== null && state.negativeTurns >= threshold && score < 0) {
       this.guardrailEvents(live, [{ policyType: "content_policy", decision: "escalated", reason: `${state.negativeTurns} negative turns` }]);
       state.negativeTurns = 0;
       state.pending = { kind: "offer_transfer", reason: "caller frustrated" };
-      return this.say(turn, "I'm sorry this has been frustrating. Would you like me to connect you with a person?");
+      return this.say(turn, phrase("handoff.frustrated"));
     }
     if (state.pending) return await answerPending(this.steps, turn, text, input.type === "dtmf");
     if (input.type === "text" && wantsPerson(text)) return await handOff(this.steps, turn, text);
@@ -295,6 +304,7 @@ export class ConversationRuntime {
         language: live.state.language,
         passages,
         hours: live.guardrails.hours(),
+        phoneRegion: this.phoneRegion(live),
         verified: live.guardrails.isVerified(live.state),
         channel: live.row.channel as Channel,
         toolResults: turn.toolResults,
@@ -305,8 +315,13 @@ export class ConversationRuntime {
       for (const action of actions) {
         if (turn.stop) break;
         if (action.type === "reply") {
+          if (typeof action.text !== "string") {
+            // A fixed sentence of the built-in brain: said in the conversation's language, its id on the receipt.
+            this.say(turn, action.text, { citations: action.citations });
+            continue;
+          }
           const said = streamed.finish(action.text);
-          if (said.text) this.say(turn, said.text, { screened: said.screened, citations: action.citations });
+          if (said.text) this.say(turn, said.text, { screened: said.screened, replacedBy: said.replacedBy, citations: action.citations });
           else if (!actions.some((a) => a.type !== "reply")) this.say(turn, this.dontKnow(turn, text, passages));
           continue;
         }
@@ -364,7 +379,7 @@ export class ConversationRuntime {
         if (!endCallPhrasesEnabled(live.compiled.agent)) {
           // The operator turned end-call phrases off: a brain that wants to hang up on a goodbye keeps the line open.
           this.guardrailEvents(live, [{ policyType: "call_control", decision: "blocked", reason: "end-call phrases are disabled (callControl.endCallPhrasesEnabled)" }]);
-          return this.say(turn, ANYTHING_ELSE);
+          return this.say(turn, phrase("anything_else"));
         }
         this.say(turn, action.text || goodbye(live.row.channel));
         return this.finish(turn, "caller_done");
@@ -388,7 +403,7 @@ export class ConversationRuntime {
     const missing = requiredMissing(skill, args);
     if (missing.length) {
       state.pending = { kind: "collect_params", skillId: skill.id, args, missing, attempts: 0, fromPlaybook: opts.fromPlaybook };
-      this.say(turn, askFor(skill, missing[0]!));
+      this.say(turn, askFor(skill, missing[0]!, state.language));
       return { status: "held" };
     }
 
@@ -407,7 +422,7 @@ export class ConversationRuntime {
         return { status: "left" };
       case "confirm":
         state.pending = { kind: "confirm_skill", skillId: skill.id, args, fromPlaybook: opts.fromPlaybook };
-        this.say(turn, confirmationQuestion(skill, args));
+        this.say(turn, confirmationQuestion(skill, args, state.language));
         return { status: "held" };
       case "verify":
         return beginVerification(this.steps, turn, auth.config, { skillId: skill.id, args, fromPlaybook: opts.fromPlaybook });
@@ -419,8 +434,9 @@ export class ConversationRuntime {
     state.toolCallTimes = [...state.toolCallTimes.filter((t) => t > now - 60_000), now];
     state.toolCallCount++;
     if (skill.expectedLatencyMs && skill.expectedLatencyMs >= 1500) {
-      live.receipt.add("filler", { text: "One moment while I check that.", skillId: skill.id });
-      this.say(turn, "One moment while I check that.");
+      const filler = phrase("skill.checking");
+      live.receipt.add("filler", { text: this.phrases.render(filler, live.state.language), skillId: skill.id, phrases: [filler] });
+      this.say(turn, filler);
     }
     args = this.egressArgs(live, skill, args);
     const started = this.clock();
@@ -458,7 +474,7 @@ export class ConversationRuntime {
         }
         live.receipt.add("tool_call", { ...base, status: "error", errorCode: outcome.code, error: outcome.message, durationMs });
         if (skill.errorHandling.onError === "transfer") {
-          this.say(turn, skill.errorHandling.message ?? "I'm having trouble with that. Let me connect you with someone.");
+          this.say(turn, skill.errorHandling.message ?? phrase("skill.failed_transfer"));
           await handOff(this.steps, turn, `${skill.name} failed`);
           return { status: "left" };
         }
@@ -477,7 +493,7 @@ export class ConversationRuntime {
         return { status: "left" };
       case "take_message":
         state.pending = { kind: "take_message", step: "message" };
-        this.say(turn, "Of course. What message would you like me to pass on?");
+        this.say(turn, phrase("message.ask"));
         return { status: "held" };
       case "repeat":
         if (state.lastAgentText) this.say(turn, state.lastAgentText);
@@ -485,7 +501,7 @@ export class ConversationRuntime {
       case "collect_digits":
         state.pending = { kind: "collect_digits", variable: outcome.variable, attempts: 0 };
         turn.result.awaitingDtmf = { expectedDigits: outcome.maxDigits, submitKey: outcome.submitKey ?? "#" };
-        this.say(turn, outcome.prompt ?? "Please enter the number on your keypad, then press pound.");
+        this.say(turn, outcome.prompt ?? phrase("digits.ask"));
         return { status: "held" };
       case "start_playbook":
         await this.startPlaybook(turn, outcome.playbookId, null);
@@ -555,12 +571,12 @@ export class ConversationRuntime {
     const maxReminders = cc.maxIdleReminders ?? 2;
     if (live.state.idleReminders < maxReminders) {
       live.state.idleReminders++;
-      return this.say(turn, "Are you still there?");
+      return this.say(turn, phrase("call.still_there"));
     }
     const action = cc.onNoResponseAction ?? "end";
     if (action === "continue") return;
     if (action === "transfer") return handOff(this.steps, turn, "no response from the caller");
-    this.say(turn, "I haven't heard from you, so I'll end the call now. Goodbye!");
+    this.say(turn, phrase("call.no_response_end"));
     this.finish(turn, "no_response");
   }
 
@@ -569,7 +585,7 @@ export class ConversationRuntime {
     if (live.row.channel !== "voice" || turn.result.ended) return;
     const max = live.compiled.agent.callControl.maxCallSeconds ?? 600;
     if (this.elapsed(live) >= max * 1000) {
-      this.say(turn, live.compiled.agent.callControl.maxDurationMessage ?? "We've reached the time limit for this call. Thank you for calling, goodbye!");
+      this.say(turn, live.compiled.agent.callControl.maxDurationMessage ?? phrase("call.time_limit"));
       this.finish(turn, "max_duration");
     }
   }
@@ -589,19 +605,28 @@ export class ConversationRuntime {
 
   // ---------------------------------------------------------------- speech and knowledge
 
-  private say(turn: Turn, text: string, opts: { screened?: boolean; citations?: Passage[] } = {}) {
+  /**
+   * Say something: free text, or fixed sentences rendered in the conversation's language. The agent_message event
+   * lists the fixed sentences said (`phrases`: id and parameters), so summaries read ids, never words.
+   * `replacedBy`: a guardrail's sentence that replaced part of an already screened (streamed) reply.
+   */
+  private say(turn: Turn, speech: Speech, opts: { screened?: boolean; replacedBy?: Phrase[]; citations?: Passage[] } = {}) {
     // Nobody is listening once the caller has gone (closed stream, hung up): nothing more is said.
-    if (!text || turn.signal.aborted) return;
+    if (turn.signal.aborted) return;
     const { live } = turn;
-    let out = text;
+    const spoken = this.phrases.speak(speech, live.state.language);
+    if (!spoken.text) return;
+    let out = spoken.text;
+    let phrases = opts.replacedBy?.length ? opts.replacedBy : spoken.phrases;
     if (!opts.screened) {
-      const screened = live.guardrails.screenReply(text, live.state);
+      const screened = live.guardrails.screenReply(out, live.state, this.render(live));
       this.guardrailEvents(live, screened.events);
       out = screened.text;
+      if (screened.replacedBy) phrases = [screened.replacedBy];
       turn.sink.delta?.(out + " ");
     }
     const citations = opts.citations?.map((p) => ({ passageId: p.id, sourceId: p.sourceId, sourceUrl: p.sourceUrl ?? null, score: p.score }));
-    live.receipt.add("agent_message", { text: out, language: live.state.language, ...(citations?.length ? { citations } : {}) });
+    live.receipt.add("agent_message", { text: out, language: live.state.language, ...(phrases.length ? { phrases } : {}), ...(citations?.length ? { citations } : {}) });
     const message = { id: this.messageId(live), role: "assistant" as const, content: out, language: live.state.language, tsMs: this.elapsed(live) };
     turn.messages.push(message);
     turn.result.replies.push({ id: message.id, text: out, tsMs: message.tsMs, language: message.language });
@@ -618,6 +643,7 @@ export class ConversationRuntime {
     let buffer = "";
     let sent = "";
     let used = false;
+    let replacedBy: Phrase[] = [];
     const flush = (all: boolean) => {
       // Cut after the last sentence end (and the space after it), so each piece is screened whole.
       const end = Math.max(...[". ", "? ", "! "].map((p) => buffer.lastIndexOf(p) + (buffer.lastIndexOf(p) >= 0 ? 2 : 0)), buffer.lastIndexOf("\n") + 1);
@@ -625,8 +651,9 @@ export class ConversationRuntime {
       if (cut <= 0) return;
       const piece = buffer.slice(0, cut);
       buffer = buffer.slice(cut);
-      const screened = live.guardrails.screenReply(piece.trim(), live.state);
+      const screened = live.guardrails.screenReply(piece.trim(), live.state, this.render(live));
       this.guardrailEvents(live, screened.events);
+      if (screened.replacedBy) replacedBy.push(screened.replacedBy);
       if (screened.text) {
         const chunk = (sent ? " " : "") + screened.text;
         sent += chunk;
@@ -640,13 +667,15 @@ export class ConversationRuntime {
         flush(false);
       },
       /** The reply as a whole: already screened when it streamed, to be screened by `say` when it did not. */
-      finish: (text: string): { text: string; screened: boolean } => {
+      finish: (text: string): { text: string; screened: boolean; replacedBy?: Phrase[] } => {
         if (!used) return { text, screened: false };
         flush(true);
         used = false;
         const out = sent.trim();
+        const replaced = replacedBy;
         sent = "";
-        return { text: out, screened: true };
+        replacedBy = [];
+        return { text: out, screened: true, replacedBy: replaced };
       },
     };
   }
@@ -686,7 +715,7 @@ export class ConversationRuntime {
     return [...best.values()].sort((a, b) => b.score - a.score).slice(0, PASSAGES);
   }
 
-  private dontKnow(turn: Turn, question: string, passages: Passage[]): string {
+  private dontKnow(turn: Turn, question: string, passages: Passage[]): Speech {
     const { live } = turn;
     if (QUESTION.test(question) && !turn.gapRecorded) {
       turn.gapRecorded = true;
@@ -694,22 +723,35 @@ export class ConversationRuntime {
     }
     const canTransfer = Boolean(live.compiled.agent.handoffConfig.transferDestination || live.compiled.agent.handoffConfig.transferRules?.length);
     if (canTransfer) live.state.pending = { kind: "offer_transfer", reason: question };
-    return `I'm sorry, I don't know the answer to that${passages.length ? " from what I have" : ""}.${canTransfer ? " Would you like me to connect you with someone who can help?" : ""}`;
+    const unknown = phrase(passages.length ? "answer.unknown_from_knowledge" : "answer.unknown");
+    return canTransfer ? [unknown, phrase("handoff.offer")] : unknown;
   }
 
-  private greeting(live: Live): string {
+  private greeting(live: Live): Speech {
     const agent = live.compiled.agent;
-    let text = agent.channelOverrides[live.row.channel]?.greeting ?? agent.greeting;
+    const text = agent.channelOverrides[live.row.channel]?.greeting ?? agent.greeting;
     const hours = live.guardrails.hours();
     const after = live.guardrails.afterHours();
-    if (hours.configured && !hours.open && (after.mode ?? "full") !== "full") {
-      text += ` ${after.message ?? `We're closed right now${hours.nextOpening ? ` and open again ${hours.nextOpening}` : ""}.`}`;
-      if (after.mode === "take_message") {
-        live.state.pending = { kind: "take_message", step: "message" };
-        text += " I can take a message for the team. What would you like me to pass on?";
-      }
-    }
-    return text;
+    if (!hours.configured || hours.open || (after.mode ?? "full") === "full") return text;
+    const closed = after.message ?? (hours.nextOpeningPhrase ? phrase("greeting.closed_until", { opening: hours.nextOpeningPhrase }) : phrase("greeting.closed"));
+    if (after.mode !== "take_message") return [text, closed];
+    live.state.pending = { kind: "take_message", step: "message" };
+    return [text, closed, phrase("message.offer")];
+  }
+
+  /**
+   * How a number the caller says without its country code is read: in the country of the number they call from,
+   * else the agent's region (a primary language such as en-GB), else DEFAULT_PHONE_REGION.
+   */
+  private phoneRegion(live: Live): PhoneRegion {
+    const caller = live.state.variables.caller_number;
+    const fallback = phoneRegionOf(live.compiled.agent.primaryLanguage, this.deps.defaultPhoneRegion ?? "US");
+    return (typeof caller === "string" && caller.startsWith("+") && phoneRegionOfNumber(caller)) || fallback;
+  }
+
+  /** Fixed sentences in this conversation's language, for the guardrails' replacements. */
+  private render(live: Live) {
+    return (p: Phrase) => this.phrases.render(p, live.state.language);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -717,7 +759,7 @@ export class ConversationRuntime {
   private host(turn: Turn, runner: PlaybookRunner) {
     const { live } = turn;
     return {
-      say: (text: string) => this.say(turn, text),
+      say: (speech: Speech) => this.say(turn, speech),
       callSkill: async (skillId: string, args: Record<string, unknown>, preConfirmed: boolean): Promise<SkillCallResult> => {
         const skill = live.skills.find((s) => s.id === skillId);
         if (!skill) {
@@ -731,13 +773,14 @@ export class ConversationRuntime {
         await handOff(this.steps, turn, `playbook ${runner.id}`, route);
       },
       localNow: () => localNow(live.guardrails.hours().timezone ?? undefined, this.clock()),
+      phoneRegion: () => this.phoneRegion(live),
       giveUp: async (variable: string) => {
         live.receipt.add("error", { code: "slot_not_filled", message: `could not fill ${variable}` });
         const canTransfer = Boolean(live.compiled.agent.handoffConfig.transferDestination || live.compiled.agent.handoffConfig.transferRules?.length);
         if (canTransfer) {
           live.state.pending = { kind: "offer_transfer", reason: `could not collect ${variable}` };
-          this.say(turn, "I'm having trouble getting that. Would you like me to connect you with someone?");
-        } else this.say(turn, "I'm having trouble getting that. Let's start over: how can I help?");
+          this.say(turn, phrase("slot.give_up_offer"));
+        } else this.say(turn, phrase("slot.give_up"));
       },
     };
   }
@@ -813,6 +856,4 @@ export class ConversationRuntime {
 }
 
 export { ConversationEndedError, ConversationNotFoundError, ConversationUnavailableError } from "./live-conversations.ts";
-
-const ANYTHING_ELSE = "Okay. Is there anything else I can help with?";
 

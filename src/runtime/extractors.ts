@@ -2,7 +2,7 @@
 // Deterministic, no model: the built-in brain and the playbook interpreter both use them.
 import * as chrono from "chrono-node";
 import { findEmailAddress } from "../platform/caller-text.ts";
-import { normalizePhoneNumber } from "../platform/e164.ts";
+import { normalizePhoneNumber, type PhoneRegion } from "../platform/e164.ts";
 
 export type SlotType =
   | "text"
@@ -23,6 +23,8 @@ export interface ExtractOptions {
   /** Wall-clock "now" in the agent's time zone, as naive local components (dates are resolved from it). */
   localNow?: Date;
   options?: string[];
+  /** How a phone number said without its country code is read (the conversation's region; default US). */
+  phoneRegion?: PhoneRegion;
 }
 
 export type Extracted = { ok: true; value: string | number | boolean } | { ok: false };
@@ -94,7 +96,8 @@ export function extract(type: SlotType, input: string, opts: ExtractOptions = {}
     case "phone": {
       const written = /\+?\d[\d\s().-]{6,}\d/.exec(text);
       const candidate = written ? written[0] : spokenDigits(text);
-      const normalized = normalizePhoneNumber(candidate) ?? (candidate.length >= 7 ? normalizePhoneNumber(candidate.replace(/\D/g, "")) : null);
+      const region = opts.phoneRegion ?? "US";
+      const normalized = normalizePhoneNumber(candidate, region) ?? (candidate.length >= 7 ? normalizePhoneNumber(candidate.replace(/\D/g, ""), region) : null);
       return normalized ? some(normalized) : NONE;
     }
     case "digits": {

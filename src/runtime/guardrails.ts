@@ -4,6 +4,7 @@ import { hoursStatus, type HoursStatus } from "./business-hours.ts";
 import type { AgentSettings, CompiledConfig, CompiledSkill, CompiledVerification } from "./compiled.ts";
 import { type AfterHours, allowListsFor, closedAfterHours, confirmationReason, type MergedPolicies, mergePolicies, needsVerifiedCaller, stepsUp } from "./policies.ts";
 import { escapeRegExp } from "./extractors.ts";
+import { phrase, Phrases, type Phrase } from "./phrases/index.ts";
 import type { ConversationState } from "./state.ts";
 
 export type GuardrailEvent = {
@@ -41,8 +42,8 @@ export interface BrainView {
 
 export type Authorization =
   | { kind: "allow"; events: GuardrailEvent[] }
-  | { kind: "block"; say: string; events: GuardrailEvent[] }
-  | { kind: "escalate"; say: string; events: GuardrailEvent[] }
+  | { kind: "block"; say: Phrase; events: GuardrailEvent[] }
+  | { kind: "escalate"; say: Phrase; events: GuardrailEvent[] }
   | { kind: "confirm"; events: GuardrailEvent[] }
   | { kind: "verify"; config: CompiledVerification; events: GuardrailEvent[] };
 
@@ -93,43 +94,44 @@ export class Guardrails {
   /** May this skill run now, with these arguments? */
   authorize(skill: CompiledSkill, state: ConversationState, opts: { channel: "voice" | "chat"; confirmed: boolean }): Authorization {
     const events: GuardrailEvent[] = [];
-    const refuse = (policyType: string, reason: string, say: string): Authorization => ({ kind: "block", say, events: [...events, { policyType, decision: "blocked", reason, skill: skill.name }] });
+    const refuse = (policyType: string, reason: string, say: Phrase): Authorization => ({ kind: "block", say, events: [...events, { policyType, decision: "blocked", reason, skill: skill.name }] });
 
     if (skill.channels.length && !skill.channels.includes(opts.channel)) {
-      return refuse("skill_channels", `${skill.name} is not available on ${opts.channel}`, "I can't do that here, sorry.");
+      return refuse("skill_channels", `${skill.name} is not available on ${opts.channel}`, phrase("guardrail.channel"));
     }
 
     const hours = this.hours();
     const window = this.rules.skillWindows[skill.name] ?? "always";
     if (hours.configured) {
       if (!hours.open && window === "business_hours_only") {
-        return refuse("business_hours", "skill is available during business hours only", `I can do that during business hours${hours.nextOpening ? `; we open ${hours.nextOpening}` : ""}.`);
+        const opening = hours.nextOpeningPhrase;
+        return refuse("business_hours", "skill is available during business hours only", opening ? phrase("guardrail.business_hours_only_until", { opening }) : phrase("guardrail.business_hours_only"));
       }
-      if (hours.open && window === "after_hours_only") return refuse("business_hours", "skill is available after hours only", "That's only available outside business hours.");
+      if (hours.open && window === "after_hours_only") return refuse("business_hours", "skill is available after hours only", phrase("guardrail.after_hours_only"));
       if (!hours.open && closedAfterHours(skill, this.rules)) {
-        return refuse("business_hours", `closed (${hours.localTime}); after-hours mode ${this.rules.afterHours.mode} allows no ${skill.isWrite ? "writes" : "transfers"}`, `We're closed right now${hours.nextOpening ? ` and open again ${hours.nextOpening}` : ""}, so I can't do that until then. I can take a message if you like.`);
+        return refuse("business_hours", `closed (${hours.localTime}); after-hours mode ${this.rules.afterHours.mode} allows no ${skill.isWrite ? "writes" : "transfers"}`, hours.nextOpeningPhrase ? phrase("guardrail.closed_until", { opening: hours.nextOpeningPhrase }) : phrase("guardrail.closed"));
       }
     }
 
     if (this.rules.writeGate?.alwaysEscalate.includes(skill.name)) {
-      return { kind: "escalate", say: "That's something a member of our team needs to handle. Let me connect you.", events: [...events, { policyType: "write_gate", decision: "escalated", reason: "always-escalate action", skill: skill.name }] };
+      return { kind: "escalate", say: phrase("guardrail.escalate"), events: [...events, { policyType: "write_gate", decision: "escalated", reason: "always-escalate action", skill: skill.name }] };
     }
 
     const now = this.clock();
     const recent = state.toolCallTimes.filter((t) => t > now - 60_000);
     if (this.rules.rate.perMinute !== null && recent.length >= this.rules.rate.perMinute) {
-      return refuse("rate_limit", `${this.rules.rate.perMinute} tool calls a minute reached`, "I need a moment before I can do that again.");
+      return refuse("rate_limit", `${this.rules.rate.perMinute} tool calls a minute reached`, phrase("guardrail.rate_minute"));
     }
     if (this.rules.rate.perCall !== null && state.toolCallCount >= this.rules.rate.perCall) {
-      return refuse("rate_limit", `${this.rules.rate.perCall} tool calls in this conversation reached`, "I've done as much as I can in this conversation; a member of our team can help with the rest.");
+      return refuse("rate_limit", `${this.rules.rate.perCall} tool calls in this conversation reached`, phrase("guardrail.rate_call"));
     }
 
     const verified = this.isVerified(state);
     const stepUp = stepsUp(skill, this.compiled.callerVerification) && !(verified && state.verification.steppedUp.includes(skill.name));
     if (needsVerifiedCaller(skill, this.rules, this.compiled.callerVerification) && (!verified || stepUp)) {
       const verification = this.verificationFor(skill);
-      if (!verification) return refuse("verify_before_disclose", "caller verification is required but not configured", "I can't do that without verifying who you are, and I'm not able to verify callers here.");
-      if (state.verification.locked) return refuse("verify_before_disclose", "verification locked after too many attempts", "I'm not able to verify you right now, so I can't do that.");
+      if (!verification) return refuse("verify_before_disclose", "caller verification is required but not configured", phrase("guardrail.verification_missing"));
+      if (state.verification.locked) return refuse("verify_before_disclose", "verification locked after too many attempts", phrase("guardrail.verification_locked"));
       return {
         kind: "verify",
         config: verification,
@@ -266,20 +268,27 @@ export class Guardrails {
     return this.rules.verifiedOnly;
   }
 
-  /** The last word on what is said: banned words never spoken, guarded values never leaked, banned topics declined. */
-  screenReply(text: string, state: ConversationState): { text: string; events: GuardrailEvent[] } {
+  /**
+   * The last word on what is said: banned words never spoken, guarded values never leaked, banned topics declined.
+   * A reply declined whole is replaced by a fixed sentence (`replacedBy`), rendered by `render` in the
+   * conversation's language.
+   */
+  screenReply(text: string, state: ConversationState, render: (p: Phrase) => string = renderEnglish): { text: string; events: GuardrailEvent[]; replacedBy?: Phrase } {
     const events: GuardrailEvent[] = [];
     let out = text;
+    let replacedBy: Phrase | undefined;
     if (!this.isVerified(state)) {
       const leaked = state.guardedValues.filter((v) => v.length >= 2 && mentionsValue(out, v));
       if (leaked.length) {
-        out = "I can share that once I've verified your identity.";
+        replacedBy = phrase("guardrail.verified_only");
+        out = render(replacedBy);
         events.push({ policyType: "verify_before_disclose", decision: "blocked", reason: "reply disclosed a verified-only value to an unverified caller" });
       }
     }
     const topic = this.rules.bannedTopics.find((t) => mentions(out, t));
     if (topic) {
-      out = "That's not something I can discuss.";
+      replacedBy = phrase("guardrail.banned_topic_reply");
+      out = render(replacedBy);
       events.push({ policyType: "content_policy", decision: "blocked", reason: `banned topic: ${topic}` });
     }
     if (this.bannedWords) {
@@ -289,7 +298,7 @@ export class Guardrails {
         out = replaced;
       }
     }
-    return { text: out, events };
+    return replacedBy ? { text: out, events, replacedBy } : { text: out, events };
   }
 }
 
@@ -400,3 +409,6 @@ function prune(value: unknown, path: string[], mode: "allow" | "deny", listed: (
 export function verificationMethodAvailable(method: CompiledVerification["method"]): boolean {
   return method !== "otp_sms";
 }
+
+const english = new Phrases();
+const renderEnglish = (p: Phrase) => english.render(p, "en");

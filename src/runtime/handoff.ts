@@ -2,6 +2,7 @@
 // emergency and after-hours numbers), the summary a person receives, and what the caller is told.
 import type { Live } from "./live-conversations.ts";
 import { terms } from "../platform/tokens.ts";
+import { phrase } from "./phrases/index.ts";
 import { overlapScore } from "./text.ts";
 import type { TransferRoute, Turn, TurnSteps } from "./turn.ts";
 
@@ -32,7 +33,7 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
     } else {
       steps.guardrailEvents(live, [{ policyType: "business_hours", decision: "blocked", reason: `transfer outside business hours (${hours.localTime})` }]);
       live.state.pending = { kind: "take_message", step: "message" };
-      return steps.say(turn, `Our team isn't available right now${hours.nextOpening ? `; we're back ${hours.nextOpening}` : ""}. I can take a message for them. What would you like me to pass on?`);
+      return steps.say(turn, hours.nextOpeningPhrase ? phrase("handoff.closed_until", { opening: hours.nextOpeningPhrase }) : phrase("handoff.closed"));
     }
   }
   if (!target && route.ruleLabel) {
@@ -61,7 +62,7 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
   }
   if (!target) {
     live.state.pending = { kind: "take_message", step: "message" };
-    return steps.say(turn, "I'm not able to connect you with someone right now, but I can take a message for the team. What would you like me to pass on?");
+    return steps.say(turn, phrase("handoff.unavailable"));
   }
   const warm = route.warm ?? agent.handoffConfig.warm ?? false;
   const summary = handoffSummary(live, reason);
@@ -69,13 +70,13 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
   if (live.row.channel === "voice") {
     // The voice channel carries the transfer out and reports back: end(…, "transferred") once the caller is
     // connected, or a transfer_failed turn, so a failed transfer never strands the caller.
-    steps.say(turn, "Let me connect you with someone who can help. Please hold.");
+    steps.say(turn, phrase("handoff.connecting"));
     live.state.transferredTo = target;
     turn.result.transfer = { destination: target, warm, summary, reason };
     turn.stop = true;
   } else {
     live.state.transferredTo = target;
-    steps.say(turn, `You can reach a member of our team at ${target}. Is there anything else I can help with?`);
+    steps.say(turn, phrase("handoff.referral", { destination: target }));
   }
 }
 

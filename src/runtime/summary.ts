@@ -1,6 +1,7 @@
 // The one-line summary and primary topic of a conversation, read from its transcript and receipt alone.
 // Deterministic (no model): the same conversation always reads the same in Observe, and topic counts stay stable.
 import { trimEndWhere, trimStartWhere } from "../platform/caller-text.ts";
+import type { PhraseId } from "./phrases/index.ts";
 
 export interface SummaryInput {
   messages: { role: "user" | "assistant"; content: string }[];
@@ -35,9 +36,10 @@ const WANTS = /^i (?:need|want|(?:'d| would) like)\s+/i;
 const ABOUT = /^(?:i(?:'m| am) )?(?:calling|writing|here|reaching out) (?:about|regarding|for)\s+/i;
 const REDACTED = /\[[a-z ]+\]/g;
 
-// The runtime says these fixed sentences when a caller leaves a message and when it cannot answer.
-const MESSAGE_TAKEN = /pass your message on/i;
-const DONT_KNOW = /\bI don't know the answer\b/i;
+// The fixed sentences (phrases/) the runtime says when a caller leaves a message and when it cannot answer, read by
+// id from the receipt's agent_message events: in any language, however they are worded.
+const MESSAGE_TAKEN: PhraseId[] = ["message.taken"];
+const DONT_KNOW: PhraseId[] = ["answer.unknown", "answer.unknown_from_knowledge"];
 
 const PAST_TENSE: Record<string, string> = {
   add: "added",
@@ -104,14 +106,15 @@ function describeRequest(text: string): string {
   return `Caller said "${clip(capitalize(plain))}"`;
 }
 
-function whatHappened({ messages, events, goalCompleted, outcome }: SummaryInput): string {
+function whatHappened({ events, goalCompleted, outcome }: SummaryInput): string {
   const handoff = events.findLast((e) => e.eventType === "handoff");
   if (handoff) {
     const { destination, ruleLabel } = handoff.payload;
     const to = ruleLabel ? `${ruleLabel} (${destination})` : String(destination);
     return outcome === "transferred" ? `transferred to ${to}` : `referred to ${to}`;
   }
-  const said = (re: RegExp) => messages.some((m) => m.role === "assistant" && re.test(m.content));
+  const said = (ids: PhraseId[]) =>
+    events.some((e) => e.eventType === "agent_message" && Array.isArray(e.payload.phrases) && e.payload.phrases.some((p) => ids.includes((p as { id?: PhraseId }).id!)));
   if (said(MESSAGE_TAKEN)) return "left a message";
 
   const calls = events.filter((e) => e.eventType === "tool_call" && e.payload.purpose !== "verification");

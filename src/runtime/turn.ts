@@ -1,11 +1,13 @@
 // One turn of a conversation as the runtime's parts see it: what a channel sends and gets back, what the turn gathers
 // as it runs, and the steps the parts split out of conversation.ts (pending answers, verification, handoff) may take.
 import type { ToolResult } from "./brain/types.ts";
+import type { PhoneRegion } from "../platform/e164.ts";
 import type { CompiledSkill } from "./compiled.ts";
 import type { GuardrailEvent } from "./guardrails.ts";
 import type { Live } from "./live-conversations.ts";
 import type { SkillCallResult } from "./playbooks/interpreter.ts";
 import type { AuditEvent } from "./receipt.ts";
+import { phrase, type Phrase, type Speech } from "./phrases/index.ts";
 import type { NewMessage } from "./store.ts";
 import type { Passage, RunSkill, SkillCallContext } from "./tools/types.ts";
 
@@ -87,7 +89,7 @@ export interface TransferRoute {
 
 /** What the runtime lends the steps that live outside conversation.ts. */
 export interface TurnSteps {
-  say(turn: Turn, text: string, opts?: { screened?: boolean; citations?: Passage[] }): void;
+  say(turn: Turn, speech: Speech, opts?: { screened?: boolean; citations?: Passage[] }): void;
   think(turn: Turn, text: string): Promise<void>;
   executeSkill(turn: Turn, skill: CompiledSkill, args: Record<string, unknown>, opts: { confirmed: boolean; fromPlaybook: boolean; callId?: string }): Promise<SkillCallResult>;
   /** A held skill call finished: hand the outcome back to the playbook, or let the brain speak about it. */
@@ -97,8 +99,10 @@ export interface TurnSteps {
   egressArgs(live: Live, skill: CompiledSkill, args: Record<string, unknown>): Record<string, unknown>;
   skillContext(live: Live, skill: CompiledSkill, signal: AbortSignal): SkillCallContext;
   keepVariable(live: Live, name: string, value: unknown, verifiedOnly: boolean): void;
+  /** How a phone number the caller says without its country code is read. */
+  phoneRegion(live: Live): PhoneRegion;
   runSkill: RunSkill;
   clock: () => number;
 }
 
-export const goodbye = (channel: string) => (channel === "voice" ? "Thank you for calling. Goodbye!" : "Thanks for chatting. Goodbye!");
+export const goodbye = (channel: string): Phrase => phrase(channel === "voice" ? "goodbye.voice" : "goodbye.chat");

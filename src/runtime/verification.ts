@@ -4,6 +4,7 @@ import { trimEndWhere } from "../platform/caller-text.ts";
 import type { CompiledVerification } from "./compiled.ts";
 import { extract } from "./extractors.ts";
 import { verificationMethodAvailable } from "./guardrails.ts";
+import { phrase, type Phrase, type PhraseId } from "./phrases/index.ts";
 import type { SkillCallResult } from "./playbooks/interpreter.ts";
 import type { ConversationState } from "./state.ts";
 import type { Turn, TurnSteps } from "./turn.ts";
@@ -21,14 +22,14 @@ export function beginVerification(steps: TurnSteps, turn: Turn, config: Compiled
     });
     const skill = live.skills.find((s) => s.id === resume.skillId);
     steps.guardrailEvents(live, [{ policyType: "verify_before_disclose", decision: "blocked", reason: "caller verification unavailable (otp_sms needs an sms integration)", ...(skill ? { skill: skill.name } : {}) }]);
-    steps.say(turn, "I'm not able to send you a verification code right now, so I can't do that. A member of our team can help you with it.");
+    steps.say(turn, phrase("verification.unavailable"));
     return { status: "error", told: true };
   }
   const fields = verificationFields(config);
   live.state.verification.collected = {};
   live.state.pending = { kind: "verify", configId: config.id, field: 0, resume };
   live.receipt.add("verification", { method: config.method, configId: config.id, status: "started", fields });
-  steps.say(turn, `Before I can do that, I need to verify your identity. ${verificationQuestion(config, 0)}`);
+  steps.say(turn, [phrase("verification.start"), verificationQuestion(config, 0)]);
   return { status: "held" };
 }
 
@@ -39,17 +40,17 @@ export async function continueVerification(steps: TurnSteps, turn: Turn, text: s
   const config = live.compiled.callerVerification.find((c) => c.id === pending.configId);
   if (!config) {
     state.pending = null;
-    steps.say(turn, "I'm sorry, I can't verify callers right now.");
+    steps.say(turn, phrase("verification.not_configured"));
     return pending.resume ? steps.afterHeld(turn, pending.resume.fromPlaybook, { status: "error", told: true }) : undefined;
   }
   const fields = verificationFields(config);
   const field = fields[pending.field]!;
   const value = verificationValue(field, text, config.method);
-  if (!value) return steps.say(turn, `Sorry, I didn't catch that. ${verificationQuestion(config, pending.field)}`);
+  if (!value) return steps.say(turn, [phrase("retry.didnt_catch"), verificationQuestion(config, pending.field)]);
   state.verification.collected[field] = value;
   if (pending.field + 1 < fields.length) {
     pending.field++;
-    return steps.say(turn, `Thanks. ${verificationQuestion(config, pending.field, true)}`);
+    return steps.say(turn, [phrase("thanks"), verificationQuestion(config, pending.field, true)]);
   }
 
   const verifier = live.compiled.skills.find((s) => s.id === config.verifierSkillId);
@@ -78,7 +79,7 @@ export async function continueVerification(steps: TurnSteps, turn: Turn, text: s
     // The verifier could not answer: that is no mismatch, so it costs the caller no attempt.
     state.pending = null;
     live.receipt.add("verification", { method: config.method, configId: config.id, status: "error", code: outcome.code, attempts: state.verification.attempts });
-    steps.say(turn, "I'm sorry, I can't check your details right now, so I can't do that.");
+    steps.say(turn, phrase("verification.error"));
     return resume ? steps.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
   }
   const matched = outcome.kind === "result" && [outcome.data.match, outcome.data.verified, outcome.data.valid, outcome.data.matched].some((v) => v === true || v === "true");
@@ -94,9 +95,9 @@ export async function continueVerification(steps: TurnSteps, turn: Turn, text: s
     state.pending = null;
     live.receipt.add("verification", { method: config.method, configId: config.id, status: "passed", attempts: state.verification.attempts + 1, expiresInSeconds: config.tokenTtlSeconds });
     const skill = resume ? live.skills.find((s) => s.id === resume.skillId) : undefined;
-    if (!resume || !skill) return steps.say(turn, "Thank you, you're verified.");
+    if (!resume || !skill) return steps.say(turn, phrase("verification.passed"));
     if (config.stepUpFor.includes(skill.name)) state.verification.steppedUp.push(skill.name);
-    steps.say(turn, "Thank you, you're verified.");
+    steps.say(turn, phrase("verification.passed"));
     const result = await steps.executeSkill(turn, skill, resume.args, { confirmed: false, fromPlaybook: resume.fromPlaybook });
     return steps.afterHeld(turn, resume.fromPlaybook, result, skill, resume.args);
   }
@@ -105,19 +106,21 @@ export async function continueVerification(steps: TurnSteps, turn: Turn, text: s
     state.verification.locked = true;
     state.pending = null;
     live.receipt.add("verification", { method: config.method, configId: config.id, status: "locked", attempts: state.verification.attempts });
-    steps.say(turn, "I'm sorry, I couldn't verify your identity, so I can't help with that here.");
+    steps.say(turn, phrase("verification.locked"));
     return resume ? steps.afterHeld(turn, resume.fromPlaybook, { status: "error", told: true }) : undefined;
   }
   live.receipt.add("verification", { method: config.method, configId: config.id, status: "failed", attempts: state.verification.attempts });
   pending.field = 0;
-  return steps.say(turn, `That doesn't match our records. Let's try again. ${verificationQuestion(config, 0)}`);
+  return steps.say(turn, [phrase("verification.mismatch"), verificationQuestion(config, 0)]);
 }
 
-export function label(field: string): string {
-  return FIELD_LABELS[field] ?? field.replace(/_/g, " ");
+/** A field's name as the caller hears it: a known field in the conversation's language, else its name in words. */
+export function label(field: string): string | Phrase {
+  const known = FIELD_LABELS[field];
+  return known ? phrase(known) : field.replace(/_/g, " ");
 }
 
-const FIELD_LABELS: Record<string, string> = { dob: "date of birth", date_of_birth: "date of birth", postcode: "postcode", zip: "ZIP code", pin: "PIN", account_number: "account number", phone: "phone number", last_name: "last name" };
+const FIELD_LABELS: Record<string, PhraseId> = { dob: "field.dob", date_of_birth: "field.dob", postcode: "field.postcode", zip: "field.zip", pin: "field.pin", account_number: "field.account_number", phone: "field.phone", last_name: "field.last_name" };
 
 /** What each method asks for when its configuration lists no requiredFields (the API's defaults). */
 const METHOD_FIELDS: Record<CompiledVerification["method"], string[]> = {
@@ -132,9 +135,8 @@ function verificationFields(config: CompiledVerification): string[] {
 }
 
 /** The question for one field, by its name (`mothers_maiden_name` → "What is your mothers maiden name?"). */
-function verificationQuestion(config: CompiledVerification, index: number, more = false): string {
-  const field = label(verificationFields(config)[index]!);
-  return more ? `And your ${field}?` : `What is your ${field}?`;
+function verificationQuestion(config: CompiledVerification, index: number, more = false): Phrase {
+  return phrase(more ? "ask.field_more" : "ask.field", { field: label(verificationFields(config)[index]!) });
 }
 
 function verificationValue(field: string, text: string, method: CompiledVerification["method"]): string | null {

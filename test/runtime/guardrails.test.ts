@@ -74,6 +74,7 @@ describe("results: verify_before_disclose", () => {
     expect(g.screenReply("Your balance is $1,234.56.", s)).toEqual({
       text: "I can share that once I've verified your identity.",
       events: [{ policyType: "verify_before_disclose", decision: "blocked", reason: "reply disclosed a verified-only value to an unverified caller" }],
+      replacedBy: { id: "guardrail.verified_only" },
     });
   });
 });

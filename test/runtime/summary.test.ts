@@ -4,6 +4,8 @@ import { summarizeConversation, type SummaryInput } from "../../src/runtime/summ
 const user = (content: string) => ({ role: "user" as const, content });
 const agent = (content: string) => ({ role: "assistant" as const, content });
 const event = (eventType: string, payload: Record<string, unknown>) => ({ eventType, payload });
+/** What the runtime records when it says a fixed sentence: the words, and the sentence's id. */
+const said = (text: string, id: string, language = "en") => event("agent_message", { text, language, phrases: [{ id }] });
 const summarize = (input: Partial<SummaryInput>) => summarizeConversation({ messages: [], events: [], goalCompleted: false, outcome: "completed", ...input });
 
 describe("summarizeConversation", () => {
@@ -47,6 +49,7 @@ describe("summarizeConversation", () => {
     const got = summarize({
       messages: [user("Please cancel my appointment"), agent("Got it. I'll pass your message on and someone will get back to you. Anything else?")],
       events: [
+        said("Got it. I'll pass your message on and someone will get back to you. Anything else?", "message.taken"),
         event("tool_call", { skillName: "verify_caller", status: "ok", result: { match: true }, purpose: "verification" }),
         event("tool_call", { skillName: "take_message", status: "ok", result: { action: "take_message" } }),
       ],
@@ -66,7 +69,9 @@ describe("summarizeConversation", () => {
     const question = user("What are your prices for drain cleaning?");
     expect(summarize({ messages: [question], events: [event("verification", { status: "locked" })] }).summary).toMatch(/; caller verification failed\.$/);
     expect(summarize({ messages: [question], events: [event("error", { code: "turn_failed" })] }).summary).toMatch(/; the agent hit an error\.$/);
-    expect(summarize({ messages: [question, agent("I'm sorry, I don't know the answer to that.")] }).summary).toMatch(/; the agent could not answer\.$/);
+    expect(summarize({ messages: [question, agent("I'm sorry, I don't know the answer to that.")], events: [said("I'm sorry, I don't know the answer to that.", "answer.unknown")] }).summary).toMatch(
+      /; the agent could not answer\.$/,
+    );
     expect(summarize({ messages: [question], events: [event("kb_retrieval", { passages: [{ id: "p1" }] })] }).summary).toBe(
       'Caller asked "What are your prices for drain cleaning?"; answered from knowledge.',
     );
@@ -86,6 +91,16 @@ describe("summarizeConversation", () => {
     const got = summarize({ messages: [user(long)] });
     expect(got.summary.startsWith("Caller wanted to arrange a very long and complicated delivery arrange")).toBe(true);
     expect(got.summary).toMatch(/\w…; conversation ended\.$/);
+  });
+
+  it("reads the runtime's fixed sentences by their id, whatever their words or language", () => {
+    const question = user("Wann haben Sie am Samstag geöffnet?");
+    const unknown = said("Das tut mir leid, darauf weiß ich keine Antwort.", "answer.unknown", "de");
+    expect(summarize({ messages: [question, agent("Das tut mir leid, darauf weiß ich keine Antwort.")], events: [unknown] }).summary).toMatch(/; the agent could not answer\.$/);
+    const taken = said("Alles klar. Ich gebe Ihre Nachricht weiter.", "message.taken", "de");
+    expect(summarize({ messages: [user("Bitte richten Sie aus, dass ich später komme")], events: [taken] }).summary).toMatch(/; left a message\.$/);
+    // The words alone, without the id, are no fixed sentence: an agent's own reply that happens to use them says nothing.
+    expect(summarize({ messages: [question, agent("I'm sorry, I don't know the answer to that.")] }).summary).toMatch(/; conversation ended\.$/);
   });
 
   it("is deterministic", () => {

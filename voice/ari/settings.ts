@@ -1,4 +1,5 @@
 // How the bridge places and announces calls. Passed in by whoever starts it (no environment is read here).
+import type { PhoneRegion } from "../../src/platform/e164.ts";
 
 export interface BridgeSettings {
   /** This server's address as Asterisk sees it: externalMedia sends a call's RTP to rtpHost:localPort. */
@@ -28,6 +29,8 @@ export interface BridgeSettings {
   mediaStartTimeoutMs: number;
   /** How long a warm transfer waits for the briefing hook before connecting anyway. */
   briefingTimeoutMs: number;
+  /** How a dialed number the trunk presents without `+` is read (the server's DEFAULT_PHONE_REGION). */
+  phoneRegion: PhoneRegion;
 }
 
 /** The start of the names of the bridges the replicas serving `app` make. */
@@ -50,6 +53,7 @@ export const DEFAULT_SETTINGS: Omit<BridgeSettings, "rtpHost" | "bridgeTag"> = {
   transferTimeoutMs: 30_000,
   mediaStartTimeoutMs: 5_000,
   briefingTimeoutMs: 120_000,
+  phoneRegion: "US",
 };
 
 /**

@@ -86,7 +86,7 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
   async function acceptInbound(channel: Channel, args: string[]) {
     // extensions.conf passes the dialed number as the first argument; a bare Stasis(app) still has the extension.
     const dialed = args[0] || channel.dialplan.exten;
-    const dialedE164 = normalizePhoneNumber(dialed);
+    const dialedE164 = normalizePhoneNumber(dialed, options.settings.phoneRegion);
     const callerNumber = channel.caller.number;
     const route = dialedE164 ? await resolveRoute(dialedE164, callerNumber) : null;
     if (!dialedE164 || !route) {

@@ -1,7 +1,7 @@
 // An agent's draft configuration: defaults for a new agent, the checks the schema cannot express
 // (time zones, phone numbers, language support, consistent ranges, installed voices), and normalization (E.164,
 // languages).
-import { normalizePhoneNumber } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, phoneRegionOf, type PhoneRegion } from "../../platform/e164.ts";
 import { Problem, validationProblem, type FieldError } from "../../platform/http/problem.ts";
 import { isSupportedLanguage } from "../meta/languages.ts";
 import { WEEKDAYS, type AgentConfig, type AgentCreateInput, type AgentPatchInput } from "./model.ts";
@@ -113,12 +113,14 @@ function newVoiceAssignments(config: AgentConfig, stored: AgentConfig | undefine
  * With `voices`, the voices it newly assigns (compared with `stored`, the configuration before a PATCH) must be
  * installed and speak their language (`checkVoices`).
  */
-export function validateConfig(config: AgentConfig, voices?: InstalledVoices, stored?: AgentConfig): AgentConfig {
+export function validateConfig(config: AgentConfig, defaultPhoneRegion: PhoneRegion, voices?: InstalledVoices, stored?: AgentConfig): AgentConfig {
   const errors: FieldError[] = [];
+  // A number without `+` is read in the agent's own region when its primary language names one (en-GB, de-AT).
+  const region = phoneRegionOf(config.primaryLanguage, defaultPhoneRegion);
   const phone = (value: string | null | undefined, field: string) => {
     if (value === null || value === undefined) return value;
-    const normalized = normalizePhoneNumber(value);
-    if (!normalized) errors.push({ field, message: "must be a phone number in E.164 form, e.g. +14155550100" });
+    const normalized = normalizePhoneNumber(value, region);
+    if (!normalized) errors.push({ field, message: notAPhoneNumber(region) });
     return normalized ?? value;
   };
 

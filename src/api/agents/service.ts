@@ -17,6 +17,7 @@ import { applyFields, checkVoices, defaultConfig, validateConfig, type Installed
 import { diffValues } from "./diff.ts";
 import type { AgentCreateInput, AgentDto, AgentPatchInput, AgentVersionDto } from "./model.ts";
 import { buildPrepublishReport } from "./report.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 
 type AgentRow = typeof agents.$inferSelect;
 type VersionRow = typeof agentVersions.$inferSelect;
@@ -55,6 +56,8 @@ export function toVersionDto(row: VersionRow): AgentVersionDto {
 
 export class AgentsService {
   private cache: LRUCache<string, AgentDto>;
+  /** How a number written without `+` is read when the agent's language names no region (DEFAULT_PHONE_REGION). */
+  private readonly defaultPhoneRegion: PhoneRegion;
   /** Published versions never change: their compiled configuration is kept as long as it is used. */
   private versions = new LRUCache<string, CompiledConfig>({ max: CACHE_MAX });
 
@@ -66,8 +69,9 @@ export class AgentsService {
   constructor(
     private database: Database,
     private voices?: InstalledVoices,
-    opts: { cacheTtlMs?: number } = {},
+    opts: { cacheTtlMs?: number; defaultPhoneRegion?: PhoneRegion } = {},
   ) {
+    this.defaultPhoneRegion = opts.defaultPhoneRegion ?? "US";
     this.cache = new LRUCache({ max: CACHE_MAX, ttl: opts.cacheTtlMs ?? DEFAULT_TTL_MS });
     database.changes.subscribe("agent", { changed: (id) => this.cache.delete(id), flush: () => this.cache.clear() });
   }
@@ -82,7 +86,7 @@ export class AgentsService {
   }
 
   async create(principal: Principal, input: AgentCreateInput): Promise<AgentDto> {
-    const config = validateConfig(applyFields(defaultConfig(), input), this.voices);
+    const config = validateConfig(applyFields(defaultConfig(), input), this.defaultPhoneRegion, this.voices);
     if (input.languages && input.languages.length > 1 && input.languageMode === undefined) config.languageMode = "code_switch";
     const [row] = await this.db
       .insert(agents)
@@ -126,7 +130,7 @@ export class AgentsService {
       const current = await this.findRow(tx as unknown as Db, principal.organizationId, id, true);
       if (ifMatch !== null && ifMatch !== current.version) throw versionConflict(current, ifMatch);
       const stored = configOf(current);
-      const config = validateConfig(applyFields(stored, patch), this.voices, stored);
+      const config = validateConfig(applyFields(stored, patch), this.defaultPhoneRegion, this.voices, stored);
       const [updated] = await tx
         .update(agents)
         .set({

@@ -4,7 +4,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { t } from "elysia";
-import { normalizePhoneNumber } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { fieldErrors } from "../../platform/http/errors.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 import type { PolicyType } from "../../runtime/compiled.ts";
@@ -88,12 +88,12 @@ const LIST_DEFAULTS: Partial<Record<PolicyType, Record<string, unknown[]>>> = {
 };
 
 /** A policy's config checked and completed with its defaults; `errors` name fields relative to the config. */
-export function checkPolicyConfig(policyType: PolicyType, config: Record<string, unknown>): { config: Record<string, unknown>; errors: FieldError[] } {
+export function checkPolicyConfig(policyType: PolicyType, config: Record<string, unknown>, region: PhoneRegion): { config: Record<string, unknown>; errors: FieldError[] } {
   const schema = POLICY_CONFIGS[policyType];
   const schemaErrors = fieldErrors([...Value.Errors(schema, config)], "");
   if (schemaErrors.length) return { config, errors: schemaErrors };
   const errors: FieldError[] = [];
-  if (policyType === "business_hours") errors.push(...checkBusinessHours(config));
+  if (policyType === "business_hours") errors.push(...checkBusinessHours(config, region));
   if (policyType === "rate_limit" && config.toolCallsPerMinute === undefined && config.toolCallsPerCall === undefined) {
     errors.push({ field: "", message: "needs toolCallsPerMinute, toolCallsPerCall or both" });
   }
@@ -102,7 +102,7 @@ export function checkPolicyConfig(policyType: PolicyType, config: Record<string,
 }
 
 /** Time zone, weekday names and phone numbers (normalized to E.164 in place), as on an agent's businessHours. */
-function checkBusinessHours(config: Record<string, unknown>): FieldError[] {
+function checkBusinessHours(config: Record<string, unknown>, region: PhoneRegion): FieldError[] {
   const errors: FieldError[] = [];
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: config.timezone as string });
@@ -116,9 +116,9 @@ function checkBusinessHours(config: Record<string, unknown>): FieldError[] {
   for (const key of ["number", "emergencyNumber"] as const) {
     const value = after?.[key];
     if (!value) continue;
-    const e164 = normalizePhoneNumber(value);
+    const e164 = normalizePhoneNumber(value, region);
     if (e164) after[key] = e164;
-    else errors.push({ field: `afterHours.${key}`, message: "must be a phone number in E.164 form, e.g. +14155550100" });
+    else errors.push({ field: `afterHours.${key}`, message: notAPhoneNumber(region) });
   }
   if (after?.allowHumanTransfer && !after.number) errors.push({ field: "afterHours.number", message: "is required when allowHumanTransfer is true" });
   return errors;

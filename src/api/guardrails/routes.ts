@@ -10,7 +10,7 @@ const AgentParams = t.Object({ id: t.String({ maxLength: 64, description: "Agent
 const tags = ["Guardrails"];
 
 export function guardrailRoutes(ctx: ApiContext) {
-  const guardrailsService = new GuardrailsService(ctx.database.db);
+  const guardrailsService = new GuardrailsService(ctx.database.db, ctx.config.defaultPhoneRegion);
   const org = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
 
   const replacePolicies = {

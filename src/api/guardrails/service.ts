@@ -10,6 +10,7 @@ import type { PolicyType, VerificationMethod } from "../../runtime/compiled.ts";
 import { requireAgent } from "../playbooks/service.ts";
 import type { CallerVerificationConfigDto, CallerVerificationInputDto, GuardrailPolicyDto, GuardrailPolicyInputDto } from "./model.ts";
 import { checkPolicyConfig } from "./policies.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 
 type PolicyRow = typeof guardrailPolicies.$inferSelect;
 type VerificationRow = typeof callerVerificationConfigs.$inferSelect;
@@ -46,7 +47,11 @@ const toVerificationDto = (r: VerificationRow): CallerVerificationConfigDto => (
 });
 
 export class GuardrailsService {
-  constructor(private db: Db) {}
+  constructor(
+    private db: Db,
+    /** How an after-hours number written without `+` is read (DEFAULT_PHONE_REGION). */
+    private phoneRegion: PhoneRegion,
+  ) {}
 
   async listPolicies(organizationId: string, agentId: string): Promise<GuardrailPolicyDto[]> {
     await requireAgent(this.db, organizationId, agentId);
@@ -59,7 +64,7 @@ export class GuardrailsService {
       await requireAgent(db, organizationId, agentId, true);
       const errors = duplicateIds(items);
       const configs = items.map((item, i) => {
-        const checked = checkPolicyConfig(item.policyType as PolicyType, item.config ?? {});
+        const checked = checkPolicyConfig(item.policyType as PolicyType, item.config ?? {}, this.phoneRegion);
         for (const e of checked.errors) errors.push({ field: e.field ? `[${i}].config.${e.field}` : `[${i}].config`, message: e.message });
         return checked.config;
       });

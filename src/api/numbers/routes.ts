@@ -28,7 +28,7 @@ import { HOLD_MINUTES, NumbersService } from "./service.ts";
 const tags = ["Numbers"];
 
 export function numberRoutes(ctx: ApiContext) {
-  const numbers = new NumbersService(ctx.database, ctx.agents, new SipTrunkProvider(ctx.database.db));
+  const numbers = new NumbersService(ctx.database, ctx.agents, new SipTrunkProvider(ctx.database.db), ctx.config.defaultPhoneRegion);
   const org = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
 
   return new Elysia({ prefix: "/api/v1" })

@@ -5,7 +5,7 @@
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import type { Database, Db } from "../../platform/db/index.ts";
 import { agents, organizations, phoneNumbers } from "../../platform/db/schema/index.ts";
-import { normalizePhoneNumber } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { appendEvents } from "../../platform/events/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem, validationProblem } from "../../platform/http/problem.ts";
@@ -65,10 +65,13 @@ function toAvailableDto(n: InventoryNumber, vanityFormat: string | null = null):
   return { ...describe(n), reservable: !n.heldByYou, vanityFormat };
 }
 
-/** Read an E.164 number from a body or path, accepting the forms people type (`+1 (415) 555-0142`). */
-function e164Of(input: string): string {
-  const e164 = normalizePhoneNumber(input);
-  if (!e164) throw validationProblem([{ field: "e164", message: "must be an E.164 number such as +14155550142" }]);
+/**
+ * Read an E.164 number from a body or path, accepting the forms people type (`+1 (415) 555-0142`, `+44 20 7946 0018`,
+ * and, without `+`, a number of `region`: `020 7946 0018` in GB).
+ */
+function e164Of(input: string, region: PhoneRegion): string {
+  const e164 = normalizePhoneNumber(input, region);
+  if (!e164) throw validationProblem([{ field: "e164", message: notAPhoneNumber(region) }]);
   return e164;
 }
 
@@ -77,6 +80,8 @@ export class NumbersService {
     private database: Database,
     private agents: AgentsService,
     private provider: NumberProvider & DeclaredInventory,
+    /** How a number written without `+` is read (DEFAULT_PHONE_REGION). */
+    private phoneRegion: PhoneRegion,
     private now: () => Date = () => new Date(),
   ) {}
 
@@ -106,14 +111,14 @@ export class NumbersService {
   }
 
   async available(organizationId: string, input: string) {
-    const e164 = e164Of(input);
+    const e164 = e164Of(input, this.phoneRegion);
     const n = await this.provider.check(organizationId, e164);
     if (!n) throw new Problem(404, "number_not_found", `${e164} is not available to purchase`);
     return toAvailableDto(n);
   }
 
   async reserve(organizationId: string, input: string) {
-    const hold = await this.provider.hold(organizationId, e164Of(input), new Date(this.now().getTime() + HOLD_MINUTES * 60_000));
+    const hold = await this.provider.hold(organizationId, e164Of(input, this.phoneRegion), new Date(this.now().getTime() + HOLD_MINUTES * 60_000));
     return { id: hold.id, e164: hold.e164, expiresAt: hold.expiresAt.toISOString() };
   }
 
@@ -122,7 +127,7 @@ export class NumbersService {
   }
 
   async purchase(organizationId: string, input: { e164: string; reservationId?: string }): Promise<PhoneNumberDto> {
-    const e164 = e164Of(input.e164);
+    const e164 = e164Of(input.e164, this.phoneRegion);
     return this.db.transaction(async (tx) => {
       const t = tx as unknown as Db;
       const n = await this.provider.acquire(t, organizationId, e164, input.reservationId);
@@ -141,7 +146,7 @@ export class NumbersService {
   }
 
   async importNumber(organizationId: string, input: { e164: string; agentId?: string }): Promise<PhoneNumberDto> {
-    const e164 = e164Of(input.e164);
+    const e164 = e164Of(input.e164, this.phoneRegion);
     if (input.agentId !== undefined) await this.agents.get(organizationId, input.agentId);
     return this.db.transaction(async (tx) => {
       const t = tx as unknown as Db;
@@ -185,7 +190,7 @@ export class NumbersService {
   async declarePoolNumber(organizationId: string, input: PoolNumberInput) {
     await this.requireOperator(organizationId);
     const { number, state, created } = await this.provider.declare({
-      e164: e164Of(input.e164),
+      e164: e164Of(input.e164, this.phoneRegion),
       country: input.country?.toUpperCase(),
       numberType: input.numberType,
       locality: input.locality,
@@ -200,7 +205,7 @@ export class NumbersService {
 
   async retirePoolNumber(organizationId: string, input: string) {
     await this.requireOperator(organizationId);
-    await this.provider.retire(e164Of(input));
+    await this.provider.retire(e164Of(input, this.phoneRegion));
   }
 
   private owned(n: InventoryNumber) {
@@ -252,8 +257,8 @@ export async function seedNumberPool(db: Db, trunkNumbers: string[]) {
  * Inbound routing: which organization and agent a call to `e164` (the dialed DID, in any form a trunk presents it)
  * rings. Null unless the number is owned, not released, and assigned to an agent that still exists.
  */
-export async function agentForDialedNumber(db: Db, e164: string): Promise<{ organizationId: string; agentId: string } | null> {
-  const dialed = normalizePhoneNumber(e164);
+export async function agentForDialedNumber(db: Db, e164: string, region: PhoneRegion): Promise<{ organizationId: string; agentId: string } | null> {
+  const dialed = normalizePhoneNumber(e164, region);
   if (!dialed) return null;
   const [row] = await db
     .select({ organizationId: phoneNumbers.organizationId, agentId: agents.id })

@@ -17,7 +17,7 @@ const tags = ["Skills"];
 
 export function skillRoutes(ctx: ApiContext) {
   const me = (c: unknown) => (c as { principal: Principal }).principal;
-  const service = new SkillsService(ctx.database, ctx.sealer);
+  const service = new SkillsService(ctx.database, ctx.sealer, ctx.config.defaultPhoneRegion);
   const catalog = skillTypeCatalog(ctx.config);
 
   return new Elysia({ prefix: "/api/v1" })

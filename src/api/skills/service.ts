@@ -12,6 +12,7 @@ import type { SkillType } from "../../runtime/compiled.ts";
 import type { ParametersSchemaInput, SkillCreateInput, SkillDto, SkillPatchInput } from "./model.ts";
 import { maskSecrets, openSecrets, sealSecrets, unmaskSecrets } from "./secrets.ts";
 import { checkExecutionConfig, checkParameters } from "./validation.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 
 type SkillRow = typeof skills.$inferSelect;
 type SkillFields = Omit<SkillRow, "id" | "organizationId" | "agentId" | "createdAt" | "updatedAt">;
@@ -19,7 +20,12 @@ type SkillFields = Omit<SkillRow, "id" | "organizationId" | "agentId" | "created
 const RESERVED_TYPES: ReadonlySet<SkillType> = new Set(["mcp"]);
 
 export class SkillsService {
-  constructor(private database: Database, private sealer: Sealer) {}
+  constructor(
+    private database: Database,
+    private sealer: Sealer,
+    /** How a transfer destination written without `+` is read (DEFAULT_PHONE_REGION). */
+    private phoneRegion: PhoneRegion,
+  ) {}
 
   private get db() {
     return this.database.db;
@@ -171,7 +177,7 @@ export class SkillsService {
     const parameters = checkParameters({ parametersSchema: fields.parametersSchema as ParametersSchemaInput, requiredParams: fields.requiredParams }, errors);
     const webhook = skillType === "http_webhook";
     const plain = webhook ? unmaskSecrets(fields.executionConfig, storedConfig, errors) : fields.executionConfig;
-    const executionConfig = checkExecutionConfig(skillType, plain, errors);
+    const executionConfig = checkExecutionConfig(skillType, plain, errors, this.phoneRegion);
     if (errors.length) throw validationProblem(errors);
     return { ...fields, ...parameters, executionConfig: webhook ? sealSecrets(executionConfig, this.sealer) : executionConfig };
   }

@@ -2,7 +2,7 @@
 // (a real JSON-Schema object whose names can be templated and offered to a model), the requiredParams among
 // them, and the executionConfig of the skill's type. Returns the normalized parameters and config.
 import { Value } from "@sinclair/typebox/value";
-import { normalizePhoneNumber } from "../../platform/e164.ts";
+import { normalizePhoneNumber, notAPhoneNumber, type PhoneRegion } from "../../platform/e164.ts";
 import { fieldErrors } from "../../platform/http/errors.ts";
 import type { FieldError } from "../../platform/http/problem.ts";
 import type { SkillType } from "../../runtime/compiled.ts";
@@ -40,8 +40,8 @@ export function checkParameters({ parametersSchema, requiredParams }: ParameterR
   };
 }
 
-/** Validate (and fill the defaults of) an executionConfig whose header values are plain text. */
-export function checkExecutionConfig(skillType: SkillType, input: Record<string, unknown>, errors: FieldError[]): Record<string, unknown> {
+/** Validate (and fill the defaults of) an executionConfig whose header values are plain text; `region` reads a number without `+`. */
+export function checkExecutionConfig(skillType: SkillType, input: Record<string, unknown>, errors: FieldError[], region: PhoneRegion): Record<string, unknown> {
   const schema = EXECUTION_CONFIGS[skillType];
   let config = structuredClone(input);
   // Unknown settings are dropped like any unknown field, except for integration types, which keep what they are sent.
@@ -58,9 +58,9 @@ export function checkExecutionConfig(skillType: SkillType, input: Record<string,
   if (skillType === "transfer") {
     const transfer = config as TransferConfig;
     if (transfer.destination !== undefined) {
-      const e164 = normalizePhoneNumber(transfer.destination);
+      const e164 = normalizePhoneNumber(transfer.destination, region);
       if (e164) transfer.destination = e164;
-      else errors.push({ field: "executionConfig.destination", message: "must be a phone number in E.164 form, e.g. +14155550100" });
+      else errors.push({ field: "executionConfig.destination", message: notAPhoneNumber(region) });
     }
   }
   return config;

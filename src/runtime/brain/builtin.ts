@@ -2,9 +2,11 @@
 // routes an utterance to the playbook or skill whose description matches it best, fills the skill's parameters
 // with typed extractors, answers from retrieved knowledge, and otherwise says plainly that it does not know.
 import { trimEndWhere } from "../../platform/caller-text.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { terms } from "../../platform/tokens.ts";
+import { phrase, type Phrase, type PhraseId, type Speech } from "../phrases/index.ts";
 import { overlapScore } from "../text.ts";
 import { answerFromPassages } from "./answers.ts";
 import type { Brain, BrainAction, BrainContext } from "./types.ts";
@@ -66,7 +68,7 @@ export const builtinBrain: Brain = {
     if (ctx.toolResults.length) return [{ type: "reply", text: describeResult(ctx) }];
     const text = ctx.userText;
     if (wantsPerson(text)) return [{ type: "transfer", reason: text }];
-    if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: "Okay. Is there anything else I can help with?" }];
+    if (WANTS_END.test(text)) return endCallPhrasesEnabled(ctx.agent) ? [{ type: "end", text: null }] : [{ type: "reply", text: phrase("anything_else") }];
 
     const words = terms(text, ctx.language);
     const { skills, playbooks } = index(ctx);
@@ -94,18 +96,19 @@ export const builtinBrain: Brain = {
   },
 };
 
-function describeHours(ctx: BrainContext): string {
+function describeHours(ctx: BrainContext): Phrase[] {
   const weekly = ctx.agent.businessHours.weekly ?? {};
   const days = Object.entries(weekly)
     .filter(([, ranges]) => ranges && ranges.length)
-    .map(([day, ranges]) => `${day.charAt(0).toUpperCase()}${day.slice(1)} ${ranges!.map((r) => `${r.start} to ${r.end}`).join(" and ")}`);
-  const now = ctx.hours.open ? "We're open right now." : `We're closed right now${ctx.hours.nextOpening ? `; we open again ${ctx.hours.nextOpening}` : ""}.`;
-  return `${now} Our hours are ${days.join("; ")} (${ctx.hours.timezone} time).`;
+    .map(([day, ranges]) => phrase("hours.day", { day: phrase(`weekday.${day}` as PhraseId), ranges: ranges!.map((r) => phrase("hours.range", { start: r.start, end: r.end })) }));
+  const opening = ctx.hours.nextOpeningPhrase;
+  const now = ctx.hours.open ? phrase("hours.open_now") : opening ? phrase("hours.closed_now_until", { opening }) : phrase("hours.closed_now");
+  return [now, phrase("hours.list", { days, timezone: ctx.hours.timezone ?? "UTC" })];
 }
 
-function describeResult(ctx: BrainContext): string {
+function describeResult(ctx: BrainContext): Speech {
   const last = ctx.toolResults[ctx.toolResults.length - 1]!;
-  if (!last.ok) return last.skill.errorHandling.message ?? "I'm sorry, I couldn't complete that just now.";
+  if (!last.ok) return last.skill.errorHandling.message ?? phrase("skill.failed");
   const r = last.result;
   for (const key of ["message", "reply", "text", "summary"]) {
     if (typeof r[key] === "string" && r[key]) return r[key] as string;
@@ -113,7 +116,7 @@ function describeResult(ctx: BrainContext): string {
   const parts = Object.entries(r)
     .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
     .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`);
-  return parts.length ? `Here's what I found. ${parts.join("; ")}.` : "Done. Is there anything else I can help with?";
+  return parts.length ? phrase("answer.found", { details: parts.join("; ") }) : phrase("answer.done");
 }
 
 /** A parameter's type as a slot type, from its JSON Schema and its name. */
@@ -157,7 +160,7 @@ function findIdentifier(text: string): string | undefined {
 const FREE_TEXT = /^(query|question|text|message|description|problem|issue|details|request|reason|topic)$/i;
 
 /** Fill what the utterance already says; the runtime asks for the rest. */
-export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<BrainContext, "state">): Record<string, unknown> {
+export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<BrainContext, "state" | "phoneRegion">): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   const props = Object.entries(skill.parametersSchema.properties ?? {});
   for (const [name, schema] of props) {
@@ -170,18 +173,18 @@ export function extractArguments(skill: CompiledSkill, text: string, ctx: Pick<B
       args[name] = text;
       continue;
     }
-    const value = extractParameter(name, schema, text);
+    const value = extractParameter(name, schema, text, ctx.phoneRegion);
     if (value !== undefined) args[name] = value;
   }
   return args;
 }
 
-export function extractParameter(name: string, schema: { type?: string; enum?: unknown[]; format?: string }, text: string): unknown {
+export function extractParameter(name: string, schema: { type?: string; enum?: unknown[]; format?: string }, text: string, phoneRegion: PhoneRegion): unknown {
   const n = name.toLowerCase();
   if (/zip|postcode|postal/.test(n)) return POSTCODE.exec(text)?.[0].toUpperCase();
   const type = slotTypeFor(name, schema);
   if (type === "digits") return findIdentifier(text);
   if (!type) return undefined;
-  const got = extract(type, text, { options: schema.enum?.map(String) });
+  const got = extract(type, text, { options: schema.enum?.map(String), phoneRegion });
   return got.ok ? got.value : undefined;
 }

@@ -1,9 +1,11 @@
 // A brain decides what the agent does next in a turn. Two implementations share this interface: the built-in
 // deterministic brain and the OpenAI-compatible one. Neither executes anything: the runtime runs skills, and
 // guardrails judge every action and every reply.
+import type { PhoneRegion } from "../../platform/e164.ts";
 import type { HoursStatus } from "../business-hours.ts";
 import type { AgentSettings, CompiledPlaybook, CompiledSkill } from "../compiled.ts";
 import type { ConversationState } from "../state.ts";
+import type { Speech } from "../phrases/index.ts";
 import type { Passage } from "../tools/types.ts";
 
 export interface ToolResult {
@@ -27,6 +29,8 @@ export interface BrainContext {
   language: string;
   passages: Passage[];
   hours: HoursStatus;
+  /** How a phone number the caller says without its country code is read. */
+  phoneRegion: PhoneRegion;
   verified: boolean;
   channel: "voice" | "chat";
   /** Tool calls already made in this turn, with their (filtered) results. */
@@ -37,8 +41,11 @@ export interface BrainContext {
 }
 
 export type BrainAction =
-  /** `citations`: the knowledge passages the reply was drawn from, cited on its agent_message event. */
-  | { type: "reply"; text: string; citations?: Passage[] }
+  /**
+   * `text`: a model's words, or the built-in brain's fixed sentences (phrases), said in the conversation's language.
+   * `citations`: the knowledge passages the reply was drawn from, cited on its agent_message event.
+   */
+  | { type: "reply"; text: Speech; citations?: Passage[] }
   | { type: "call_skill"; callId: string; skill: CompiledSkill; args: Record<string, unknown> }
   | { type: "start_playbook"; playbook: CompiledPlaybook }
   | { type: "transfer"; reason: string }

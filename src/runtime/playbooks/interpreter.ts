@@ -2,9 +2,11 @@
 // re-prompts, confirm, branch on conditions, call skills (through the runtime, so guardrails apply), say,
 // transfer, end. The position lives in the conversation state, so a playbook survives between requests.
 import type { CompiledPlaybook, PlaybookNode } from "../compiled.ts";
+import type { PhoneRegion } from "../../platform/e164.ts";
 import type { Logger } from "../../platform/log.ts";
 import { extract, type SlotType } from "../extractors.ts";
 import { compileLinear } from "../patterns/index.ts";
+import { phrase, type Speech } from "../phrases/index.ts";
 import { fillTemplate } from "../text.ts";
 import type { ConversationState } from "../state.ts";
 import { nextNodeId } from "./graph.ts";
@@ -19,11 +21,13 @@ export type SkillCallResult =
   | { status: "left" };
 
 export interface PlaybookHost {
-  say(text: string): void;
+  say(speech: Speech): void;
   callSkill(skillId: string, args: Record<string, unknown>, preConfirmed: boolean): Promise<SkillCallResult>;
   /** `destination` wins over `ruleLabel` (a handoffConfig transfer rule); neither = the agent's handoff routing. */
   transfer(route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined): Promise<void>;
   localNow(): Date;
+  /** How a phone number the caller says without its country code is read. */
+  phoneRegion(): PhoneRegion;
   /** A collect step that failed its last retry: the runtime offers a person. */
   giveUp(variable: string): Promise<void>;
 }
@@ -97,7 +101,7 @@ export class PlaybookRunner {
     }
     if (pos.awaiting === "collect") {
       const data = node.data as unknown as CollectData;
-      const value = this.readSlot(data, input, host.localNow());
+      const value = this.readSlot(data, input, host.localNow(), host.phoneRegion());
       if (value === undefined) {
         pos.retries++;
         if (pos.retries > (data.maxRetries ?? 2)) {
@@ -108,7 +112,7 @@ export class PlaybookRunner {
           state.playbook = null;
           return host.giveUp(data.variable);
         }
-        host.say(fillTemplate(data.retryPrompt ?? `Sorry, I didn't catch that. ${data.prompt}`, state.variables));
+        host.say(data.retryPrompt ? fillTemplate(data.retryPrompt, state.variables) : [phrase("retry.didnt_catch"), fillTemplate(data.prompt, state.variables)]);
         return;
       }
       state.variables[data.variable] = value;
@@ -124,7 +128,7 @@ export class PlaybookRunner {
           state.playbook = null;
           return host.giveUp("confirmation");
         }
-        host.say(`Please say yes or no. ${fillTemplate(String(node.data.prompt ?? ""), state.variables)}`);
+        host.say([phrase("confirm.say_yes_no"), fillTemplate(String(node.data.prompt ?? ""), state.variables)]);
         return;
       }
       pos.retries = 0;
@@ -235,7 +239,7 @@ export class PlaybookRunner {
     const onError = this.next(node.id, "error");
     if (onError) return onError;
     // Without an error exit the steps after the skill would speak outputs it never produced: leave the playbook.
-    if (!(outcome.status === "error" && outcome.told)) host.say("I'm sorry, I couldn't complete that just now.");
+    if (!(outcome.status === "error" && outcome.told)) host.say(phrase("skill.failed"));
     return null;
   }
 
@@ -245,7 +249,7 @@ export class PlaybookRunner {
     return node ? nextNodeId(this.playbook.graph, node, handle) : null;
   }
 
-  private readSlot(data: CollectData, input: PlaybookInput, now: Date): string | number | boolean | undefined {
+  private readSlot(data: CollectData, input: PlaybookInput, now: Date, phoneRegion: PhoneRegion): string | number | boolean | undefined {
     const type = data.slotType ?? "text";
     let value: string | number | boolean | undefined;
     if ("digits" in input) {
@@ -254,11 +258,11 @@ export class PlaybookRunner {
       if (data.dtmf.expectedDigits && digits.length !== data.dtmf.expectedDigits) return undefined;
       if (type === "number" || type === "integer") value = Number(digits);
       else if (type === "phone") {
-        const phone = extract("phone", digits);
+        const phone = extract("phone", digits, { phoneRegion });
         value = phone.ok ? phone.value : undefined;
       } else value = digits; // leading zeros matter in keyed values (ZIP codes, account numbers)
     } else {
-      const got = extract(type, input.text, { localNow: now, options: data.options });
+      const got = extract(type, input.text, { localNow: now, options: data.options, phoneRegion });
       value = got.ok ? got.value : undefined;
     }
     if (value === undefined) return undefined;

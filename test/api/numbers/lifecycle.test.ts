@@ -18,7 +18,7 @@ let theirAgentId: string;
 
 const call = (method: string, path: string, body?: unknown, key = mine.key) => app.api(method, `/api/v1${path}`, { key, body });
 const createAgent = async (key: string, name: string) => (await app.api("POST", "/api/v1/agents", { key, body: { name } })).body.data.id as string;
-const route = (e164: string) => agentForDialedNumber(app.server.database.db, e164);
+const route = (e164: string) => agentForDialedNumber(app.server.database.db, e164, "US");
 
 beforeAll(async () => {
   app = await startTestApp({ TRUNK_NUMBERS: [POOL_FREE, POOL_PRICED, POOL_BUY].join(",") });

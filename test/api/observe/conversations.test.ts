@@ -235,6 +235,10 @@ describe("one conversation", () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
     expect(events[0]!.eventType).toBe("call_started");
     expect(events.find((e) => e.eventType === "handoff")!.payload).toMatchObject({ destination: "+14155550100", ruleLabel: "Billing" });
+    // The runtime's own sentences carry their phrase ids; the greeting (the operator's words) has none.
+    const said = events.filter((e) => e.eventType === "agent_message").map((e) => e.payload as { text: string; phrases?: { id: string }[] });
+    expect(said[0]!.phrases).toBeUndefined();
+    expect(said.at(-1)).toMatchObject({ text: "Let me connect you with someone who can help. Please hold.", phrases: [{ id: "handoff.connecting" }] });
     expect(Object.keys(events[0]!).sort()).toEqual(["channel", "conversationId", "eventType", "id", "payload", "seq", "traceId", "tsMs"]);
   });
 

@@ -108,9 +108,9 @@ describe("built-in patterns over caller text take linear time", () => {
 
   it("recognizes a request for a person and fills skill parameters in the built-in brain", () => {
     expectLinear(wantsPerson);
-    expectLinear((text) => extractParameter("order_id", {}, text));
-    expectLinear((text) => extractParameter("postcode", {}, text));
-    expectLinear((text) => extractParameter("customer_email", {}, text));
+    expectLinear((text) => extractParameter("order_id", {}, text, "US"));
+    expectLinear((text) => extractParameter("postcode", {}, text, "US"));
+    expectLinear((text) => extractParameter("customer_email", {}, text, "US"));
   });
 
   it("summarizes a conversation, tokenizes an utterance and widens a question for the knowledge search", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { compileLinear, MAX_PROGRAM_SIZE } from "../../../src/runtime/patterns/index.ts";
 import { PlaybookRunner } from "../../../src/runtime/playbooks/interpreter.ts";
 import { initialState } from "../../../src/runtime/state.ts";
+import { Phrases, type Speech } from "../../../src/runtime/phrases/index.ts";
 
 // Patterns whose escapes, classes and anchors differ between RE2 and JavaScript, and everyday validation patterns.
 const PATTERNS = [
@@ -78,7 +79,7 @@ describe("a playbook runner with a stored pattern the linear engine cannot run",
       { warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, ...fields }) },
     );
     const said: string[] = [];
-    const host = { say: (t: string) => said.push(t), callSkill: async () => ({ status: "error" as const }), transfer: async () => {}, localNow: () => new Date(0), giveUp: async () => {} };
+    const host = { say: (t: Speech) => said.push(new Phrases().speak(t, "en").text), callSkill: async () => ({ status: "error" as const }), transfer: async () => {}, localNow: () => new Date(0), phoneRegion: () => "US" as const, giveUp: async () => {} };
     const state = initialState("en", {});
     await runner.start(state, host, null);
     await runner.input(state, host, { text: "far too long" });
