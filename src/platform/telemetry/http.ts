@@ -2,7 +2,7 @@
 // make a series per resource) and, with tracing on, a server span around each request, used before anything else;
 // and GET /metrics (Prometheus text, behind a bearer token when METRICS_TOKEN is set), used after the conventions.
 import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
-import { Elysia } from "elysia";
+import { Elysia, StatusMap } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Problem } from "../http/problem.ts";
 import type { Telemetry } from "./index.ts";
@@ -30,7 +30,9 @@ export function requestTelemetry(telemetry: Telemetry) {
       const request = requests.get(ctx);
       if (!request) return;
       const { route: template, responseValue } = ctx as unknown as { route?: string; responseValue?: unknown };
-      const status = responseValue instanceof Response ? responseValue.status : Number(ctx.set.status ?? 200);
+      // A handler may set the status by name ("Not Found"): count it by its number all the same.
+      const set = ctx.set.status ?? 200;
+      const status = responseValue instanceof Response ? responseValue.status : typeof set === "number" ? set : (StatusMap[set as keyof typeof StatusMap] ?? 200);
       const method = METHODS.has(ctx.request.method) ? ctx.request.method : "other";
       const route = template || "unmatched";
       const labels = { method, route, status: String(status) };
