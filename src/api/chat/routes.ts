@@ -5,7 +5,7 @@ import type { Principal } from "../../platform/auth/principal.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
-import { streamEvents } from "../../platform/http/sse.ts";
+import { EVENT_STREAM, streamEvents } from "../../platform/http/sse.ts";
 import type { ApiContext } from "../context.ts";
 import { completionBody, completionStream, CompletionsService, CONVERSATION_HEADER } from "./completions.ts";
 import { ChatMessage, Completion, CompletionRequest, Reply, SendMessage, Session, SessionCreate, SessionCreated } from "./model.ts";
@@ -77,7 +77,12 @@ export function chatRoutes(ctx: ApiContext) {
         body: SendMessage,
         parse: "json",
         response: { 200: Envelope(Reply, "stream false; with stream true: text/event-stream of delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done"), ...problems(400, 404, 409, 503) },
-        detail: { summary: "Send a message", description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.", tags },
+        detail: {
+          summary: "Send a message",
+          description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.",
+          [EVENT_STREAM]: "with stream true: delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done",
+          tags,
+        },
       },
     )
     .post("/chat/sessions/:id/end", async ({ params, ...c }) => ok(await chat.end(me(c).organizationId, params.id)), {
@@ -106,6 +111,7 @@ export function chatRoutes(ctx: ApiContext) {
         response: { 200: Completion, ...problems(400, 404, 409, 503) },
         detail: {
           summary: "OpenAI-compatible chat completions",
+          [EVENT_STREAM]: "with stream true: data: <chat.completion.chunk> frames, ending with data: [DONE]",
           description:
             "model = agent id. Only model, messages, stream and user are read; the published agent supplies prompt, tools and guardrails. Not enveloped: the OpenAI chat.completion object, or chat.completion.chunk SSE ending with data: [DONE]. Responses carry X-Flowyte-Conversation-Id; send it back to continue the same conversation.",
           tags,

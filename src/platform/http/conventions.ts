@@ -7,7 +7,7 @@ import type { AuditRecorder } from "../audit/recorder.ts";
 import type { SecretKeyAuthenticator } from "../auth/keys.ts";
 import { PUBLISHABLE_KEY_PREFIX, type PublishableKeyAuthenticator } from "../auth/publishable.ts";
 import type { Principal } from "../auth/principal.ts";
-import { SCOPES, type Scope } from "../auth/scopes.ts";
+import { SECRET_KEY_SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
 import { checkRequestBody } from "./body.ts";
 import { refuseUnstorableText } from "./characters.ts";
@@ -16,7 +16,7 @@ import { IdempotencyStore, type IdempotencyOwner } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
-export const SECURITY_SCHEME = "flowyte";
+export const SECURITY_SCHEME = "apiKey";
 /** Operation extension naming the routes that honour Idempotency-Key. */
 export const IDEMPOTENT_MARK = "x-idempotent";
 
@@ -122,7 +122,8 @@ export function createConventions(deps: ConventionDeps) {
       /** The scope a route needs; "any" = any authenticated secret key. Checked before the body is validated. */
       scope: (scope: Scope | "any") => ({
         detail: {
-          security: [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }],
+          // "any": one requirement per scope, each enough on its own (one requirement listing them all would demand all).
+          security: scope === "any" ? SECRET_KEY_SCOPES.map((s) => ({ [SECURITY_SCHEME]: [s] })) : [{ [SECURITY_SCHEME]: [scope] }],
           "x-scope": scope,
         } as Record<string, unknown>,
         async transform(ctx: { principal: Principal | null; authFailure: AuthFailure | null; set: { headers: Record<string, unknown> }; headers: Record<string, string | undefined> }) {

@@ -5,6 +5,13 @@ import { Problem } from "./problem.ts";
 
 export type Emit = (type: string, data: unknown) => void;
 
+/**
+ * Operation extension for routes that answer `text/event-stream` (the route's `detail`, e.g.
+ * `{ [EVENT_STREAM]: "delta {text} frames, then done" }`): the document lists that media type on the success response,
+ * besides the JSON answer the route gives without streaming. A `t.Any()` response schema stands for the stream alone.
+ */
+export const EVENT_STREAM = "x-event-stream";
+
 export interface StreamOptions {
   heartbeatMs?: number;
   headers?: Record<string, string>;
