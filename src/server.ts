@@ -21,13 +21,18 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger, overrides: Pick<AppDeps, "speech"> = {}): Promise<RunningServer> {
+/** A wrapper around the server's request handler (Elysia's `wrap`): the test harness checks every answer with it. */
+export type HandlerWrapper = (handle: (request: Request, ...rest: unknown[]) => unknown) => (request: Request, ...rest: unknown[]) => unknown;
+
+export async function startServer(config: Config, log: Logger, overrides: Pick<AppDeps, "speech"> & { wrap?: HandlerWrapper } = {}): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, events, start, drain, startDraining } = createApp({ config, database, sealer, log, ...overrides });
+    const { wrap, ...deps } = overrides;
+    const { app, events, start, drain, startDraining } = createApp({ config, database, sealer, log, ...deps });
+    if (wrap) app.wrap(wrap as Parameters<typeof app.wrap>[0]);
     try {
       await start();
     } catch (err) {
