@@ -24,6 +24,7 @@ const IDEMPOTENCY_HEADER = {
 };
 
 type Problems = Record<number, { code: string; when: string }>;
+const VALIDATION_PROBLEMS: Problems = { 400: { code: "validation_error", when: "a path, query or body value is invalid; `errors[]` names each" } };
 type Json = Record<string, unknown>;
 interface ResponseObject {
   $ref?: string;
@@ -246,6 +247,8 @@ export function completeDocument(generated: object): OpenApiDocument {
         if (!op.parameters.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key")) op.parameters.push({ ...IDEMPOTENCY_HEADER });
         addProblems(op.responses, IDEMPOTENCY_PROBLEMS);
       }
+      // Path and query values are validated (and refused when the database could not store them) like bodies are.
+      if (op.parameters?.some((p) => p.in === "path" || p.in === "query") || op.requestBody) addProblems(op.responses, VALIDATION_PROBLEMS);
       // The upload route's multipart body has problems of its own (file_too_large), which it documents itself.
       if (op.requestBody?.content?.["application/json"]) {
         addProblems(op.responses, BODY_PROBLEMS);
