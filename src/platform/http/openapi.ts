@@ -25,6 +25,8 @@ const IDEMPOTENCY_HEADER = {
 
 type Problems = Record<number, { code: string; when: string }>;
 const VALIDATION_PROBLEMS: Problems = { 400: { code: "validation_error", when: "a path, query or body value is invalid; `errors[]` names each" } };
+/** Any operation can fail unexpectedly (storage down, a bug): a problem quoting the request id, never a stack trace. */
+const INTERNAL_PROBLEMS: Problems = { 500: { code: "internal_error", when: "an unexpected failure; quote the requestId" } };
 type Json = Record<string, unknown>;
 interface ResponseObject {
   $ref?: string;
@@ -247,6 +249,7 @@ export function completeDocument(generated: object): OpenApiDocument {
         if (!op.parameters.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key")) op.parameters.push({ ...IDEMPOTENCY_HEADER });
         addProblems(op.responses, IDEMPOTENCY_PROBLEMS);
       }
+      addProblems(op.responses, INTERNAL_PROBLEMS);
       // Path and query values are validated (and refused when the database could not store them) like bodies are.
       if (op.parameters?.some((p) => p.in === "path" || p.in === "query") || op.requestBody) addProblems(op.responses, VALIDATION_PROBLEMS);
       // The upload route's multipart body has problems of its own (file_too_large), which it documents itself.
