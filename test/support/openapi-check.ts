@@ -11,6 +11,7 @@ const SPEC_PATH = `${BASE}/openapi.json`;
 /** Keywords OpenAPI 3.1 adds to JSON Schema, and the document's own extensions: known, not errors. */
 const OPENAPI_KEYWORDS = ["discriminator", "xml", "externalDocs", "example"];
 
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document read from JSON, walked by key
 type Json = Record<string, any>;
 interface Operation {
   template: string;
@@ -105,8 +106,8 @@ export class OpenApiCheck {
 }
 
 function valueAt(body: unknown, pointer: string): unknown {
-  let value: any = body;
-  for (const part of pointer.split("/").slice(1)) value = value?.[part.replaceAll("~1", "/").replaceAll("~0", "~")];
+  let value = body;
+  for (const part of pointer.split("/").slice(1)) value = (value as Record<string, unknown> | undefined)?.[part.replaceAll("~1", "/").replaceAll("~0", "~")];
   return value;
 }
 
