@@ -22,14 +22,18 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** A wrapper around the server's request handler (Elysia's `wrap`): the test harness checks every answer with it. */
+export type HandlerWrapper = (handle: (request: Request, ...rest: unknown[]) => unknown) => (request: Request, ...rest: unknown[]) => unknown;
+
 /** `downloadModels`: fetch the default models MODELS_DIR lacks, in the background (`bun start` with MODELS_AUTO_DOWNLOAD). */
-export async function startServer(config: Config, log: Logger, { downloadModels = false, ...overrides }: Pick<AppDeps, "speech"> & { downloadModels?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, { downloadModels = false, wrap, ...overrides }: Pick<AppDeps, "speech"> & { downloadModels?: boolean; wrap?: HandlerWrapper } = {}): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   try {
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
     const { app, events, start, drain, startDraining, modelInstalled } = createApp({ config, database, sealer, log, ...overrides });
+    if (wrap) app.wrap(wrap as Parameters<typeof app.wrap>[0]);
     try {
       await start();
     } catch (err) {

@@ -15,6 +15,7 @@ import type { Scope } from "../../src/platform/auth/scopes.ts";
 import { openDatabase } from "../../src/platform/db/index.ts";
 import { createLogger, type Logger } from "../../src/platform/log.ts";
 import { startServer, type RunningServer } from "../../src/server.ts";
+import { OpenApiCheck } from "./openapi-check.ts";
 
 export const storageKind = process.env.DATABASE_URL ? "postgres" : "pglite";
 const quiet = createLogger((process.env.TEST_LOG_LEVEL as "error") ?? "error");
@@ -116,6 +117,9 @@ export async function startTestApp(env: Record<string, string> = {}, { log = qui
 
   const adminKey = newAdminKey();
   const config = testConfig(dataDir, pg?.url, adminKey, env);
+  // Every answer is checked against the served OpenAPI document; a mismatch fails the test file at stop().
+  const openapi = new OpenApiCheck();
+  overrides = { ...overrides, wrap: openapi.wrap };
   let server = await startServer(config, log, overrides);
   let base = server.url;
 
@@ -150,6 +154,7 @@ export async function startTestApp(env: Record<string, string> = {}, { log = qui
       await server.stop();
       await pg?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (openapi.violations.length) throw new Error(`answers that break the OpenAPI document:\n${openapi.violations.join("\n")}`);
     },
   };
   return app;

@@ -126,8 +126,8 @@ const editable = {
 
 const Name = t.String({ minLength: 1, maxLength: 200, pattern: "\\S", description: "Display name" });
 
-export const AgentCreate = t.Object({ name: Name, ...editable });
-export const AgentPatch = t.Object({ name: t.Optional(Name), ...editable }, { description: "Partial agent: each top-level field sent replaces the stored one" });
+export const AgentCreate = t.Object({ name: Name, ...editable }, { $id: "AgentCreate" });
+export const AgentPatch = t.Object({ name: t.Optional(Name), ...editable }, { $id: "AgentPatch", description: "Partial agent: each top-level field sent replaces the stored one" });
 
 export type AgentCreateInput = Static<typeof AgentCreate>;
 export type AgentPatchInput = Static<typeof AgentPatch>;
@@ -193,7 +193,7 @@ export const Agent = t.Object({
   createdBy: Nullable(t.String()),
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
-});
+}, { $id: "Agent" });
 export type AgentDto = Static<typeof Agent>;
 
 export const AgentVersion = t.Object({
@@ -204,7 +204,7 @@ export const AgentVersion = t.Object({
   note: Nullable(t.String()),
   publishedAt: t.String({ format: "date-time" }),
   publishedBy: Nullable(t.String()),
-});
+}, { $id: "AgentVersion" });
 export type AgentVersionDto = Static<typeof AgentVersion>;
 
 export const PublishBody = t.Object({ note: t.Optional(t.String({ maxLength: 1000 })) });
@@ -220,7 +220,7 @@ export const DiffChange = t.Object({
   before: t.Optional(t.Unknown({ description: "Value in the version (absent when added)" })),
   after: t.Optional(t.Unknown({ description: "Value in the draft (absent when removed)" })),
 });
-export const Diff = t.Object({ versionId: t.String(), version: Type.Integer(), changes: t.Array(DiffChange) });
+export const Diff = t.Object({ versionId: t.String(), version: Type.Integer(), changes: t.Array(DiffChange) }, { $id: "AgentVersionDiff" });
 
 export const PrepublishReport = t.Object({
   summary: t.String({ description: "One paragraph in plain language" }),
@@ -231,7 +231,7 @@ export const PrepublishReport = t.Object({
   knowledgeCoverage: t.Object({ sources: Type.Integer(), indexed: Type.Integer(), pending: Type.Integer(), coverageScore: Nullable(t.Number()) }),
   warnings: t.Array(t.String()),
   hasUnpublishedChanges: t.Boolean(),
-});
+}, { $id: "PrepublishReport" });
 export type PrepublishReportDto = Static<typeof PrepublishReport>;
 
 export const ListQuery = t.Object({

@@ -6,7 +6,7 @@ const ScopeName = t.Union(SECRET_KEY_SCOPES.map((s) => t.Literal(s)), { descript
 export const ApiKeyCreate = t.Object({
   name: t.String({ minLength: 1, maxLength: 200, pattern: "\\S" }),
   scopes: t.Array(ScopeName, { minItems: 1, maxItems: SECRET_KEY_SCOPES.length, uniqueItems: true, description: "At least one; never more than the calling key holds" }),
-});
+}, { $id: "ApiKeyCreate" });
 
 const fields = {
   id: t.String(),
@@ -22,6 +22,6 @@ const fields = {
   revokedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
 };
 
-export const ApiKey = t.Object(fields);
+export const ApiKey = t.Object(fields, { $id: "ApiKey" });
 /** Only creation and rotation return the secret, once. */
-export const ApiKeyWithSecret = t.Object({ secret: t.String({ description: "The full key, shown only in this response" }), ...fields });
+export const ApiKeyWithSecret = t.Object({ secret: t.String({ description: "The full key, shown only in this response" }), ...fields }, { $id: "ApiKeyWithSecret" });

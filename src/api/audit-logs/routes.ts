@@ -22,7 +22,7 @@ export const AuditLog = t.Object({
   status: Type.Integer(),
   requestId: t.Union([t.String(), t.Null()]),
   createdAt: t.String({ format: "date-time" }),
-});
+}, { $id: "AuditLog" });
 
 const toDto = (row: typeof auditLogs.$inferSelect) => ({
   id: row.id,

@@ -6,7 +6,7 @@ export const SessionCreate = t.Object({
   draftMode: t.Optional(t.Boolean({ description: "Run the draft (sandbox, never billed); default false serves the published version", default: false })),
   externalUserId: t.Optional(t.String({ maxLength: 200, description: "Your own id for the person chatting" })),
   metadata: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Stored with the conversation" })),
-});
+}, { $id: "ChatSessionCreate" });
 
 export const ChatMessage = t.Object({
   id: t.String(),
@@ -14,7 +14,7 @@ export const ChatMessage = t.Object({
   role: t.Union([t.Literal("user"), t.Literal("assistant")]),
   content: t.String(),
   createdAt: t.String({ format: "date-time" }),
-});
+}, { $id: "ChatMessage" });
 export type ChatMessageDto = Static<typeof ChatMessage>;
 
 export const Session = t.Object({
@@ -28,10 +28,10 @@ export const Session = t.Object({
   metadata: t.Record(t.String(), t.Unknown()),
   createdAt: t.String({ format: "date-time" }),
   endedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
-});
+}, { $id: "ChatSession" });
 export type SessionDto = Static<typeof Session>;
 
-export const SessionCreated = t.Object({ ...Session.properties, messages: t.Array(ChatMessage, { description: "The greeting" }) });
+export const SessionCreated = t.Object({ ...Session.properties, messages: t.Array(ChatMessage, { description: "The greeting" }) }, { $id: "ChatSessionCreated" });
 
 export const SendMessage = t.Object({
   content: t.String({ minLength: 1, maxLength: 4000, pattern: "\\S" }),
@@ -43,7 +43,7 @@ export const Reply = t.Object({
   messages: t.Array(ChatMessage, { description: "The agent's reply, one or more messages" }),
   ended: t.Boolean(),
   transfer: t.Union([t.Object({ destination: t.String(), warm: t.Boolean(), summary: t.String() }), t.Null()]),
-});
+}, { $id: "ChatReply" });
 
 /** OpenAI chat completions request: only model, messages, stream and user are read. */
 export const CompletionRequest = t.Object(
@@ -62,7 +62,7 @@ export const CompletionRequest = t.Object(
     stream: t.Optional(t.Boolean()),
     user: t.Optional(t.String({ maxLength: 200 })),
   },
-  { additionalProperties: true, description: "OpenAI-compatible request. model is the agentId; sampling, tools and system prompt come from the published agent." },
+  { $id: "ChatCompletionRequest", additionalProperties: true, description: "OpenAI-compatible request. model is the agentId; sampling, tools and system prompt come from the published agent." },
 );
 export type CompletionRequestInput = Static<typeof CompletionRequest>;
 
@@ -79,7 +79,7 @@ export const Completion = t.Object({
     }),
   ),
   usage: t.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() }),
-});
+}, { $id: "ChatCompletion" });
 
 /** One frame of a streamed completion (`data: {…}`); the stream ends with `data: [DONE]`, or an `{error}` frame. */
 export const CompletionChunk = t.Object({
@@ -102,9 +102,9 @@ export const ModelObject = t.Object({
   object: t.Literal("model"),
   created: Type.Integer({ description: "When the agent was created (Unix seconds)" }),
   owned_by: t.String({ description: "The organization id" }),
-});
+}, { $id: "Model" });
 
-export const ModelList = t.Object({ object: t.Literal("list"), data: t.Array(ModelObject, { description: "Oldest agent first; not paginated" }) });
+export const ModelList = t.Object({ object: t.Literal("list"), data: t.Array(ModelObject, { description: "Oldest agent first; not paginated" }) }, { $id: "ModelList" });
 
 export const ModelParams = t.Object({ model: t.String({ maxLength: 64, description: "The agent id" }) });
 
@@ -197,7 +197,7 @@ export const ResponseObject = t.Object({
   top_p: t.Null(),
   truncation: t.Literal("disabled"),
   usage: t.Union([ResponseUsage, t.Null()], { description: "Estimated at four characters a token; null until completed" }),
-});
+}, { $id: "Response" });
 export type ResponseObjectDto = Static<typeof ResponseObject>;
 
 const Sequence = Type.Integer({ description: "0, 1, 2 … in the order sent" });

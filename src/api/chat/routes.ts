@@ -3,10 +3,10 @@
 // conversation runtime.
 import { Elysia, t } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
-import { eventStream, problems } from "../../platform/http/docs.ts";
+import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { DEFAULT_LIMIT, PageQuery, Paginated } from "../../platform/http/pagination.ts";
-import { streamEvents } from "../../platform/http/sse.ts";
+import { EVENT_STREAM, eventStream, streamEvents } from "../../platform/http/sse.ts";
 import type { ApiContext } from "../context.ts";
 import { completionBody, completionStream, CompletionsService, CONVERSATION_HEADER } from "./completions.ts";
 import {
@@ -98,7 +98,12 @@ export function chatRoutes(ctx: ApiContext) {
         body: SendMessage,
         parse: "json",
         response: { 200: Envelope(Reply, "stream false; with stream true: text/event-stream of delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done"), ...problems(400, 404, 409, 503) },
-        detail: { summary: "Send a message", description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.", tags },
+        detail: {
+          summary: "Send a message",
+          description: "Answers with the agent's reply; `stream: true` streams it as SSE while it is produced.",
+          [EVENT_STREAM]: "with stream true: delta {text}, tool_call/kb_retrieval/handoff/guardrail events, message frames, then done",
+          tags,
+        },
       },
     )
     .post("/chat/sessions/:id/end", async ({ params, ...c }) => ok(await chat.end(me(c).organizationId, params.id)), {

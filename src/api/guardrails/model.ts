@@ -36,7 +36,7 @@ export const GuardrailPolicy = t.Object({
   appliesToSkillType: t.Union([t.String(), t.Null()]),
   config: t.Record(t.String(), t.Unknown()),
   isEnabled: t.Boolean(),
-});
+}, { $id: "GuardrailPolicy" });
 export type GuardrailPolicyDto = Static<typeof GuardrailPolicy>;
 
 export const CallerVerificationInput = t.Object({
@@ -62,5 +62,5 @@ export const CallerVerificationConfig = t.Object({
   tokenTtlSeconds: Type.Integer(),
   maxAttempts: Type.Integer(),
   stepUpFor: t.Array(t.String()),
-});
+}, { $id: "CallerVerificationConfig" });
 export type CallerVerificationConfigDto = Static<typeof CallerVerificationConfig>;

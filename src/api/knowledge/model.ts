@@ -43,7 +43,7 @@ export const SourceCreate = t.Object({
   crawl: t.Optional(Crawl),
   refreshEnabled: t.Optional(RefreshEnabled),
   refreshIntervalS: t.Optional(RefreshIntervalS),
-});
+}, { $id: "KnowledgeSourceCreate" });
 export type SourceCreateInput = Static<typeof SourceCreate>;
 
 export const SourcePatch = t.Object(
@@ -81,12 +81,12 @@ const sourceFields = {
   updatedAt: DateTime,
 };
 
-export const KnowledgeSourceSummary = t.Object(sourceFields, { description: "A knowledge source without its content" });
+export const KnowledgeSourceSummary = t.Object(sourceFields, { $id: "KnowledgeSourceSummary", description: "A knowledge source without its content" });
 export const KnowledgeSource = t.Object({
   ...sourceFields,
   textContent: Nullable(t.String({ description: "The text the passages were cut from" })),
   items: Nullable(t.Array(FaqItem)),
-});
+}, { $id: "KnowledgeSource" });
 export type KnowledgeSourceSummaryDto = Static<typeof KnowledgeSourceSummary>;
 export type KnowledgeSourceDto = Static<typeof KnowledgeSource>;
 
@@ -110,7 +110,7 @@ export const PreviewResult = t.Object({
     }),
   ),
   topScore: t.Number({ description: "The best similarity, 0 when nothing matched; low means the knowledge does not cover the query" }),
-});
+}, { $id: "KnowledgePreview" });
 export type PreviewResultDto = Static<typeof PreviewResult>;
 
 export const GapStatus = t.Union([t.Literal("open"), t.Literal("in_progress"), t.Literal("covered"), t.Literal("dismissed")]);
@@ -140,12 +140,12 @@ export const KnowledgeGap = t.Object({
   classification: GapClassification,
   rankScore: t.Number({ description: "Frequency weighed by recency (halves every 7 days without the question)" }),
   coveredBySourceId: Nullable(t.String()),
-});
+}, { $id: "KnowledgeGap" });
 export type KnowledgeGapDto = Static<typeof KnowledgeGap>;
 
 export const GapList = t.Object({
   gaps: t.Array(KnowledgeGap),
   ranked: t.Boolean({ description: "true once the agent has enough gaps: ordered by rankScore, status filter applied" }),
   dataState: t.Union([t.Literal("collecting"), t.Literal("ready")]),
-});
+}, { $id: "KnowledgeGapList" });
 export type GapListDto = Static<typeof GapList>;

@@ -27,14 +27,14 @@ const Account = t.Object({
   flags: t.Object({ voiceEnabled: t.Boolean(), outboundEnabled: t.Boolean(), smsEnabled: t.Boolean(), llmConfigured: t.Boolean() }),
   storage: t.String(),
   limits: t.Object({ rateLimitPerMinute: Type.Integer({ description: "Per key; 0 = unlimited" }) }),
-});
+}, { $id: "Account" });
 
 const Languages = t.Object({
   tiers: t.Array(t.String()),
   agentTypes: t.Array(t.String()),
   languages: t.Array(t.Object({ code: t.String(), name: t.String() })),
   matrix: t.Record(t.String(), t.Record(t.String(), t.Array(t.String())), { description: "tier → agent type → BCP-47 primary tags" }),
-});
+}, { $id: "LanguageMatrix" });
 
 export function metaRoutes(conventions: ReturnType<typeof createConventions>, db: Db, capabilities: Capabilities) {
   return new Elysia({ prefix: "/api/v1" })

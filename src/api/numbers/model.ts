@@ -47,7 +47,7 @@ export const AvailableNumber = t.Object({
   currency: t.Literal("USD"),
   reservable: t.Boolean({ description: "False when your organization already holds it" }),
   vanityFormat: Nullable(t.String({ description: "The number spelled with the letters searched for" })),
-});
+}, { $id: "AvailableNumber" });
 export type AvailableNumberDto = Static<typeof AvailableNumber>;
 
 export const SearchResult = t.Composite([
@@ -64,7 +64,7 @@ export const Reservation = t.Object({
   id: t.String({ description: "Pass as reservationId to POST /numbers/purchase" }),
   e164: t.String(),
   expiresAt: t.String({ format: "date-time" }),
-});
+}, { $id: "NumberReservation" });
 
 export const PurchaseBody = t.Object({
   e164: E164,
@@ -88,7 +88,7 @@ export const PhoneNumber = t.Object({
   monthlyCost: t.Number({ description: "USD a month" }),
   features: t.Array(t.String()),
   createdAt: t.String({ format: "date-time" }),
-});
+}, { $id: "PhoneNumber" });
 export type PhoneNumberDto = Static<typeof PhoneNumber>;
 
 export const PoolNumberBody = t.Object({
@@ -107,4 +107,4 @@ export type PoolNumberInput = Static<typeof PoolNumberBody>;
 export const PoolNumber = t.Composite([
   t.Omit(AvailableNumber, ["reservable", "vanityFormat"]),
   t.Object({ provider: t.String(), state: t.Union([t.Literal("free"), t.Literal("held"), t.Literal("owned")]) }),
-]);
+], { $id: "PoolNumber" });

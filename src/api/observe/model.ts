@@ -65,7 +65,7 @@ export const Conversation = t.Object({
   sentiment: Nullable(Sentiment),
   sentimentScore: t.Number({ minimum: -1, maximum: 1, description: "Mean lexicon score of the caller's turns, the one the sentiment label comes from" }),
   draftMode: t.Boolean(),
-});
+}, { $id: "Conversation" });
 export type ConversationDto = Static<typeof Conversation>;
 
 export const ConversationDetail = t.Object({
@@ -74,7 +74,7 @@ export const ConversationDetail = t.Object({
   transferredTo: Nullable(t.String({ description: "Destination of the last handoff" })),
   metadata: t.Record(t.String(), t.Unknown()),
   recordingUrl: t.Null({ description: "Signed recording URL of a voice call; recordings are not kept yet" }),
-});
+}, { $id: "ConversationDetail" });
 export type ConversationDetailDto = Static<typeof ConversationDetail>;
 
 export const Transcript = t.Object({
@@ -87,7 +87,7 @@ export const Transcript = t.Object({
       quickReplies: t.Array(t.String()),
     }),
   ),
-});
+}, { $id: "Transcript" });
 export type TranscriptDto = Static<typeof Transcript>;
 
 export const AuditEvent = t.Object(
@@ -102,8 +102,8 @@ export const AuditEvent = t.Object(
     payload: t.Record(t.String(), t.Unknown()),
     traceId: Nullable(t.String()),
   },
-  { title: "AuditEventDTO" },
+  { $id: "AuditEventDTO", title: "AuditEventDTO" },
 );
 
-export const Receipt = t.Object({ events: t.Array(AuditEvent) });
+export const Receipt = t.Object({ events: t.Array(AuditEvent) }, { $id: "Receipt" });
 export type ReceiptDto = Static<typeof Receipt>;

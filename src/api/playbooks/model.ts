@@ -21,8 +21,8 @@ const editable = {
   isEnabled: t.Optional(t.Boolean({ description: "Disabled playbooks are never started; defaults to true" })),
 };
 
-export const PlaybookCreate = t.Object({ name: Name, description: Description, ...editable });
-export const PlaybookPatch = t.Object({ name: t.Optional(Name), description: t.Optional(Description), ...editable }, { description: "Only the fields sent change" });
+export const PlaybookCreate = t.Object({ name: Name, description: Description, ...editable }, { $id: "PlaybookCreate" });
+export const PlaybookPatch = t.Object({ name: t.Optional(Name), description: t.Optional(Description), ...editable }, { $id: "PlaybookPatch", description: "Only the fields sent change" });
 export type PlaybookCreateInput = Static<typeof PlaybookCreate>;
 export type PlaybookPatchInput = Static<typeof PlaybookPatch>;
 
@@ -38,7 +38,7 @@ export const Playbook = t.Object({
   isEnabled: t.Boolean(),
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
-});
+}, { $id: "Playbook" });
 export type PlaybookDto = Static<typeof Playbook>;
 
 const Id = t.String({ minLength: 1, maxLength: 64 });
@@ -62,5 +62,5 @@ export const Graph = t.Object({
   flowId: t.String({ minLength: 1, maxLength: 64 }),
   nodes: t.Array(GraphNode, { maxItems: 500 }),
   connections: t.Array(GraphConnection, { maxItems: 2000 }),
-});
+}, { $id: "PlaybookGraph" });
 export type GraphDto = Static<typeof Graph>;

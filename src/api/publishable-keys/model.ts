@@ -20,7 +20,7 @@ export const PublishableKeyCreate = t.Object({
   env: t.Optional(t.Union([t.Literal("live"), t.Literal("test")], { description: "Part of the key's prefix (flowyte_pk_live_…); default live" })),
   rateLimitRpm: t.Optional(RateLimitRpm),
   requireIdentityVerification: t.Optional(RequireIdentityVerification),
-});
+}, { $id: "PublishableKeyCreate" });
 export type PublishableKeyCreateInput = Static<typeof PublishableKeyCreate>;
 
 export const PublishableKeyPatch = t.Object(
@@ -51,5 +51,5 @@ export const PublishableKey = t.Object({
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
   revokedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
-});
+}, { $id: "PublishableKey" });
 export type PublishableKeyDto = Static<typeof PublishableKey>;

@@ -61,10 +61,10 @@ const editable = {
   expectedLatencyMs: t.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 60_000, description: "Typical run time; above ~1 s the voice agent plays filler" }))),
 };
 
-export const SkillCreate = t.Object({ name: Name, description: Description, skillType: SkillTypeField, ...editable });
+export const SkillCreate = t.Object({ name: Name, description: Description, skillType: SkillTypeField, ...editable }, { $id: "SkillCreate" });
 export const SkillPatch = t.Object(
   { name: t.Optional(Name), description: t.Optional(Description), skillType: t.Optional(SkillTypeField), ...editable },
-  { description: "Partial skill: each top-level field sent replaces the stored one; the merged skill is validated again" },
+  { $id: "SkillPatch", description: "Partial skill: each top-level field sent replaces the stored one; the merged skill is validated again" },
 );
 export type SkillCreateInput = Static<typeof SkillCreate>;
 export type SkillPatchInput = Static<typeof SkillPatch>;
@@ -93,7 +93,7 @@ export const Skill = t.Object({
   expectedLatencyMs: Nullable(Type.Integer()),
   createdAt: t.String({ format: "date-time" }),
   updatedAt: t.String({ format: "date-time" }),
-});
+}, { $id: "Skill" });
 export type SkillDto = Static<typeof Skill>;
 
 export const SkillTypeInfo = t.Object({
@@ -111,7 +111,7 @@ export const SkillTypeInfo = t.Object({
   ),
   available: t.Boolean({ description: "Whether skills of this type can run on this installation now" }),
   reason: t.Optional(t.String({ description: "Why not, when unavailable" })),
-});
+}, { $id: "SkillType" });
 export type SkillTypeInfoDto = Static<typeof SkillTypeInfo>;
 
 export const RosterEntry = t.Object({
@@ -138,5 +138,5 @@ export const GeocodeRosterResult = t.Object({
   entries: t.Array(GeocodedEntry),
   geocoded: Type.Integer(),
   failed: Type.Integer(),
-});
+}, { $id: "GeocodeRosterResult" });
 export type GeocodeRosterResultDto = Static<typeof GeocodeRosterResult>;

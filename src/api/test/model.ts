@@ -44,5 +44,5 @@ export const ProbeRun = t.Object({
   conversation: t.Object({ goalCompleted: t.Boolean(), goalCompletionScore: t.Number(), languageFidelity: t.Number() }),
   createdAt: t.String({ format: "date-time" }),
   finishedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
-});
+}, { $id: "ProbeRun" });
 export type ProbeRunDto = Static<typeof ProbeRun>;

@@ -3,7 +3,7 @@ import { Elysia, t } from "elysia";
 import type { Principal } from "../../platform/auth/principal.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
-import { streamEvents } from "../../platform/http/sse.ts";
+import { EVENT_STREAM, streamEvents } from "../../platform/http/sse.ts";
 import type { ConversationStore } from "../../runtime/store.ts";
 import type { ApiContext } from "../context.ts";
 import { ProbeRun, ProbeRunBody, SimulateBody } from "./model.ts";
@@ -61,6 +61,7 @@ export function testRoutes(ctx: ApiContext, store: ConversationStore) {
         response: { 200: t.Any(SSE_RESPONSE), ...problems(400, 404, 409, 503) },
         detail: {
           summary: "Simulate a conversation",
+          [EVENT_STREAM]: SSE_RESPONSE.description,
           description: "Runs the draft (default) or the published version through the scripted user turns and streams the receipt events as SSE. Draft runs are never billed.",
           tags,
         },
@@ -104,7 +105,7 @@ export function testRoutes(ctx: ApiContext, store: ConversationStore) {
         scope: "agents:read",
         params: t.Object({ id: t.String({ maxLength: 64 }), runId: t.String({ maxLength: 64 }) }),
         response: { 200: t.Any(SSE_RESPONSE), ...problems(404) },
-        detail: { summary: "Stream probe progress", description: "The run's receipt events as SSE until it finishes (event: done), or its stored receipt when already finished.", tags },
+        detail: { summary: "Stream probe progress", [EVENT_STREAM]: SSE_RESPONSE.description, description: "The run's receipt events as SSE until it finishes (event: done), or its stored receipt when already finished.", tags },
       },
     );
 }

@@ -3,6 +3,7 @@
 // gets (voice/browser.ts). Tokens bind {organization, agent, draftMode, room}, are signed under a key derived from
 // MASTER_KEY so any replica checks them, and open one call: the room is recorded in `talk_rooms` when it connects,
 // so a second connection is refused on every replica, and the token stops working when it expires.
+import { Type } from "@sinclair/typebox";
 import { lt } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { BROWSER_AUDIO, BrowserCall } from "../../../voice/browser.ts";
@@ -45,13 +46,13 @@ export const TalkToken = t.Object({
   audio: t.Object(
     {
       encoding: t.Literal("pcm_s16le"),
-      sampleRate: t.Integer(),
-      channels: t.Integer(),
-      frameMs: t.Integer(),
+      sampleRate: Type.Integer(),
+      channels: Type.Integer(),
+      frameMs: Type.Integer(),
     },
     { description: "Binary messages both ways: 16-bit little-endian mono PCM at this rate; the agent's in 20 ms frames" },
   ),
-});
+}, { $id: "TalkToken" });
 
 /** The talk-token endpoint and the WebSocket, and `stop()` to close the calls in progress when the server stops. */
 export function createTalk(ctx: ApiContext) {

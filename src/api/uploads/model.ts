@@ -9,7 +9,7 @@ export const Upload = t.Object({
   sizeBytes: Type.Integer(),
   sha256: t.String({ description: "SHA-256 of the bytes, hex" }),
   createdAt: t.String({ format: "date-time" }),
-});
+}, { $id: "Upload" });
 export type UploadDto = Static<typeof Upload>;
 
 /** The request body of POST /uploads, for the OpenAPI document (the route reads the multipart body itself). */

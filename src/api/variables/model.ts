@@ -29,5 +29,5 @@ export const InteractionVariable = t.Object({
   note: t.Union([t.String(), t.Null()]),
   type: t.Union([t.String(), t.Null()]),
   updatedAt: t.Union([t.String({ format: "date-time" }), t.Null()], { description: "When the annotation last changed; null without one" }),
-});
+}, { $id: "InteractionVariable" });
 export type InteractionVariableDto = Static<typeof InteractionVariable>;

@@ -38,7 +38,7 @@ export const Voice = t.Object({
   featured: t.Boolean({ description: "The language's default voice when an agent names none" }),
   verifiedLanguages: t.Array(t.Object({ language: t.String(), modelId: t.String(), accent: Nullable(t.String()), locale: t.String(), previewUrl: Nullable(t.String()) })),
   defaultSettings: t.Object({ stability: t.Number(), similarityBoost: t.Number(), style: t.Number(), useSpeakerBoost: t.Boolean(), speed: t.Number() }),
-});
+}, { $id: "Voice" });
 
 const Text = (maxLength: number, description: string) => t.Optional(t.String({ minLength: 1, maxLength, description }));
 
@@ -66,7 +66,7 @@ export const VoiceFacets = t.Object({
   useCase: Counts,
   language: Counts,
   total: Type.Integer(),
-});
+}, { $id: "VoiceFacets" });
 
 export const VoiceSearchBody = t.Object({
   query: t.String({ minLength: 1, maxLength: 500, description: 'A description, e.g. "calm older british woman for support"' }),
@@ -77,4 +77,4 @@ export const VoiceSearchBody = t.Object({
 export const VoiceSearchResult = t.Object({
   filters: t.Record(t.String(), t.String(), { description: "What the query's words were understood as: facet → value" }),
   voices: t.Array(Voice),
-});
+}, { $id: "VoiceSearchResult" });

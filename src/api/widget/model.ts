@@ -27,7 +27,7 @@ export const WidgetBehavior = t.Object({
   persistConversation: t.Boolean({ description: "Keep the conversation across page loads in the tab (sessionStorage)" }),
 });
 
-export const WidgetConfig = t.Object({ theme: WidgetTheme, copy: WidgetCopy, behavior: WidgetBehavior });
+export const WidgetConfig = t.Object({ theme: WidgetTheme, copy: WidgetCopy, behavior: WidgetBehavior }, { $id: "WidgetConfig" });
 export type WidgetConfigDto = Static<typeof WidgetConfig>;
 
 /** PUT body: a full replace, where anything left out takes its default (not its previous value). */
@@ -56,7 +56,7 @@ export const WidgetBootstrap = t.Object({
   agentName: t.String(),
   widget: WidgetConfig,
   requireIdentityVerification: t.Boolean({ description: "Sessions need an identityToken" }),
-});
+}, { $id: "WidgetBootstrap" });
 
 export const PublicQuery = t.Object({ key: t.Optional(t.String({ maxLength: 200, description: "The publishable key, when not sent as the bearer" })) });
 
@@ -98,7 +98,7 @@ export const WidgetSession = t.Object({
     { description: "A WebSocket carrying messages and streamed replies (docs/widget.md), and the HTTP transport to use when it cannot open" },
   ),
   messages: t.Array(WidgetMessage, { description: "The agent's greeting" }),
-});
+}, { $id: "WidgetSession" });
 
 export const VisitorToken = t.String({ minLength: 1, maxLength: 1024, description: "The session's visitorToken" });
 export const SessionParams = t.Object({ conversationId: t.String({ maxLength: 64 }) });
@@ -129,7 +129,7 @@ export const WidgetReply = t.Object({
   userMessage: WidgetMessage,
   messages: t.Array(WidgetMessage, { description: "What the agent said this turn" }),
   ended: t.Boolean({ description: "The agent closed the conversation; start a new session to go on" }),
-});
+}, { $id: "WidgetReply" });
 export type WidgetReplyDto = Static<typeof WidgetReply>;
 
 export const TranscriptQuery = t.Object({ visitorToken: VisitorToken, key: PublicQuery.properties.key });
@@ -138,4 +138,4 @@ export const WidgetTranscript = t.Object({
   conversationId: t.String(),
   status: t.Union([t.Literal("active"), t.Literal("ended")]),
   messages: t.Array(WidgetMessage, { description: "Oldest first; at most the last 200" }),
-});
+}, { $id: "WidgetTranscript" });

@@ -9,7 +9,7 @@ import { Envelope, ok } from "../../platform/http/envelope.ts";
 import { IdempotencyStore } from "../../platform/http/idempotency.ts";
 import { Problem } from "../../platform/http/problem.ts";
 import { RateLimit } from "../../platform/http/rate-limit.ts";
-import { streamEvents } from "../../platform/http/sse.ts";
+import { EVENT_STREAM, streamEvents } from "../../platform/http/sse.ts";
 import type { TurnSink } from "../../runtime/conversation.ts";
 import type { ApiContext } from "../context.ts";
 import { PublishableKey } from "../publishable-keys/model.ts";
@@ -171,6 +171,7 @@ export function widgetRoutes(ctx: ApiContext, hooks: WidgetHooks = {}) {
         response: { 200: t.Union([Envelope(WidgetReply), t.Any(SSE_RESPONSE)]), ...problems(400, 404, 409, 413, 415, 422, 503) },
         detail: {
           summary: "Send a widget message",
+          [EVENT_STREAM]: SSE_RESPONSE.description,
           description:
             "The visitor's message and the agent's reply. With stream:true, SSE: event:delta {text} as the reply becomes sayable, then event:message " +
             "(WidgetReply), then event:done. With clientMessageId the turn runs once and finishes even if the connection drops; sending the same id again " +

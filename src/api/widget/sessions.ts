@@ -11,7 +11,7 @@ import { RateLimit, type RateLimitStore } from "../../platform/http/rate-limit.t
 import type { Logger } from "../../platform/log.ts";
 import { newId } from "../../platform/ids.ts";
 import { ConversationEndedError, type ConversationRuntime, type StoredMessage, type TurnSink } from "../../runtime/conversation.ts";
-import { redactPiiDeep } from "../../runtime/text.ts";
+import { redactPii } from "../../runtime/text.ts";
 import type { AgentsService } from "../agents/service.ts";
 import type { WidgetMessageDto, WidgetReplyDto } from "./model.ts";
 import type { VisitorTokens } from "./visitor-token.ts";
@@ -152,7 +152,9 @@ export class WidgetSessions {
         messages: result.replies.map((m) => toMessage(conversation.startedAt, "assistant", m)),
         ended: result.ended,
       };
-      return { reply, kept: result.redactsPii ? redactPiiDeep(reply) : reply };
+      // Only what was said is redacted: a timestamp's digits read as a phone number would break the stored reply.
+      const redacted = (m: WidgetMessageDto) => ({ ...m, content: redactPii(m.content) });
+      return { reply, kept: result.redactsPii ? { ...reply, userMessage: redacted(reply.userMessage), messages: reply.messages.map(redacted) } : reply };
     } catch (error) {
       if (error instanceof ConversationEndedError) throw sessionEnded();
       throw error;

@@ -7,7 +7,7 @@ import type { AuditRecorder } from "../audit/recorder.ts";
 import type { SecretKeyAuthenticator } from "../auth/keys.ts";
 import { PUBLISHABLE_KEY_PREFIX, type PublishableKeyAuthenticator } from "../auth/publishable.ts";
 import type { Principal } from "../auth/principal.ts";
-import { SCOPES, type Scope } from "../auth/scopes.ts";
+import { SECRET_KEY_SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Logger } from "../log.ts";
 import { checkRequestBody } from "./body.ts";
 import { refuseUnstorableText } from "./characters.ts";
@@ -16,7 +16,7 @@ import { IdempotencyStore, type IdempotencyOwner } from "./idempotency.ts";
 import { Problem } from "./problem.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
-export const SECURITY_SCHEME = "flowyte";
+export const SECURITY_SCHEME = "apiKey";
 /** Operation extension naming the routes that honour Idempotency-Key. */
 export const IDEMPOTENT_MARK = "x-idempotent";
 
@@ -125,9 +125,13 @@ export function createConventions(deps: ConventionDeps) {
        */
       scope: (scope: Scope | "any" | readonly Scope[]) => ({
         detail: {
+          // "any": one requirement per scope, each enough on its own (one requirement listing them all would demand all);
+          // a list of scopes likewise: any one of them will do.
           security:
             typeof scope === "string"
-              ? [{ [SECURITY_SCHEME]: scope === "any" ? Object.keys(SCOPES).filter((s) => s !== "chat:public") : [scope] }]
+              ? scope === "any"
+                ? SECRET_KEY_SCOPES.map((s) => ({ [SECURITY_SCHEME]: [s] }))
+                : [{ [SECURITY_SCHEME]: [scope] }]
               : scope.map((s) => ({ [SECURITY_SCHEME]: [s] })),
           "x-scope": scope,
         } as Record<string, unknown>,

@@ -4,6 +4,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 import { unstorableCharacter } from "../text.ts";
+import { named } from "./envelope.ts";
 import { Problem } from "./problem.ts";
 
 export const DEFAULT_LIMIT = 20;
@@ -18,10 +19,10 @@ export const Pagination = t.Object({
   limit: Type.Integer(),
   nextCursor: t.Union([t.String(), t.Null()], { description: "Pass as `cursor` to get the next page; null on the last page" }),
   hasMore: t.Boolean(),
-});
+}, { $id: "Pagination" });
 
 export const Paginated = <T extends TSchema>(item: T) =>
-  t.Object({ success: t.Boolean(), data: t.Array(item), pagination: Pagination, message: t.Optional(t.String()) });
+  t.Object({ success: t.Boolean(), data: t.Array(item), pagination: Pagination, message: t.Optional(t.String()) }, named("PaginatedResponse_", item));
 
 export function encodeCursor(key: string): string {
   return Buffer.from(JSON.stringify({ k: key })).toString("base64url");

@@ -75,6 +75,6 @@ export const ProblemSchema = t.Object(
     errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }), { description: "One entry per invalid field" })),
     requestId: t.Optional(t.String()),
   },
-  { title: "ProblemDetails", additionalProperties: true },
+  { $id: "ProblemDetails", title: "ProblemDetails", additionalProperties: true },
 );
 export type ProblemBody = Static<typeof ProblemSchema>;

@@ -5,6 +5,25 @@ import { Problem } from "./problem.ts";
 
 export type Emit = (type: string, data: unknown) => void;
 
+/**
+ * Operation extension for routes that answer `text/event-stream` (the route's `detail`, e.g.
+ * `{ [EVENT_STREAM]: "delta {text} frames, then done" }`): the document lists that media type on the success response,
+ * besides the JSON answer the route gives without streaming. A `t.Any()` response schema stands for the stream alone.
+ */
+export const EVENT_STREAM = "x-event-stream";
+
+/** What the document says of a stream: its frames in words, or also each frame's data schema (see `eventStream`). */
+export type EventStreamDoc = string | { event: object; description: string };
+
+/**
+ * For a route whose frames have one data schema (the OpenAI-shaped streams): spread into its `detail`. OpenAPI 3.1
+ * cannot type the frames of a stream: the body is text, and each frame's data schema is the media type's
+ * `x-event-schema`.
+ */
+export function eventStream(event: object, description: string) {
+  return { [EVENT_STREAM]: { event, description } satisfies EventStreamDoc };
+}
+
 export interface StreamOptions {
   heartbeatMs?: number;
   headers?: Record<string, string>;

@@ -2,6 +2,7 @@
 // not exist, before any state of the agent's children (a missing key, a revoked one, a duplicate name) is reported:
 // whether something exists elsewhere, or what state it is in, is not for this organization to learn.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { referencePath } from "../../../src/platform/http/openapi.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
 
 let app: TestApp;
@@ -82,7 +83,7 @@ const fill = (template: string, agentId: string) => template.replace(/\{(\w+)\}/
 describe("routes under /agents/{id} for an agent that is not yours", () => {
   it("has a valid body here for every agent route that takes one", async () => {
     const doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
-    const withBody = agentRoutes().filter(({ method, template }) => doc.paths[template]?.[method.toLowerCase()]?.requestBody?.required);
+    const withBody = agentRoutes().filter(({ method, template }) => doc.paths[referencePath(template).path]?.[method.toLowerCase()]?.requestBody?.required);
     expect(withBody.map(({ method, template }) => `${method} ${template}`).sort()).toEqual(Object.keys(BODIES).sort());
   });
 

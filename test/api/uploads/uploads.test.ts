@@ -75,7 +75,7 @@ describe("POST /uploads", () => {
 
   it("is documented in the OpenAPI document with its multipart/form-data body and file part", async () => {
     const doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
-    const op = doc.paths["/api/v1/uploads"].post;
+    const op = doc.paths["/uploads"].post;
     expect(op.requestBody).toEqual({
       required: true,
       content: {
@@ -83,6 +83,7 @@ describe("POST /uploads", () => {
           schema: {
             type: "object",
             required: ["file"],
+            additionalProperties: false,
             properties: { file: { type: "string", format: "binary", description: expect.stringContaining("at most 25 MB (26214400 bytes)") } },
           },
         },

@@ -7,9 +7,11 @@ import { connect } from "node:net";
 import { extractDocument } from "../../../src/knowledge/ingestion/extract.ts";
 import { readableText } from "../../../src/knowledge/ingestion/html.ts";
 import { storableText, storableValue, unstorableCharacter } from "../../../src/platform/text.ts";
+import { referencePath } from "../../../src/platform/http/openapi.ts";
 import { startLocalSite } from "../../api/knowledge/local-site.ts";
 import { orderStatusSkill, startWebhookTarget } from "../../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../../support/app.ts";
+import { inlineSchemas } from "../../support/openapi-check.ts";
 
 const DANGEROUS = [
   { name: "NUL", char: "\u0000", message: "contains U+0000 (NUL)" },
@@ -86,7 +88,12 @@ beforeAll(async () => {
   await app.api("POST", `/api/v1/agents/${agentId}/skills`, { key, body: orderStatusSkill(lookups.url) });
   await app.api("POST", `/api/v1/agents/${agentId}/publish`, { key, body: {} });
   publishable = (await app.api("POST", `/api/v1/agents/${agentId}/publishable-keys`, { key, body: { name: "Site", allowedOrigins: [SITE], rateLimitRpm: 6000 } })).body.data.keyPublic;
-  const doc = (await app.api("GET", "/api/v1/openapi.json", { key: null })).body;
+  const doc = inlineSchemas((await app.api("GET", "/api/v1/openapi.json", { key: null })).body);
+  // The document names path parameters as the reference does; a refusal names the route's own (`id` for `{agentId}`).
+  for (const r of app.server.routes) {
+    const { path, renames } = referencePath(r.path.replace(/:(\w+)/g, "{$1}"));
+    routeNames.set(path, Object.fromEntries(Object.entries(renames).map(([route, documented]) => [documented, route])));
+  }
   operations = Object.entries(doc.paths as Record<string, Record<string, Operation>>).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })));
 });
 afterAll(async () => {
@@ -153,11 +160,12 @@ function withText(schema: Schema, text: string, at = ""): { body: unknown; field
   return null;
 }
 
-const isWidget = (path: string) => path.startsWith("/api/v1/chat/widget/");
+const isWidget = (path: string) => path.startsWith("/chat/widget/");
+const routeNames = new Map<string, Record<string, string>>();
 
 /** Calls an operation with valid values everywhere except the one `inject`ed. */
 function call(op: Operation, inject: { path?: [string, string]; query?: [string, string]; body?: unknown } = {}) {
-  const path = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => (inject.path?.[0] === name ? inject.path[1] : name === "id" ? agentId : name === "e164" ? "+14155550100" : `x_${name}`));
+  const path = `/api/v1${op.path}`.replace(/\{([^}]+)\}/g, (_, name: string) => (inject.path?.[0] === name ? inject.path[1] : name === "id" || name === "agentId" ? agentId : name === "e164" ? "+14155550100" : `x_${name}`));
   const query = new URLSearchParams();
   for (const p of op.parameters ?? []) {
     if (p.in !== "query") continue;
@@ -182,7 +190,7 @@ describe("refused at the edge, naming the field", () => {
       for (const p of op.parameters ?? []) {
         if (p.in !== "path") continue;
         // A URL carries text as UTF-8, which has no unpaired surrogates: %ED%A0%80 decodes to U+FFFD, which is storable.
-        refusedNaming(await call(op, { path: [p.name, "a%00b"] }), p.name, `${op.method} ${op.path} ${p.name}`);
+        refusedNaming(await call(op, { path: [p.name, "a%00b"] }), routeNames.get(op.path)?.[p.name] ?? p.name, `${op.method} ${op.path} ${p.name}`);
         expect((await call(op, { path: [p.name, "a%ED%A0%80b"] })).status).toBeLessThan(500);
         checked++;
       }
