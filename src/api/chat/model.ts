@@ -197,7 +197,7 @@ export const ResponseObject = t.Object({
   top_p: t.Null(),
   truncation: t.Literal("disabled"),
   usage: t.Union([ResponseUsage, t.Null()], { description: "Estimated at four characters a token; null until completed" }),
-}, { $id: "Response" });
+});
 export type ResponseObjectDto = Static<typeof ResponseObject>;
 
 const Sequence = Type.Integer({ description: "0, 1, 2 … in the order sent" });
