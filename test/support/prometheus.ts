@@ -41,7 +41,9 @@ export function parseExposition(text: string): Exposition {
       labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
     }
     const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== "NaN") throw new Error(`line ${i + 1}: bad value ${m[3]}`);
+    // Prometheus reads values with Go's ParseFloat, which takes NaN in any case; prom-client writes "Nan" (an
+    // event-loop delay gauge before its first sample, say).
+    if (Number.isNaN(value) && m[3]!.toLowerCase() !== "nan") throw new Error(`line ${i + 1}: bad value ${m[3]}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { types, help, samples };
