@@ -1,17 +1,19 @@
 // Answers from knowledge without a model: which sentence of the retrieved passages answers a caller's question.
 //
 // Retrieval finds passages that share words with the question; a caller's question and the sentence that answers
-// it often share few ("when do you open?" / "Monday to Thursday 8am to 6pm"). Three things bridge that gap:
+// it often share few ("when do you open?" / "Monday to Thursday 8am to 6pm"). Four things bridge that gap:
 // - question forms: "when do you open", "what time", "what are your hours" ask for times; "how much", "what does X
-//   cost" for prices; "where", "do you cover X" for a place or an area. Each form names cues a sentence answering it
-//   carries (a time of day or a weekday; an amount of money or "free"; a street or "we serve"), and words added to the
-//   search so such passages are found;
-// - synonym groups of everyday customer-service words ("money back" ~ refund, "pause" ~ freeze, "kid" ~ child);
-// - an FAQ passage is matched on its question and its answer together.
+//   cost" for prices; "where", "do you cover X" for a place or an area; "how long", "how early" for a duration. Each
+//   form names cues a sentence answering it carries (a time of day or a weekday; an amount of money or "free"; a street
+//   or "we serve"; "two weeks"), and words added to the search so such passages are found;
+// - WordNet (wordnet.ts): a word's dictionary forms ("paid" → pay), and, for less, its synonyms, derived and more
+//   general words ("checkup" ~ medical exam, "hourly" ~ hour, Texas → state);
+// - synonym groups of everyday customer-service words WordNet lacks ("money back" ~ refund, "pause" ~ freeze);
+// - an FAQ passage is matched on its question and its answer together, and its question's form counts.
 // Each sentence (an FAQ answer as a whole) is scored by the share of the question's words it holds (weighted by length
-// and by rarity among the retrieved sentences), a question-form word counting as held when the sentence carries that
-// form's cues. The best sentence, with the next one when it
-// also answers, is the answer; below MIN_COVERAGE nothing is, and the runtime says it does not know.
+// and by rarity among the retrieved sentences, a relative counting for its credit), a question-form word counting as
+// held when the sentence carries that form's cues. The best sentence, with the next one when it also answers, is the
+// answer; below MIN_COVERAGE nothing is, and the runtime says it does not know.
 import { fold, stem, words } from "../../platform/tokens.ts";
 import type { Passage } from "../tools/types.ts";
 import { lemmas, type Relation, relatives } from "./wordnet.ts";

