@@ -2,10 +2,12 @@
 // over small knowledge bases, some with no answer in the knowledge) against the real server over HTTP, with the
 // built-in brain (no LLM) and whichever embedder the server finds: the hashing fallback unless MODELS_DIR holds an
 // embedding model (or EMBEDDINGS_BASE_URL is set). Prints the hit rate overall and per knowledge base.
-// Usage: bun bench/answers.ts [--verbose] [--holdout]   (MODELS_DIR=… to run with a local embedding model)
-// --holdout runs the held-out set (test/fixtures/answers-holdout/), written after the answerer was tuned.
+// Usage: bun bench/answers.ts [--verbose] [--holdout | --blind]   (MODELS_DIR=… to run with a local embedding model)
+// --holdout runs the held-out set (test/fixtures/answers-holdout/), written after the answerer was first tuned;
+// --blind the blind set (test/fixtures/answers-blind/), written by someone who never saw the answerer.
+import { existsSync } from "node:fs";
 import { startTestApp } from "../test/support/app.ts";
-import { FIXTURES, HOLDOUT, knowledgeBases, runKnowledgeBase, type QuestionResult } from "../test/support/answer-set.ts";
+import { BLIND, FIXTURES, HOLDOUT, knowledgeBases, runKnowledgeBase, type QuestionResult } from "../test/support/answer-set.ts";
 
 const verbose = process.argv.includes("--verbose");
 const env: Record<string, string> = {};
@@ -17,7 +19,9 @@ try {
   const { key } = await app.newOrg("answer bench");
   const all: QuestionResult[] = [];
   const started = performance.now();
-  for (const kb of knowledgeBases(process.argv.includes("--holdout") ? HOLDOUT : FIXTURES)) {
+  const set = process.argv.includes("--blind") ? BLIND : process.argv.includes("--holdout") ? HOLDOUT : FIXTURES;
+  if (!existsSync(set)) throw new Error(`no question set at ${set}`);
+  for (const kb of knowledgeBases(set)) {
     const results = await runKnowledgeBase(app, key, kb);
     all.push(...results);
     const hits = results.filter((r) => r.correct).length;

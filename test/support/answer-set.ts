@@ -27,6 +27,8 @@ export interface QuestionResult {
 export const FIXTURES = join(import.meta.dir, "..", "fixtures", "answers");
 /** Questions written after the answerer was tuned on FIXTURES, run without tuning on them: the out-of-sample figure. */
 export const HOLDOUT = join(import.meta.dir, "..", "fixtures", "answers-holdout");
+/** Questions written by someone who never saw the answerer, run once it was done: the blind figure. */
+export const BLIND = join(import.meta.dir, "..", "fixtures", "answers-blind");
 
 export function knowledgeBases(dir = FIXTURES): KnowledgeBase[] {
   return readdirSync(dir)
