@@ -20,6 +20,12 @@ import { lemmas, type Relation, relatives } from "./wordnet.ts";
 
 /** Share of the question's (weighted) words a sentence must hold to answer it. */
 export const MIN_COVERAGE = 0.5;
+/**
+ * What a sentence must hold when it alone among the retrieved sentences holds one of the question's content words
+ * ("can I shower after my workout?" / "both changing rooms have showers"): a caller adds words the knowledge never
+ * uses ("workout"), and a word only one sentence holds points at it as surely as a fuller match.
+ */
+export const MIN_COVERAGE_SOLE = 0.4;
 /** An answer is at most this long (two sentences of a passage, or an FAQ answer). */
 const MAX_ANSWER = 400;
 /** A question-form word held by the form's cues rather than by the word itself counts this much. */
@@ -164,12 +170,27 @@ function matchTerms(text: string, language?: string | null): string[] {
 const english = (language?: string | null) => !language || /^en\b/i.test(language);
 const latinWord = (word: string) => /^[a-z]+$/.test(word);
 
-/** A word's match keys: its stem, and its dictionary forms' stems in English ("teeth" → tooth, "paid" → pay). */
+/**
+ * English derivational suffixes a word is also matched without ("refundable" ~ refund, "bookable" ~ book,
+ * "reservation" ~ reserve), on both sides of a comparison alike; WordNet lists few such pairs ("refundable" is not in
+ * it). The remainder keeps four letters, so "table" stays whole. Not "-al": "electrical work" is not what "electric
+ * heaters" are, and WordNet links the nouns it derives from ("rental" ~ rent).
+ */
+const DERIVATIONAL = /(?<=^[a-z]{4,})(?:able|ible|ment|ation|ition)$/;
+
+/**
+ * A word's match keys: its stem, its dictionary forms' stems in English ("teeth" → tooth, "paid" → pay), and its stem
+ * without a derivational suffix.
+ */
 function keysOf(word: string, language?: string | null): string[] {
   const own = stem(word);
   if (!english(language) || !latinWord(word)) return [own];
   const keys = new Set([own]);
-  for (const [lemma] of lemmas(word)) if (latinWord(lemma)) keys.add(stem(lemma));
+  const forms = [word, ...lemmas(word).map(([lemma]) => lemma).filter(latinWord)];
+  for (const form of forms) {
+    keys.add(stem(form));
+    if (DERIVATIONAL.test(form)) keys.add(stem(form.replace(DERIVATIONAL, "")));
+  }
   return [...keys];
 }
 
@@ -182,6 +203,8 @@ interface Asked {
   credit: Map<string, number>;
   /** The keys of the word, its dictionary forms and its synonym group (SYNONYMS), not its WordNet relatives. */
   own: Set<string>;
+  /** The keys of the word and its dictionary forms only. */
+  forms: string[];
 }
 
 function askedOf(question: string, language?: string | null): Asked[] {
@@ -199,7 +222,7 @@ function askedOf(question: string, language?: string | null): Asked[] {
         own.add(k);
       }
     give(term, 1);
-    byTerm.set(term, { term, credit, own });
+    byTerm.set(term, { term, credit, own, forms: keysOf(word, language) });
   }
   return [...byTerm.values()];
 }
@@ -208,7 +231,7 @@ function askedOf(question: string, language?: string | null): Asked[] {
  * Words that carry little of what a question asks: verbs of asking and having ("can I bring", "do you offer", "what
  * kind of") and numbers (a quantity asked about is rarely the one the answer states: "a group of 20" / "larger than 10").
  */
-const LIGHT = new Set(["bring", "get", "have", "make", "come", "go", "take", "offer", "provide", "give", "help", "know", "tell", "find", "use", "see", "let", "put", "keep", "kind", "type", "sort", "way", "thing", "really", "actually", "something", "someone", "somebody", "anything", "anyone", "anybody", "everything", "everyone", "everybody"].map(stem));
+const LIGHT = new Set(["bring", "get", "have", "make", "come", "go", "take", "offer", "provide", "give", "help", "know", "tell", "find", "use", "see", "let", "put", "keep", "kind", "type", "sort", "way", "thing", "really", "actually", "something", "somewhere", "somehow", "anywhere", "someone", "somebody", "anything", "anyone", "anybody", "everything", "everyone", "everybody"].map(stem));
 const weight = (term: string) => (LIGHT.has(term) ? 0.25 : /^\d+$/.test(term) ? 0.5 : Math.min(3, Math.max(1, term.length / 3)));
 const cueHits = (form: QuestionForm, text: string) => form.cues.reduce((n, cue) => n + (text.match(cue)?.length ?? 0), 0);
 const cued = (form: QuestionForm, text: string) => form.cues.some((cue) => text.search(cue) >= 0);
@@ -263,9 +286,10 @@ export function answerFromPassages(question: string, passages: Passage[], langua
   const units = unitsOf(passages, language);
   const rarity = rarityOf(asked, units);
   const scores = units.map((unit) => score(asked, forms, unit, rarity));
+  const sole = soleHolders(asked, units);
   let at = -1;
   scores.forEach((s, i) => {
-    if (s.coverage < MIN_COVERAGE) return;
+    if (s.coverage < (sole.has(i) ? MIN_COVERAGE_SOLE : MIN_COVERAGE)) return;
     const b = scores[at];
     if (!b || s.coverage > b.coverage + 1e-9 || (s.coverage > b.coverage - 1e-9 && (s.cues > b.cues || (s.cues === b.cues && s.density > b.density + 1e-9)))) at = i;
   });
@@ -290,6 +314,21 @@ function rarityOf(asked: Asked[], units: Unit[]): Map<string, number> {
       return [term, n < 3 || !df ? 1 : 0.25 + (0.75 * Math.log(1 + n / df)) / max];
     }),
   );
+}
+
+/**
+ * The sentences that alone hold one of the question's content words, as the caller said it or its dictionary form: a
+ * synonym group's or WordNet's relative may hold it through another sense ("apartment" ~ flat / "a flat fee").
+ */
+function soleHolders(asked: Asked[], units: Unit[]): Set<number> {
+  const sole = new Set<number>();
+  if (units.length < 3) return sole;
+  for (const { term, forms } of asked) {
+    if (LIGHT.has(term) || /^\d+$/.test(term)) continue;
+    const holders = units.flatMap((u, i) => (forms.some((k) => u.keys.has(k)) ? [i] : []));
+    if (holders.length === 1) sole.add(holders[0]!);
+  }
+  return sole;
 }
 
 /** The best credit among the keys `unit` holds (0 when it holds none). */

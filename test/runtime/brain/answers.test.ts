@@ -54,4 +54,21 @@ describe("answers from passages", () => {
   it("matches words in another language only on themselves", () => {
     expect(answerFromPassages("¿Cuánto cuesta un chequeo?", VET, "es")).toBeNull();
   });
+
+  it("answers on a word only one sentence holds, though the caller adds words the knowledge never uses", () => {
+    const gym = [
+      text("p1", "The front desk is staffed from 6am to 10pm."),
+      faq("f1", "Do you have showers and lockers?", "Yes, both changing rooms have showers, and day lockers are free."),
+      text("p2", "Group classes are included in every membership."),
+    ];
+    expect(answerFromPassages("Can I shower after my workout?", gym)?.passage.id).toBe("f1");
+    // A word held by no sentence still counts against an answer when no word is held by one sentence alone.
+    expect(answerFromPassages("Do you run boxing lessons?", gym)).toBeNull();
+  });
+
+  it("matches a word without its derivational suffix, and reads 'somewhere' as saying little", () => {
+    const shop = [text("p1", "Annual memberships are not refundable."), text("p2", "We are open daily from 9am."), text("p3", "Free parking behind the shop.")];
+    expect(answerFromPassages("Can I get a refund?", shop)?.passage.id).toBe("p1");
+    expect(answerFromPassages("Is there somewhere to park?", shop)?.passage.id).toBe("p3");
+  });
 });
