@@ -25,7 +25,7 @@ export const MIN_COVERAGE = 0.5;
  * ("can I shower after my workout?" / "both changing rooms have showers"): a caller adds words the knowledge never
  * uses ("workout"), and a word only one sentence holds points at it as surely as a fuller match.
  */
-export const MIN_COVERAGE_SOLE = 0.4;
+export const MIN_COVERAGE_SOLE = 0.35;
 /** An answer is at most this long (two sentences of a passage, or an FAQ answer). */
 const MAX_ANSWER = 400;
 /** A question-form word held by the form's cues rather than by the word itself counts this much. */
