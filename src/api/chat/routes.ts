@@ -94,6 +94,9 @@ export function chatRoutes(ctx: ApiContext) {
       },
       {
         scope: "chat:write",
+        // A retried send with the same Idempotency-Key answers the first reply instead of running a second turn. A
+        // streamed reply is not stored, so its retry runs again: resume a lost stream by listing the messages.
+        idempotent: true,
         params: SessionParams,
         body: SendMessage,
         parse: "json",

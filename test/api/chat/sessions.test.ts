@@ -66,6 +66,23 @@ describe("chat sessions", () => {
     expect((await app.api("GET", `/api/v1/chat/sessions/${session.id}`, { key })).body.data.status).toBe("ended");
   });
 
+  it("answers a retried send with the same Idempotency-Key with the first reply, running one turn", async () => {
+    const session = (await post("/api/v1/chat/sessions", { agentId })).body.data;
+    const send = (content: string, idempotencyKey: string) =>
+      app.api("POST", `/api/v1/chat/sessions/${session.id}/messages`, { key, body: { content }, headers: { "idempotency-key": idempotencyKey } });
+    const first = await send("What are your hours?", "send-1");
+    expect(first.status).toBe(200);
+    const retried = await send("What are your hours?", "send-1");
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(retried.body).toEqual(first.body);
+    const reused = await send("Where are you?", "send-1");
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe("idempotency_key_reused");
+    const messages = (await app.api("GET", `/api/v1/chat/sessions/${session.id}/messages`, { key })).body.data;
+    expect(messages.map((m: { role: string }) => m.role)).toEqual(["assistant", "user", "assistant"]);
+  });
+
   it("streams a reply as SSE: deltas, the handoff event, the stored message, done", async () => {
     const always = await b.agent({ name: "Always open", handoffConfig: { transferDestination: "+14155550100" } });
     await b.publish(always.id);

@@ -63,6 +63,10 @@ const CASES: Record<string, () => Promise<{ path: string; body?: unknown }>> = {
   }),
   "POST /api/v1/agents/{id}/probe/run": async () => ({ path: `/api/v1/agents/${await newAgent("Probed")}/probe/run`, body: { scenarioId: "greeting", mode: "loopback" } }),
   "POST /api/v1/chat/sessions": async () => ({ path: "/api/v1/chat/sessions", body: { agentId: await newAgent("Chatty"), draftMode: true } }),
+  "POST /api/v1/chat/sessions/{id}/messages": async () => {
+    const session = ok(await app.api("POST", "/api/v1/chat/sessions", { key: org.key, body: { agentId: await newAgent("Talkative"), draftMode: true } }));
+    return { path: `/api/v1/chat/sessions/${session.id}/messages`, body: { content: "Hello there" } };
+  },
   "POST /api/v1/agents/{id}/playbooks": async () => ({ path: `/api/v1/agents/${await newAgent("Playbooked")}/playbooks`, body: { name: "Callback", description: "Books a callback" } }),
   "POST /api/v1/agents/{id}/knowledge/sources": async () => ({
     path: `/api/v1/agents/${await newAgent("Knowing")}/knowledge/sources`,
