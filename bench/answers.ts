@@ -2,12 +2,13 @@
 // over small knowledge bases, some with no answer in the knowledge) against the real server over HTTP, with the
 // built-in brain (no LLM) and whichever embedder the server finds: the hashing fallback unless MODELS_DIR holds an
 // embedding model (or EMBEDDINGS_BASE_URL is set). Prints the hit rate overall and per knowledge base.
-// Usage: bun bench/answers.ts [--verbose] [--holdout | --blind]   (MODELS_DIR=… to run with a local embedding model)
+// Usage: bun bench/answers.ts [--verbose] [--holdout | --blind | --blind2]   (MODELS_DIR=… to run with a local embedding model)
 // --holdout runs the held-out set (test/fixtures/answers-holdout/), written after the answerer was first tuned;
-// --blind the blind set (test/fixtures/answers-blind/), written by someone who never saw the answerer.
+// --blind the blind set (test/fixtures/answers-blind/), written by someone who never saw the answerer; --blind2 a second
+// one (test/fixtures/answers-blind2/), written after the first had been read while tuning.
 import { existsSync } from "node:fs";
 import { startTestApp } from "../test/support/app.ts";
-import { BLIND, FIXTURES, HOLDOUT, knowledgeBases, runKnowledgeBase, type QuestionResult } from "../test/support/answer-set.ts";
+import { BLIND, BLIND2, FIXTURES, HOLDOUT, knowledgeBases, runKnowledgeBase, type QuestionResult } from "../test/support/answer-set.ts";
 
 const verbose = process.argv.includes("--verbose");
 const env: Record<string, string> = {};
@@ -19,7 +20,7 @@ try {
   const { key } = await app.newOrg("answer bench");
   const all: QuestionResult[] = [];
   const started = performance.now();
-  const set = process.argv.includes("--blind") ? BLIND : process.argv.includes("--holdout") ? HOLDOUT : FIXTURES;
+  const set = process.argv.includes("--blind2") ? BLIND2 : process.argv.includes("--blind") ? BLIND : process.argv.includes("--holdout") ? HOLDOUT : FIXTURES;
   if (!existsSync(set)) throw new Error(`no question set at ${set}`);
   for (const kb of knowledgeBases(set)) {
     const results = await runKnowledgeBase(app, key, kb);

@@ -29,6 +29,8 @@ export const FIXTURES = join(import.meta.dir, "..", "fixtures", "answers");
 export const HOLDOUT = join(import.meta.dir, "..", "fixtures", "answers-holdout");
 /** Questions written by someone who never saw the answerer, run once it was done: the blind figure. */
 export const BLIND = join(import.meta.dir, "..", "fixtures", "answers-blind");
+/** A second blind set (10 businesses, 110 questions), written by someone who never saw the answerer, after the first had been read while tuning. */
+export const BLIND2 = join(import.meta.dir, "..", "fixtures", "answers-blind2");
 
 export function knowledgeBases(dir = FIXTURES): KnowledgeBase[] {
   return readdirSync(dir)
