@@ -3,17 +3,21 @@
 // although the caller's audio arrives with gaps (Asterisk sends nothing while the caller is silent); a warm
 // transfer's briefing kept from the recognizer and recorded as part of the handoff; the channel's own lines said
 // through the runtime; the call's log lines; and the stand-in voice chosen by the agent's language and region.
-import { expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { defaultConfig } from "../../src/api/agents/config.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import type { CompiledConfig } from "../../src/runtime/compiled.ts";
-import type { ConversationRuntime, RuntimeInput, TurnResult } from "../../src/runtime/conversation.ts";
+import { ConversationRuntime, type RuntimeInput, type TurnResult } from "../../src/runtime/conversation.ts";
+import { ConversationStore } from "../../src/runtime/store.ts";
 import { CallSession, type CallTransport } from "../../voice/call/index.ts";
 import type { CallSessionOptions } from "../../voice/call/types.ts";
 import { EnergyVadFactory } from "../../voice/speech/index.ts";
 import { EspeakTextToSpeech, listEspeakVoices, standInOf, VoiceRouter } from "../../voice/speech/tts.ts";
 import type { TextToSpeech } from "../../voice/speech/types.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
+import { SLOW_SETUP } from "../support/voice.ts";
 
 const result = (replies: string[], more: Partial<TurnResult> = {}): TurnResult => ({
   conversationId: "conv_1",
@@ -247,4 +251,46 @@ it.skipIf(!espeakVoices.length)("stands in for a failed voice with espeak-ng's U
   expect(switched[0]).toContain('"conversationId":"conv_1"');
   expect(switched[0]).toContain('"voiceId":"espeak:en-us"');
   await c.hangUp();
+});
+
+describe("the channel's own lines in the real runtime", () => {
+  let app: TestApp;
+  let key: string;
+  let organizationId: string;
+  let agentId: string;
+  beforeAll(async () => {
+    app = await startTestApp();
+    const org = await app.newOrg();
+    [key, organizationId] = [org.key, org.organizationId];
+    agentId = (await app.api("POST", "/api/v1/agents", { key, body: { name: "Telefon" } })).body.data.id;
+  }, SLOW_SETUP);
+  afterAll(() => app.stop());
+
+  it("stores each line as an agent message with its phrase id, in the conversation's language, and a briefing on the receipt only", async () => {
+    const runtime = new ConversationRuntime({
+      store: new ConversationStore(app.server.database.db),
+      runSkill: async () => ({ kind: "error", code: "unused", message: "no skills here" }),
+      llm: null,
+      retriever: null,
+      loadCompiled: async () => compiled,
+      log: createLogger("error"),
+    });
+    const compiled: CompiledConfig = { agent: { name: "Telefon", ...defaultConfig(), primaryLanguage: "de", languages: ["de"] }, skills: [], playbooks: [], guardrails: [], callerVerification: [] };
+    const opened = await runtime.start({ organizationId, agentId, agentVersionId: null, draftMode: true, compiled, source: "voice", channel: "voice" });
+    const id = opened.conversationId;
+    const said = await runtime.announce(organizationId, id, { phrase: "voice.no_recognizer" });
+    expect(said.replies[0]!.language).toBe("de");
+    await runtime.announce(organizationId, id, { briefing: "Ada möchte jemanden sprechen.", destination: "+14155550100", completed: true });
+
+    const transcript = (await app.api("GET", `/api/v1/conversations/${id}/transcript`, { key })).body.data;
+    const texts = JSON.stringify(transcript);
+    expect(texts).toContain(said.replies[0]!.text);
+    expect(texts).not.toContain("Ada möchte");
+    const receipt = (await app.api("GET", `/api/v1/conversations/${id}/receipt`, { key })).body.data;
+    const events = (Array.isArray(receipt) ? receipt : receipt.events) as { eventType: string; payload: Record<string, unknown> }[];
+    const line = events.find((e) => e.eventType === "agent_message" && (e.payload.phrases as { id: string }[] | undefined)?.some((p) => p.id === "voice.no_recognizer"));
+    expect(line?.payload).toMatchObject({ text: said.replies[0]!.text, language: "de" });
+    expect(events.find((e) => e.eventType === "handoff")?.payload).toEqual({ status: "briefed", destination: "+14155550100", briefing: "Ada möchte jemanden sprechen.", completed: true });
+    await runtime.end(organizationId, id, "caller_hung_up");
+  });
 });
