@@ -74,7 +74,11 @@ function call(o: { replies: Record<string, TurnResult>; greeting?: string[]; syn
         started?.();
         const ms = samples.length / 8;
         plays.push(ms);
-        playing = { resolve, ms, timer: clock.setTimeout(() => ((playing = null), resolve({ finished: true, playedMs: ms })), ms) };
+        const timer = clock.setTimeout(() => {
+          playing = null;
+          resolve({ finished: true, playedMs: ms });
+        }, ms);
+        playing = { resolve, ms, timer };
       }),
     clear: () => {
       if (!playing) return;
