@@ -207,6 +207,36 @@ export class ConversationRuntime {
     this.live.cached(conversationId)?.receipt.add(eventType, payload);
   }
 
+  /**
+   * What a channel says outside a turn, recorded like the agent's own words. `phrase`: a fixed line to the caller (the
+   * voice channel's "use your keypad", "I didn't catch that", its apology when a turn failed), rendered in the
+   * conversation's language, screened by its guardrails and stored as an agent message: the result's replies are
+   * what to speak. `briefing`: what a warm transfer's destination heard before the caller joined, on the receipt as
+   * a `handoff` event (`status: "briefed"`), never in the transcript. Should storage be down (the very failure an
+   * apology is for), the line is still returned to be spoken, and the log says it was not stored.
+   */
+  async announce(organizationId: string, conversationId: string, said: { phrase: Phrase["id"] } | { briefing: string; destination: string; completed: boolean }, sink: TurnSink = {}): Promise<TurnResult> {
+    let result = null as TurnResult | null;
+    try {
+      return await this.live.run(organizationId, conversationId, async (live) => {
+        const turn = new Turn(live, sink, new AbortController().signal);
+        result = turn.result;
+        if (live.row.status === "ended") return turn.result;
+        live.receipt.listen(sink.event);
+        if ("phrase" in said) this.say(turn, phrase(said.phrase));
+        else live.receipt.add("handoff", { status: "briefed", destination: said.destination, briefing: said.briefing, completed: said.completed });
+        await this.persist(turn);
+        return turn.result;
+      });
+    } catch (error) {
+      this.deps.log.warn("a line the channel said could not be stored", { conversationId, error });
+      const live = this.live.cached(conversationId);
+      if (result || !("phrase" in said) || !live) return result ?? { conversationId, userMessage: null, replies: [], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+      const language = live.state.language;
+      return { conversationId, userMessage: null, replies: [{ id: "", text: this.phrases.render(phrase(said.phrase), language), tsMs: this.elapsed(live), language }], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+    }
+  }
+
   /** A conversation's row as the runtime holds it (its copy here while that is current, stored otherwise), or null. */
   describe(organizationId: string, conversationId: string): Promise<ConversationRow | null> {
     return this.live.describe(organizationId, conversationId);

@@ -47,6 +47,7 @@ async function hangUp(clock: FakeClock, session: CallSession, running: Promise<v
 it("apologises instead of going silent when a turn fails inside the runtime (failing runtime double)", async () => {
   const said: string[] = [];
   const logged: string[] = [];
+  const announced: string[] = [];
   let turns = 0;
   const opened: TurnResult = { conversationId: "conv_1", userMessage: null, replies: [{ id: "m1", text: "Hello, how can I help?", tsMs: 0 }], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
   const runtime = {
@@ -57,6 +58,11 @@ it("apologises instead of going silent when a turn fails inside the runtime (fai
     },
     end: async () => {},
     note: () => {},
+    // The channel's own lines go through the runtime, which renders them (storage being down, it cannot store them).
+    announce: async (_org: string, conversationId: string, said: { phrase: string }) => {
+      announced.push(said.phrase);
+      return { conversationId, userMessage: null, replies: [{ id: "", text: "I'm sorry, something went wrong on my side. Could you say that again?", tsMs: 0, language: "en" }], transfer: null, ended: false, endReason: null, awaitingDtmf: null };
+    },
     awaitingDtmf: () => ({ expectedDigits: 2 }),
   } as unknown as ConversationRuntime;
 
@@ -97,6 +103,7 @@ it("apologises instead of going silent when a turn fails inside the runtime (fai
   expect(turns).toBe(1);
   expect(logged.some((l) => l.includes("voice turn failed") && l.includes("storage is down"))).toBe(true);
   expect(said).toEqual(["Hello, how can I help?", "I'm sorry, something went wrong on my side.", "Could you say that again?"]);
+  expect(announced).toEqual(["turn.failed"]);
   await hangUp(clock, session, running);
 });
 

@@ -114,7 +114,8 @@ export function startStasisApp(client: AriClient, options: StasisAppOptions): St
       log.info("the caller hung up before the call was answered", { channelId: channel.id });
       return call.confirmCallerPresent();
     }
-    log.info("inbound call answered", { channelId: channel.id, dialed: dialedE164, agentId: route.agentId });
+    // The call session logs the answered call at info, with its conversation.
+    log.debug("inbound call answered", { channelId: channel.id, dialed: dialedE164, agentId: route.agentId });
     try {
       await options.onCall(call);
     } catch (err) {

@@ -44,6 +44,8 @@ export interface TransferableCall {
   readonly client: AriClient;
   readonly log: Logger;
   readonly settings: BridgeSettings;
+  /** The caller's channel: on every log line of the transfer, as on the call session's (which carry the conversation). */
+  readonly channelId: string;
   readonly dialedNumber: string;
   /** The agent's externalMedia channel, when media is open. */
   readonly mediaChannelId: string | null;
@@ -73,7 +75,7 @@ export async function transferCall(call: TransferableCall, options: TransferOpti
   try {
     result = await attempt(call, options, state);
   } catch (err) {
-    if (!call.endSignal.aborted) call.log.error("transfer failed", { destination: options.destination, err });
+    if (!call.endSignal.aborted) call.log.error("transfer failed", { callChannelId: call.channelId, destination: options.destination, err });
   } finally {
     if (!result.ok) await restore(call, state);
   }
@@ -136,7 +138,7 @@ async function dial(call: TransferableCall, options: TransferOptions): Promise<T
     });
     const cause = await Promise.race([answered, destroyed]);
     if (cause === null) return { ok: true, channelId };
-    call.log.info("transfer destination did not take the call", { destination: options.destination, cause, dialStatus });
+    call.log.info("transfer destination did not take the call", { callChannelId: call.channelId, destination: options.destination, cause, dialStatus });
     return { ok: false, reason: failureFor(cause, dialStatus), ...(cause ? { cause } : {}) };
   } catch (err) {
     if (!(err instanceof AriWaitTimeout)) throw err;
@@ -153,7 +155,7 @@ async function brief(call: TransferableCall, options: TransferOptions, destinati
   const { client, settings, mediaChannelId: media } = call;
   const hook = options.briefDestination;
   if (!media || !hook) {
-    call.log.info("warm transfer without a briefing: the call has no open media or no briefing hook");
+    call.log.info("warm transfer without a briefing: the call has no open media or no briefing hook", { callChannelId: call.channelId });
     return { ok: true, channelId: destination };
   }
   const bridgeId = crypto.randomUUID();
@@ -175,13 +177,13 @@ async function brief(call: TransferableCall, options: TransferOptions, destinati
       .then(
         () => "spoken" as const,
         (err) => {
-          call.log.warn("briefing the transfer destination failed; connecting anyway", { err });
+          call.log.warn("briefing the transfer destination failed; connecting anyway", { callChannelId: call.channelId, err });
           return "spoken" as const;
         },
       );
     const outcome = await Promise.race([spoken, left]);
     if (outcome === "left") return { ok: false, reason: "rejected" };
-    if (outcome === "timed_out") call.log.warn("briefing the transfer destination ran out of time; connecting anyway");
+    if (outcome === "timed_out") call.log.warn("briefing the transfer destination ran out of time; connecting anyway", { callChannelId: call.channelId });
     return { ok: true, channelId: destination };
   } finally {
     settled.abort();
@@ -197,7 +199,7 @@ async function restore(call: TransferableCall, state: Attempt) {
   try {
     await call.client.bridges.addChannel(state.bridgeId, [state.media]);
   } catch (err) {
-    call.log.error("could not give the caller back to the agent after a failed transfer", { err });
+    call.log.error("could not give the caller back to the agent after a failed transfer", { callChannelId: call.channelId, err });
   }
 }
 
@@ -207,7 +209,7 @@ async function startRingback(call: TransferableCall, bridgeId: string): Promise<
     await call.client.bridges.play(bridgeId, call.settings.ringback, playbackId);
     return playbackId;
   } catch (err) {
-    call.log.warn("could not play ringback to the caller during a transfer", { media: call.settings.ringback, err });
+    call.log.warn("could not play ringback to the caller during a transfer", { callChannelId: call.channelId, media: call.settings.ringback, err });
     return null;
   }
 }

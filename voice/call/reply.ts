@@ -5,6 +5,7 @@ import { startSpan, traced } from "../../src/platform/telemetry/index.ts";
 import type { AgentSettings } from "../../src/runtime/compiled.ts";
 import type { Clock } from "../clock.ts";
 import { float32ToInt16, Resampler } from "../media/index.ts";
+import { standInOf } from "../speech/tts.ts";
 import type { TextToSpeech } from "../speech/types.ts";
 import type { CallTransport } from "./types.ts";
 
@@ -24,8 +25,10 @@ export interface ReplyDeps {
   ended(): boolean;
   /** The caller is speaking, or has paused for less than the endpointing silence. */
   callerMidTurn(): boolean;
-  /** Stream time of the caller's latest speech_start. */
+  /** Call time (ms since the call was answered) of the caller's latest speech_start. */
   speechAtMs(): number;
+  /** For the call's log lines, once the conversation is open. */
+  conversationId(): string | null;
   /** Records a receipt event on the conversation, once there is one. */
   note(type: "latency" | "barge_in" | "error", payload: Record<string, unknown>): void;
 }
@@ -36,6 +39,8 @@ export class ReplyPlayer {
   private playing = false;
   /** Lets a reply held for a talking caller go, once their turn is over. */
   private release: (() => void) | null = null;
+  /** The agent's voice failed and another stood in: logged once per call. */
+  private standInLogged = false;
 
   constructor(private readonly d: ReplyDeps) {}
 
@@ -91,14 +96,19 @@ export class ReplyPlayer {
     if (!sent) firstAudio?.setAttribute("reply.played", false).end();
   }
 
-  /** Stops the agent's reply if it is playing; a reply not yet playing waits for the caller instead (holdForCaller). */
+  /**
+   * Stops the agent's reply if it is playing; a reply not yet playing waits for the caller instead (holdForCaller).
+   * A reply that has started playing is stopped whether a sentence is on the wire or the next one is still being
+   * synthesized: either way the rest of it is dropped (`stoppedPlayback`). `atMs` is call time.
+   */
   bargeIn(atMs: number) {
     const reply = this.reply;
     if (!reply || !this.playing) return;
-    const playedBefore = this.d.transport.playing;
+    const midSentence = this.d.transport.playing;
     reply.abort();
     this.d.transport.clear();
-    this.d.note("barge_in", { atMs, stoppedPlayback: playedBefore });
+    this.d.note("barge_in", { atMs: Math.round(atMs), stoppedPlayback: true });
+    this.d.log.debug("caller barged in", { conversationId: this.d.conversationId(), atMs: Math.round(atMs), midSentence });
   }
 
   /** The caller's turn is over: a reply held for them plays now. */
@@ -125,10 +135,15 @@ export class ReplyPlayer {
           pronunciations: a.lexicon.pronunciations,
         }),
       );
+      const standIn = standInOf(speech);
+      if (standIn && !this.standInLogged) {
+        this.standInLogged = true;
+        d.log.warn("the agent's voice could not speak; another voice stands in (said once per call)", { conversationId: d.conversationId(), language, wanted: standIn.wanted, voiceId: standIn.voiceId, reason: standIn.reason });
+      }
       const out = speech.sampleRate === d.transport.outputRate ? speech.samples : new Resampler(speech.sampleRate, d.transport.outputRate).process(speech.samples);
       return float32ToInt16(out);
     } catch (error) {
-      d.log.error("speech synthesis failed", { error });
+      d.log.error("speech synthesis failed", { conversationId: d.conversationId(), error });
       d.note("error", { code: "tts_failed", message: String(error) });
       return null;
     }
@@ -162,7 +177,8 @@ export class ReplyPlayer {
     });
     const heldMs = Math.round(d.clock.now() - from);
     if (!reply.signal.aborted && !d.ended()) {
-      d.note("barge_in", { atMs, stoppedPlayback: false, held: true, heldMs, ...(limitReached ? { holdLimitReached: true } : {}) });
+      d.note("barge_in", { atMs: Math.round(atMs), stoppedPlayback: false, held: true, heldMs, ...(limitReached ? { holdLimitReached: true } : {}) });
+      d.log.debug("a reply waited for the caller to finish", { conversationId: d.conversationId(), atMs: Math.round(atMs), heldMs });
     }
     return heldMs;
   }

@@ -4,6 +4,7 @@
 // are carried out by the channel and reported back; errors are spoken, never silence. Each of those concerns is a
 // module of its own (endpointing, reply, keypad, idle); this one wires them to the call and orders its turns.
 import type { AgentSettings } from "../../src/runtime/compiled.ts";
+import type { Phrase } from "../../src/runtime/phrases/index.ts";
 import type { RuntimeInput, Transfer, TurnResult, TurnSink } from "../../src/runtime/conversation.ts";
 import { systemClock, type Clock, type Timer } from "../clock.ts";
 import { int16ToFloat32, Resampler } from "../media/index.ts";
@@ -43,9 +44,19 @@ export class CallSession {
   /** Opening the conversation, while `run()` waits for it. */
   private opening: Promise<TurnResult> | null = null;
   private ended = false;
-  private heardMs = 0;
-  /** Stream time of the caller's latest speech_start. */
+  /** When the call was answered (the session starts then), on the call's clock: receipt times count from here. */
+  private readonly answeredAt: number;
+  /** When the call ended, for its duration. */
+  private endedAt: number | null = null;
+  /** Audio the VAD has been fed (caller audio and filled silence): VAD times are on this scale, not the call's. */
+  private streamMs = 0;
+  /** Call time of the caller's latest speech_start. */
   private speechAtMs = 0;
+  /**
+   * A transfer is under way: the agent's media is away from the caller (ringback), or bridged with the destination
+   * alone for a warm briefing. What arrives then is not the caller, and never reaches the VAD or a recognizer.
+   */
+  private transferring = false;
   private turns: Promise<void> = Promise.resolve();
   /** Jobs queued on `turns` and not yet done. */
   private pending = 0;
@@ -60,6 +71,7 @@ export class CallSession {
     this.vad = o.speech.vad.create();
     this.toModel = new Resampler(o.transport.inputRate, MODEL_RATE);
     const clock = (this.clock = o.clock ?? systemClock);
+    this.answeredAt = clock.now();
     const agent = (this.agent = o.start.compiled.agent);
     this.language = agent.primaryLanguage;
     this.sink = { event: o.events };
@@ -79,10 +91,10 @@ export class CallSession {
       callerPaused: () => this.replies.releaseHeld(),
       turn: (input, endpointAt) => this.enqueue(input, endpointAt),
       nothingSaid: () => this.armIdle(),
-      noRecognizer: () => this.later(() => this.sayDirect("Sorry, I can't understand speech on this line. Please use your keypad.")),
+      noRecognizer: () => this.later(() => this.sayDirect("voice.no_recognizer")),
       failed: (error) => {
         note("error", { code: "stt_failed", message: String(error) });
-        this.later(() => this.sayDirect("Sorry, I didn't catch that. Could you say it again?"));
+        this.later(() => this.sayDirect("voice.didnt_catch"));
       },
     });
     this.replies = new ReplyPlayer({
@@ -96,6 +108,7 @@ export class CallSession {
       ended: () => this.ended,
       callerMidTurn: () => this.callerMidTurn(),
       speechAtMs: () => this.speechAtMs,
+      conversationId: () => this.conversationId,
       note,
     });
     this.keypad = new DigitCollector(clock, (digits) => this.enqueue({ type: "dtmf", digits }));
@@ -121,15 +134,22 @@ export class CallSession {
   private async serve(): Promise<void> {
     const { transport, runtime, start } = this.o;
     transport.onAudio((samples) => this.onAudio(samples));
-    transport.onDtmf((digit) => this.onDigit(digit));
+    transport.onDtmf((digit) => {
+      // Which key is left out: callers key card numbers and PINs, one digit a line would spell them out.
+      this.o.log.debug("caller pressed a key", { conversationId: this.conversationId, atMs: Math.round(this.callTimeMs()) });
+      this.onDigit(digit);
+    });
     const starting = runtime.start({ ...start, channel: "voice" }, this.sink);
     this.opening = starting;
     const opened = await starting;
     this.conversationId = opened.conversationId;
+    const meta = start.metadata ?? {};
+    this.o.log.info("call answered", { conversationId: opened.conversationId, agentId: start.agentId, source: start.source, dialedNumber: meta.dialedNumber ?? null, callerNumber: start.callerNumber ?? null, channelId: meta.channelId ?? null });
     if (this.ended) {
       // Hung up while the conversation was opening.
       this.closing ??= this.endConversation(this.endReason);
-      return this.closing;
+      await this.closing;
+      return this.logEnd();
     }
     if (!this.o.speech.stt && !this.streaming) runtime.note(opened.conversationId, "error", { code: "no_speech_recognizer", message: "no speech recognizer is installed: this call understands the keypad only" });
     this.maxTimer = this.clock.setTimeout(() => this.enqueue({ type: "call_timeout" }), (this.agent.callControl.maxCallSeconds ?? 600) * 1000);
@@ -143,6 +163,17 @@ export class CallSession {
       if (t === this.turns) break;
     }
     await this.closing;
+    this.logEnd();
+  }
+
+  private logEnd() {
+    const durationMs = Math.round((this.endedAt ?? this.clock.now()) - this.answeredAt);
+    this.o.log.info("call ended", { conversationId: this.conversationId, reason: this.endReason, durationMs });
+  }
+
+  /** Milliseconds since the call was answered, on the call's clock. */
+  private callTimeMs(): number {
+    return this.clock.now() - this.answeredAt;
   }
 
   /**
@@ -176,16 +207,16 @@ export class CallSession {
   // ------------------------------------------------------------ caller audio
 
   private onAudio(samples: Int16Array) {
-    if (this.ended) return;
+    if (this.ended || this.transferring) return;
     this.lastAudioAt = this.clock.now();
-    this.heardMs += (samples.length / this.o.transport.inputRate) * 1000;
+    this.streamMs += (samples.length / this.o.transport.inputRate) * 1000;
     this.hear(this.toModel.process(int16ToFloat32(samples)));
   }
 
   /** While the caller is mid-utterance and the line has gone quiet, 20 ms of silence per tick. */
   private fillSilence() {
-    if (this.ended || !this.vad.speaking || this.clock.now() - this.lastAudioAt < SILENCE_FILL_MS) return;
-    this.heardMs += 20;
+    if (this.ended || this.transferring || !this.vad.speaking || this.clock.now() - this.lastAudioAt < SILENCE_FILL_MS) return;
+    this.streamMs += 20;
     this.hear(this.silenceFrame);
   }
 
@@ -193,10 +224,14 @@ export class CallSession {
     this.endpointing.hear(audio);
     for (const event of this.vad.push(audio)) {
       if (event.type === "speech_start") {
-        this.speechAtMs = event.atMs;
+        // The VAD places the start on its stream of audio heard: as many ms before now as have been heard since.
+        // Asterisk sends nothing while the caller is silent, so that stream is not the call's time, but what came
+        // after the start did arrive as it was spoken.
+        this.speechAtMs = Math.max(0, this.callTimeMs() - (this.streamMs - event.atMs));
+        this.o.log.debug("caller started speaking", { conversationId: this.conversationId, atMs: Math.round(this.speechAtMs) });
         this.endpointing.speechStarted();
         this.idle.cancel();
-        this.replies.bargeIn(event.atMs);
+        this.replies.bargeIn(this.speechAtMs);
       } else {
         this.endpointing.speechEnded(event.samples);
       }
@@ -213,7 +248,7 @@ export class CallSession {
   private onDigit(digit: string) {
     if (this.ended || !this.conversationId) return;
     this.idle.cancel();
-    this.replies.bargeIn(this.heardMs);
+    this.replies.bargeIn(this.callTimeMs());
     this.keypad.press(digit, this.o.runtime.awaitingDtmf(this.conversationId));
   }
 
@@ -227,13 +262,16 @@ export class CallSession {
       if (this.ended) return;
       try {
         await this.traced("voice.turn", async () => {
+          const from = this.clock.now();
+          this.o.log.debug("turn started", { conversationId, input: input.type });
           const result = await this.o.runtime.turn(this.o.start.organizationId, conversationId, input, this.sink);
+          this.o.log.debug("turn answered", { conversationId, replies: result.replies.length, turnMs: Math.round(this.clock.now() - from), ...(result.transfer ? { transfer: true } : {}), ...(result.ended ? { ended: result.endReason } : {}) });
           await this.respond(result, since);
         });
       } catch (error) {
         // The runtime answers brain and skill failures itself; this is the runtime failing (storage down): still no dead air.
         this.o.log.error("voice turn failed", { conversationId, error });
-        if (!this.ended) await this.sayDirect("I'm sorry, something went wrong on my side. Could you say that again?").catch(() => {});
+        if (!this.ended) await this.sayDirect("turn.failed").catch(() => {});
       }
     });
   }
@@ -259,13 +297,18 @@ export class CallSession {
     await this.replies.speak(result.replies.map((r) => r.text), since);
     if (this.ended) return;
     if (result.transfer) return this.carryOutTransfer(result.transfer);
-    if (result.ended) return this.hangUp();
+    if (result.ended) return this.hangUp(result.endReason ?? "agent_ended");
     this.armIdle();
   }
 
-  /** A line the channel itself needs to say (no turn): recognition trouble. */
-  private async sayDirect(text: string) {
-    await this.replies.speak([text]);
+  /**
+   * A line the channel itself needs to say (no turn): recognition trouble, an apology. The runtime records it like
+   * any line of the agent's (transcript, receipt, guardrails) and renders it in the conversation's language.
+   */
+  private async sayDirect(id: Phrase["id"]) {
+    const said = await this.o.runtime.announce(this.o.start.organizationId, this.conversationId!, { phrase: id }, this.sink);
+    this.language = said.replies.at(-1)?.language ?? this.language;
+    await this.replies.speak(said.replies.map((r) => r.text));
     this.armIdle();
   }
 
@@ -276,21 +319,33 @@ export class CallSession {
 
   private async carryOutTransfer(transfer: Transfer) {
     const conversationId = this.conversationId!;
+    const { organizationId } = this.o.start;
+    // What the destination hears first on a warm transfer; recorded on the receipt (handoff, `briefed`) once said.
     const brief = async (signal: AbortSignal) => {
+      let completed = false;
       const audio = await this.replies.synthesize(transfer.summary);
-      if (audio && !signal.aborted) await this.o.transport.play(audio);
+      if (audio && !signal.aborted) completed = (await this.o.transport.play(audio)).finished;
+      await this.o.runtime.announce(organizationId, conversationId, { briefing: audio ? transfer.summary : "", destination: transfer.destination, completed }, this.sink);
     };
-    const outcome = this.o.transfer ? await this.o.transfer(transfer, brief).catch(() => ({ ok: false, reason: "failed" })) : { ok: true };
+    const log = { conversationId, destination: transfer.destination, warm: transfer.warm };
+    this.o.log.info("transfer started", log);
+    this.transferring = true;
+    const outcome = this.o.transfer ? await this.o.transfer(transfer, brief).catch((error) => ({ ok: false, reason: "failed", error })) : { ok: true };
+    this.transferring = false;
+    if (outcome.ok) this.o.log.info("transfer connected", log);
+    else this.o.log.info("transfer failed", { ...log, ...outcome });
     if (this.ended) return;
     if (outcome.ok) {
+      this.endReason = "transferred";
       this.finish();
-      await this.o.runtime.end(this.o.start.organizationId, conversationId, "transferred", this.sink);
+      await this.o.runtime.end(organizationId, conversationId, "transferred", this.sink);
       return;
     }
     this.enqueue({ type: "transfer_failed", reason: outcome.reason ?? "failed" });
   }
 
-  private async hangUp() {
+  private async hangUp(reason: string) {
+    this.endReason = reason;
     this.finish();
     await this.o.hangup().catch((error) => this.o.log.warn("could not hang up", { error }));
   }
@@ -298,6 +353,7 @@ export class CallSession {
   private finish() {
     if (this.ended) return;
     this.ended = true;
+    this.endedAt = this.clock.now();
     this.endpointing.close();
     this.keypad.close();
     this.idle.cancel();

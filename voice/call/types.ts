@@ -36,9 +36,10 @@ export interface CallSessionOptions {
   start: Omit<StartOptions, "channel">;
   /**
    * Carries out a transfer the conversation asked for. `brief` speaks to the destination alone (warm transfers).
-   * Absent for channels that cannot transfer (the browser test): the transfer then counts as done.
+   * Absent for channels that cannot transfer (the browser test): the transfer then counts as done. A failure's
+   * `cause` (the destination's Q.850 hangup cause, when it gave one) goes into the call's log.
    */
-  transfer?: (transfer: Transfer, brief: (signal: AbortSignal) => Promise<void>) => Promise<{ ok: boolean; reason?: string }>;
+  transfer?: (transfer: Transfer, brief: (signal: AbortSignal) => Promise<void>) => Promise<{ ok: boolean; reason?: string; cause?: number }>;
   /** Ends the call on the channel once the conversation has ended and its last words were played. */
   hangup: () => Promise<void>;
   /** Receipt events as they happen (the browser test shows them); the receipt is stored either way. */

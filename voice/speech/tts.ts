@@ -420,7 +420,7 @@ export class VoiceRouter implements TextToSpeech {
     return bestVoice(this.voices(), language);
   }
 
-  async synthesize(text: string, opts: SynthesisOptions = {}): Promise<SynthesizedSpeech> {
+  async synthesize(text: string, opts: SynthesisOptions = {}): Promise<RoutedSpeech> {
     const spoken = applyPronunciations(text, opts.pronunciations);
     const id = opts.voiceId ?? this.defaultVoice(opts.language)?.id;
     const engine = id ? this.engineFor(id) : null;
@@ -444,19 +444,42 @@ export class VoiceRouter implements TextToSpeech {
     return engine && engine.voices().some((v) => v.id === id) ? engine : null;
   }
 
-  /** Speak with espeak-ng's voice for the language (any espeak-ng voice when it has none) in place of `wanted`. */
-  private standIn(text: string, opts: SynthesisOptions, wanted: string | null, reason: string): Promise<SynthesizedSpeech> {
+  /**
+   * Speak with espeak-ng's voice for the language and region (any espeak-ng voice when it has none) in place of
+   * `wanted`. A bare language is spoken in its usual region (DEFAULT_REGIONS: `en` is US English, where espeak-ng
+   * itself prefers British); an agent configured for `en-GB` gets British English.
+   */
+  private async standIn(text: string, opts: SynthesisOptions, wanted: string | null, reason: string): Promise<RoutedSpeech> {
     const espeak = this.engines.espeak;
-    const language = opts.language ?? this.voices().find((v) => v.id === wanted)?.language ?? "en";
-    const fallback = espeak ? (bestVoice(espeak.voices(), language) ?? bestVoice(espeak.voices(), "en") ?? espeak.voices().find((v) => v.featured) ?? espeak.voices()[0]) : undefined;
+    const language = withDefaultRegion(opts.language ?? this.voices().find((v) => v.id === wanted)?.language ?? "en");
+    const fallback = espeak ? (bestVoice(espeak.voices(), language) ?? bestVoice(espeak.voices(), "en-US") ?? espeak.voices().find((v) => v.featured) ?? espeak.voices()[0]) : undefined;
     if (!espeak || !fallback) throw new Error(`${reason}, and no espeak-ng voice can stand in (apt-get install espeak-ng)`);
     const key = wanted ?? `(default for ${language})`;
     if (!this.warned.has(key)) {
       this.warned.add(key);
       this.log.warn(`text to speech: ${reason}; speaking with espeak-ng voice ${fallback.id} instead (choose an installed voice: GET /voices, PUT /agents/{id}/voice)`);
     }
-    return espeak.synthesize(text, { ...opts, voiceId: fallback.id });
+    const speech = await espeak.synthesize(text, { ...opts, voiceId: fallback.id });
+    return { ...speech, standIn: { wanted, voiceId: fallback.id, reason } };
   }
+}
+
+/** Speech from the router, saying when another voice stood in for the one asked for. */
+export interface RoutedSpeech extends SynthesizedSpeech {
+  standIn?: { wanted: string | null; voiceId: string; reason: string };
+}
+
+/** The voice that stood in for the one asked for, when one did (speech from a `VoiceRouter`). */
+export function standInOf(speech: SynthesizedSpeech): RoutedSpeech["standIn"] | null {
+  return (speech as RoutedSpeech).standIn ?? null;
+}
+
+/** The region a bare language is spoken in when nothing says otherwise: the larger population of its speakers. */
+const DEFAULT_REGIONS: Record<string, string> = { en: "US", pt: "BR" };
+
+function withDefaultRegion(language: string): string {
+  const region = DEFAULT_REGIONS[language.toLowerCase()];
+  return region ? `${language.toLowerCase()}-${region}` : language;
 }
 
 /** The best of `voices` for `language`: the exact locale first, then featured, then the more popular; null when none speaks it. */
