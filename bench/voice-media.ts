@@ -104,7 +104,7 @@ async function agent(calls: number, mode: "full" | "echo") {
     const { factory, name } = vadFactory();
     vadEngine = name;
     closers.push(() => factory.close?.());
-    if (factory instanceof SileroVadFactory) factory.warm(calls); // model sessions load before any call starts
+    if (factory instanceof SileroVadFactory) factory.warm(); // the model loads before any call starts
     const reply = await speech8k();
     for (let i = 0; i < calls; i++) {
       const endpoint = await RtpEndpoint.open({ format: "ulaw", host: "127.0.0.1" });
