@@ -104,7 +104,7 @@ async function agent(calls: number, mode: "full" | "echo") {
     const { factory, name } = vadFactory();
     vadEngine = name;
     closers.push(() => factory.close?.());
-    if (factory instanceof SileroVadFactory) factory.warm(calls); // model sessions load before any call starts
+    if (factory instanceof SileroVadFactory) factory.warm(); // the model loads before any call starts
     const reply = await speech8k();
     for (let i = 0; i < calls; i++) {
       const endpoint = await RtpEndpoint.open({ format: "ulaw", host: "127.0.0.1" });
@@ -255,9 +255,10 @@ async function main() {
   console.log(`largest N keeping 20 ms pacing (p99 |Δ−20 ms| ≤ ${PACING_BOUND_MS} ms, ≥ ${DELIVERY_BOUND * 100}% delivered) with the VAD keeping up (≥ ${UTTERANCE_BOUND * 100}% of utterances heard), up to ${sweep.at(-1)} tried:`);
   console.log(`  media + resample + VAD: ${full?.calls ?? 0} calls at ${full?.cpuPerCallPct.toFixed(2) ?? "-"}% of a core per call`);
   console.log(`  bare RTP echo (ceiling): ${echo?.calls ?? 0} calls at ${echo?.cpuPerCallPct.toFixed(2) ?? "-"}% of a core per call`);
-  if (full && echo) {
-    const same = runs.find((r) => r.mode === "echo" && r.calls === full.calls)!;
-    console.log(`  CPU per call × ceiling at ${full.calls} calls: ${(full.cpuPerCallPct / same.cpuPerCallPct).toFixed(1)}×`);
+  // The ratio at every N measured, held or not: on a busy machine pacing misses, while CPU per call still compares.
+  for (const f of runs.filter((r) => r.mode === "full")) {
+    const same = runs.find((r) => r.mode === "echo" && r.calls === f.calls)!;
+    console.log(`  CPU per call at ${f.calls} calls: ${f.cpuPerCallPct.toFixed(2)}% of a core, ${(f.cpuPerCallPct / same.cpuPerCallPct).toFixed(1)}× the echo ceiling's${f.holds ? "" : " (missed)"}`);
   }
   console.log(`  target (ARCHITECTURE.md): ≥ 100 concurrent calls of media+VAD on 2 cores → ${(full?.calls ?? 0) >= 100 ? "PASS" : "MISS"}`);
   console.log(`machine load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);

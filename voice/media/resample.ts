@@ -79,6 +79,8 @@ export class Resampler {
   /** Position of the next output in input samples × `up`, relative to buffer[0]. */
   private position: number;
   private output = new Float32Array(0);
+  /** The last view of `output` handed out: a steady stream (160 in, 320 out) reuses it, so a frame allocates nothing. */
+  private view = new Float32Array(0);
 
   constructor(
     readonly fromRate: number,
@@ -140,7 +142,10 @@ export class Resampler {
     const buffer = this.buffer;
     let position = this.position;
     const count = position > lastPosition ? 0 : Math.floor((lastPosition - position) / down) + 1;
-    if (this.output.length < count) this.output = new Float32Array(Math.max(count, 2 * this.output.length));
+    if (this.output.length < count) {
+      this.output = new Float32Array(Math.max(count, 2 * this.output.length));
+      this.view = this.output.subarray(0, 0);
+    }
     const out = this.output;
     for (let n = 0; n < count; n++) {
       const centre = Math.floor(position / up);
@@ -159,7 +164,8 @@ export class Resampler {
       position -= keepFrom * up;
     }
     this.position = position;
-    return out.subarray(0, count);
+    if (this.view.length !== count) this.view = out.subarray(0, count);
+    return this.view;
   }
 }
 

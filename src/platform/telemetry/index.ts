@@ -8,7 +8,7 @@ import { Metrics } from "./metrics.ts";
 import { createTracing, NO_SPAN, traced, type Tracing } from "./tracing.ts";
 
 export { metricsRoute, requestTelemetry } from "./http.ts";
-export { Metrics, type QueueDepths } from "./metrics.ts";
+export { Metrics, type QueueDepths, vadThreadMetrics } from "./metrics.ts";
 export { startSpan, traced } from "./tracing.ts";
 
 export interface Telemetry {

@@ -15,6 +15,25 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/**
+ * The voice activity detection threads belong to the process (voice/speech/threads.ts), not to an app, so their
+ * metrics do too: every app's /metrics shows them.
+ */
+const vadThreadRegistry = new Registry();
+export const vadThreadMetrics = {
+  backlog: new Gauge({
+    name: "flowyte_vad_backlog_seconds",
+    help: "Call audio waiting on each voice activity detection thread (the most for one call): how late its speech events are",
+    labelNames: ["thread"] as const,
+    registers: [vadThreadRegistry],
+  }),
+  overloads: new Counter({
+    name: "flowyte_vad_overloads_total",
+    help: "Times a voice activity detection thread fell behind its calls' audio by more than half a second (a warn log says so too)",
+    registers: [vadThreadRegistry],
+  }),
+};
+
 /** Seconds; from a fast API read to a slow brain turn. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Seconds a 20 ms frame left after its due time: under a frame is fine, several frames is audible. */
@@ -112,7 +131,7 @@ export class Metrics {
 
   /** The exposition text: this app's metrics and the process's. */
   render(): Promise<string> {
-    return Registry.merge([this.registry, processMetrics()]).metrics();
+    return Registry.merge([this.registry, processMetrics(), vadThreadRegistry]).metrics();
   }
 
   get contentType(): string {
