@@ -84,6 +84,10 @@ describe("keys outside a step that waits for digits, built-in brain", () => {
     expect(t.payloads("agent_message").at(-1)!.phrases).toEqual([{ id: "keypad.options", params: { keys: ["1", "2", "3", "4", "5"] } }]);
     expect((await t.send({ type: "dtmf", digits: "1" })).replies.map((r) => r.text)).toEqual(["For your balance press 1, for an invoice copy press 2."]);
 
+    const again = compiled({ greeting: "Press 1 for billing, or press 9 to hear these options again." });
+    const r = await talk(runtime(h, again), h, again, "voice");
+    expect((await r.send({ type: "dtmf", digits: "9" })).replies.map((m) => m.text)).toEqual(["Press 1 for billing, or press 9 to hear these options again."]);
+
     const bare = compiled({ greeting: "Hello, how can I help?" });
     const u = await talk(runtime(h, bare), h, bare, "voice");
     expect((await u.send({ type: "dtmf", digits: "1" })).replies.map((r) => r.text)).toEqual(["Sorry, there is nothing to choose with the keypad right now."]);
