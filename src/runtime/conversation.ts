@@ -230,9 +230,12 @@ export class ConversationRuntime {
     const single = (keys: Iterable<string>) => [...keys].every((k) => k.length === 1);
     const offered = offeredKeys(state.lastAgentText);
     if (offered.size) return single(offered.keys()) ? oneKey : null;
-    if (state.playbook) return null;
-    // The built-in brain understands no keyed entry of its own, so nothing is gained by waiting for more keys.
-    return this.brain.name === "builtin" && single(declaredKeys(live.compiled, live.skills).keys()) ? oneKey : null;
+    if (state.playbook || this.brain.name !== "builtin") return null;
+    // The built-in brain takes no keyed entry of its own, so with keys declared nothing is gained by waiting for more.
+    // With none, keys are gathered as ever: a caller keying a number the agent is about to ask for (their spoken
+    // request still being recognized) keeps it whole.
+    const declared = declaredKeys(live.compiled, live.skills);
+    return declared.size && single(declared.keys()) ? oneKey : null;
   }
 
   /** Where a playbook step waits for keyed digits (its own keypad settings). */
