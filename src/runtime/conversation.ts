@@ -21,6 +21,7 @@ import { phrase, Phrases, type Phrase, type PhraseTable, type Speech } from "./p
 import type { PlaybookRunner, SkillCallResult } from "./playbooks/interpreter.ts";
 import type { AuditEvent } from "./receipt.ts";
 import { redactedState } from "./redaction.ts";
+import { declaredKeys, offeredKeys } from "./keys.ts";
 import { HISTORY_TURNS, initialState, type ConversationState } from "./state.ts";
 import type { ConversationRow, ConversationStore, NewMessage } from "./store.ts";
 import { summarizeConversation } from "./summary.ts";
@@ -242,11 +243,35 @@ export class ConversationRuntime {
     return this.live.describe(organizationId, conversationId);
   }
 
-  /** Where the playbook waits for keyed digits, for the voice channel. */
-  awaitingDtmf(conversationId: string) {
+  /**
+   * How the voice channel gathers keys now: a playbook step's keypad settings; one key at a time (no # and no wait)
+   * when a single key answers (a yes/no step, a menu just offered, keys the operator declared); null to gather an
+   * entry up to # or a pause (a number asked for, and any keys a model may be given).
+   */
+  awaitingDtmf(conversationId: string): { expectedDigits?: number; submitKey: string } | null {
     const live = this.live.cached(conversationId);
-    const pos = live?.state.playbook;
-    const dtmf = pos ? live!.runners.get(pos.playbookId)?.awaitingDtmf(live!.state) : null;
+    if (!live) return null;
+    const step = this.collectingDigits(live);
+    if (step) return step;
+    const state = live.state;
+    const oneKey = { expectedDigits: 1, submitKey: "#" };
+    if (state.pending) return state.pending.kind === "confirm_skill" || state.pending.kind === "offer_transfer" ? oneKey : null;
+    if (state.playbook?.awaiting === "confirm") return oneKey;
+    const single = (keys: Iterable<string>) => [...keys].every((k) => k.length === 1);
+    const offered = offeredKeys(state.lastAgentText);
+    if (offered.size) return single(offered.keys()) ? oneKey : null;
+    if (state.playbook || this.brain.name !== "builtin") return null;
+    // The built-in brain takes no keyed entry of its own, so with keys declared nothing is gained by waiting for more.
+    // With none, keys are gathered as ever: a caller keying a number the agent is about to ask for (their spoken
+    // request still being recognized) keeps it whole.
+    const declared = declaredKeys(live.compiled, live.skills);
+    return declared.size && single(declared.keys()) ? oneKey : null;
+  }
+
+  /** Where a playbook step waits for keyed digits (its own keypad settings). */
+  private collectingDigits(live: Live) {
+    const pos = live.state.playbook;
+    const dtmf = pos ? live.runners.get(pos.playbookId)?.awaitingDtmf(live.state) : null;
     return dtmf ? { expectedDigits: dtmf.expectedDigits, submitKey: dtmf.submitKey ?? "#" } : null;
   }
 
@@ -310,10 +335,51 @@ export class ConversationRuntime {
 
     if (state.playbook) {
       const runner = live.runners.get(state.playbook.playbookId);
-      if (runner) return await runner.input(state, this.host(turn, runner), input.type === "dtmf" ? { digits: text } : { text });
+      if (runner) {
+        // A key the step's own prompt offered ("press 1 for billing") answers a step that takes no digits as its words.
+        const offered = input.type === "dtmf" && !runner.awaitingDtmf(state) ? offeredKeys(state.lastAgentText).get(text) : undefined;
+        return await runner.input(state, this.host(turn, runner), offered ? { text: offered } : input.type === "dtmf" ? { digits: text } : { text });
+      }
       state.playbook = null;
     }
+    if (input.type === "dtmf") return this.keyed(turn, text);
     await this.think(turn, text);
+  }
+
+  /**
+   * Keys pressed with no step waiting for digits. A key the agent's last reply offered selects what it offered (a
+   * model is shown the key press and decides; the built-in brain takes the offer's words as the caller's); else a key
+   * the operator declared selects its playbook, skill or transfer rule; else the agent says which keys it understands.
+   * A model also gets longer keyed entries (an order number it asked for), marked as keys, never as words.
+   */
+  private async keyed(turn: Turn, digits: string) {
+    const { live } = turn;
+    const state = live.state;
+    const offered = offeredKeys(state.lastAgentText);
+    const declared = declaredKeys(live.compiled, live.skills);
+    const model = this.brain.name !== "builtin";
+    const pressed = digits.length === 1 ? `[pressed key ${digits}]` : `[pressed keys ${digits}]`;
+    const words = offered.get(digits);
+    if (words !== undefined && model) return this.think(turn, pressed);
+    if (words) {
+      if (wantsPerson(words)) return handOff(this.steps, turn, words);
+      if (WANTS_REPEAT.test(words)) return this.say(turn, state.lastAgentText);
+      return this.think(turn, words);
+    }
+    const target = declared.get(digits);
+    if (target?.kind === "playbook") return this.startPlaybook(turn, target.playbook.id, null);
+    if (target?.kind === "transfer_rule") return handOff(this.steps, turn, `caller pressed ${digits}: ${target.label}`, { ruleLabel: target.label });
+    if (target?.kind === "skill") {
+      const outcome = await this.executeSkill(turn, target.skill, {}, { confirmed: false, fromPlaybook: false });
+      if (outcome.status === "error" && outcome.told) return;
+      return this.afterHeld(turn, false, outcome, target.skill, {}, pressed);
+    }
+    if (model && digits.length > 1) return this.think(turn, pressed);
+    const keys = [...new Set([...offered.keys(), ...declared.keys()])].sort();
+    const menu = state.lastAgentText;
+    this.say(turn, keys.length ? phrase("keypad.options", { keys }) : phrase("keypad.no_options"));
+    // The menu stays what a key answers and what "repeat that" repeats, not the apology.
+    state.lastAgentText = menu;
   }
 
   /** Let the brain decide, run what it asks for (through guardrails), until it replies. */
@@ -504,8 +570,7 @@ export class ConversationRuntime {
         }
         live.receipt.add("tool_call", { ...base, status: "error", errorCode: outcome.code, error: outcome.message, durationMs });
         if (skill.errorHandling.onError === "transfer") {
-          this.say(turn, skill.errorHandling.message ?? phrase("skill.failed_transfer"));
-          await handOff(this.steps, turn, `${skill.name} failed`);
+          await handOff(this.steps, turn, `${skill.name} failed`, {}, skill.errorHandling.message ?? phrase("skill.failed_transfer"));
           return { status: "left" };
         }
         return { status: "error" };
@@ -546,6 +611,8 @@ export class ConversationRuntime {
   private keepVariable(live: Live, name: string, value: unknown, verifiedOnly: boolean) {
     const state = live.state;
     state.variables[name] = value;
+    // Now a skill's value, not a playbook question's answer: a playbook started again keeps it.
+    if (state.playbookAnswers?.includes(name)) state.playbookAnswers = state.playbookAnswers.filter((n) => n !== name);
     const marks = (state.verifiedOnlyVariables ??= {});
     if (!verifiedOnly) {
       delete marks[name];
@@ -580,7 +647,7 @@ export class ConversationRuntime {
   }
 
   /** A held skill call finished: hand the outcome back to the playbook, or let the brain speak about it. */
-  private async afterHeld(turn: Turn, fromPlaybook: boolean, outcome: SkillCallResult, skill?: CompiledSkill, args?: Record<string, unknown>) {
+  private async afterHeld(turn: Turn, fromPlaybook: boolean, outcome: SkillCallResult, skill?: CompiledSkill, args?: Record<string, unknown>, asked?: string) {
     const { live } = turn;
     if (fromPlaybook && live.state.playbook) {
       const runner = live.runners.get(live.state.playbook.playbookId);
@@ -589,7 +656,7 @@ export class ConversationRuntime {
     }
     if (skill && args && (outcome.status === "ok" || outcome.status === "error")) {
       turn.toolResults.push({ callId: `call_${live.state.toolCallCount}`, skill, args, result: outcome.status === "ok" ? outcome.data : { error: "the action failed or was not allowed" }, ok: outcome.status === "ok" });
-      if (outcome.status === "ok" || !turn.result.replies.length) await this.think(turn, turn.messages.findLast((m) => m.role === "user")?.content ?? "");
+      if (outcome.status === "ok" || !turn.result.replies.length) await this.think(turn, asked ?? turn.messages.findLast((m) => m.role === "user")?.content ?? "");
     }
   }
 
@@ -799,8 +866,7 @@ export class ConversationRuntime {
         return this.executeSkill(turn, skill, args, { confirmed: preConfirmed, fromPlaybook: true });
       },
       transfer: async (route: { destination: string | null; warm?: boolean; ruleLabel?: string }, message: string | undefined) => {
-        if (message) this.say(turn, message);
-        await handOff(this.steps, turn, `playbook ${runner.id}`, route);
+        await handOff(this.steps, turn, `playbook ${runner.id}`, route, message || undefined);
       },
       localNow: () => localNow(live.guardrails.hours().timezone ?? undefined, this.clock()),
       phoneRegion: () => this.phoneRegion(live),
@@ -876,7 +942,7 @@ export class ConversationRuntime {
     live.receipt.saved(unsaved.length);
     live.row.turnSeq++;
     live.stored = true;
-    turn.result.awaitingDtmf ??= this.awaitingDtmf(live.row.id) ?? null;
+    turn.result.awaitingDtmf ??= this.collectingDigits(live);
     if (ended) this.live.forget(live.row.id);
   }
 

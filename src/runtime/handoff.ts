@@ -2,7 +2,7 @@
 // emergency and after-hours numbers), the summary a person receives, and what the caller is told.
 import type { Live } from "./live-conversations.ts";
 import { terms } from "../platform/tokens.ts";
-import { phrase } from "./phrases/index.ts";
+import { phrase, type Speech } from "./phrases/index.ts";
 import { overlapScore } from "./text.ts";
 import type { TransferRoute, Turn, TurnSteps } from "./turn.ts";
 
@@ -11,9 +11,11 @@ const EMERGENCY = /\b(emergency|urgent|flood(ing)?|fire|gas leak|burst pipe|no h
 /**
  * Hand the caller to a person. The destination is the one given (a transfer skill's or a playbook step's), else the
  * handoff rule named by `ruleLabel`, else the rule whose label and `when` best match what was said, else the
- * agent's transferDestination. `warm` left out follows handoffConfig.warm.
+ * agent's transferDestination. `warm` left out follows handoffConfig.warm. `announcement` (a playbook step's message, a
+ * skill's error message) is said once a destination is found: on a call it is the one hold line, in place of the
+ * default "let me connect you" (two lines back to back kept the caller listening 5–6 s before the dial started).
  */
-export async function handOff(steps: TurnSteps, turn: Turn, reason: string, route: TransferRoute = {}) {
+export async function handOff(steps: TurnSteps, turn: Turn, reason: string, route: TransferRoute = {}, announcement?: Speech) {
   const { live } = turn;
   const agent = live.compiled.agent;
   const hours = live.guardrails.hours();
@@ -70,13 +72,13 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
   if (live.row.channel === "voice") {
     // The voice channel carries the transfer out and reports back: end(…, "transferred") once the caller is
     // connected, or a transfer_failed turn, so a failed transfer never strands the caller.
-    steps.say(turn, phrase("handoff.connecting"));
+    steps.say(turn, announcement ?? phrase("handoff.connecting"));
     live.state.transferredTo = target;
     turn.result.transfer = { destination: target, warm, summary, reason };
     turn.stop = true;
   } else {
     live.state.transferredTo = target;
-    steps.say(turn, phrase("handoff.referral", { destination: target }));
+    steps.say(turn, announcement ? [announcement, phrase("handoff.referral", { destination: target })].flat() : phrase("handoff.referral", { destination: target }));
   }
 }
 

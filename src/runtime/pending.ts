@@ -90,7 +90,9 @@ export async function answerPending(steps: TurnSteps, turn: Turn, text: string, 
       return steps.say(turn, phrase("digits.thanks"));
     }
     case "offer_transfer": {
-      const answer = extract("yes_no", text);
+      // Keys answer as on a confirm step: 1 yes, 2 no.
+      if (keyed && text !== "1" && text !== "2") return steps.say(turn, phrase("keypad.options", { keys: ["1", "2"] }));
+      const answer = extract("yes_no", keyed ? (text === "1" ? "yes" : "no") : text);
       state.pending = null;
       if (answer.ok && answer.value) return handOff(steps, turn, pending.reason);
       if (answer.ok) return steps.say(turn, phrase("anything_else.declined"));

@@ -60,6 +60,11 @@ export interface ConversationState {
    * from states stored before it existed.
    */
   verifiedOnlyVariables?: Record<string, string>;
+  /**
+   * Variables a playbook question was answered into (not `persist` steps): forgotten when a playbook asking them
+   * starts again. Absent from states stored before it existed (their playbooks keep earlier answers).
+   */
+  playbookAnswers?: string[];
   goalCompleted: boolean;
   transferredTo: string | null;
   idleReminders: number;
@@ -81,6 +86,7 @@ export function initialState(language: string, variables: Record<string, unknown
     historyInOrder: true,
     guardedValues: [],
     verifiedOnlyVariables: {},
+    playbookAnswers: [],
     goalCompleted: false,
     transferredTo: null,
     idleReminders: 0,

@@ -340,7 +340,8 @@ describe("transfers", () => {
     const c: CompiledConfig = compiled({ handoffConfig: handoff }, { playbooks: [escalation("supervisor")] });
     const t = await talk(runtime(h, c), h, c, "voice");
     const r = await t.send({ type: "text", text: "I want to report a complaint about a technician" });
-    expect(r.replies.map((m) => m.text)).toEqual(["I'll pass you to someone who can sort this out.", "Let me connect you with someone who can help. Please hold."]);
+    // The step's own line is the one hold line: no "let me connect you" after it.
+    expect(r.replies.map((m) => m.text)).toEqual(["I'll pass you to someone who can sort this out."]);
     expect(r.transfer).toMatchObject({ destination: "+14155550144", warm: true });
     expect(t.payloads("handoff")[0]).toMatchObject({ destination: "+14155550144", ruleLabel: "Supervisor" });
   });

@@ -37,7 +37,7 @@ export const WANTS_END = /\b(bye|goodbye|good bye|that's all|that is all|that's 
 export function endCallPhrasesEnabled(agent: Pick<AgentSettings, "callControl">): boolean {
   return agent.callControl.endCallPhrasesEnabled !== false;
 }
-export const WANTS_REPEAT = /\b(repeat that|say that again|pardon|come again|what did you say|repeat)\b/i;
+export const WANTS_REPEAT = /\b(repeat that|say that again|pardon|come again|what did you say|repeat|hear (?:\w+ ){0,2}again)\b/i;
 const ASKS_HOURS = /\b(hours|open|opening|close|closing|closed)\b/i;
 
 interface Indexed<T> {

@@ -54,6 +54,9 @@ export const CollectData = Type.Object(
       ),
     ),
     required: Type.Optional(Type.Boolean({ default: true, description: "false lets the caller skip the question" })),
+    persist: Type.Optional(
+      Type.Boolean({ default: false, description: "Keep the answer for later runs: a playbook started again (this one or another asking the same variable) skips the question. Off: every run asks again" }),
+    ),
   },
   { description: "Gathers one input into `variable`. One exit." },
 );

@@ -42,6 +42,7 @@ interface CollectData {
   maxRetries?: number;
   dtmf?: { enabled?: boolean; expectedDigits?: number; submitKey?: string };
   required?: boolean;
+  persist?: boolean;
 }
 
 interface Condition {
@@ -85,6 +86,7 @@ export class PlaybookRunner {
   async start(state: ConversationState, host: PlaybookHost, utterance: string | null): Promise<void> {
     const start = this.playbook.graph.nodes.find((n) => n.type === "start");
     if (!start) return;
+    this.forgetAnswers(state);
     if (utterance) this.prefill(state, utterance, host.localNow());
     state.playbook = { playbookId: this.playbook.id, nodeId: start.id, awaiting: null, retries: 0, confirmed: false };
     await this.run(state, host, this.next(start.id));
@@ -115,7 +117,7 @@ export class PlaybookRunner {
         host.say(data.retryPrompt ? fillTemplate(data.retryPrompt, state.variables) : [phrase("retry.didnt_catch"), fillTemplate(data.prompt, state.variables)]);
         return;
       }
-      state.variables[data.variable] = value;
+      answered(state, data, value);
       pos.retries = 0;
       return this.run(state, host, this.next(node.id));
     }
@@ -211,7 +213,7 @@ export class PlaybookRunner {
               ...(typeof d.warm === "boolean" ? { warm: d.warm } : {}),
               ...(typeof d.ruleLabel === "string" ? { ruleLabel: d.ruleLabel } : {}),
             },
-            d.message as string | undefined,
+            typeof d.message === "string" ? fillTemplate(d.message, state.variables) : undefined,
           );
           return;
         case "end":
@@ -278,7 +280,25 @@ export class PlaybookRunner {
       if (["text", "name", "yes_no", "digits", "number", "integer", "choice"].includes(type)) continue;
       if (state.variables[data.variable] !== undefined) continue;
       const got = extract(type, utterance, { localNow: now, options: data.options });
-      if (got.ok && valid(got.value, data.validation, this.skipped)) state.variables[data.variable] = got.value;
+      if (got.ok && valid(got.value, data.validation, this.skipped)) answered(state, data, got.value);
+    }
+  }
+
+  /**
+   * A run starts fresh: answers earlier runs gave this playbook's questions are forgotten, so each is asked again
+   * (a menu entered twice asks again, never repeating the last choice). Kept: answers to `persist` steps, and
+   * values no playbook question gave (the caller's number, what verification or a skill established).
+   */
+  private forgetAnswers(state: ConversationState) {
+    const answers = state.playbookAnswers;
+    if (!answers?.length) return;
+    for (const node of this.playbook.graph.nodes) {
+      if (node.type !== "collect") continue;
+      const variable = (node.data as unknown as CollectData).variable;
+      const i = answers.indexOf(variable);
+      if (i < 0) continue;
+      answers.splice(i, 1);
+      delete state.variables[variable];
     }
   }
 
@@ -289,6 +309,15 @@ export class PlaybookRunner {
     const data = this.nodes.get(pos.nodeId)?.data as unknown as CollectData | undefined;
     return data?.dtmf?.enabled ? data.dtmf : null;
   }
+}
+
+/** Keep a question's answer, noting whether a later run asks it again (every answer but a `persist` step's). */
+function answered(state: ConversationState, data: CollectData, value: string | number | boolean) {
+  state.variables[data.variable] = value;
+  const answers = (state.playbookAnswers ??= []);
+  const i = answers.indexOf(data.variable);
+  if (data.persist && i >= 0) answers.splice(i, 1);
+  else if (!data.persist && i < 0) answers.push(data.variable);
 }
 
 function valid(value: string | number | boolean, v: CollectData["validation"], onSkipped: (pattern: string, reason: string) => void): boolean {
