@@ -32,6 +32,7 @@ export interface AgentSettings {
     escalationThreshold?: number;
     contextSummaryUrl?: string | null;
     transferRules?: { label: string; when: string; destination: string }[];
+    holdMessage?: string | null;
   };
   callControl: {
     maxCallSeconds?: number;

@@ -513,8 +513,8 @@ export class ConversationRuntime {
         return { status: "error", told: true };
       case "escalate":
         live.receipt.add("tool_call", { ...base, status: "escalated", durationMs: 0 });
-        this.say(turn, auth.say);
-        await handOff(this.steps, turn, `escalation: ${skill.name}`);
+        // Its line is the transfer's one hold line, said once a destination is found.
+        await handOff(this.steps, turn, `escalation: ${skill.name}`, {}, auth.say);
         return { status: "left" };
       case "confirm":
         state.pending = { kind: "confirm_skill", skillId: skill.id, args, fromPlaybook: opts.fromPlaybook };

@@ -72,7 +72,7 @@ export async function handOff(steps: TurnSteps, turn: Turn, reason: string, rout
   if (live.row.channel === "voice") {
     // The voice channel carries the transfer out and reports back: end(…, "transferred") once the caller is
     // connected, or a transfer_failed turn, so a failed transfer never strands the caller.
-    steps.say(turn, announcement ?? phrase("handoff.connecting"));
+    steps.say(turn, announcement ?? agent.handoffConfig.holdMessage ?? phrase("handoff.connecting"));
     live.state.transferredTo = target;
     turn.result.transfer = { destination: target, warm, summary, reason };
     turn.stop = true;

@@ -148,12 +148,14 @@ describe("one hold line per transfer", () => {
       { id: "t", type: "transfer", data: { destination: SALES, ...data } },
     ]);
 
-  it("says the step's message alone, else the default line alone", async () => {
-    for (const [data, line] of [
-      [{ message: "Connecting you to our complaints team, {caller_name}." }, "Connecting you to our complaints team, Ada."],
-      [{}, "Let me connect you with someone who can help. Please hold."],
+  it("says the step's message alone, else the agent's hold message, else the default line", async () => {
+    const holdMessage = "Hold on, I'm putting you through.";
+    for (const [data, hold, line] of [
+      [{ message: "Connecting you to our complaints team, {caller_name}." }, holdMessage, "Connecting you to our complaints team, Ada."],
+      [{}, holdMessage, holdMessage],
+      [{}, null, "Let me connect you with someone who can help. Please hold."],
     ] as const) {
-      const c = compiled({}, { playbooks: [step(data)] });
+      const c = compiled({ handoffConfig: { holdMessage: hold } }, { playbooks: [step(data)] });
       const rt = runtime(h, c);
       const opened = await rt.start({ organizationId: h.organizationId, agentId: h.agentId, agentVersionId: null, draftMode: true, compiled: c, channel: "voice", source: "test", callerNumber: "+14155550199", callerName: "Ada" });
       const r = await rt.turn(h.organizationId, opened.conversationId, { type: "text", text: "I want to report a complaint about a technician" });

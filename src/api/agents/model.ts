@@ -45,6 +45,9 @@ export const HandoffConfig = t.Object({
   escalationThreshold: t.Optional(t.Number({ minimum: 0 })),
   contextSummaryUrl: t.Optional(Nullable(t.String({ format: "uri", maxLength: 2000 }))),
   transferRules: t.Optional(t.Array(TransferRule, { maxItems: 100 })),
+  holdMessage: t.Optional(
+    Nullable(Text(500, "What a phone call hears before a transfer is dialled, unless a playbook step says its own line (default: \"Let me connect you with someone who can help. Please hold.\" in the conversation's language)")),
+  ),
 });
 
 export const CallControl = t.Object(
