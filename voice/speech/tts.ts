@@ -414,10 +414,11 @@ export class VoiceRouter implements TextToSpeech {
 
   /**
    * The voice used when an agent names none for `language`: the speech server's, else a Piper voice,
-   * else espeak-ng's preferred one; a voice for the exact locale beats one for the language.
+   * else espeak-ng's preferred one; a voice for the exact locale beats one for the language, and a bare language
+   * is read in its usual region (`en` → US English, as the stand-in voice is).
    */
   defaultVoice(language = "en"): VoiceInfo | null {
-    return bestVoice(this.voices(), language);
+    return bestVoice(this.voices(), withDefaultRegion(language));
   }
 
   async synthesize(text: string, opts: SynthesisOptions = {}): Promise<RoutedSpeech> {

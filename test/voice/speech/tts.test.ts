@@ -147,6 +147,9 @@ describe("the voice router", () => {
     const espeak = new EspeakTextToSpeech(espeakVoices, ["en", "fr"]);
     expect(new VoiceRouter({ espeak }).defaultVoice("fr")?.id).toBe("espeak:fr-fr");
     expect(new VoiceRouter({ espeak }).defaultVoice("en-US")?.id).toBe("espeak:en-us");
+    // A bare `en` is US English (espeak-ng itself prefers British); `en-GB` asks for British.
+    expect(new VoiceRouter({ espeak }).defaultVoice("en")?.id).toBe("espeak:en-us");
+    expect(new VoiceRouter({ espeak }).defaultVoice("en-GB")?.id).toMatch(/^espeak:en-gb/);
     expect(new VoiceRouter({ espeak }).defaultVoice("ja")).toBeNull();
     const server = new OpenAiTextToSpeech({ baseUrl: standIn.baseUrl, apiKey: null }, ["en", "fr"]);
     await server.discover();
