@@ -730,6 +730,7 @@ class CallerLine {
   private readonly sentWaiters = new Map<number, (() => void)[]>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sayUntil = 0;
+  private echoAnchor: { ssrc: number; timestamp: number; delayMs: number; at: number } | null = null;
   private sequence = Math.floor(Math.random() * 0xffff);
   private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
   private talking = false;
@@ -753,7 +754,11 @@ class CallerLine {
     return new Promise((resolve) => this.sentWaiters.set(last, [...(this.sentWaiters.get(last) ?? []), resolve]));
   }
 
-  /** A packet the bridge sent, heard back `delayMs` later: decoded (PT 0 µ-law or PT 11 slin), resampled, scaled. */
+  /**
+   * A packet the bridge sent, heard back `delayMs` later: decoded (PT 0 µ-law or PT 11 slin), resampled, scaled.
+   * Placed by its RTP timestamp, as a far end plays packets out, so that jitter in their arrival does not tear
+   * the audio.
+   */
   echo(packet: Uint8Array, delayMs: number, gain: number): void {
     const pt = packet[1]! & 0x7f;
     const payload = packet.subarray(12 + (packet[0]! & 0x0f) * 4);
@@ -772,8 +777,15 @@ class CallerLine {
       const b = pcm[Math.min(pcm.length - 1, Math.floor(x) + 1)]!;
       out[i] = Math.round(a + (b - a) * (x - Math.floor(x)));
     }
-    const at = Math.floor(((performance.now() - this.start + delayMs) * this.rate) / 1000);
-    this.add(at, out, gain);
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const timestamp = view.getUint32(4);
+    const ssrc = view.getUint32(8);
+    const anchor = this.echoAnchor;
+    if (!anchor || anchor.ssrc !== ssrc || anchor.delayMs !== delayMs) {
+      this.echoAnchor = { ssrc, timestamp, delayMs, at: Math.floor(((performance.now() - this.start + delayMs) * this.rate) / 1000) };
+    }
+    const a = this.echoAnchor!;
+    this.add(a.at + ((timestamp - a.timestamp) | 0) * factor, out, gain);
   }
 
   stop(): void {

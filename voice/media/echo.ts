@@ -77,7 +77,8 @@ export class EchoGate {
    * filled with silence so that lags stay lags in time.
    */
   sentFrame(pcm: Int16Array, nowMs: number): void {
-    this.advance(nowMs - 20);
+    // The next frame was due 20 ms after the last; a timer a few ms late is not a gap.
+    this.advance(nowMs, 1);
     let energy = 0;
     for (let i = 0; i < pcm.length; i++) {
       const s = pcm[i]!;
@@ -93,7 +94,9 @@ export class EchoGate {
    * are expected in order; a frame that is not compared still joins the window the next one is compared with.
    */
   isEcho(samples: Int16Array, rate: number, nowMs: number): boolean {
-    this.advance(nowMs);
+    // Inbound frames come between the sent ones, whenever the network delivers them: only a line quiet for two
+    // frames counts as the agent having stopped.
+    this.advance(nowMs, 2);
     const step = rate / RATE;
     const n = Math.floor(samples.length / step);
     const heard = this.heard;
@@ -112,7 +115,10 @@ export class EchoGate {
     // Nothing the agent said could be coming back now.
     if (this.sentAt - this.lastVoiceAt > this.maxLag + WINDOW) return false;
     this.stats.compared++;
-    let score = this.lockedLag >= 0 ? this.refine(this.lockedLag) : 0;
+    // The loop's delay holds still, but where a heard frame falls against the sent ones moves by a frame with timing.
+    const locked = this.lockedLag;
+    let score = 0;
+    if (locked >= 0) for (const lag of [locked, locked + FRAME, locked - FRAME]) if (score < this.threshold && lag >= 0) score = this.refine(lag);
     if (score < this.threshold) score = this.search();
     const echo = score >= this.threshold;
     if (echo) {
@@ -122,16 +128,20 @@ export class EchoGate {
     return echo;
   }
 
-  /** Fills silence up to `nowMs` (at most the whole history), so the newest sent sample stands for "now". */
-  private advance(nowMs: number): void {
+  /**
+   * Fills the frames the agent did not send (it was silent) up to `nowMs`, less `slack` frames, so that the newest
+   * sent sample stands for "now"; at most the whole history.
+   */
+  private advance(nowMs: number, slack: number): void {
     if (this.clockMs === null) {
       this.clockMs = nowMs;
       return;
     }
-    const missing = Math.min(Math.floor(((nowMs - this.clockMs) * RATE) / 1000 / FRAME) * FRAME, this.size);
-    if (missing <= 0) return;
+    const frames = Math.round((nowMs - this.clockMs) / 20) - slack;
+    if (frames <= 0) return;
+    const missing = Math.min(frames * FRAME, this.size);
     for (let i = 0; i < missing; i++) this.push(0);
-    this.clockMs += (missing * 1000) / RATE;
+    this.clockMs += frames * 20;
   }
 
   private push(sample: number): void {
