@@ -65,9 +65,6 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
   const clock = deps.clock ?? systemClock;
   let opened: { endpoint: RtpEndpoint; port: number } | null = null;
   try {
-    const setting = deps.mediaFormat ?? "auto";
-    // Asked while the agent's version is looked up: the answer decides the codec before the port is opened.
-    const native = setting === "auto" && deps.nativeFormats ? deps.nativeFormats(call.channelId) : Promise.resolve(null);
     let served: { compiled: CompiledConfig; versionId: string };
     try {
       served = await deps.compiledFor(call.organizationId, call.agentId);
@@ -78,7 +75,9 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
     }
     const { compiled, versionId } = served;
     const metrics = deps.telemetry?.metrics;
-    const nativeFormats = await native;
+    // Asked only of a call the agent takes (one ARI request on the LAN): the answer decides the codec of the port.
+    const setting = deps.mediaFormat ?? "auto";
+    const nativeFormats = setting === "auto" && deps.nativeFormats ? await deps.nativeFormats(call.channelId) : null;
     const format = chooseMediaFormat(setting, nativeFormats);
     opened = await openEndpoint(deps.ports, format, log, clock, metrics && ((ms) => metrics.rtpLateness.observe(ms / 1000)));
     if (!opened) return await refuse(call, log, "no_rtp_port", "no free RTP port for a call; raise RTP_PORT_MAX", "error");
