@@ -163,7 +163,7 @@ function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock, lo
   const echo = new EchoGate();
   const silence = new Int16Array((endpoint.codec.sampleRate * 40) / 1000);
   let echoLogged = false;
-  endpoint.on("sent", (pcm) => echo.sentFrame(pcm, clock.now()));
+  endpoint.on("sent", (pcm, tick) => echo.sentFrame(pcm, tick, clock.now()));
   const last = new Map<string, number>();
   const fresh = (digit: string) => {
     const now = clock.now();

@@ -45,7 +45,7 @@ export class EchoGate {
   private readonly maxLag: number;
   /**
    * What was sent, at 8 kHz, as a ring written twice (at i and i + size) so that every window is contiguous;
-   * `sentAt` counts samples written. Time runs on in silence too: see `advance`.
+   * `sentAt` counts samples written. Time runs on in silence too: see `sentFrame`.
    */
   private readonly sent: Float32Array;
   private readonly size: number;
@@ -57,7 +57,9 @@ export class EchoGate {
   private readonly heardCoarse = new Float32Array(COARSE_WINDOW);
   /** When the agent last sent a frame that was not silence, in samples of `sentAt`. */
   private lastVoiceAt = -Infinity;
-  private clockMs: number | null = null;
+  /** The outbound slot last accounted for (sent, or found silent), and when. */
+  private tick: number | null = null;
+  private tickAt = 0;
   private lockedLag = -1;
   private readonly best = new Float64Array(CANDIDATES);
   private readonly bestLag = new Int32Array(CANDIDATES);
@@ -73,12 +75,14 @@ export class EchoGate {
   }
 
   /**
-   * A frame the agent sent, at 8 kHz, at `nowMs`. Frames come only while the agent talks: the time between is
-   * filled with silence so that lags stay lags in time.
+   * A frame the agent sent, at 8 kHz: the `tick`-th 20 ms slot of its outbound clock, at `nowMs`. Frames come only
+   * while the agent talks: the slots between are filled with silence, so that lags stay lags in time. Slots, not
+   * times: a late timer sends several frames at once, which is no gap.
    */
-  sentFrame(pcm: Int16Array, nowMs: number): void {
-    // The next frame was due 20 ms after the last; a timer a few ms late is not a gap.
-    this.advance(nowMs, 1);
+  sentFrame(pcm: Int16Array, tick: number, nowMs: number): void {
+    if (this.tick !== null && tick - this.tick > 1) this.silence(tick - this.tick - 1);
+    this.tick = tick;
+    this.tickAt = nowMs;
     let energy = 0;
     for (let i = 0; i < pcm.length; i++) {
       const s = pcm[i]!;
@@ -86,7 +90,6 @@ export class EchoGate {
       this.push(s);
     }
     if (Math.sqrt(energy / pcm.length) >= QUIET_RMS) this.lastVoiceAt = this.sentAt;
-    this.clockMs = nowMs;
   }
 
   /**
@@ -94,9 +97,16 @@ export class EchoGate {
    * are expected in order; a frame that is not compared still joins the window the next one is compared with.
    */
   isEcho(samples: Int16Array, rate: number, nowMs: number): boolean {
-    // Inbound frames come between the sent ones, whenever the network delivers them: only a line quiet for two
-    // frames counts as the agent having stopped.
-    this.advance(nowMs, 2);
+    // Inbound frames come between the sent ones, whenever the network delivers them: only an outbound clock quiet
+    // for two slots more than due counts as the agent having stopped, and the slots since then are silence.
+    if (this.tick !== null) {
+      const quiet = Math.floor((nowMs - this.tickAt) / 20) - 2;
+      if (quiet > 0) {
+        this.silence(quiet);
+        this.tick += quiet;
+        this.tickAt += quiet * 20;
+      }
+    }
     const step = rate / RATE;
     const n = Math.floor(samples.length / step);
     const heard = this.heard;
@@ -128,20 +138,10 @@ export class EchoGate {
     return echo;
   }
 
-  /**
-   * Fills the frames the agent did not send (it was silent) up to `nowMs`, less `slack` frames, so that the newest
-   * sent sample stands for "now"; at most the whole history.
-   */
-  private advance(nowMs: number, slack: number): void {
-    if (this.clockMs === null) {
-      this.clockMs = nowMs;
-      return;
-    }
-    const frames = Math.round((nowMs - this.clockMs) / 20) - slack;
-    if (frames <= 0) return;
+  /** `frames` slots the agent sent nothing in (at most the whole history). */
+  private silence(frames: number): void {
     const missing = Math.min(frames * FRAME, this.size);
     for (let i = 0; i < missing; i++) this.push(0);
-    this.clockMs += frames * 20;
   }
 
   private push(sample: number): void {

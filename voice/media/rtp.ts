@@ -132,8 +132,11 @@ export interface RtpEndpointEvents {
   dtmf: (digit: DtmfDigit) => void;
   /** The remote address was learned from the first inbound packet. */
   remote: (remote: RtpAddress) => void;
-  /** A frame of outbound audio (at the send codec's rate) as it leaves; reused, so read it inside the listener. */
-  sent: (pcm: Int16Array) => void;
+  /**
+   * A frame of outbound audio (at the send codec's rate) as it leaves, in the `tick`-th 20 ms slot of the endpoint's
+   * clock (slots without audio count too); reused, so read it inside the listener.
+   */
+  sent: (pcm: Int16Array, tick: number) => void;
 }
 
 export interface RtpEndpointStats {
@@ -341,7 +344,7 @@ export class RtpEndpoint {
     try {
       this.socket.send(packet, this.peer.port, this.peer.address);
       this.stats.packetsSent++;
-      for (const l of this.listeners.sent) l(pcm);
+      for (const l of this.listeners.sent) l(pcm, tick);
     } catch {
       // A refused send (the far end hung up) must not stop the clock; the call session decides what ends a call.
       this.stats.socketErrors++;

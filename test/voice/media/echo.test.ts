@@ -16,7 +16,7 @@ function converse(agent: Int16Array, caller: Int16Array, o: { delayMs: number; g
   const tally = { echo: 0, echoGated: 0, caller: 0, callerGated: 0 };
   for (let f = 0; f * 160 < agent.length + delay; f++) {
     const out = agent.subarray(f * 160, f * 160 + 160);
-    if (out.length === 160) gate.sentFrame(out, f * 20);
+    if (out.length === 160) gate.sentFrame(out, f, f * 20);
     const heard = new Int16Array(160);
     let echoEnergy = 0;
     let callerEnergy = 0;
@@ -71,7 +71,7 @@ describe.skipIf(!hasEspeak)("EchoGate", () => {
     let gated = 0;
     for (let f = 0; f * 160 < agent.length; f++) {
       const out = agent.subarray(f * 160, f * 160 + 160);
-      if (out.length === 160) gate.sentFrame(out, f * 20);
+      if (out.length === 160) gate.sentFrame(out, f, f * 20);
       if (f < 5) continue;
       // 100 ms later, upsampled by repeating samples as a crude translator would.
       const back = agent.subarray((f - 5) * 160, (f - 4) * 160);
