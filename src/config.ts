@@ -56,8 +56,12 @@ export interface Config {
    * without renewing its lease before a standby takes the application over (docs/operator-guide.md).
    */
   ari: { url: string; username: string; password: string; app: string; leaseSeconds: number } | null;
-  /** Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to use. */
-  rtp: { host: string; portMin: number; portMax: number };
+  /**
+   * Where Asterisk sends call audio (ExternalMedia): this server's address as Asterisk sees it, and the UDP ports to
+   * use. `mediaFormat` (VOICE_MEDIA_FORMAT): `auto` opens slin16 (16 kHz) when the caller's leg is wideband (G.722,
+   * Opus) and µ-law otherwise; `ulaw` or `slin16` always that one (docs/voice-ari.md, "Media format").
+   */
+  rtp: { host: string; portMin: number; portMax: number; mediaFormat: "auto" | "ulaw" | "slin16" };
   /** OpenAI-compatible speech server (/audio/transcriptions, /audio/speech); null = local models. `timeoutMs` bounds each request. */
   speech: { baseUrl: string; apiKey: string | null; timeoutMs: number } | null;
   /** DIDs the SIP trunk routes, offered as this installation's number inventory. */
@@ -230,6 +234,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const rtpPortMin = integer("RTP_PORT_MIN", 40000, 1024, 65535);
   const rtpPortMax = integer("RTP_PORT_MAX", 40999, 1024, 65535);
   if (rtpPortMin > rtpPortMax) problems.push("RTP_PORT_MIN must not exceed RTP_PORT_MAX");
+  const mediaFormatText = text("VOICE_MEDIA_FORMAT") ?? "auto";
+  const mediaFormat = mediaFormatText === "ulaw" || mediaFormatText === "slin16" ? mediaFormatText : "auto";
+  if (mediaFormat !== mediaFormatText) problems.push(`VOICE_MEDIA_FORMAT must be auto, ulaw or slin16 (got "${mediaFormatText}")`);
 
   const speechUrl = url("SPEECH_BASE_URL", ["http:", "https:"]);
   const speechTimeoutMs = integer("SPEECH_TIMEOUT_MS", 10_000, 100, 600_000);
@@ -303,7 +310,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddings,
     knowledgeSearchTimeoutMs,
     ari,
-    rtp: { host: rtpHost, portMin: rtpPortMin, portMax: rtpPortMax },
+    rtp: { host: rtpHost, portMin: rtpPortMin, portMax: rtpPortMax, mediaFormat },
     speech,
     trunkNumbers,
     talkTokensForKeys,

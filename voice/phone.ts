@@ -4,10 +4,10 @@ import type { Logger } from "../src/platform/log.ts";
 import type { Telemetry } from "../src/platform/telemetry/index.ts";
 import type { ConversationRuntime } from "../src/runtime/conversation.ts";
 import type { CompiledConfig } from "../src/runtime/compiled.ts";
-import { CallEndedError, type InboundCall } from "./ari/index.ts";
+import { CallEndedError, type AriClient, type InboundCall } from "./ari/index.ts";
 import { CallSession, type CallSpeech, type CallTransport } from "./call/index.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { RtpEndpoint, type DtmfDigit } from "./media/index.ts";
+import { chooseMediaFormat, EchoGate, parseFormatNames, RtpEndpoint, type DtmfDigit, type MediaFormatSetting } from "./media/index.ts";
 
 /** A digit seen on two paths (ARI's ChannelDtmfReceived and RTP telephone-events or tones) within this window is one press. */
 const SAME_PRESS_MS = 80;
@@ -42,6 +42,22 @@ export interface PhoneCallDeps {
   /** The call's timers and time readings (the system's unless a test drives time itself). */
   clock?: Clock;
   telemetry?: Telemetry;
+  /** VOICE_MEDIA_FORMAT; `auto` (the default) asks `nativeFormats` whether the caller's leg is wideband. */
+  mediaFormat?: MediaFormatSetting;
+  /** The codecs the caller's own leg carries (`nativeFormatsOf`); without it, `auto` means µ-law. */
+  nativeFormats?(channelId: string): Promise<string[] | null>;
+}
+
+/** The codecs a channel's leg carries, by Asterisk's `CHANNEL(audionativeformat)`; null when Asterisk would not say. */
+export function nativeFormatsOf(client: Pick<AriClient, "channels">, log: Logger): (channelId: string) => Promise<string[] | null> {
+  return async (channelId) => {
+    try {
+      return parseFormatNames((await client.channels.getVariable(channelId, "CHANNEL(audionativeformat)")).value);
+    } catch (error) {
+      log.warn("could not read the caller's codecs from Asterisk; using µ-law for the call", { channelId, error });
+      return null;
+    }
+  };
 }
 
 export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): Promise<void> {
@@ -59,13 +75,18 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
     }
     const { compiled, versionId } = served;
     const metrics = deps.telemetry?.metrics;
-    opened = await openEndpoint(deps.ports, log, clock, metrics && ((ms) => metrics.rtpLateness.observe(ms / 1000)));
+    // Asked only of a call the agent takes (one ARI request on the LAN): the answer decides the codec of the port.
+    const setting = deps.mediaFormat ?? "auto";
+    const nativeFormats = setting === "auto" && deps.nativeFormats ? await deps.nativeFormats(call.channelId) : null;
+    const format = chooseMediaFormat(setting, nativeFormats);
+    opened = await openEndpoint(deps.ports, format, log, clock, metrics && ((ms) => metrics.rtpLateness.observe(ms / 1000)));
     if (!opened) return await refuse(call, log, "no_rtp_port", "no free RTP port for a call; raise RTP_PORT_MAX", "error");
     const { endpoint, port } = opened;
-    const media = await call.openMedia({ format: "ulaw", localPort: port });
+    const media = await call.openMedia({ format, localPort: port });
     endpoint.setRemote({ address: media.remoteAddress, port: media.remotePort });
+    log.debug("call media opened", { channelId: call.channelId, format, callerFormats: nativeFormats });
 
-    const transport = rtpTransport(endpoint, call, clock);
+    const transport = rtpTransport(endpoint, call, clock, log);
     const session = new CallSession({
       runtime: deps.runtime,
       speech: deps.speech,
@@ -115,14 +136,16 @@ function refusalOf(error: unknown): string | null {
 
 /**
  * An RTP endpoint on a port of the pool. A port something else holds (EADDRINUSE: another program took it) goes to
- * the back of the pool and the next one is tried.
+ * the back of the pool and the next one is tried. A slin16 call answers in slin at 8 kHz (payload type 11): an
+ * externalMedia channel drops the dynamic 118 sent to it (docs/voice-ari.md).
  */
-async function openEndpoint(ports: PortPool, log: Logger, clock: Clock, onSendLateness?: (ms: number) => void): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
+async function openEndpoint(ports: PortPool, format: "ulaw" | "slin16", log: Logger, clock: Clock, onSendLateness?: (ms: number) => void): Promise<{ endpoint: RtpEndpoint; port: number } | null> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const port = ports.take();
     if (port === null) return null;
     try {
-      return { endpoint: await RtpEndpoint.open({ format: "ulaw", port, inbandDtmf: true, clock, onSendLateness }), port };
+      const sendFormat = format === "slin16" ? "slin" : format;
+      return { endpoint: await RtpEndpoint.open({ format, sendFormat, port, inbandDtmf: true, clock, onSendLateness }), port };
     } catch (error) {
       ports.give(port);
       if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
@@ -132,7 +155,15 @@ async function openEndpoint(ports: PortPool, log: Logger, clock: Clock, onSendLa
   return null;
 }
 
-function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock): CallTransport {
+/**
+ * The call's audio as the call session sees it. Inbound frames that are the agent's own audio coming back (a far
+ * end looping it, EchoGate) reach the session as silence: they neither barge in nor reach the recognizer.
+ */
+function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock, log: Logger): CallTransport {
+  const echo = new EchoGate();
+  const silence = new Int16Array((endpoint.codec.sampleRate * 40) / 1000);
+  let echoLogged = false;
+  endpoint.on("sent", (pcm, tick) => echo.sentFrame(pcm, tick, clock.now()));
   const last = new Map<string, number>();
   const fresh = (digit: string) => {
     const now = clock.now();
@@ -142,8 +173,16 @@ function rtpTransport(endpoint: RtpEndpoint, call: InboundCall, clock: Clock): C
   };
   return {
     inputRate: endpoint.codec.sampleRate,
-    outputRate: endpoint.codec.sampleRate,
-    onAudio: (listener) => void endpoint.on("audio", (frame) => listener(frame.samples)),
+    outputRate: endpoint.sendCodec.sampleRate,
+    onAudio: (listener) =>
+      void endpoint.on("audio", (frame) => {
+        if (!echo.isEcho(frame.samples, frame.sampleRate, clock.now())) return listener(frame.samples);
+        if (!echoLogged) {
+          echoLogged = true;
+          log.warn("the far end sends the agent's own audio back (an echo loop in an SBC or PBX); ignoring it", { channelId: call.channelId, delayMs: echo.stats.delayMs });
+        }
+        listener(frame.samples.length <= silence.length ? silence.subarray(0, frame.samples.length) : new Int16Array(frame.samples.length));
+      }),
     onDtmf: (listener) => {
       endpoint.on("dtmf", (d: DtmfDigit) => fresh(d.digit) && listener(d.digit));
       call.onDtmf((digit) => fresh(digit) && listener(digit));

@@ -15,7 +15,7 @@ import { startVoiceBridge, type RouteCall, type VoiceBridge } from "./ari/index.
 import type { CallSpeech } from "./call/index.ts";
 import { VoiceLease } from "./lease.ts";
 import { endCallsOfOtherReplicas } from "./orphaned-calls.ts";
-import { handlePhoneCall, PortPool } from "./phone.ts";
+import { handlePhoneCall, nativeFormatsOf, PortPool } from "./phone.ts";
 
 const STOP_WAIT_MS = 5000;
 /** How often a standby tries to take the application over. */
@@ -100,7 +100,7 @@ export function startVoiceService(deps: VoiceServiceDeps): { stop(): Promise<voi
       route: deps.route,
       settings: { phoneRegion: config.defaultPhoneRegion },
       onCall: (call) => {
-        const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, replicaId, log, telemetry: deps.telemetry });
+        const handled = handlePhoneCall(call, { runtime: deps.runtime, speech: deps.speech, ports, compiledFor: deps.compiledFor, stopping: stopping.signal, replicaId, log, telemetry: deps.telemetry, mediaFormat: config.rtp.mediaFormat, nativeFormats: nativeFormatsOf(bridge.client, log) });
         calls.add(handled);
         return handled.finally(() => calls.delete(handled));
       },

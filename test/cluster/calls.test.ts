@@ -57,7 +57,7 @@ async function startB(): Promise<RunningServer> {
       port: 0,
       replicaId: env.REPLICA_ID!,
       ari: { url: standIn.url, username: standIn.username, password: standIn.password, app: standIn.app, leaseSeconds: LEASE_SECONDS },
-      rtp: { host: "127.0.0.1", portMin: Number(env.RTP_PORT_MIN), portMax: Number(env.RTP_PORT_MAX) },
+      rtp: { host: "127.0.0.1", portMin: Number(env.RTP_PORT_MIN), portMax: Number(env.RTP_PORT_MAX), mediaFormat: "auto" },
     },
     createLogger((process.env.TEST_LOG_LEVEL as "error") ?? "error"),
   );

@@ -10,6 +10,11 @@
 //   (cause 0 for a refused Local channel, whose Dial event alone says BUSY);
 // - a query `media` is split at commas into several media (a JSON body `media` is kept whole, or is an array);
 //   several media are one playback, PlaybackFinished after the last;
+// - the media channel's RTP is what real Asterisk sends: ulaw as payload type 0 (160 bytes, timestamp step 160),
+//   slin16 as payload type 118 (640 bytes of big-endian 16-bit samples, step 320), every 20 ms while there is
+//   audio and nothing in between, one SSRC; `say` sends the caller's audio so, and `loopBack` makes the far end
+//   send the agent's own audio back (a misconfigured SBC or PBX), delayed and attenuated, mixed with the caller;
+// - GET .../variable answers CHANNEL(audionativeformat) as Asterisk writes it ("(g722)"), from the trunk leg's codec;
 // - hangups emit ChannelHangupRequest, ChannelLeftBridge, StasisEnd and ChannelDestroyed; noise (ChannelVarset,
 //   Dial) is mixed in as Asterisk does;
 // - channels and bridges outlive the events WebSocket of their application: when it closes they stay (in Stasis,
@@ -47,6 +52,17 @@ export interface StandInMedia {
   nextPacket(timeoutMs?: number): Promise<Uint8Array>;
   /** Sends a packet to externalHost, as Asterisk sends the caller's audio. */
   send(packet: Uint8Array): void;
+  /**
+   * The caller's audio (16-bit samples at the channel's rate: 8 kHz for ulaw, 16 kHz for slin16) as Asterisk sends
+   * it, 20 ms a packet in real time, mixed with any looped-back audio; resolves once the last packet is sent.
+   */
+  say(samples: Int16Array): Promise<void>;
+  /**
+   * From now on the far end sends back what the bridge sends it, `delayMs` later, scaled by `gain`, re-encoded in the
+   * channel's format (µ-law twice over on a ulaw call); null stops it. `looped` counts the packets sent back.
+   */
+  loopBack(options: { delayMs: number; gain: number } | null): void;
+  readonly looped: number;
 }
 
 export interface AriStandIn {
@@ -76,7 +92,8 @@ export interface AriStandIn {
   /** Events WebSockets accepted so far, with their query. */
   connections: { app: string; subscribeAll: string | null }[];
   /** A call from the trunk reaching Stasis(app,<args>) — args default to [exten], as extensions.conf passes them. */
-  placeInboundCall(call: { exten: string; callerNumber?: string; callerName?: string; args?: string[] }): string;
+  /** `nativeFormat`: the codec the caller's trunk leg negotiated (ulaw unless given, e.g. g722 or opus). */
+  placeInboundCall(call: { exten: string; callerNumber?: string; callerName?: string; args?: string[]; nativeFormat?: string }): string;
   /** The far end of a channel hangs up. */
   hangUp(channelId: string, cause?: number): void;
   pressDigit(channelId: string, digit: string, durationMs?: number): void;
@@ -132,7 +149,10 @@ interface SimChannel {
   inStasis: boolean;
   bridgeId: string | null;
   timers: Set<ReturnType<typeof setTimeout>>;
-  media?: StandInMedia & { socket: udp.Socket<"uint8array"> };
+  media?: StandInMedia & { socket: udp.Socket<"uint8array">; close(): void };
+  /** What CHANNEL(audionativeformat) names: the trunk leg's codec, or the externalMedia channel's format. */
+  nativeFormat: string;
+  variables: Map<string, string>;
 }
 
 interface SocketData {
@@ -208,7 +228,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       // After the spread: an originate without channelId passes id: undefined.
       id,
     };
-    const sim: SimChannel = { json, app: appName, inStasis: false, bridgeId: null, timers: new Set() };
+    const sim: SimChannel = { json, app: appName, inStasis: false, bridgeId: null, timers: new Set(), nativeFormat: "ulaw", variables: new Map() };
     channels.set(id, sim);
     return sim;
   }
@@ -252,7 +272,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
     sim.inStasis = false;
     channels.delete(sim.json.id);
     emit(sim.app, { type: "ChannelDestroyed", cause, cause_txt: CAUSE_TEXT[cause] ?? "Unknown", channel: sim.json });
-    sim.media?.socket.close();
+    sim.media?.close();
   }
 
   function startPlayback(appName: string, media: string[], target: string, playbackId: string | undefined): PlaybackJson {
@@ -271,17 +291,24 @@ export async function startAriStandIn(options: { username?: string; password?: s
     return json;
   }
 
-  async function openMedia(sim: SimChannel, externalHost: string, format: string): Promise<StandInMedia & { socket: udp.Socket<"uint8array"> }> {
+  async function openMedia(sim: SimChannel, externalHost: string, format: string): Promise<StandInMedia & { socket: udp.Socket<"uint8array">; close(): void }> {
     const [host, portText] = [externalHost.slice(0, externalHost.lastIndexOf(":")), externalHost.slice(externalHost.lastIndexOf(":") + 1)];
     const received: Uint8Array[] = [];
     const waiting: ((packet: Uint8Array) => void)[] = [];
     let dropped = 0;
+    let loop: { delayMs: number; gain: number } | null = null;
+    let looped = 0;
+    const line = new CallerLine(format, (packet) => socket.send(packet, Number(portText), host));
     const socket = await Bun.udpSocket({
       hostname: "127.0.0.1",
       binaryType: "uint8array",
       socket: {
         data(_socket, data) {
           if ((data[1]! & 0x7f) > 95) return void dropped++;
+          if (loop) {
+            line.echo(data, loop.delayMs, loop.gain);
+            looped++;
+          }
           const waiter = waiting.shift();
           if (waiter) waiter(data);
           else received.push(data);
@@ -300,6 +327,9 @@ export async function startAriStandIn(options: { username?: string; password?: s
       get dropped() {
         return dropped;
       },
+      get looped() {
+        return looped;
+      },
       socket,
       nextPacket(timeoutMs = 2000) {
         const queued = received.shift();
@@ -314,6 +344,14 @@ export async function startAriStandIn(options: { username?: string; password?: s
       },
       send(packet) {
         socket.send(packet, Number(portText), host);
+      },
+      say: (samples) => line.say(samples),
+      loopBack(options) {
+        loop = options;
+      },
+      close() {
+        line.stop();
+        socket.close();
       },
     };
   }
@@ -372,6 +410,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
       const channelId = q.get("channelId") ?? undefined;
       if (channelId && channels.has(channelId)) return error(409, "Channel with given unique ID already exists");
       const sim = newChannel(`UnicastRTP/${externalHost}-0x${(++sequence).toString(16).padStart(12, "0")}`, appName, { id: channelId, state: "Up" });
+      sim.nativeFormat = format;
       sim.media = await openMedia(sim, externalHost, format);
       const vars = (body as { variables?: Record<string, string> } | null)?.variables ?? {};
       const answer = { ...sim.json, channelvars: { ...vars, UNICASTRTP_LOCAL_ADDRESS: "127.0.0.1", UNICASTRTP_LOCAL_PORT: String(sim.media.port) } };
@@ -458,11 +497,21 @@ export async function startAriStandIn(options: { username?: string; password?: s
       const sim = channelIn(decodeURIComponent(m[1]!));
       return sim instanceof Response ? sim : json(204);
     }],
+    ["GET", /^\/channels\/([^/]+)\/variable$/, "channels.getChannelVar", (m, q) => {
+      const variable = q.get("variable");
+      if (!variable) return error(400, "Variable name is required");
+      const sim = channelIn(decodeURIComponent(m[1]!));
+      if (sim instanceof Response) return sim;
+      // ast_format_cap_get_names writes a channel's codecs as "(g722|ulaw)".
+      const value = variable === "CHANNEL(audionativeformat)" ? `(${sim.nativeFormat})` : sim.variables.get(variable);
+      return value === undefined ? error(404, "Provided variable was not found") : json(200, { value });
+    }],
     ["POST", /^\/channels\/([^/]+)\/variable$/, "channels.setChannelVar", (m, q) => {
       const variable = q.get("variable");
       if (!variable) return error(400, "Variable name is required");
       const sim = channelIn(decodeURIComponent(m[1]!));
       if (sim instanceof Response) return sim;
+      sim.variables.set(variable, q.get("value") ?? "");
       setTimeout(() => emit(sim.app, { type: "ChannelVarset", variable, value: q.get("value") ?? "", channel: sim.json }), 1);
       return json(204);
     }],
@@ -623,7 +672,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
     bridges: () => [...bridges.values()],
     playbacks: () => [...playbacks.values()].map((p) => p.json),
     media: (channelId) => channels.get(channelId)?.media,
-    placeInboundCall({ exten, callerNumber = "+15550001111", callerName = "", args = [exten] }) {
+    placeInboundCall({ exten, callerNumber = "+15550001111", callerName = "", args = [exten], nativeFormat = "ulaw" }) {
       if (!registered(app)) throw new Error(`no events WebSocket is connected for "${app}": Stasis() would fail`);
       const sim = newChannel(`PJSIP/trunk-${(++sequence).toString(16).padStart(8, "0")}`, app, {
         state: "Ring",
@@ -631,6 +680,7 @@ export async function startAriStandIn(options: { username?: string; password?: s
         caller: { name: callerName, number: callerNumber },
         dialplan: { context: "from-trunk", exten, priority: 1, app_name: "", app_data: "" },
       });
+      sim.nativeFormat = nativeFormat;
       emit(app, { type: "ChannelVarset", variable: "SIPCALLID", value: sim.json.protocol_id, channel: sim.json });
       enterStasis(sim, args);
       return sim.json.id;
@@ -658,10 +708,161 @@ export async function startAriStandIn(options: { username?: string; password?: s
     async stop() {
       for (const sim of channels.values()) {
         for (const timer of sim.timers) clearTimeout(timer);
-        sim.media?.socket.close();
+        sim.media?.close();
       }
       for (const playback of playbacks.values()) clearTimeout(playback.timer);
       server.stop(true);
     },
   };
+}
+
+/**
+ * The trunk leg's audio as Asterisk sends it on an externalMedia channel: a timeline of 20 ms frames, sent in real
+ * time while it holds anything and not at all in between (a two-party bridge sends nothing for silence), with the
+ * caller's speech and any looped-back audio mixed into it.
+ */
+class CallerLine {
+  private readonly rate: number;
+  private readonly perFrame: number;
+  private readonly payloadType: number;
+  private readonly start = performance.now();
+  private readonly frames = new Map<number, Float32Array>();
+  private readonly sentWaiters = new Map<number, (() => void)[]>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private sayUntil = 0;
+  private echoAnchor: { ssrc: number; timestamp: number; delayMs: number; at: number } | null = null;
+  private sequence = Math.floor(Math.random() * 0xffff);
+  private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
+  private talking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly format: string,
+    private readonly send: (packet: Uint8Array) => void,
+  ) {
+    this.rate = format === "slin16" ? 16000 : 8000;
+    this.perFrame = this.rate / 50;
+    this.payloadType = format === "slin16" ? 118 : 0;
+  }
+
+  say(samples: Int16Array): Promise<void> {
+    if (this.format !== "ulaw" && this.format !== "slin16") throw new Error(`the stand-in speaks ulaw and slin16, not ${this.format}`);
+    const at = Math.max((this.frameNow() + 1) * this.perFrame, this.sayUntil);
+    this.add(at, samples, 1);
+    this.sayUntil = at + samples.length;
+    const last = Math.floor((this.sayUntil - 1) / this.perFrame);
+    return new Promise((resolve) => this.sentWaiters.set(last, [...(this.sentWaiters.get(last) ?? []), resolve]));
+  }
+
+  /**
+   * A packet the bridge sent, heard back `delayMs` later: decoded (PT 0 µ-law or PT 11 slin), resampled, scaled.
+   * Placed by its RTP timestamp, as a far end plays packets out, so that jitter in their arrival does not tear
+   * the audio.
+   */
+  echo(packet: Uint8Array, delayMs: number, gain: number): void {
+    const pt = packet[1]! & 0x7f;
+    const payload = packet.subarray(12 + (packet[0]! & 0x0f) * 4);
+    let pcm: Int16Array;
+    if (pt === 0) pcm = Int16Array.from(payload, ulawToLinear);
+    else if (pt === 11) {
+      const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+      pcm = Int16Array.from({ length: payload.byteLength >> 1 }, (_, i) => view.getInt16(i * 2, false));
+    } else return;
+    // 8 kHz up to the channel's rate by linear interpolation, as a translator would.
+    const factor = this.rate / 8000;
+    const out = new Int16Array(pcm.length * factor);
+    for (let i = 0; i < out.length; i++) {
+      const x = i / factor;
+      const a = pcm[Math.floor(x)]!;
+      const b = pcm[Math.min(pcm.length - 1, Math.floor(x) + 1)]!;
+      out[i] = Math.round(a + (b - a) * (x - Math.floor(x)));
+    }
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const timestamp = view.getUint32(4);
+    const ssrc = view.getUint32(8);
+    const anchor = this.echoAnchor;
+    if (!anchor || anchor.ssrc !== ssrc || anchor.delayMs !== delayMs) {
+      this.echoAnchor = { ssrc, timestamp, delayMs, at: Math.floor(((performance.now() - this.start + delayMs) * this.rate) / 1000) };
+    }
+    const a = this.echoAnchor!;
+    this.add(a.at + ((timestamp - a.timestamp) | 0) * factor, out, gain);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const waiters of this.sentWaiters.values()) for (const w of waiters) w();
+  }
+
+  private frameNow(): number {
+    return Math.floor((performance.now() - this.start) / 20);
+  }
+
+  private add(at: number, samples: Int16Array, gain: number): void {
+    for (let i = 0; i < samples.length; i++) {
+      const f = Math.floor((at + i) / this.perFrame);
+      let frame = this.frames.get(f);
+      if (!frame) this.frames.set(f, (frame = new Float32Array(this.perFrame)));
+      frame[(at + i) % this.perFrame]! += samples[i]! * gain;
+    }
+    if (!this.timer && !this.stopped) this.schedule();
+  }
+
+  private schedule(): void {
+    const next = this.frameNow() + 1;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, this.start + next * 20 - performance.now()));
+  }
+
+  private tick(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    const now = this.frameNow();
+    for (const f of [...this.frames.keys()].filter((k) => k <= now).sort((a, b) => a - b)) {
+      const frame = this.frames.get(f)!;
+      this.frames.delete(f);
+      if (f < now - 5) continue; // too late to send: Asterisk would not send it either
+      this.sendFrame(f, frame);
+    }
+    if (!this.frames.has(now)) this.talking = false;
+    for (const [f, waiters] of this.sentWaiters) {
+      if (f > now) continue;
+      this.sentWaiters.delete(f);
+      for (const w of waiters) w();
+    }
+    if (this.frames.size || this.sentWaiters.size) this.schedule();
+  }
+
+  private sendFrame(f: number, frame: Float32Array): void {
+    const slin = this.format === "slin16";
+    const packet = new Uint8Array(12 + this.perFrame * (slin ? 2 : 1));
+    const view = new DataView(packet.buffer);
+    packet[0] = 0x80;
+    packet[1] = (this.talking ? 0 : 0x80) | this.payloadType;
+    this.talking = true;
+    view.setUint16(2, this.sequence++ & 0xffff);
+    view.setUint32(4, (f * this.perFrame) >>> 0);
+    view.setUint32(8, this.ssrc);
+    for (let i = 0; i < this.perFrame; i++) {
+      const s = Math.max(-32768, Math.min(32767, Math.round(frame[i]!)));
+      if (slin) view.setInt16(12 + i * 2, s, false); // network byte order, as Asterisk byte-swaps slin for RTP
+      else packet[12 + i] = linearToUlaw(s);
+    }
+    this.send(packet);
+  }
+}
+
+// G.711 µ-law (ITU-T G.711), written out here so the stand-in does not lean on the code it tests.
+function linearToUlaw(sample: number): number {
+  const sign = sample < 0 ? 0x80 : 0;
+  let magnitude = Math.min(sign ? -sample : sample, 32635) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  magnitude = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | magnitude) & 0xff;
+}
+
+function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
 }

@@ -3,7 +3,7 @@
 // why this instead of a client package.
 import type { Logger } from "../../src/platform/log.ts";
 import { AriEventStream, DEFAULT_RECONNECT, type ReconnectPolicy, type WaitOptions } from "./events.ts";
-import type { Application, AsteriskInfo, Bridge, Channel, Playback } from "./types.ts";
+import type { Application, AsteriskInfo, Bridge, Channel, Playback, Variable } from "./types.ts";
 
 export interface AriConnection {
   /** Asterisk's HTTP server, e.g. http://asterisk:8088 (a trailing /ari is accepted). */
@@ -101,6 +101,12 @@ export class AriClient {
     /** Puts `media` (sound:…, tone:…, recording:…; several play one after another) on the channel; 201 with the Playback. */
     play: (channelId: string, media: string | string[], playbackId?: string) =>
       this.request<Playback>("POST", `/channels/${enc(channelId)}/play`, { playbackId }, { media }),
+    /**
+     * A channel variable or dialplan function, e.g. `CHANNEL(audionativeformat)` (the codecs the channel's own leg
+     * carries, as Asterisk names them: "(g722|ulaw)"). 404 when the variable is not set.
+     */
+    getVariable: (channelId: string, variable: string) =>
+      this.request<Variable>("GET", `/channels/${enc(channelId)}/variable`, { variable }),
     setVariable: (channelId: string, variable: string, value: string) =>
       this.request<void>("POST", `/channels/${enc(channelId)}/variable`, { variable, value }),
     /** Leaves Stasis and resumes the dialplan (at the given place, or where the channel was). */

@@ -45,6 +45,11 @@ export interface Channel {
   channelvars?: Record<string, string>;
 }
 
+/** A channel variable's value (GET /channels/{id}/variable). */
+export interface Variable {
+  value: string;
+}
+
 export interface Bridge {
   id: string;
   technology: string;

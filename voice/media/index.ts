@@ -11,4 +11,8 @@ export type { PlaybackResult, PlayoutOptions } from "./playout.ts";
 export { parseRtp, RtpEndpoint, serializeRtp } from "./rtp.ts";
 export type { AudioFrame, RtpAddress, RtpEndpointEvents, RtpEndpointOptions, RtpEndpointStats, RtpHeader, RtpPacket } from "./rtp.ts";
 export { decodeWav, encodeWav } from "./wav.ts";
+export { EchoGate } from "./echo.ts";
+export type { EchoGateOptions, EchoGateStats } from "./echo.ts";
+export { chooseMediaFormat, parseFormatNames } from "./wideband.ts";
+export type { MediaFormatSetting } from "./wideband.ts";
 export type { DecodedAudio } from "./wav.ts";

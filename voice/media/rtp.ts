@@ -102,7 +102,13 @@ export interface AudioFrame {
 }
 
 export interface RtpEndpointOptions {
+  /** What arrives. */
   format: MediaFormat;
+  /**
+   * What is sent, when it differs: Asterisk's externalMedia channel takes back only static payload types, so a
+   * slin16 call (PT 118 in) answers in slin at 8 kHz (PT 11). `format` by default.
+   */
+  sendFormat?: MediaFormat;
   /** Local UDP port; 0 picks a free one. */
   port?: number;
   /** Local address to bind, 0.0.0.0 by default. */
@@ -126,6 +132,11 @@ export interface RtpEndpointEvents {
   dtmf: (digit: DtmfDigit) => void;
   /** The remote address was learned from the first inbound packet. */
   remote: (remote: RtpAddress) => void;
+  /**
+   * A frame of outbound audio (at the send codec's rate) as it leaves, in the `tick`-th 20 ms slot of the endpoint's
+   * clock (slots without audio count too); reused, so read it inside the listener.
+   */
+  sent: (pcm: Int16Array, tick: number) => void;
 }
 
 export interface RtpEndpointStats {
@@ -143,14 +154,17 @@ const COMFORT_NOISE_PT = 13;
 type Listeners = { [K in keyof RtpEndpointEvents]: Set<RtpEndpointEvents[K]> };
 
 export class RtpEndpoint {
+  /** What arrives. */
   readonly codec: Codec;
+  /** What is sent. */
+  readonly sendCodec: Codec;
   readonly stats: RtpEndpointStats;
   private readonly samplesPerFrame: number;
   private readonly eventPayloadType: number;
   private readonly jitter: JitterBuffer;
   private readonly events: TelephoneEventDecoder;
   private inband: InbandDtmfDetector | null;
-  private readonly listeners: Listeners = { audio: new Set(), dtmf: new Set(), remote: new Set() };
+  private readonly listeners: Listeners = { audio: new Set(), dtmf: new Set(), remote: new Set(), sent: new Set() };
   private peer: RtpAddress | null;
   private inboundSsrc: number | null = null;
   private readonly frame: AudioFrame;
@@ -170,7 +184,8 @@ export class RtpEndpoint {
     options: RtpEndpointOptions,
   ) {
     this.codec = codecFor(options.format);
-    this.samplesPerFrame = (this.codec.sampleRate * FRAME_MS) / 1000;
+    this.sendCodec = codecFor(options.sendFormat ?? options.format);
+    this.samplesPerFrame = (this.sendCodec.sampleRate * FRAME_MS) / 1000;
     this.eventPayloadType = options.telephoneEventPayloadType ?? 101;
     this.jitter = new JitterBuffer({ frameMs: FRAME_MS, ...options.jitter });
     this.events = new TelephoneEventDecoder(this.codec.sampleRate);
@@ -183,13 +198,13 @@ export class RtpEndpoint {
     this.ssrc = options.ssrc ?? random32();
     this.sequence = random32() & 0xffff; // random starts, as RFC 3550 §5.1 asks
     this.timestampBase = random32();
-    this.outPayload = new Uint8Array(this.samplesPerFrame * this.codec.bytesPerSample);
+    this.outPayload = new Uint8Array(this.samplesPerFrame * this.sendCodec.bytesPerSample);
     this.outPacket = new Uint8Array(HEADER_BYTES + this.outPayload.length);
     // One clock paces what we send and drains what we received.
     this.clock = options.clock ?? systemClock;
     this.playout = new Playout({
       clock: this.clock,
-      sampleRate: this.codec.sampleRate,
+      sampleRate: this.sendCodec.sampleRate,
       send: (pcm, talkspurt, tick) => this.sendFrame(pcm, talkspurt, tick),
       onTick: (now) => this.deliver(now),
       canSend: () => this.peer !== null,
@@ -295,7 +310,7 @@ export class RtpEndpoint {
   private deliver(now: number): void {
     for (let f = this.jitter.pop(now); f; f = this.jitter.pop(now)) {
       const count = f.payload.length / this.codec.bytesPerSample;
-      if (this.decoded.length < count) this.decoded = new Int16Array(Math.max(count, this.samplesPerFrame * 2));
+      if (this.decoded.length < count) this.decoded = new Int16Array(Math.max(count, (this.codec.sampleRate * FRAME_MS * 2) / 1000));
       const samples = this.codec.decode(f.payload, this.decoded.subarray(0, count));
       this.inband?.push(samples);
       const frame = this.frame;
@@ -313,11 +328,11 @@ export class RtpEndpoint {
 
   private sendFrame(pcm: Int16Array, talkspurt: boolean, tick: number): void {
     if (!this.peer) return;
-    const payload = this.codec.encode(pcm, this.outPayload);
+    const payload = this.sendCodec.encode(pcm, this.outPayload);
     const packet = serializeRtp(
       {
         marker: talkspurt, // first packet of a talkspurt (RFC 3551 §4.1)
-        payloadType: this.codec.payloadType,
+        payloadType: this.sendCodec.payloadType,
         sequenceNumber: this.sequence,
         timestamp: (this.timestampBase + tick * this.samplesPerFrame) >>> 0,
         ssrc: this.ssrc,
@@ -329,6 +344,7 @@ export class RtpEndpoint {
     try {
       this.socket.send(packet, this.peer.port, this.peer.address);
       this.stats.packetsSent++;
+      for (const l of this.listeners.sent) l(pcm, tick);
     } catch {
       // A refused send (the far end hung up) must not stop the clock; the call session decides what ends a call.
       this.stats.socketErrors++;
