@@ -94,7 +94,7 @@ export async function handlePhoneCall(call: InboundCall, deps: PhoneCallDeps): P
       start: { organizationId: call.organizationId, agentId: call.agentId, agentVersionId: versionId, draftMode: false, compiled, source: "voice", callerNumber: call.callerNumber || null, callerName: call.callerName || null, metadata: { dialedNumber: call.dialedNumber, channelId: call.channelId, ...(deps.replicaId && { replicaId: deps.replicaId }) } },
       transfer: async (t, brief) => {
         const result = await call.transfer({ destination: t.destination, warm: t.warm, summary: t.summary, callerIdNumber: call.callerNumber || undefined, briefDestination: ({ signal }) => brief(signal) });
-        return result.ok ? { ok: true } : { ok: false, reason: result.reason };
+        return result.ok ? { ok: true } : { ok: false, reason: result.reason, ...(result.cause ? { cause: result.cause } : {}) };
       },
       hangup: () => call.hangup(),
       log,
