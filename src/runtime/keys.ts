@@ -10,7 +10,8 @@ export type KeyTarget =
   | { kind: "skill"; skill: CompiledSkill }
   | { kind: "transfer_rule"; label: string };
 
-const VERB = String.raw`press(?:es|ed|ing)?|dial(?:s|led|ed)?|push(?:es)?|tap|drücken|drück|wählen|pulse|pulsa|marque|marca|oprima|presione|presiona|appuyez|appuie|tapez|tape|composez`;
+// Offering or declaring forms only: a past "you pressed 1" (a playbook saying back a choice) offers nothing.
+const VERB = String.raw`press(?:es|ing)?|dial(?:s|ling|ing)?|push(?:es|ing)?|tap|drücken|drück|wählen|pulse|pulsa|marque|marca|oprima|presione|presiona|appuyez|appuie|tapez|tape|composez`;
 // Words between the verb and the key: "press the key 1", "drücken Sie die Taste 1", "appuyez sur la touche 1".
 const FILLER = String.raw`(?:\s+(?:sie|sur|the|key|number|die|taste|nummer|la|le|el|tecla|touche|número|numero|numéro)){0,3}`;
 const WORD_KEYS: Record<string, string> = {

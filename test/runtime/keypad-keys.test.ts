@@ -198,6 +198,9 @@ describe("reading keys from text", () => {
     expect([...offeredKeys("Für Rechnungen drücken Sie die 1, für den Vertrieb die 2.")]).toEqual([["1", "Rechnungen"], ["2", "den Vertrieb"]]);
     expect([...offeredKeys("Pulse 1 para facturación o 2 para ventas.")]).toEqual([["1", "facturación"], ["2", "ventas"]]);
     expect([...offeredKeys("Appuyez sur 1 pour la facturation ou sur 2 pour un conseiller.")]).toEqual([["1", "la facturation"], ["2", "un conseiller"]]);
+    // A choice said back is no offer (found on a real call: "You pressed 1. Goodbye." took key 1 away from the menu).
+    expect([...offeredKeys("You pressed 1. Goodbye.")]).toEqual([]);
+    expect([...offeredKeys("You can reach billing by pressing 1.").keys()]).toEqual(["1"]);
     // Not a menu: a number of digits, hours, a two-digit number.
     expect(offeredKeys("Please enter your 5 digit ZIP code. We are open 9 to 5. Press 12 for nothing.").size).toBe(0);
     const keys = declaredKeys(compiled({ handoffConfig }, { playbooks: [orders] }), []);
