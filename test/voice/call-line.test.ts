@@ -9,15 +9,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/platform/log.ts";
-import { serializeRtp } from "../../voice/media/index.ts";
 import { createSpeech, type Speech } from "../../voice/speech/index.ts";
 import type { Transcription } from "../../voice/speech/types.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { ariStandInEnv, startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
 import { until } from "../support/until.ts";
-import { CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken } from "../support/voice.ts";
+import { bridgedMedia, CALL_TEST_TIMEOUT_MS, listen, pressKey, SLOW_SETUP, spoken } from "../support/voice.ts";
 
 const KEYPAD_NUMBER = "+15557654100";
 const SPEECH_NUMBER = "+15557654200";
@@ -127,43 +126,8 @@ afterAll(async () => {
   rmSync(modelsDir, { recursive: true, force: true });
 }, SLOW_SETUP);
 
-interface Heard {
-  at: number;
-  energy: number;
-}
 
-/** Everything the agent sends the caller (µ-law), with arrival times and loudness. */
-function listen(media: StandInMedia) {
-  const heard: Heard[] = [];
-  let stop = false;
-  void (async () => {
-    while (!stop) {
-      const packet = await media.nextPacket(60_000).catch(() => null);
-      if (!packet) continue;
-      const samples = Array.from(packet.subarray(12), ulaw);
-      heard.push({ at: performance.now(), energy: Math.sqrt(samples.reduce((s, x) => s + x * x, 0) / samples.length) });
-    }
-  })();
-  return { heard, stop: () => (stop = true) };
-}
 
-function ulaw(byte: number): number {
-  const u = ~byte & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
-
-/** An RFC 4733 telephone-event (PT 101): start, updates, and three end packets, as Asterisk sends them. */
-async function press(media: StandInMedia, digit: string, at: { seq: number; ts: number }) {
-  const event = "0123456789*#".indexOf(digit);
-  for (let i = 1; i <= 5; i++) {
-    const payload = new Uint8Array([event, (i >= 3 ? 0x80 : 0) | 10, 0, 0]);
-    new DataView(payload.buffer).setUint16(2, Math.min(i, 3) * 160);
-    media.send(serializeRtp({ payloadType: 101, sequenceNumber: at.seq++ & 0xffff, timestamp: at.ts, ssrc: 0x4321, marker: i === 1 }, payload));
-    await Bun.sleep(20);
-  }
-  at.ts += 480;
-}
 
 /** Places a call to `exten`; once bridged, the stand-in's end of the media channel and the call's conversation id. */
 async function answer(line: Line, exten: string) {
@@ -171,11 +135,7 @@ async function answer(line: Line, exten: string) {
   const placedAt = performance.now();
   const before = standIn.requests.length;
   const channelId = standIn.placeInboundCall({ exten, callerNumber: "+15550001111", callerName: "Ada" });
-  const media = await until(() => {
-    const joined = standIn.requests.slice(before).find((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").includes(channelId));
-    const mediaId = joined && String(joined.query.channel).split(",").find((c) => c !== channelId);
-    return mediaId ? standIn.media(mediaId) : undefined;
-  });
+  const media = await bridgedMedia(standIn, before, channelId);
   // The call's own log line names its conversation.
   const answered = await until(() => line.logged.find((l) => l.includes("INFO  call answered") && l.includes(`"channelId":"${channelId}"`)));
   const conversationId = /"conversationId":"([^"]+)"/.exec(answered)![1]!;
@@ -209,13 +169,13 @@ describe.skipIf(!hasEspeak)("calls through the ARI stand-in, with real RTP on lo
     const agentSaid = (text: string, times = 1) => until(async () => agentTexts(await receipt(keypad, conversationId)).filter((t) => t === text).length >= times);
     await agentSaid(MENU);
     const at = { seq: 1, ts: 0 };
-    await press(media, "1", at); // billing, as the greeting offered
+    await pressKey(media, "1", at); // billing, as the greeting offered
     await agentSaid(BILLING_PROMPT);
-    await press(media, "9", at);
+    await pressKey(media, "9", at);
     await agentSaid("You pressed 9. Goodbye.");
-    await press(media, "1", at); // billing again: the key the playbook declares
+    await pressKey(media, "1", at); // billing again: the key the playbook declares
     await agentSaid(BILLING_PROMPT, 2);
-    await press(media, "2", at);
+    await pressKey(media, "2", at);
     await agentSaid("You pressed 2. Goodbye.");
 
     const events = await receipt(keypad, conversationId);

@@ -14,11 +14,11 @@ import type { ConversationRuntime } from "../../src/runtime/conversation.ts";
 import { startVoiceBridge } from "../../voice/ari/index.ts";
 import type { CallSpeech } from "../../voice/call/index.ts";
 import { handlePhoneCall, PortPool } from "../../voice/phone.ts";
-import { decodeUlaw, encodeUlaw, serializeRtp } from "../../voice/media/index.ts";
+import { encodeUlaw, serializeRtp } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
 import { until } from "../support/until.ts";
-import { addZipCheckPlaybook, CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken } from "../support/voice.ts";
+import { addZipCheckPlaybook, bridgedMedia, CALL_TEST_TIMEOUT_MS, listen, pressKey, SLOW_SETUP, spoken, type Heard } from "../support/voice.ts";
 import { ariStandInEnv, startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { ScriptedSpeechToText } from "../support/scripted-stt.ts";
@@ -104,8 +104,9 @@ function dualTone(digit: string, ms = 120): Int16Array {
 
 /** The caller's end of the RTP stream: what Asterisk would send on the externalMedia channel. */
 class Caller {
-  private seq = 1;
-  private ts = 0;
+  /** The caller's RTP sequence number and timestamp. */
+  seq = 1;
+  ts = 0;
   constructor(readonly media: StandInMedia) {}
 
   /** Sends audio in 20 ms packets, paced in real time (PT 0, µ-law). */
@@ -119,42 +120,12 @@ class Caller {
     }
   }
 
-  /** An RFC 4733 telephone-event (PT 101): start, updates, and three end packets, as Asterisk sends them. */
-  async press(digit: string) {
-    const event = "0123456789*#".indexOf(digit);
-    const ts = this.ts;
-    for (let i = 1; i <= 5; i++) {
-      const end = i >= 3;
-      const payload = new Uint8Array([event, (end ? 0x80 : 0) | 10, 0, 0]);
-      new DataView(payload.buffer).setUint16(2, Math.min(i, 3) * 160);
-      this.media.send(serializeRtp({ payloadType: 101, sequenceNumber: this.seq++ & 0xffff, timestamp: ts, ssrc: 0x1234, marker: i === 1 }, payload));
-      await Bun.sleep(20);
-    }
-    this.ts += 480;
+  /** An RFC 4733 telephone-event (PT 101), in this caller's RTP stream. */
+  press(digit: string) {
+    return pressKey(this.media, digit, this, 0x1234);
   }
 }
 
-interface Heard {
-  at: number;
-  energy: number;
-}
-
-/** Everything the agent sends us, with arrival times and loudness. */
-function listen(media: StandInMedia) {
-  const heard: Heard[] = [];
-  let stop = false;
-  void (async () => {
-    while (!stop) {
-      const packet = await media.nextPacket(60_000).catch(() => null);
-      if (!packet) continue;
-      const pcm = decodeUlaw(packet.subarray(12));
-      let sum = 0;
-      for (const s of pcm) sum += s * s;
-      heard.push({ at: performance.now(), energy: Math.sqrt(sum / pcm.length) });
-    }
-  })();
-  return { heard, stop: () => (stop = true) };
-}
 
 const saidSince = (from: number) => (heard: Heard[]) => heard.filter((h) => h.at >= from && h.energy > 200).length;
 
@@ -169,11 +140,7 @@ async function receipt(conversationId: string) {
 async function answer(exten = AGENT_NUMBER) {
   const before = standIn.requests.length;
   const channelId = standIn.placeInboundCall({ exten, callerNumber: "+15550001111", callerName: "Ada" });
-  const media = await until(() => {
-    const joined = standIn.requests.slice(before).find((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").includes(channelId));
-    const mediaId = joined && String(joined.query.channel).split(",").find((c) => c !== channelId);
-    return mediaId ? standIn.media(mediaId) : undefined;
-  });
+  const media = await bridgedMedia(standIn, before, channelId);
   return { channelId, media, caller: new Caller(media) };
 }
 

@@ -6,13 +6,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/platform/log.ts";
-import { serializeRtp } from "../../voice/media/index.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { ariStandInEnv, startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
 import { until } from "../support/until.ts";
-import { CALL_TEST_TIMEOUT_MS, SLOW_SETUP } from "../support/voice.ts";
+import { bridgedMedia, CALL_TEST_TIMEOUT_MS, pressKey, SLOW_SETUP } from "../support/voice.ts";
 
 const AGENT_NUMBER = "+15557654000";
 const CARDS_DESK = "+14155550123";
@@ -73,17 +72,6 @@ afterAll(async () => {
   rmSync(modelsDir, { recursive: true, force: true });
 }, SLOW_SETUP);
 
-/** An RFC 4733 telephone-event (PT 101): start, updates, and three end packets, as Asterisk sends them. */
-async function press(media: StandInMedia, digit: string, at: { seq: number; ts: number }) {
-  const event = "0123456789*#".indexOf(digit);
-  for (let i = 1; i <= 5; i++) {
-    const payload = new Uint8Array([event, (i >= 3 ? 0x80 : 0) | 10, 0, 0]);
-    new DataView(payload.buffer).setUint16(2, Math.min(i, 3) * 160);
-    media.send(serializeRtp({ payloadType: 101, sequenceNumber: at.seq++ & 0xffff, timestamp: at.ts, ssrc: 0x4321, marker: i === 1 }, payload));
-    await Bun.sleep(20);
-  }
-  at.ts += 480;
-}
 
 async function receipt(conversationId: string) {
   return (await app.query<{ event_type: string; payload: any }>(`select event_type, payload from conversation_events where conversation_id = '${conversationId}' order by seq`)).map((r) => ({
@@ -96,19 +84,15 @@ describe.skipIf(!hasEspeak)("a keypad-only caller through the ARI stand-in, with
   it("picks the menu's choice and reaches a transfer by keys alone, each key taken as pressed, with one hold line", async () => {
     const before = standIn.requests.length;
     const channelId = standIn.placeInboundCall({ exten: AGENT_NUMBER, callerNumber: "+15550001111", callerName: "Ada" });
-    const media = await until(() => {
-      const joined = standIn.requests.slice(before).find((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").includes(channelId));
-      const mediaId = joined && String(joined.query.channel).split(",").find((c) => c !== channelId);
-      return mediaId ? standIn.media(mediaId) : undefined;
-    });
+    const media = await bridgedMedia(standIn, before, channelId);
     const conversationId = await until(async () => (await app.query<{ id: string }>(`select id from conversations where source = 'voice' order by id desc limit 1`))[0]?.id);
     await until(async () => (await receipt(conversationId)).some((e) => e.type === "agent_message"));
 
     // 1 (billing, from the greeting's menu) and 2 (the menu's "pay by card") back to back, with neither # nor a pause:
     // gathered into one entry they would arrive as "12".
     const at = { seq: 1, ts: 0 };
-    await press(media, "1", at);
-    await press(media, "2", at);
+    await pressKey(media, "1", at);
+    await pressKey(media, "2", at);
 
     const originate = await until(() => standIn.requests.slice(before).find((r) => r.operation === "channels.originate"));
     expect(String(originate.query.endpoint)).toContain(CARDS_DESK);

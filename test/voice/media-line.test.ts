@@ -10,10 +10,10 @@ import { createLogger } from "../../src/platform/log.ts";
 import type { SpeechToText, Transcription } from "../../voice/speech/types.ts";
 import { createSpeech } from "../../voice/speech/index.ts";
 import { agentBuilder } from "../support/agent-builder.ts";
-import { ariStandInEnv, startAriStandIn, type AriStandIn, type StandInMedia } from "../support/ari-stand-in.ts";
+import { ariStandInEnv, startAriStandIn, type AriStandIn } from "../support/ari-stand-in.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { until } from "../support/until.ts";
-import { CALL_TEST_TIMEOUT_MS, SLOW_SETUP, spoken } from "../support/voice.ts";
+import { bridgedMedia, CALL_TEST_TIMEOUT_MS, listen, SLOW_SETUP, spoken } from "../support/voice.ts";
 
 const AGENT_NUMBER = "+15557654321";
 const hasEspeak = Bun.which("espeak-ng") !== null;
@@ -68,36 +68,7 @@ afterAll(async () => {
   rmSync(modelsDir, { recursive: true, force: true });
 }, SLOW_SETUP);
 
-interface Heard {
-  at: number;
-  payloadType: number;
-  bytes: number;
-  energy: number;
-}
 
-/** Every packet the agent sends, decoded by its payload type (0 µ-law, 11 big-endian slin at 8 kHz). */
-function listen(media: StandInMedia) {
-  const heard: Heard[] = [];
-  let stop = false;
-  void (async () => {
-    while (!stop) {
-      const packet = await media.nextPacket(60_000).catch(() => null);
-      if (!packet) continue;
-      const payloadType = packet[1]! & 0x7f;
-      const payload = packet.subarray(12);
-      const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-      const samples = payloadType === 11 ? Array.from({ length: payload.length / 2 }, (_, i) => view.getInt16(i * 2)) : Array.from(payload, ulaw);
-      heard.push({ at: performance.now(), payloadType, bytes: payload.length, energy: Math.sqrt(samples.reduce((s, x) => s + x * x, 0) / samples.length) });
-    }
-  })();
-  return { heard, stop: () => (stop = true) };
-}
-
-function ulaw(byte: number): number {
-  const u = ~byte & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
 
 /** Share of the audio's energy above 4.2 kHz (nothing an 8 kHz line can carry), by a DFT over 512-sample blocks. */
 function energyAbove4k(samples: Float32Array): number {
@@ -133,11 +104,7 @@ const latestConversation = async () => (await app.query<{ id: string }>(`select 
 async function answer(nativeFormat: string) {
   const before = standIn.requests.length;
   const channelId = standIn.placeInboundCall({ exten: AGENT_NUMBER, nativeFormat });
-  const media = await until(() => {
-    const joined = standIn.requests.slice(before).find((r) => r.operation === "bridges.addChannel" && String(r.query.channel).split(",").includes(channelId));
-    const mediaId = joined && String(joined.query.channel).split(",").find((c) => c !== channelId);
-    return mediaId ? standIn.media(mediaId) : undefined;
-  });
+  const media = await bridgedMedia(standIn, before, channelId);
   const externalMedia = standIn.requests.slice(before).find((r) => r.operation === "channels.externalMedia")!;
   return { channelId, media, format: externalMedia.query.format };
 }
