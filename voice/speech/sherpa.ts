@@ -2,16 +2,6 @@
 // and a platform without a prebuilt binary should lose only the local models, not the whole server.
 import { createRequire } from "node:module";
 
-export interface SherpaVad {
-  acceptWaveform(samples: Float32Array): void;
-  isEmpty(): boolean;
-  isDetected(): boolean;
-  pop(): void;
-  front(enableExternalBuffer?: boolean): { start: number; samples: Float32Array };
-  reset(): void;
-  flush(): void;
-}
-
 export interface SherpaOfflineStream {
   acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
 }
@@ -39,7 +29,6 @@ export interface SherpaOfflineTts {
 }
 
 interface SherpaModule {
-  Vad: new (config: unknown, bufferSizeInSeconds: number) => SherpaVad;
   OfflineRecognizer: { createAsync(config: unknown): Promise<SherpaOfflineRecognizer> };
   OnlineRecognizer: new (config: unknown) => SherpaOnlineRecognizer;
   OfflineTts: { createAsync(config: unknown): Promise<SherpaOfflineTts> };
