@@ -201,13 +201,20 @@ export class AriClient {
   private async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
-    let response: Response;
-    try {
-      response = await fetch(url, {
+    const send = () =>
+      fetch(url, {
         method,
         headers: body === undefined ? { authorization: this.authorization } : { authorization: this.authorization, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    let response: Response;
+    try {
+      response = await send().catch((err) => {
+        // A kept-alive connection the server closed while idle fails the next request sent on it with a reset before
+        // any answer: that request never reached Asterisk, so it is sent once more on a fresh connection.
+        if ((err as { code?: string }).code !== "ECONNRESET") throw err;
+        return send();
       });
     } catch (err) {
       throw new AriError(0, `Asterisk did not answer: ${(err as Error).message}`, method, path);

@@ -81,6 +81,29 @@ describe("AriClient REST", () => {
     standIn = await startAriStandIn();
   });
 
+  it("sends a request again once when the connection is reset before any answer (a kept-alive socket closed while idle)", async () => {
+    // A server that resets the first connection as soon as a request arrives, then answers as Asterisk does.
+    let connections = 0;
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket) {
+          if (++connections === 1) return void socket.terminate();
+          const body = JSON.stringify({ system: { version: "22.10.1" } });
+          socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+        },
+      },
+    });
+    try {
+      const ari = new AriClient({ url: `http://127.0.0.1:${server.port}`, username: "u", password: "p", app: "flowyte" }, { log: quiet, requestTimeoutMs: 5000 });
+      expect(await ari.asterisk.info()).toMatchObject({ system: { version: "22.10.1" } });
+      expect(connections).toBe(2);
+    } finally {
+      server.stop(true);
+    }
+  });
+
   it("sends the parameters the ARI description names (ARI stand-in)", async () => {
     const ari = client();
     await ari.connect();
