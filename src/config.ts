@@ -31,6 +31,12 @@ export interface Config {
   llm: { baseUrl: string; apiKey: string | null; model: string; timeoutMs: number } | null;
   /** Hosts, IPs or CIDRs that skills may reach even though they are private, loopback or link-local. */
   egressAllowlist: string[];
+  /**
+   * Integration plugins: `pluginsDir` holds the operator's own (docs/plugins.md); `sqlPlaintextHosts` are database
+   * hosts that may be reached without TLS (sslmode=disable), for databases on a private network; `timeoutMs` is the
+   * deadline of one integration call inside a turn.
+   */
+  integrations: { pluginsDir: string | null; sqlPlaintextHosts: string[]; timeoutMs: number };
   /** SMTP server for the email skill (smtp:// or smtps:// URL with credentials); null = email skills unavailable. */
   smtp: { url: string; from: string } | null;
   /** Nominatim-compatible geocoder; null = offline geocoding from the bundled postal-code and city data. */
@@ -190,6 +196,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const llm = llmBaseUrl && llmModel ? { baseUrl: llmBaseUrl, apiKey: text("LLM_API_KEY"), model: llmModel, timeoutMs: llmTimeoutMs } : null;
 
   const egressAllowlist = (text("EGRESS_ALLOWLIST") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const integrations = {
+    pluginsDir: text("PLUGINS_DIR"),
+    sqlPlaintextHosts: (text("SQL_PLAINTEXT_HOSTS") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    timeoutMs: integer("INTEGRATION_TIMEOUT_MS", 8_000, 100, 120_000),
+  };
 
   const smtpUrl = url("SMTP_URL", ["smtp:", "smtps:"]);
   const smtpFrom = text("SMTP_FROM");
@@ -302,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxJsonBodyBytes,
     llm,
     egressAllowlist,
+    integrations,
     smtp,
     geocoderUrl,
     modelsDir,

@@ -14,3 +14,4 @@ export * from "./usage.ts";
 export * from "./rate-limits.ts";
 export * from "./voice-leases.ts";
 export * from "./events.ts";
+export * from "./integrations.ts";

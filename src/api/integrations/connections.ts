@@ -1,0 +1,100 @@
+// An organization's connections, as plugins see them: the stored row, its credentials opened with the master key,
+// and the context a plugin runs in (egress-checked fetch and host check, a logger that never sees credentials, a
+// deadline and an abort signal). The API (connect, discover, test) and the runtime (integration skills) both reach
+// plugins through here, so what a plugin may reach is decided in one place.
+import { and, eq } from "drizzle-orm";
+import type { Sealer } from "../../platform/crypto.ts";
+import type { Database } from "../../platform/db/index.ts";
+import { integrations } from "../../platform/db/schema/index.ts";
+import { EgressRefused, type EgressGuard } from "../../platform/egress.ts";
+import type { Logger } from "../../platform/log.ts";
+import type { IntegrationPlugin, PluginContext } from "./contract.ts";
+import type { PluginRegistry } from "./registry.ts";
+
+export type IntegrationRow = typeof integrations.$inferSelect;
+
+export interface ConnectionsDeps {
+  db: Database["db"];
+  sealer: Sealer;
+  registry: PluginRegistry;
+  guard: EgressGuard;
+  log: Logger;
+  /** The deadline of one plugin call when the caller gives none. */
+  timeoutMs: number;
+}
+
+export class IntegrationConnections {
+  constructor(private readonly deps: ConnectionsDeps) {}
+
+  get registry() {
+    return this.deps.registry;
+  }
+
+  async row(organizationId: string, kind: string): Promise<IntegrationRow | null> {
+    const [row] = await this.deps.db.select().from(integrations).where(and(eq(integrations.organizationId, organizationId), eq(integrations.kind, kind)));
+    return row ?? null;
+  }
+
+  /** The connected row and its plugin, or null when the kind is unknown or not connected. */
+  async connected(organizationId: string, kind: string): Promise<{ row: IntegrationRow; plugin: IntegrationPlugin; credentials: Record<string, unknown> } | null> {
+    const plugin = this.deps.registry.get(kind);
+    if (!plugin) return null;
+    const row = await this.row(organizationId, kind);
+    if (!row || row.status !== "connected" || !row.sealedCredentials) return null;
+    return { row, plugin, credentials: JSON.parse(this.deps.sealer.open(row.sealedCredentials)) as Record<string, unknown> };
+  }
+
+  seal(credentials: Record<string, unknown>): string {
+    return this.deps.sealer.seal(JSON.stringify(credentials));
+  }
+
+  /**
+   * The context one plugin call runs in. `signal` (the turn's, or the request's) and the deadline both abort it.
+   * The logger names the plugin and never the credentials (the log's own redaction also strips parameters).
+   */
+  context(input: { organizationId: string; connectionId: string; kind: string; credentials: Record<string, unknown>; timeoutMs?: number; signal?: AbortSignal }): PluginContext & { dispose(): void } {
+    const timeoutMs = input.timeoutMs ?? this.deps.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineExceeded(timeoutMs)), timeoutMs);
+    const onAbort = () => controller.abort(input.signal?.reason);
+    input.signal?.addEventListener("abort", onAbort, { once: true });
+    const { guard, log } = this.deps;
+    const fields = (f?: Record<string, unknown>) => ({ ...f, integration: input.kind, organizationId: input.organizationId });
+    return {
+      organizationId: input.organizationId,
+      connectionId: input.connectionId,
+      credentials: input.credentials,
+      signal: controller.signal,
+      deadline,
+      fetch: (url, init) => {
+        const target = typeof url === "string" ? new URL(url) : url;
+        const body = typeof init?.body === "string" ? init.body : init?.body == null ? undefined : String(init.body);
+        return guard.fetch(target, { method: init?.method ?? "GET", headers: new Headers(init?.headers), body, signal: controller.signal });
+      },
+      async checkHost(host) {
+        const { pinned } = await guard.check(new URL(`https://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}/`));
+        return pinned ?? host;
+      },
+      log: {
+        debug: (m, f) => log.debug(m, fields(f)),
+        info: (m, f) => log.info(m, fields(f)),
+        warn: (m, f) => log.warn(m, fields(f)),
+        error: (m, f) => log.error(m, fields(f)),
+      },
+      dispose() {
+        clearTimeout(timer);
+        input.signal?.removeEventListener("abort", onAbort);
+      },
+    };
+  }
+}
+
+export class DeadlineExceeded extends Error {
+  override name = "DeadlineExceeded";
+  constructor(readonly timeoutMs: number) {
+    super(`the integration did not answer within ${timeoutMs} ms`);
+  }
+}
+
+export { EgressRefused };
