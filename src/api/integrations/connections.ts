@@ -21,6 +21,8 @@ export interface ConnectionsDeps {
   log: Logger;
   /** The deadline of one plugin call when the caller gives none. */
   timeoutMs: number;
+  /** Hosts that may be reached without TLS (SQL_PLAINTEXT_HOSTS). */
+  plaintextHosts: readonly string[];
 }
 
 export class IntegrationConnections {
@@ -40,7 +42,7 @@ export class IntegrationConnections {
     const plugin = this.deps.registry.get(kind);
     if (!plugin) return null;
     const row = await this.row(organizationId, kind);
-    if (!row || row.status !== "connected" || !row.sealedCredentials) return null;
+    if (row?.status !== "connected" || !row.sealedCredentials) return null;
     return { row, plugin, credentials: JSON.parse(this.deps.sealer.open(row.sealedCredentials)) as Record<string, unknown> };
   }
 
@@ -76,6 +78,7 @@ export class IntegrationConnections {
         const { pinned } = await guard.check(new URL(`https://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}/`));
         return pinned ?? host;
       },
+      plaintextAllowed: (host) => this.deps.plaintextHosts.includes(host.trim().toLowerCase()),
       log: {
         debug: (m, f) => log.debug(m, fields(f)),
         info: (m, f) => log.info(m, fields(f)),

@@ -120,6 +120,8 @@ export interface PluginContext {
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** For raw TCP clients (databases): resolves the host, refuses it as fetch would, and answers the address to connect to. */
   checkHost(host: string): Promise<string>;
+  /** Whether the operator lets this host be reached without TLS (SQL_PLAINTEXT_HOSTS: databases on a private network). */
+  plaintextAllowed(host: string): boolean;
   log: PluginLogger;
   /** Aborted when the deadline passes or the caller goes away. */
   signal: AbortSignal;
