@@ -7,12 +7,14 @@ import { createEgressGuard } from "../../platform/egress.ts";
 import type { Geocoder } from "../../platform/geo/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import { type Metrics, traced } from "../../platform/telemetry/index.ts";
+import type { IntegrationConnections } from "../../api/integrations/connections.ts";
+import type { OperationSigner } from "../../api/integrations/signing.ts";
 import type { SkillType } from "../compiled.ts";
 import { BuiltinConfig, builtinExecutor } from "./builtin.ts";
 import { EmailConfig, emailExecutor } from "./email.ts";
 import { GeoConfig, geoExecutor } from "./geo.ts";
 import { HttpWebhookConfig, httpWebhookExecutor } from "./http-webhook.ts";
-import { INTEGRATION_CONFIGS, integrationExecutor } from "./integration.ts";
+import { INTEGRATION_CONFIGS, INTEGRATION_KINDS, integrationExecutor } from "./integration.ts";
 import { KnowledgeQueryConfig, knowledgeQueryExecutor } from "./knowledge-query.ts";
 import { failure } from "./outcomes.ts";
 import { PlaybookConfig, playbookExecutor } from "./playbook.ts";
@@ -21,7 +23,7 @@ import type { Retriever, RunSkill } from "./types.ts";
 
 export { oneOf, unmetConditions } from "./schema.ts";
 export type { HttpWebhookConfig } from "./http-webhook.ts";
-export { INTEGRATION_KINDS, type IntegrationSkillType } from "./integration.ts";
+export { INTEGRATION_KINDS, integrationOf, type IntegrationSkillType } from "./integration.ts";
 export type { TransferConfig } from "./transfer.ts";
 export type * from "./types.ts";
 
@@ -39,6 +41,9 @@ export const EXECUTION_CONFIGS: Record<SkillType, TSchema> = {
 
 export interface SkillRunnerDeps {
   sealer: Sealer;
+  /** The organization's connected integrations and the signer of compiled operations; absent = nothing connected. */
+  integrations?: IntegrationConnections;
+  signer?: OperationSigner;
   config: Pick<Config, "egressAllowlist" | "smtp">;
   fetch?: typeof fetch;
   retriever?: Retriever | null;
@@ -49,6 +54,8 @@ export interface SkillRunnerDeps {
 
 export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {
   const guard = createEgressGuard({ allowlist: deps.config.egressAllowlist, fetch: deps.fetch });
+  const integration = integrationExecutor({ connections: deps.integrations, signer: deps.signer, log: deps.log });
+  const integrations = Object.fromEntries(Object.keys(INTEGRATION_KINDS).map((type) => [type, integration])) as Record<keyof typeof INTEGRATION_KINDS, RunSkill>;
   const executors: Record<SkillType, RunSkill> = {
     http_webhook: countedWebhooks(httpWebhookExecutor({ guard, sealer: deps.sealer }), deps.metrics),
     email: emailExecutor({ smtp: deps.config.smtp }),
@@ -57,15 +64,7 @@ export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {
     geo: geoExecutor({ geocoder: deps.geocoder }),
     playbook: playbookExecutor,
     knowledge_query: knowledgeQueryExecutor({ retriever: deps.retriever ?? null }),
-    db_query: integrationExecutor,
-    native_sql: integrationExecutor,
-    native_rest: integrationExecutor,
-    native_graphql: integrationExecutor,
-    calendar: integrationExecutor,
-    google_sheets: integrationExecutor,
-    crm: integrationExecutor,
-    sms: integrationExecutor,
-    mcp: integrationExecutor,
+    ...integrations,
   };
   return (skill, args, ctx) =>
     traced("skill", { "skill.id": skill.id, "skill.type": skill.skillType }, async (span) => {

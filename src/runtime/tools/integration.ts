@@ -1,10 +1,17 @@
-// Skill types backed by a connected integration (databases, calendars, sheets, CRMs, SMS, REST/GraphQL APIs)
-// and the reserved mcp type. Their settings are stored as given; until an integration plugin is connected for
-// the organization, running one answers integration_not_connected.
+// Skill types backed by a connected integration (databases, calendars, sheets, CRMs, SMS, REST/GraphQL APIs) and
+// the reserved mcp type. A skill names its integration (default: the kind its type implies) and carries the
+// operation it runs: compiled and signed by the app when a binding, action or pack made it, or the operator's own
+// SQL template for db_query. The plugin runs it within the integration deadline; whatever it throws, hangs on or
+// answers malformed becomes a skill error the runtime speaks, never a broken conversation.
 import { Type, type TProperties } from "@sinclair/typebox";
+import type { CompiledOperation, OperationResult } from "../../api/integrations/contract.ts";
+import { PluginError } from "../../api/integrations/contract.ts";
+import { DeadlineExceeded, type IntegrationConnections } from "../../api/integrations/connections.ts";
+import type { OperationSigner } from "../../api/integrations/signing.ts";
+import type { Logger } from "../../platform/log.ts";
 import type { SkillType } from "../compiled.ts";
 import { failure } from "./outcomes.ts";
-import type { RunSkill } from "./types.ts";
+import type { RunSkill, SkillOutcome } from "./types.ts";
 
 export const INTEGRATION_KINDS = {
   db_query: "postgres",
@@ -20,6 +27,10 @@ export const INTEGRATION_KINDS = {
 export type IntegrationSkillType = keyof typeof INTEGRATION_KINDS;
 
 export const isIntegrationSkillType = (type: string): type is IntegrationSkillType => Object.hasOwn(INTEGRATION_KINDS, type);
+
+/** The integration a skill runs on: its executionConfig's, else the kind its type implies. */
+export const integrationOf = (skill: { skillType: string; executionConfig: Record<string, unknown> }): string =>
+  typeof skill.executionConfig.integration === "string" ? skill.executionConfig.integration : (INTEGRATION_KINDS[skill.skillType as IntegrationSkillType] ?? skill.skillType);
 
 const Text = (description: string, maxLength = 500) => Type.Optional(Type.String({ minLength: 1, maxLength, description }));
 
@@ -48,7 +59,70 @@ export const INTEGRATION_CONFIGS = {
   mcp: integrationConfig("mcp"),
 } satisfies Record<IntegrationSkillType, unknown>;
 
-export const integrationExecutor: RunSkill = async (skill) => {
-  const kind = (skill.executionConfig.integration as string | undefined) ?? INTEGRATION_KINDS[skill.skillType as IntegrationSkillType];
-  return failure("integration_not_connected", `connect the ${kind} integration first`);
-};
+export interface IntegrationExecutorDeps {
+  /** Absent when the app runs without integrations (unit tests of other executors): every skill is not connected. */
+  connections?: IntegrationConnections;
+  signer?: OperationSigner;
+  log: Logger;
+}
+
+const PLUGIN_CODES = new Set(["not_found", "invalid_input", "conflict", "unavailable", "timeout", "refused", "invalid_binding"]);
+
+export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
+  return async (skill, args, ctx) => {
+    const kind = integrationOf(skill);
+    const connection = deps.connections ? await deps.connections.connected(ctx.organizationId, kind) : null;
+    if (!deps.connections || !connection) return failure("integration_not_connected", `connect the ${kind} integration first`);
+    const operation = operationOf(skill, kind, deps.signer);
+    if (!operation) return failure("invalid_binding", "this skill's operation was not made by a binding, action or pack (or was edited since): bind it again");
+    const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal });
+    try {
+      // A plugin that ignores its signal still cannot hold the turn past the deadline.
+      const aborted = new Promise<never>((_, reject) => {
+        if (pctx.signal.aborted) reject(pctx.signal.reason);
+        pctx.signal.addEventListener("abort", () => reject(pctx.signal.reason), { once: true });
+      });
+      const answer = await Promise.race([connection.plugin.execute(operation, args, pctx), aborted]);
+      return resultOf(answer, skill.isWrite);
+    } catch (error) {
+      if (error instanceof PluginError && PLUGIN_CODES.has(error.code)) return { kind: "error", code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
+      if (error instanceof DeadlineExceeded) return failure("timeout", error.message);
+      if (ctx.signal.aborted) return failure("cancelled", "the conversation stopped waiting for the answer");
+      deps.log.warn("integration plugin failed", { kind, skillId: skill.id, error: error instanceof Error ? error.message : String(error) });
+      return failure("integration_failed", `the ${kind} integration failed`);
+    } finally {
+      pctx.dispose();
+    }
+  };
+}
+
+/** The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds. */
+function operationOf(skill: Parameters<RunSkill>[0], kind: string, signer: OperationSigner | undefined): CompiledOperation | null {
+  const config = skill.executionConfig;
+  if (typeof config.sql_template === "string") return { operation: "query", sql: config.sql_template, write: skill.isWrite };
+  if (typeof config.operation !== "string" || !signer?.verify(kind, config)) return null;
+  const { integration: _i, source: _s, action: _a, signature: _g, ...operation } = config;
+  return operation as CompiledOperation;
+}
+
+/**
+ * One record's fields are the result (and become conversation variables); several records are `rows`; none is
+ * not_found for a read. A write answers what it projected of the record it wrote.
+ */
+function resultOf(answer: unknown, isWrite: boolean): SkillOutcome {
+  const rows = (answer as OperationResult | null)?.rows;
+  if (!Array.isArray(rows) || rows.some((r) => r === null || typeof r !== "object" || Array.isArray(r))) {
+    return failure("integration_invalid_response", "the integration answered something that is not a list of records");
+  }
+  if (rows.length === 0) return isWrite ? { kind: "result", data: {} } : failure("not_found", "nothing matched");
+  if (rows.length > 1) return { kind: "result", data: { rows } };
+  const data = rows[0] as Record<string, unknown>;
+  const variables: Record<string, unknown> = {};
+  const variableSources: Record<string, string> = {};
+  for (const [leaf, value] of Object.entries(data)) {
+    if (value === null || typeof value === "object") continue;
+    variables[leaf] = value;
+    variableSources[leaf] = leaf;
+  }
+  return { kind: "result", data, variables, variableSources };
+}
