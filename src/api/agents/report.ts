@@ -5,7 +5,7 @@
 // the runtime does not make.
 import { verificationMethodAvailable } from "../../runtime/guardrails.ts";
 import { allowListFields, allowListsFor, closedAfterHours, type MergedPolicies, mergePolicies, needsConfirmation, needsVerifiedCaller, stepsUp } from "../../runtime/policies.ts";
-import { isIntegrationSkillType } from "../../runtime/tools/integration.ts";
+import { integrationOf, isIntegrationSkillType } from "../../runtime/tools/integration.ts";
 import type { CompiledConfig, CompiledGuardrail, CompiledPlaybook, CompiledSkill, CompiledVerification } from "../../runtime/compiled.ts";
 import { validateGraph } from "../../runtime/playbooks/graph.ts";
 import { languageMatrix, primarySubtag } from "../meta/languages.ts";
@@ -24,6 +24,8 @@ export interface ReportInput {
   everPublished: boolean;
   hasUnpublishedChanges: boolean;
   knowledge: PrepublishReportDto["knowledgeCoverage"] & { failed: number };
+  /** The integration kinds the organization has connected now. */
+  connectedIntegrations: ReadonlySet<string>;
 }
 
 /** The rules the guardrail engine applies (merged by the runtime's own function), and what the report adds to them. */
@@ -126,7 +128,9 @@ export function buildPrepublishReport(input: ReportInput): PrepublishReportDto {
   if (knowledge.failed) warnings.push(`${knowledge.failed} knowledge source${knowledge.failed === 1 ? "" : "s"} failed to index: not answered from`);
   warnings.push(...gateWarnings(compiled, rules, playbookNames));
   for (const skill of compiled.skills) {
-    if (isIntegrationSkillType(skill.skillType)) warnings.push(`Skill "${skill.name}" needs the ${skill.skillType} integration, which is not connected: it will answer integration_not_connected`);
+    if (!isIntegrationSkillType(skill.skillType)) continue;
+    const kind = integrationOf(skill);
+    if (!input.connectedIntegrations.has(kind)) warnings.push(`Skill "${skill.name}" needs the ${kind} integration, which is not connected: it will answer integration_not_connected`);
   }
   const skillIds = new Set(compiled.skills.map((s) => s.id));
   for (const playbook of compiled.playbooks) {
@@ -201,6 +205,7 @@ function gatesOf(skill: CompiledSkill, rules: Rules, c: AgentConfig, playbookNam
     if (target) gates.push(`starts the "${target}" playbook`);
   }
   if (skill.skillType === "transfer") gates.push(transferGate(skill, c));
+  if (isIntegrationSkillType(skill.skillType)) gates.push(integrationAccess(skill));
   if (skill.channels.length && c.enabledChannels.some((ch) => !skill.channels.includes(ch))) gates.push(`on ${list(skill.channels)} only`);
   const window = rules.skillWindows[skill.name] ?? "always";
   if (rules.scheduled && window === "business_hours_only") gates.push("during business hours only");
@@ -217,6 +222,17 @@ function gatesOf(skill: CompiledSkill, rules: Rules, c: AgentConfig, playbookNam
   const allowed = allowedFieldsOf(skill, rules);
   if (allowed) gates.push(allowed.length ? `passes on only ${list(allowed)} from its result` : "passes on nothing from its result");
   return gates;
+}
+
+/** What an integration skill reaches: the operation its binding compiled to and the fields it returns, or the operator's query. */
+function integrationAccess(skill: CompiledSkill): string {
+  const cfg = skill.executionConfig;
+  const kind = integrationOf(skill);
+  const verb = skill.isWrite ? "writes to" : "reads from";
+  if (typeof cfg.sql_template === "string") return `${verb} ${kind} with the operator's own query`;
+  const operation = typeof cfg.operation === "string" ? ` (${cfg.operation})` : "";
+  const fields = skill.allowedFields.length ? `, returning ${list(skill.allowedFields)}` : "";
+  return `${verb} ${kind}${operation}${fields}`;
 }
 
 function transferGate(skill: CompiledSkill, c: AgentConfig): string {

@@ -6,7 +6,7 @@ import { LRUCache } from "lru-cache";
 import { and, desc, eq, ilike, isNotNull, isNull, lt, max, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../../platform/auth/principal.ts";
 import type { Database, Db } from "../../platform/db/index.ts";
-import { agents, agentVersions, knowledgeGaps, knowledgeSources } from "../../platform/db/schema/index.ts";
+import { agents, agentVersions, integrations, knowledgeGaps, knowledgeSources } from "../../platform/db/schema/index.ts";
 import { appendEvents } from "../../platform/events/index.ts";
 import { decodeCursor, page } from "../../platform/http/pagination.ts";
 import { notFound, Problem } from "../../platform/http/problem.ts";
@@ -247,7 +247,12 @@ export class AgentsService {
     const live = row.publishedVersionId ? await this.findVersion(this.db, organizationId, id, row.publishedVersionId) : null;
     const draft = await compileDraft(this.db, row);
     const hasUnpublishedChanges = live ? diffValues(diffView(live.compiledConfig as unknown as CompiledConfig), diffView(draft)).length > 0 : true;
-    return buildPrepublishReport({ isActive: row.isActive, compiled: draft, everPublished: live !== null, hasUnpublishedChanges, knowledge: await this.knowledgeCoverage(organizationId, id) });
+    return buildPrepublishReport({ isActive: row.isActive, compiled: draft, everPublished: live !== null, hasUnpublishedChanges, knowledge: await this.knowledgeCoverage(organizationId, id), connectedIntegrations: await this.connectedIntegrations(organizationId) });
+  }
+
+  private async connectedIntegrations(organizationId: string): Promise<Set<string>> {
+    const rows = await this.db.select({ kind: integrations.kind }).from(integrations).where(and(eq(integrations.organizationId, organizationId), eq(integrations.status, "connected")));
+    return new Set(rows.map((r) => r.kind));
   }
 
   /** Sources by state, and the share of recorded knowledge gaps (questions not answered) a source now covers. */

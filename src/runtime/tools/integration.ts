@@ -85,7 +85,7 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
       const answer = await Promise.race([connection.plugin.execute(operation, args, pctx), aborted]);
       return resultOf(answer, skill.isWrite);
     } catch (error) {
-      if (error instanceof PluginError && PLUGIN_CODES.has(error.code)) return { kind: "error", code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
+      if (isPluginError(error)) return { kind: "error", code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
       if (error instanceof DeadlineExceeded) return failure("timeout", error.message);
       if (ctx.signal.aborted) return failure("cancelled", "the conversation stopped waiting for the answer");
       deps.log.warn("integration plugin failed", { kind, skillId: skill.id, error: error instanceof Error ? error.message : String(error) });
@@ -94,6 +94,16 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
       pctx.dispose();
     }
   };
+}
+
+/**
+ * A PluginError, or an error shaped like one: an operator's plugin outside this repository may throw its own class
+ * named PluginError (its copy of the contract is not this one).
+ */
+function isPluginError(error: unknown): error is PluginError {
+  if (error instanceof PluginError) return true;
+  const e = error as Partial<PluginError> | null;
+  return e instanceof Error && e.name === "PluginError" && typeof e.code === "string" && PLUGIN_CODES.has(e.code) && (e.fields === undefined || Array.isArray(e.fields));
 }
 
 /** The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds. */

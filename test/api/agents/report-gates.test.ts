@@ -36,7 +36,7 @@ describe("the report's gates agree with the guardrail engine", () => {
     let checked = 0;
     for (const { skill: s, gate } of combinations()) {
       const compiled = compiledWith(s, gate ? [{ id: "grp_1", policyType: "write_gate", appliesToSkillType: null, config: gate }] : []);
-      const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+      const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE, connectedIntegrations: new Set() }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
       const guardrails = new Guardrails(compiled, () => Date.UTC(2025, 0, 6, 15));
       const unverified = guardrails.authorize(s, initialState("en", {}), { channel: "chat", confirmed: false });
       const verifiedState = initialState("en", {});
@@ -69,7 +69,7 @@ describe("the report's after-hours and result claims agree with the guardrail en
           for (const window of [null, "business_hours_only", "after_hours_only"]) {
             const guardrails: CompiledGuardrail[] = window ? [{ id: "grp_2", policyType: "business_hours", appliesToSkillType: null, config: { skills: { [s.name]: window } } }] : [];
             const compiled: CompiledConfig = { agent: { name: "Hours", ...hours({ mode, allowHumanTransfer }) } as CompiledConfig["agent"], skills: [s], playbooks: [], guardrails, callerVerification: [] };
-            const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+            const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE, connectedIntegrations: new Set() }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
             const decision = new Guardrails(compiled, closed).authorize(s, initialState("en", {}), { channel: "chat", confirmed: true });
             const context = { mode, allowHumanTransfer, skill: s.skillType, isWrite: s.isWrite, window };
             const refusedClosed = decision.kind === "block" && decision.events.some((e) => e.policyType === "business_hours");
@@ -84,7 +84,7 @@ describe("the report's after-hours and result claims agree with the guardrail en
     const s = skill({ allowedFields: ["status", "eta", "total"] });
     const policy: CompiledGuardrail = { id: "grp_3", policyType: "allowed_fields", appliesToSkillType: "http_webhook", config: { fields: ["status", "total", "owner"] } };
     const compiled = compiledWith(s, [policy]);
-    const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
+    const line = buildPrepublishReport({ isActive: true, compiled, everPublished: false, hasUnpublishedChanges: true, knowledge: NO_KNOWLEDGE, connectedIntegrations: new Set() }).willSay.find((l) => l.startsWith(`Uses the skill "${s.name}"`))!;
     const kept = new Guardrails(compiled, closed).filterResult(s, { status: "shipped", eta: "Friday", total: "$40", owner: "Ann", note: "x" }, initialState("en", {})).data;
     expect(Object.keys(kept).sort()).toEqual(["status", "total"]);
     expect(line).toContain("passes on only status and total from its result");
