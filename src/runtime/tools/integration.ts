@@ -102,8 +102,9 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
  */
 function isPluginError(error: unknown): error is PluginError {
   if (error instanceof PluginError) return true;
-  const e = error as Partial<PluginError> | null;
-  return e instanceof Error && e.name === "PluginError" && typeof e.code === "string" && PLUGIN_CODES.has(e.code) && (e.fields === undefined || Array.isArray(e.fields));
+  if (!(error instanceof Error) || error.name !== "PluginError") return false;
+  const { code, fields } = error as Partial<PluginError>;
+  return typeof code === "string" && PLUGIN_CODES.has(code) && (fields === undefined || Array.isArray(fields));
 }
 
 /** The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds. */
