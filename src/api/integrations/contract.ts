@@ -5,6 +5,12 @@
 // through its context, never the database: what it may reach is decided by the app.
 import type { Static, TObject } from "@sinclair/typebox";
 
+/**
+ * TypeBox, for credential and parameter schemas: a plugin outside this repository (PLUGINS_DIR) cannot resolve the
+ * app's packages itself, so it takes TypeBox from here.
+ */
+export { Type } from "@sinclair/typebox";
+
 export type IntegrationCategory = "database" | "calendar" | "spreadsheet" | "commerce" | "crm" | "messaging" | "other";
 
 /** How a provider is connected. `credentials`/`api_key` take a body validated against `schema`; `oauth2` is a browser hop. */
