@@ -28,6 +28,7 @@ import { summarizeConversation } from "./summary.ts";
 import { terms } from "../platform/tokens.ts";
 import { searchQuery } from "./brain/answers.ts";
 import { redactPii, redactPiiDeep, sentimentLabel, sentimentScore } from "./text.ts";
+import { integrationOf, isIntegrationSkillType } from "./tools/integration.ts";
 import { ANSWER_THRESHOLD, RetrievalTimeoutError, type Passage, type Retriever, type RunSkill, type SkillCallContext } from "./tools/types.ts";
 import { goodbye, Turn, type Channel, type RuntimeInput, type TurnResult, type TurnSink, type TurnSteps } from "./turn.ts";
 import { beginVerification } from "./verification.ts";
@@ -505,7 +506,7 @@ export class ConversationRuntime {
 
     const auth = live.guardrails.authorize(skill, state, { channel: live.row.channel as Channel, confirmed: opts.confirmed });
     this.guardrailEvents(live, auth.events);
-    const base = { callId: opts.callId ?? null, skillId: skill.id, skillName: skill.name, skillType: skill.skillType, arguments: args };
+    const base = { callId: opts.callId ?? null, skillId: skill.id, skillName: skill.name, skillType: skill.skillType, ...integrationCall(skill), arguments: args };
     switch (auth.kind) {
       case "block":
         live.receipt.add("tool_call", { ...base, status: "blocked", durationMs: 0 });
@@ -949,6 +950,13 @@ export class ConversationRuntime {
   private messageId(live: Live): string {
     return newId("msg", Math.max(Date.now(), live.messageFloorMs));
   }
+}
+
+/** An integration skill's receipt names the integration and the operation it ran (`query`: the operator's SQL template). */
+function integrationCall(skill: CompiledSkill): { integration?: string; operation?: string } {
+  if (!isIntegrationSkillType(skill.skillType)) return {};
+  const config = skill.executionConfig;
+  return { integration: integrationOf(skill), operation: typeof config.sql_template === "string" ? "query" : typeof config.operation === "string" ? config.operation : "unknown" };
 }
 
 export { ConversationEndedError, ConversationNotFoundError, ConversationUnavailableError } from "./live-conversations.ts";
