@@ -90,6 +90,7 @@ export function openMysql(credentials: SqlCredentials, address: string, plaintex
   };
 }
 
+// MariaDB lists a column whose default is NULL with the unquoted word NULL (string defaults are quoted).
 export async function mysqlCatalog(run: Run): Promise<RawCatalog> {
   const bool = (v: unknown) => v === true || Number(v) === 1;
   const { rows: db } = await run("SELECT DATABASE() AS name");
@@ -97,7 +98,8 @@ export async function mysqlCatalog(run: Run): Promise<RawCatalog> {
     "SELECT TABLE_NAME AS name, TABLE_TYPE = 'BASE TABLE' AS writable FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
   );
   const { rows: columns } = await run(`SELECT TABLE_NAME AS table_name, COLUMN_NAME AS name, COLUMN_TYPE AS native, DATA_TYPE AS base,
-      IS_NULLABLE = 'NO' AS not_null, COLUMN_DEFAULT IS NOT NULL AS has_default, EXTRA AS extra, COLUMN_COMMENT AS description
+      IS_NULLABLE = 'NO' AS not_null,
+      COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL' AS has_default, EXTRA AS extra, COLUMN_COMMENT AS description
     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`);
   const { rows: statistics } = await run(`SELECT TABLE_NAME AS table_name, INDEX_NAME AS index_name, NON_UNIQUE AS non_unique, COLUMN_NAME AS column_name
     FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`);

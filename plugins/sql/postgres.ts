@@ -7,6 +7,8 @@ import { tlsOptions } from "./credentials.ts";
 import type { RawCatalog } from "./catalog.ts";
 import { abortable, type Run, remainingMs, type SqlSession, timedOut } from "./session.ts";
 
+const asText = (x: unknown) => (typeof x === "boolean" ? (x ? "t" : "f") : x instanceof Date ? x.toISOString() : String(x));
+
 export function openPostgres(credentials: SqlCredentials, address: string, plaintextAllowed: boolean, max: number): SqlSession {
   const tls = tlsOptions(credentials, plaintextAllowed);
   const sql = postgres({
@@ -22,8 +24,16 @@ export function openPostgres(credentials: SqlCredentials, address: string, plain
     fetch_types: false,
     onnotice: () => {},
     connection: { application_name: "flowyte" },
-    // A `date` stays the calendar day it is; timestamps arrive as Date and leave as ISO strings.
-    types: { day: { to: 1082, from: [1082], serialize: (x: unknown) => String(x), parse: (x: string) => x } },
+    types: {
+      // postgres.js would turn a caller's "maybe" into false for a boolean and parse date strings in local time;
+      // every value goes to the server as text instead, so the server parses it or refuses it (invalid_input).
+      boolean: { to: 16, from: [16], serialize: asText, parse: (x: string) => x === "t" },
+      date: { to: 1184, from: [1114, 1184], serialize: asText, parse: (x: string) => new Date(x) },
+      // A `date` stays the calendar day it is; timestamps arrive as Date and leave as ISO strings.
+      day: { to: 1082, from: [1082], serialize: asText, parse: (x: string) => x },
+      json: { to: 114, from: [114, 3802], serialize: asText, parse: (x: string) => JSON.parse(x) },
+      bytea: { to: 17, from: [17], serialize: asText, parse: (x: string) => Buffer.from(x.slice(2), "hex") },
+    },
   });
   return {
     dialect: "postgres",
