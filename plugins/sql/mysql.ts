@@ -50,8 +50,13 @@ export function openMysql(credentials: SqlCredentials, address: string, plaintex
       let conn: PoolConnection | null = null;
       let stopped = false;
       const body = async () => {
-        conn = await pool.getConnection();
-        const c = conn;
+        const c = await pool.getConnection();
+        // Aborted while waiting for a connection: nobody will use or release this one.
+        if (stopped) {
+          c.destroy();
+          throw timedOut();
+        }
+        conn = c;
         const ms = remainingMs(options.deadline);
         // MariaDB bounds every statement (seconds); MySQL bounds reads (milliseconds) and lock waits for writes.
         if ((await flavorOf(c)) === "mariadb") await c.query(`SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`);
