@@ -48,18 +48,21 @@ export function accountLabel(credentials: SqlCredentials): string {
   return `${credentials.user}@${credentials.host}:${credentials.port}/${credentials.database}`;
 }
 
+/** `disable` only for hosts the operator listed: a database on a private network without TLS. */
+export function refusePlaintext(credentials: SqlCredentials, plaintextAllowed: boolean): void {
+  if (credentials.sslmode === "disable" && !plaintextAllowed) {
+    throw new PluginError("refused", `sslmode "disable" is refused for ${credentials.host}: list the host in SQL_PLAINTEXT_HOSTS to reach it without TLS (databases on a private network only)`, ["sslmode"]);
+  }
+}
+
 /**
  * TLS options for a connection to `address` (what checkHost answered) on behalf of `host` (what the operator typed):
  * the certificate is checked against the name, never the pinned address. Null means plaintext.
  */
 export function tlsOptions(credentials: SqlCredentials, plaintextAllowed: boolean): ConnectionOptions | null {
   const { host, sslmode, ca_pem } = credentials;
-  if (sslmode === "disable") {
-    if (!plaintextAllowed) {
-      throw new PluginError("refused", `sslmode "disable" is refused for ${host}: list the host in SQL_PLAINTEXT_HOSTS to reach it without TLS (databases on a private network only)`, ["sslmode"]);
-    }
-    return null;
-  }
+  refusePlaintext(credentials, plaintextAllowed);
+  if (sslmode === "disable") return null;
   const servername = /^[0-9.]+$|:/.test(host) ? undefined : host;
   const ca = ca_pem ? { ca: ca_pem } : {};
   if (sslmode === "require") return { servername, rejectUnauthorized: false };

@@ -1,17 +1,14 @@
 // MySQL and MariaDB through mysql2: the pool, and the catalog queries discovery and the connection test use.
 import { connect } from "node:net";
 import mysql, { type PoolConnection, type ResultSetHeader } from "mysql2/promise";
-import { PluginError } from "../../src/api/integrations/contract.ts";
 import type { RawCatalog } from "./catalog.ts";
-import type { SqlCredentials } from "./credentials.ts";
+import { refusePlaintext, type SqlCredentials } from "./credentials.ts";
 import { sqlFailure } from "./errors.ts";
 import { abortable, type Run, remainingMs, type SqlSession, timedOut } from "./session.ts";
 
 export function openMysql(credentials: SqlCredentials, address: string, plaintextAllowed: boolean, max: number): SqlSession {
   const { sslmode, ca_pem } = credentials;
-  if (sslmode === "disable" && !plaintextAllowed) {
-    throw new PluginError("refused", `sslmode "disable" is refused for ${credentials.host}: list the host in SQL_PLAINTEXT_HOSTS to reach it without TLS (databases on a private network only)`, ["sslmode"]);
-  }
+  refusePlaintext(credentials, plaintextAllowed);
   const port = Number(credentials.port);
   const pool = mysql.createPool({
     // The configured name is what TLS verifies; the socket goes to the address the egress check pinned.

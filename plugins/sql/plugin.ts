@@ -12,8 +12,8 @@ import {
   PluginError,
 } from "../../src/api/integrations/contract.ts";
 import { buildSchema, type RawCatalog, sampleText } from "./catalog.ts";
-import { accountLabel, describeTls, readCredentials, SqlCredentials, tlsOptions } from "./credentials.ts";
-import { isTlsError, sqlFailure } from "./errors.ts";
+import { accountLabel, describeTls, readCredentials, refusePlaintext, SqlCredentials } from "./credentials.ts";
+import { sqlFailure, TlsFailure } from "./errors.ts";
 import { type Dialect, quoteIdent } from "./identifiers.ts";
 import { mysqlCatalog, mysqlTls, mysqlWriteAccess, openMysql } from "./mysql.ts";
 import { type CompiledStatement, compileBinding, compileTemplate, MAX_ROWS, type QueryTemplate, type SqlParam } from "./operation.ts";
@@ -48,7 +48,7 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
   /** Resolves and checks the host (egress rules), refuses plaintext unless allowed, and opens a pool. */
   async function open(ctx: PluginContext, credentials: SqlCredentials, max: number): Promise<{ session: SqlSession; address: string }> {
     const plaintextAllowed = ctx.plaintextAllowed(credentials.host);
-    tlsOptions(credentials, plaintextAllowed);
+    refusePlaintext(credentials, plaintextAllowed);
     let address: string;
     try {
       address = await ctx.checkHost(credentials.host);
@@ -139,9 +139,8 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
           signedIn = { tls: await session.transaction(mode(ctx, false), (run) => driver.tls(run)) };
         } catch (error) {
           const failure = sqlFailure(error);
-          if (isTlsError(error) || failure.code === "unavailable" || failure.code === "timeout") {
-            throw new PluginError(failure.code, isTlsError(error) ? `TLS (${c.sslmode}) failed: ${failure.message}` : failure.message);
-          }
+          if (failure instanceof TlsFailure) throw new PluginError(failure.code, `TLS (${c.sslmode}) failed: ${failure.message}`);
+          if (failure.code === "unavailable" || failure.code === "timeout") throw failure;
           loginError = failure;
         }
         return `${c.host}:${c.port} reachable; ${describeTls(c)}`;
