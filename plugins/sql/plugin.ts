@@ -120,8 +120,8 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
 
     let credentials: SqlCredentials | null = null;
     let session: SqlSession | null = null;
-    let signedIn: { tls: string | null } | null = null;
-    let loginError: unknown = null;
+    let tlsVersion: string | null = null;
+    let loginError: PluginError | null = null;
     let tables: string[] = [];
     let probeMs = 0;
     try {
@@ -136,7 +136,7 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
           throw new PluginError("unavailable", `the server at ${c.host}:${c.port} does not offer TLS (${c.sslmode}); enable ssl on the server`);
         }
         try {
-          signedIn = { tls: await session.transaction(mode(ctx, false), (run) => driver.tls(run)) };
+          tlsVersion = await session.transaction(mode(ctx, false), (run) => driver.tls(run));
         } catch (error) {
           const failure = sqlFailure(error);
           if (failure instanceof TlsFailure) throw new PluginError(failure.code, `TLS (${c.sslmode}) failed: ${failure.message}`);
@@ -147,8 +147,7 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
       });
       await step("authentication", async () => {
         if (loginError) throw loginError;
-        const tls = (signedIn as { tls: string | null } | null)?.tls;
-        return `signed in as ${credentials!.user}${tls ? ` over ${tls}` : ""}`;
+        return `signed in as ${credentials!.user}${tlsVersion ? ` over ${tlsVersion}` : ""}`;
       });
       await step("schema_read", async () => {
         const raw = await session!.transaction(mode(ctx, false), (run) => driver.catalog(run));
@@ -163,7 +162,7 @@ export function createSqlPlugin(options: { kind: Dialect; name: string; descript
         const started = performance.now();
         await session!.transaction(mode(ctx, false), (run) => run(statement));
         probeMs = Math.round(performance.now() - started);
-        return { detail: first ? `read one row of ${first} in ${probeMs} ms` : `SELECT 1 in ${probeMs} ms`, ms: probeMs };
+        return { detail: first ? `read from ${first} in ${probeMs} ms` : `SELECT 1 in ${probeMs} ms`, ms: probeMs };
       });
       await step("read_only", async () => {
         const writable = await session!.transaction(mode(ctx, false), (run) => driver.writeAccess(run));
