@@ -1,7 +1,7 @@
 // The credential fields both SQL dialects take, and how each TLS mode maps onto Node's TLS options.
 import type { ConnectionOptions } from "node:tls";
-import { type Static, Type } from "@sinclair/typebox";
-import { PluginError } from "../../src/api/integrations/contract.ts";
+import type { Static } from "@sinclair/typebox";
+import { PluginError, Type } from "../../src/api/integrations/contract.ts";
 
 export const SqlCredentials = Type.Object(
   {
