@@ -46,7 +46,7 @@ for (const dialect of DIALECTS) {
     let f: Fixture;
     let key: string;
     let password: string;
-    let credentials: Record<string, string>;
+    let credentials: Record<string, unknown>;
     const responses: string[] = [];
     const api = async (method: string, path: string, body?: unknown, as = key) => {
       const res = await app.api(method, `/api/v1${path}`, { key: as, body });
