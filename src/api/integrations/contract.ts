@@ -184,7 +184,8 @@ export interface IntegrationPlugin<Credentials extends TObject = TObject> {
   pack?: { guidance: string; skills: PresetSkill[] };
   /** Runs ordered checks against credentials without storing anything. */
   test?(ctx: PluginContext): Promise<ConnectionCheck[]>;
-  scripts?(options: { database: string; tables: string[]; password: string }): SetupScripts;
+  /** `suffix` is appended to the login names (`flowyte_ro_<suffix>`), to keep several environments apart on one server. */
+  scripts?(options: { database: string; tables: string[]; password: string; suffix?: string }): SetupScripts;
   /** The connection ended (disconnected, credentials replaced, server stopping): close what is held for it. */
   release?(connectionId: string): Promise<void>;
 }
