@@ -1,6 +1,7 @@
 // A compiled operation is signed when the app compiles it from a validated binding (or a plugin's action or pack),
 // and checked before it runs: a skill's executionConfig edited by hand (through PATCH /skills) cannot smuggle in an
-// operation, table or column the binding rules and the organization's scoping never approved.
+// operation, table or column the binding rules and the organization's scoping never approved. What the app records
+// with the operation (`touches`: the objects and fields a binding reaches) is signed with it.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Sealer } from "../../platform/crypto.ts";
 import type { CompiledOperation } from "./contract.ts";
@@ -21,7 +22,8 @@ export function createOperationSigner(sealer: Sealer): OperationSigner {
       return { ...unsigned, operation: operation.operation, signature: mac(kind, unsigned) };
     },
     verify(kind, config) {
-      const { [SIGNATURE_KEY]: signature, integration: _i, source: _s, ...unsigned } = config;
+      // Where the skill came from (integration, source, action) is stored beside the signed operation, not in it.
+      const { [SIGNATURE_KEY]: signature, integration: _i, source: _s, action: _a, ...unsigned } = config;
       if (typeof signature !== "string") return false;
       const expected = Buffer.from(mac(kind, unsigned));
       const given = Buffer.from(signature);

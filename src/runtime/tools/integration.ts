@@ -75,6 +75,8 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
     if (!deps.connections || !connection) return failure("integration_not_connected", `connect the ${kind} integration first`);
     const operation = operationOf(skill, kind, deps.signer);
     if (!operation) return failure("invalid_binding", "this skill's operation was not made by a binding, action or pack (or was edited since): bind it again");
+    const blocked = scopedOut(skill.executionConfig, connection.row);
+    if (blocked.length) return failure("scoped_out", `the organization's data scoping now blocks ${blocked.join(", ")}: bind the skill again without them`);
     const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal });
     try {
       // A plugin that ignores its signal still cannot hold the turn past the deadline.
@@ -107,13 +109,28 @@ function isPluginError(error: unknown): error is PluginError {
   return typeof code === "string" && PLUGIN_CODES.has(code) && (fields === undefined || Array.isArray(fields));
 }
 
-/** The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds. */
+/**
+ * The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds,
+ * without the app's own keys (where it came from, what it touches, its signature): those are not the plugin's.
+ */
 function operationOf(skill: Parameters<RunSkill>[0], kind: string, signer: OperationSigner | undefined): CompiledOperation | null {
   const config = skill.executionConfig;
   if (typeof config.sql_template === "string") return { operation: "query", sql: config.sql_template, write: skill.isWrite };
   if (typeof config.operation !== "string" || !signer?.verify(kind, config)) return null;
-  const { integration: _i, source: _s, action: _a, signature: _g, ...operation } = config;
+  const { integration: _i, source: _s, action: _a, signature: _g, touches: _t, ...operation } = config;
   return operation as CompiledOperation;
+}
+
+/**
+ * What the operation reaches (`touches`: the objects and `object.field`s its binding named, recorded when it was
+ * compiled) that the organization's scoping blocks now: a table or column scoped out after the binding was saved
+ * never reaches a conversation.
+ */
+function scopedOut(config: Record<string, unknown>, row: { blockedObjects: string[]; blockedFields: string[] }): string[] {
+  const touches = Array.isArray(config.touches) ? (config.touches as unknown[]).filter((t): t is string => typeof t === "string") : [];
+  const objects = new Set(row.blockedObjects);
+  const fields = new Set(row.blockedFields);
+  return touches.filter((t) => fields.has(t) || objects.has(t.split(".")[0]!));
 }
 
 /**
