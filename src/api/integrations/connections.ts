@@ -4,6 +4,7 @@
 // plugins through here, so what a plugin may reach is decided in one place.
 import { and, eq } from "drizzle-orm";
 import type { Sealer } from "../../platform/crypto.ts";
+import type { ChangeFeed } from "../../platform/db/changes.ts";
 import type { Database } from "../../platform/db/index.ts";
 import { integrations } from "../../platform/db/schema/index.ts";
 import { EgressRefused, type EgressGuard } from "../../platform/egress.ts";
@@ -23,10 +24,43 @@ export interface ConnectionsDeps {
   timeoutMs: number;
   /** Hosts that may be reached without TLS (SQL_PLAINTEXT_HOSTS). */
   plaintextHosts: readonly string[];
+  /** Connections replaced or ended on any replica: every replica releases what its plugins hold for them. */
+  changes?: ChangeFeed;
 }
 
 export class IntegrationConnections {
-  constructor(private readonly deps: ConnectionsDeps) {}
+  /** The connection each (organization, kind) last ran on here: what this replica's plugins may hold pools for. */
+  private readonly held = new Map<string, { organizationId: string; kind: string; connectionId: string }>();
+
+  constructor(private readonly deps: ConnectionsDeps) {
+    deps.changes?.subscribe("integration", {
+      changed: (id) => void this.recheck(id),
+      flush: () => {
+        for (const id of this.held.keys()) void this.recheck(id);
+      },
+    });
+  }
+
+  /** A connection was made, replaced or ended: tell every replica (this one included) to let go of the old one. */
+  announce(organizationId: string, kind: string): void {
+    const id = heldKey(organizationId, kind);
+    if (this.deps.changes) this.deps.changes.announce("integration", id);
+    else void this.recheck(id);
+  }
+
+  /** Releases what the plugin holds for a connection this replica used, once storage says it is no longer current. */
+  private async recheck(id: string): Promise<void> {
+    const held = this.held.get(id);
+    if (!held) return;
+    try {
+      const row = await this.row(held.organizationId, held.kind);
+      if (row?.status === "connected" && row.connectionId === held.connectionId) return;
+      if (this.held.get(id) === held) this.held.delete(id);
+      await this.deps.registry.get(held.kind)?.release?.(held.connectionId);
+    } catch (error) {
+      this.deps.log.warn("releasing an ended integration connection failed", { kind: held.kind, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
 
   get registry() {
     return this.deps.registry;
@@ -54,7 +88,23 @@ export class IntegrationConnections {
    * The context one plugin call runs in. `signal` (the turn's, or the request's) and the deadline both abort it.
    * The logger names the plugin and never the credentials (the log's own redaction also strips parameters).
    */
-  context(input: { organizationId: string; connectionId: string; kind: string; credentials: Record<string, unknown>; timeoutMs?: number; signal?: AbortSignal }): PluginContext & { dispose(): void } {
+  context(input: {
+    organizationId: string;
+    connectionId: string;
+    kind: string;
+    credentials: Record<string, unknown>;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    /** Credentials under test, not the stored connection: the caller releases them itself. */
+    temporary?: boolean;
+  }): PluginContext & { dispose(): void } {
+    const key = heldKey(input.organizationId, input.kind);
+    const previous = this.held.get(key);
+    if (!input.temporary && previous?.connectionId !== input.connectionId) {
+      this.held.set(key, { organizationId: input.organizationId, kind: input.kind, connectionId: input.connectionId });
+      // This replica ran on older credentials until now: whatever was kept for them goes.
+      if (previous) void this.deps.registry.get(input.kind)?.release?.(previous.connectionId);
+    }
     const timeoutMs = input.timeoutMs ?? this.deps.timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const controller = new AbortController();
@@ -92,6 +142,8 @@ export class IntegrationConnections {
     };
   }
 }
+
+const heldKey = (organizationId: string, kind: string) => `${organizationId}:${kind}`;
 
 export class DeadlineExceeded extends Error {
   override name = "DeadlineExceeded";

@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 
 const CHANNEL = "flowyte_changes";
 
-export type ChangeTopic = "agent" | "api_key" | "publishable_key" | "knowledge_source";
+export type ChangeTopic = "agent" | "api_key" | "publishable_key" | "knowledge_source" | "integration";
 
 export interface ChangeSubscriber {
   /** One entry changed (or went away). */
