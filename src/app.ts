@@ -8,6 +8,10 @@ import { auditLogRoutes } from "./api/audit-logs/routes.ts";
 import { chatRoutes } from "./api/chat/routes.ts";
 import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
+import { IntegrationConnections } from "./api/integrations/connections.ts";
+import type { PluginRegistry } from "./api/integrations/registry.ts";
+import { integrationRoutes } from "./api/integrations/routes.ts";
+import { createOperationSigner } from "./api/integrations/signing.ts";
 import { GapRecorder } from "./api/knowledge/gaps.ts";
 import { knowledgeRoutes } from "./api/knowledge/routes.ts";
 import { KnowledgeSourcesService } from "./api/knowledge/service.ts";
@@ -15,6 +19,7 @@ import { observeRoutes } from "./api/observe/routes.ts";
 import { playbookRoutes } from "./api/playbooks/routes.ts";
 import { publishableKeyRoutes } from "./api/publishable-keys/routes.ts";
 import { skillRoutes } from "./api/skills/routes.ts";
+import { SkillsService } from "./api/skills/service.ts";
 import { testRoutes } from "./api/test/routes.ts";
 import { uploadRoutes } from "./api/uploads/routes.ts";
 import { UploadsService } from "./api/uploads/service.ts";
@@ -65,11 +70,13 @@ export interface AppDeps {
   database: Database;
   sealer: Sealer;
   log: Logger;
+  /** The integration plugins loaded at start (built-in and PLUGINS_DIR; server.ts loads them). */
+  plugins: PluginRegistry;
   /** Speech engines other than the ones MODELS_DIR and SPEECH_BASE_URL give (tests bring a scripted recognizer). */
   speech?: Speech;
 }
 
-export function createApp({ config, database, sealer, log, speech: givenSpeech }: AppDeps) {
+export function createApp({ config, database, sealer, log, plugins, speech: givenSpeech }: AppDeps) {
   const audit = new AuditRecorder(database.db, log);
   const telemetry = createTelemetry(config, log);
   const { metrics } = telemetry;
@@ -111,12 +118,24 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
   const uploads = new UploadsService(database.db, config.dataDir);
   const gaps = new GapRecorder(database.db, knowledge, agents, log);
   const egress = createEgressGuard({ allowlist: config.egressAllowlist });
+  // Plugins reach providers through the same egress guard as every outbound call; databases on a private network
+  // without TLS only when SQL_PLAINTEXT_HOSTS names them.
+  const connections = new IntegrationConnections({
+    db: database.db,
+    sealer,
+    registry: plugins,
+    guard: egress,
+    log,
+    timeoutMs: config.integrations.timeoutMs,
+    plaintextHosts: config.integrations.sqlPlaintextHosts,
+  });
+  const signer = createOperationSigner(sealer);
   const ingestion = createIngestion({ db: database.db, jobs, index: knowledge, files: uploads, egress, log, metrics, onIndexed: (source) => gaps.coverBy(source) });
   // Every knowledge search (a brain's, the knowledge_query skill's) is a span of the turn that made it.
   const retriever: Retriever = { search: (...args) => traced("knowledge.retrieval", {}, () => knowledge.retriever.search(...args)) };
   const runtime = new ConversationRuntime({
     store,
-    runSkill: createSkillRunner({ sealer, config, geocoder, log, retriever, metrics }),
+    runSkill: createSkillRunner({ sealer, config, geocoder, log, retriever, metrics, integrations: connections, signer }),
     llm: config.llm,
     retriever,
     onUnanswered: (question) => void gaps.record(question),
@@ -182,7 +201,8 @@ export function createApp({ config, database, sealer, log, speech: givenSpeech }
     .use(knowledgeRoutes(ctx, new KnowledgeSourcesService({ db: database.db, agents, index: knowledge, ingestion, uploads, gaps, egress }), gaps))
     .use(numberRoutes(ctx))
     .use(billingRoutes(ctx))
-    .use(voiceRoutes(ctx));
+    .use(voiceRoutes(ctx))
+    .use(integrationRoutes(ctx, { connections, signer, skills: new SkillsService(database, sealer, config.defaultPhoneRegion) }));
 
   // Keys older than a day can no longer replay, and rate limit windows long closed count nothing: clear them out hourly.
   const purge = setInterval(() => {

@@ -1,5 +1,6 @@
 // One running appliance: storage opened and migrated, organizations bootstrapped, HTTP listening.
 import { seedNumberPool } from "./api/numbers/service.ts";
+import { loadPlugins } from "./api/integrations/registry.ts";
 import { createApp, type AppDeps } from "./app.ts";
 import type { Config } from "./config.ts";
 import { bootstrapOrganizations } from "./platform/auth/organizations.ts";
@@ -32,7 +33,8 @@ export async function startServer(config: Config, log: Logger, { downloadModels 
     const sealer = createSealer(loadMasterKey(config.masterKey, config.dataDir, log));
     await bootstrapOrganizations(database.db, config.adminKey, log);
     await seedNumberPool(database.db, config.trunkNumbers);
-    const { app, events, start, drain, startDraining, modelInstalled } = createApp({ config, database, sealer, log, ...overrides });
+    const plugins = await loadPlugins({ pluginsDir: config.integrations.pluginsDir, log });
+    const { app, events, start, drain, startDraining, modelInstalled } = createApp({ config, database, sealer, log, plugins, ...overrides });
     if (wrap) app.wrap(wrap as Parameters<typeof app.wrap>[0]);
     try {
       await start();
