@@ -68,10 +68,11 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       response: { 200: Envelope(t.Array(Connection)), ...problems() },
       detail: { operationId: "listIntegrations", summary: "List connected integrations", description: "The organization's connections and their status; credentials are never returned.", tags },
     })
-    .post("/integrations/:kind/connect", async ({ params, body, ...c }) => ok(await service.connect(me(c), params.kind, body?.credentials)), {
+    .post("/integrations/:kind/connect", async ({ params, body, ...c }) => ok(await service.connect(me(c), params.kind, body.credentials)), {
       scope: "integrations:connect",
       params: KindParams,
-      body: t.Optional(ConnectBody),
+      body: ConnectBody,
+      parse: "json",
       response: { 200: Envelope(ConnectResult), ...problems(400, 404), ...upstream },
       detail: {
         operationId: "connectIntegration",
@@ -98,6 +99,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       scope: "integrations:connect",
       params: KindParams,
       body: ClaimBody,
+      parse: "json",
       response: { 200: Envelope(ClaimResult), ...problems(400, 404) },
       detail: { operationId: "claimIntegration", summary: "Claim a Shopify App Store install", description: "Shopify only: attaches a pending App Store install to this organization. 404 no_pending_install when none waits for that shop.", tags },
     })
@@ -155,6 +157,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       scope: "integrations:write",
       params: KindParams,
       body: Scoping,
+      parse: "json",
       response: { 200: Envelope(Scoping), ...problems(400, 404) },
       detail: { operationId: "setIntegrationScoping", summary: "Set data scoping", description: "Replaces both lists; empty lists clear the blocks. Once discovered, names the snapshot lacks are refused (400). Survives re-discovery.", tags },
     })
@@ -181,6 +184,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       scope: "integrations:connect",
       params: KindParams,
       body: SqlTestBody,
+      parse: "json",
       response: { 200: Envelope(SqlTestResult), ...problems(400, 404) },
       detail: { operationId: "testSqlConnection", summary: "Test a database connection", description: "Needs integrations:connect (it carries credentials). Runs the provider's ordered checks without storing anything; always 200 with each check, a failed check (a refused private host included) being data. 400 only for malformed credentials.", tags },
     })
@@ -191,10 +195,11 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       response: { 200: Envelope(Spreadsheet), ...problems(404, 409) },
       detail: { operationId: "getSpreadsheet", summary: "Look up a connected spreadsheet", description: "google_sheets only: title, tabs and header rows. 409 integration_not_connected; 404 sheet_not_accessible.", tags },
     })
-    .post("/agents/:id/integrations/:kind/provision", async ({ params, body, ...c }) => ok(await service.provision(me(c), params.id, params.kind, body?.actions)), {
+    .post("/agents/:id/integrations/:kind/provision", async ({ params, body, ...c }) => ok(await service.provision(me(c), params.id, params.kind, body.actions)), {
       scope: "skills:write",
       params: AgentKindParams,
-      body: t.Optional(ProvisionBody),
+      body: ProvisionBody,
+      parse: "json",
       response: { 200: Envelope(t.Array(ProvisionedSkill)), ...problems(400, 404, 409), ...upstream },
       detail: { operationId: "provisionIntegrationActions", summary: "Add actions as skills", description: "Adds the named actions (default: the important ones) to the agent's draft. Idempotent: existing ones answer created:false. Actions still needing operator settings land disabled. 409 integration_not_connected.", tags },
     })
@@ -212,9 +217,9 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       },
       {
         scope: "skills:write",
-        idempotent: true,
         params: AgentKindParams,
         body: BindingBody,
+        parse: "json",
         response: { 201: Envelope(Skill), ...problems(400, 404, 409), ...upstream },
         detail: {
           operationId: "createIntegrationBinding",
@@ -235,6 +240,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
         scope: "skills:write",
         params: AgentKindParams,
         body: AutoMapBody,
+        parse: "json",
         response: { 201: Envelope(AutoMapResult), ...problems(400, 404, 409, 422), ...upstream },
         detail: { operationId: "autoMapIntegrationBinding", summary: "Auto-map from a goal", description: "Proposes a read binding for the goal (the configured LLM, else a deterministic matcher over the schema), validates it and saves it as a disabled skill. 422 no_mapping when nothing matches.", tags },
       },

@@ -22,7 +22,7 @@ import { proposeBinding } from "./automap.ts";
 import { checkBinding, type CallerParameter } from "./bindings.ts";
 import { filterOperations, objectDetail, objectSummary, scoped, searchSchema } from "./browse.ts";
 import { DeadlineExceeded, EgressRefused, type IntegrationConnections, type IntegrationRow } from "./connections.ts";
-import { type ConnectionCheck, type DiscoveredSchema, type IntegrationPlugin, PluginError, type PluginAction } from "./contract.ts";
+import { type CompiledOperation, type ConnectionCheck, type DiscoveredSchema, type IntegrationPlugin, PluginError, type PluginAction } from "./contract.ts";
 import type { BindingInput, ScopingDto } from "./model.ts";
 import { DiscoveredSchemaShape } from "./shape.ts";
 import type { OperationSigner } from "./signing.ts";
@@ -250,8 +250,8 @@ export class IntegrationsService {
   }
 
   async provision(organizationId: string, agentId: string, kind: string, slugs: string[] | undefined) {
-    const plugin = this.plugin(kind);
     await this.deps.skills.assertAgent(organizationId, agentId);
+    const plugin = this.plugin(kind);
     await this.requireConnected(organizationId, kind);
     const available = plugin.actions ?? [];
     const errors: FieldError[] = [];
@@ -287,8 +287,8 @@ export class IntegrationsService {
   }
 
   async removeProvisioned(organizationId: string, agentId: string, kind: string): Promise<number> {
-    this.plugin(kind);
     await this.deps.skills.assertAgent(organizationId, agentId);
+    this.plugin(kind);
     const mine = await this.db
       .select({ id: skills.id, config: skills.executionConfig })
       .from(skills)
@@ -312,8 +312,8 @@ export class IntegrationsService {
   }
 
   async installPack(organizationId: string, agentId: string, kind: string) {
-    const plugin = this.plugin(kind);
     await this.deps.skills.assertAgent(organizationId, agentId);
+    const plugin = this.plugin(kind);
     if (!plugin.pack) throw new Problem(404, "pack_not_found", `${kind} ships no preset pack`);
     await this.requireConnected(organizationId, kind);
     const rows = [];
@@ -336,15 +336,15 @@ export class IntegrationsService {
   }
 
   async bind(organizationId: string, agentId: string, kind: string, input: BindingInput): Promise<SkillDto> {
-    const plugin = this.plugin(kind);
     await this.deps.skills.assertAgent(organizationId, agentId);
+    const plugin = this.plugin(kind);
     const { schema } = await this.prepareBinding(organizationId, kind, plugin);
     return this.saveBinding(organizationId, agentId, kind, plugin, schema, input);
   }
 
   async autoMap(organizationId: string, agentId: string, kind: string, goal: string) {
-    const plugin = this.plugin(kind);
     await this.deps.skills.assertAgent(organizationId, agentId);
+    const plugin = this.plugin(kind);
     const { schema } = await this.prepareBinding(organizationId, kind, plugin);
     const taken = await this.db.select({ name: skills.name }).from(skills).where(and(eq(skills.organizationId, organizationId), eq(skills.agentId, agentId)));
     const proposal = await proposeBinding({ goal, schema, takenNames: new Set(taken.map((t) => t.name.toLowerCase())), llm: this.deps.config.llm, log: this.deps.log });
@@ -363,7 +363,7 @@ export class IntegrationsService {
     const checked = checkBinding(input, schema);
     if ("errors" in checked) throw validationProblem(checked.errors);
     const { validated, parameters } = checked.binding;
-    let compiled;
+    let compiled: CompiledOperation;
     try {
       compiled = plugin.compile!(validated);
     } catch (error) {

@@ -44,6 +44,9 @@ const BODIES: Record<string, unknown> = {
   "PATCH /api/v1/agents/{id}/knowledge/sources/{sourceId}": { label: "Shipping again" },
   "POST /api/v1/agents/{id}/knowledge/preview": { query: "shipping" },
   "PATCH /api/v1/agents/{id}/knowledge-gaps/{gapId}": { status: "dismissed" },
+  "POST /api/v1/agents/{id}/integrations/{kind}/provision": {},
+  "POST /api/v1/agents/{id}/integrations/{kind}/bindings": { toolName: "lookup", operation: "orders.select" },
+  "POST /api/v1/agents/{id}/integrations/{kind}/bindings/auto": { goal: "find an order" },
 };
 
 beforeAll(async () => {
@@ -68,7 +71,7 @@ beforeAll(async () => {
   theirs = {
     key: other.key,
     agentId,
-    children: { versionId: version.id, skillId: skill.id, playbookId: playbook.id, name: "order_number", keyId: key.id, sourceId: source.id, runId: run.runId, gapId: "gap_01NOTAGAP" },
+    children: { versionId: version.id, skillId: skill.id, playbookId: playbook.id, name: "order_number", keyId: key.id, sourceId: source.id, runId: run.runId, gapId: "gap_01NOTAGAP", kind: "postgres" },
   };
 });
 afterAll(() => app.stop());

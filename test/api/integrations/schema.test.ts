@@ -119,7 +119,7 @@ describe("scoping", () => {
     const tickets = (await get("/objects/tickets")).body.data;
     expect(tickets.relationships).toEqual([]);
     expect(tickets.fields.find((f: { name: string }) => f.name === "contact_id").references).toBeNull();
-    expect((await get("/operations?readOnly=false")).body.data.map((o: { name: string }) => o.object)).toEqual(["tickets", "tickets"]);
+    expect((await get("/operations?readOnly=false")).body.data.map((o: { object: string }) => o.object)).toEqual(["tickets", "tickets"]);
     expect((await get("/schema/search?q=phone")).body.data).toEqual([]);
   });
 

@@ -148,7 +148,7 @@ describe("provision and pack", () => {
     ]);
     expect(first.body.data[0].skill.executionConfig).toMatchObject({ integration: "acme_crm", source: "action", action: "lookup_contact", operation: "contacts.select" });
     expect(first.body.data[0].skill.parametersSchema).toEqual({ type: "object", properties: { phone: { type: "string", description: "The caller's phone" } }, required: ["phone"] });
-    const second = await app.api("POST", agentPath("/provision"), { key });
+    const second = await app.api("POST", agentPath("/provision"), { key, body: {} });
     expect(second.body.data.map((r: { created: boolean }) => r.created)).toEqual([false, false]);
     expect(second.body.data[0].skill.id).toBe(first.body.data[0].skill.id);
     const named = await app.api("POST", agentPath("/provision"), { key, body: { actions: ["list_tickets", "nope"] } });
@@ -178,7 +178,7 @@ describe("provision and pack", () => {
     const { key: other } = await app.newOrg("Unconnected");
     const agent = (await app.api("POST", "/api/v1/agents", { key: other, body: { name: "Theirs" } })).body.data.id;
     for (const path of ["/pack/install", "/provision"]) {
-      const res = await app.api("POST", agentPath(path, agent), { key: other });
+      const res = await app.api("POST", agentPath(path, agent), { key: other, body: {} });
       expect([path, res.status, res.body.code]).toEqual([path, 409, "integration_not_connected"]);
     }
   });
