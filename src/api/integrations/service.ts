@@ -419,8 +419,8 @@ export class IntegrationsService {
     try {
       return await this.call(plugin, { organizationId, connectionId, credentials }, (ctx) => plugin.test!(ctx));
     } catch (error) {
-      const cause = error instanceof Problem ? (error.extensions?.cause as unknown) : error;
-      const detail = cause instanceof EgressRefused || error instanceof EgressRefused ? (cause as Error).message : error instanceof Problem ? error.detail : "the connection test failed";
+      // call() has turned the failure into a problem (an egress refusal of a private host included): it is this check's answer.
+      const detail = error instanceof Problem ? error.detail : "the connection test failed";
       return [{ name: "reachability", ok: false, ms: Math.round(performance.now() - started), detail }];
     }
   }
@@ -459,7 +459,7 @@ export class IntegrationsService {
     try {
       return await Promise.race([run(ctx), aborted]);
     } catch (error) {
-      if (error instanceof EgressRefused) throw new Problem(502, "egress_refused", error.message, { title: "Bad gateway", extensions: { cause: error } });
+      if (error instanceof EgressRefused) throw new Problem(502, "egress_refused", error.message, { title: "Bad gateway" });
       if (error instanceof DeadlineExceeded || (error instanceof PluginError && error.code === "timeout")) {
         throw new Problem(503, "integration_unavailable", `${plugin.name} did not answer in time`, { headers: { "retry-after": "30" } });
       }

@@ -13,7 +13,7 @@ let key: string;
 let organizationId: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ PLUGINS_DIR }, { log: createLogger("debug", (line) => logged.push(line)) });
+  app = await startTestApp({ PLUGINS_DIR, INTEGRATION_TIMEOUT_MS: "300" }, { log: createLogger("debug", (line) => logged.push(line)) });
   ({ key, organizationId } = await app.newOrg());
 });
 afterAll(() => app.stop());
@@ -100,6 +100,11 @@ describe("SQL helpers and claims", () => {
     expect(res.body.data.checks.map((c: { name: string }) => c.name)).toEqual(["reachability", "authentication", "read_only"]);
     const good = await app.api("POST", "/api/v1/integrations/acme_crm/sql/test", { key, body: { credentials: { apiKey: "good-key-000000" } } });
     expect(good.body.data.ok).toBe(true);
+    const onPrem = await app.api("POST", "/api/v1/integrations/acme_crm/sql/test", { key, body: { credentials: { apiKey: "onprem-key-000000" } } });
+    expect(onPrem.status).toBe(200);
+    expect(onPrem.body.data).toEqual({ ok: false, checks: [{ name: "reachability", ok: false, ms: expect.any(Number), detail: expect.stringContaining("127.0.0.1") }] });
+    const hung = await app.api("POST", "/api/v1/integrations/acme_crm/sql/test", { key, body: { credentials: { apiKey: "hang-key-0000000" } } });
+    expect(hung.body.data.checks).toEqual([{ name: "reachability", ok: false, ms: expect.any(Number), detail: "Acme CRM did not answer in time" }]);
     const malformed = await app.api("POST", "/api/v1/integrations/acme_crm/sql/test", { key, body: { credentials: { apiKey: 5 } } });
     expect(malformed.status).toBe(400);
   });

@@ -95,6 +95,10 @@ export default definePlugin({
   },
   async test(ctx) {
     const key = String(ctx.credentials.apiKey);
+    // An "on-prem" key makes the test reach a loopback host, which the egress guard refuses without EGRESS_ALLOWLIST.
+    if (key.startsWith("onprem")) await ctx.checkHost("127.0.0.1");
+    // A "hang" key never answers: the app's deadline must end the call.
+    if (key.startsWith("hang")) await new Promise(() => {});
     return [
       { name: "reachability", ok: true, ms: 1, detail: "reached acme.example.test" },
       { name: "authentication", ok: !key.startsWith("bad"), ms: 1, detail: key.startsWith("bad") ? "the API key was refused" : "authenticated" },
