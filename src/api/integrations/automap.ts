@@ -61,7 +61,8 @@ export function matchGoal(goal: string, schema: DiscoveredSchema, takenNames: Se
     if (!schema.operations.some((op) => op.object === object.name && op.kind === "read")) continue;
     let score = 0;
     for (const k of nameKeys(object.name)) if (wanted.has(k)) score += 3;
-    for (const field of object.fields) for (const k of nameKeys(field.name)) if (wanted.has(k)) score += 1;
+    // The identifier the caller gives (phone, email…) picks the search column, not the object: "tickets by phone".
+    for (const field of object.fields) for (const k of nameKeys(field.name)) if (wanted.has(k) && !IDENTIFIERS.includes(k)) score += 1;
     if (score > 0 && (!best || score > best.score)) best = { object, score };
   }
   if (!best) return null;
