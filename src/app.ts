@@ -128,6 +128,7 @@ export function createApp({ config, database, sealer, log, plugins, speech: give
     log,
     timeoutMs: config.integrations.timeoutMs,
     plaintextHosts: config.integrations.sqlPlaintextHosts,
+    changes: database.changes,
   });
   const signer = createOperationSigner(sealer);
   const ingestion = createIngestion({ db: database.db, jobs, index: knowledge, files: uploads, egress, log, metrics, onIndexed: (source) => gaps.coverBy(source) });

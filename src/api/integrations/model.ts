@@ -207,6 +207,7 @@ const DbName = (description: string) => t.String({ minLength: 1, maxLength: 63, 
 export const ScriptsQuery = t.Object({
   database: DbName("Database name, e.g. appdb"),
   tables: t.Optional(t.String({ maxLength: 4000, pattern: "^[A-Za-z_][A-Za-z0-9_$]*(,[A-Za-z_][A-Za-z0-9_$]*)*$", description: "Comma list of the tables the write role may change" })),
+  suffix: t.Optional(t.String({ minLength: 1, maxLength: 20, pattern: "^[a-z0-9_]+$", description: "Appended to the login names (flowyte_ro_<suffix>), to keep several environments apart on one server" })),
   password: t.Optional(t.String({ minLength: 12, maxLength: 128, pattern: "^[A-Za-z0-9_~!@#%^*()+=.,:;?/-]+$", description: "The roles' password; a strong one is generated when omitted" })),
 });
 export const Scripts = t.Object(

@@ -211,16 +211,13 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
     })
     .post(
       "/agents/:id/integrations/:kind/bindings",
-      async ({ params, body, set, ...c }) => {
-        set.status = 201;
-        return ok(await service.bind(me(c), params.id, params.kind, body));
-      },
+      async ({ params, body, ...c }) => ok(await service.bind(me(c), params.id, params.kind, body)),
       {
         scope: "skills:write",
         params: AgentKindParams,
         body: BindingBody,
         parse: "json",
-        response: { 201: Envelope(Skill), ...problems(400, 404, 409), ...upstream },
+        response: { 200: Envelope(Skill), ...problems(400, 404, 409), ...upstream },
         detail: {
           operationId: "createIntegrationBinding",
           summary: "Map fields to a skill",
@@ -232,16 +229,13 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
     )
     .post(
       "/agents/:id/integrations/:kind/bindings/auto",
-      async ({ params, body, set, ...c }) => {
-        set.status = 201;
-        return ok(await service.autoMap(me(c), params.id, params.kind, body.goal));
-      },
+      async ({ params, body, ...c }) => ok(await service.autoMap(me(c), params.id, params.kind, body.goal)),
       {
         scope: "skills:write",
         params: AgentKindParams,
         body: AutoMapBody,
         parse: "json",
-        response: { 201: Envelope(AutoMapResult), ...problems(400, 404, 409, 422), ...upstream },
+        response: { 200: Envelope(AutoMapResult), ...problems(400, 404, 409, 422), ...upstream },
         detail: { operationId: "autoMapIntegrationBinding", summary: "Auto-map from a goal", description: "Proposes a read binding for the goal (the configured LLM, else a deterministic matcher over the schema), validates it and saves it as a disabled skill. 422 no_mapping when nothing matches.", tags },
       },
     )

@@ -22,7 +22,7 @@ import { proposeBinding } from "./automap.ts";
 import { checkBinding, type CallerParameter } from "./bindings.ts";
 import { filterOperations, objectDetail, objectSummary, scoped, searchSchema } from "./browse.ts";
 import { DeadlineExceeded, EgressRefused, type IntegrationConnections, type IntegrationRow } from "./connections.ts";
-import { type CompiledOperation, type ConnectionCheck, type DiscoveredSchema, type IntegrationPlugin, PluginError, type PluginAction } from "./contract.ts";
+import { type CompiledOperation, type ConnectionCheck, type DiscoveredSchema, type IntegrationPlugin, PluginError, type PluginAction, type ValidatedBinding } from "./contract.ts";
 import type { BindingInput, ScopingDto } from "./model.ts";
 import { DiscoveredSchemaShape } from "./shape.ts";
 import type { OperationSigner } from "./signing.ts";
@@ -117,7 +117,6 @@ export class IntegrationsService {
     }
     const accountLabel = accountLabelOf(plugin, given);
     const sealedCredentials = this.deps.connections.seal(given);
-    const previous = await this.deps.connections.row(organizationId, kind);
     await this.db
       .insert(integrations)
       .values({ organizationId, kind, status: "connected", connectionId, sealedCredentials, accountLabel, connectedAt: new Date() })
@@ -125,19 +124,20 @@ export class IntegrationsService {
         target: [integrations.organizationId, integrations.kind],
         set: { status: "connected", connectionId, sealedCredentials, accountLabel, connectedAt: new Date(), revision: sql`${integrations.revision} + 1`, updatedAt: sql`now()` },
       });
-    if (previous && previous.connectionId !== connectionId) await this.release(plugin, previous.connectionId);
+    // Every replica (this one too) lets go of what its plugin holds for the replaced credentials.
+    this.deps.connections.announce(organizationId, kind);
     return { status: "connected" };
   }
 
   async disconnect(organizationId: string, kind: string): Promise<void> {
-    const plugin = this.plugin(kind);
+    this.plugin(kind);
     const row = await this.deps.connections.row(organizationId, kind);
     if (row?.status !== "connected") throw notConnected404(kind);
     await this.db
       .update(integrations)
       .set({ status: "disconnected", sealedCredentials: null, revision: sql`${integrations.revision} + 1`, updatedAt: sql`now()` })
       .where(and(eq(integrations.organizationId, organizationId), eq(integrations.kind, kind)));
-    await this.release(plugin, row.connectionId);
+    this.deps.connections.announce(organizationId, kind);
   }
 
   async discover(organizationId: string, kind: string) {
@@ -273,7 +273,7 @@ export class IntegrationsService {
             description: action.description,
             skillType: skillTypeOf(plugin, plugin.skillType),
             parametersSchema: callerSchema(action),
-            executionConfig: { integration: kind, source: "action", ...this.deps.signer.sign(kind, { operation: action.operation, action: action.slug }) },
+            executionConfig: { integration: kind, source: "action", action: action.slug, ...this.deps.signer.sign(kind, { operation: action.operation }) },
             isWrite: action.isWrite,
             requiresConfirmation: action.requiresConfirmation ?? action.isWrite,
             nonParallelizable: action.isWrite,
@@ -381,7 +381,8 @@ export class IntegrationsService {
       skillType: skillTypeOf(plugin, plugin.skillType),
       parametersSchema: { type: "object", properties: parameters, required: Object.keys(parameters) },
       requiredParams: Object.keys(parameters),
-      executionConfig: { integration: kind, source: "binding", ...this.deps.signer.sign(kind, compiled) },
+      // `touches` is signed with the operation: the runtime refuses the skill once scoping blocks anything it names.
+      executionConfig: { integration: kind, source: "binding", ...this.deps.signer.sign(kind, { ...compiled, touches: touchesOf(validated) }) },
       allowedFields: validated.projection.map((p) => p.leaf),
       isWrite: validated.isWrite,
       requiresConfirmation: validated.isWrite,
@@ -392,11 +393,11 @@ export class IntegrationsService {
     });
   }
 
-  scripts(kind: string, q: { database: string; tables?: string; password?: string }) {
+  scripts(kind: string, q: { database: string; tables?: string; password?: string; suffix?: string }) {
     const plugin = this.plugin(kind);
     if (!plugin.scripts) throw new Problem(404, "scripts_not_found", `${kind} has no setup scripts`);
     const generated = q.password ? null : randomBytes(18).toString("base64url");
-    const scripts = plugin.scripts({ database: q.database, tables: q.tables ? q.tables.split(",") : [], password: q.password ?? generated! });
+    const scripts = plugin.scripts({ database: q.database, tables: q.tables ? q.tables.split(",") : [], password: q.password ?? generated!, ...(q.suffix ? { suffix: q.suffix } : {}) });
     return { readOnly: { user: scripts.readOnly.user, sql: scripts.readOnly.sql }, write: { user: scripts.write.user, sql: scripts.write.sql }, ...(generated ? { generatedPassword: generated } : {}) };
   }
 
@@ -407,17 +408,18 @@ export class IntegrationsService {
     const given = this.checkCredentials(plugin, credentials);
     const connectionId = newId("conn");
     try {
-      const checks = await this.runTest(plugin, organizationId, connectionId, given);
+      const checks = await this.runTest(plugin, organizationId, connectionId, given, true);
       return { ok: checks.every((c) => c.ok || WARNING_CHECKS.has(c.name)), checks };
     } finally {
       await this.release(plugin, connectionId);
     }
   }
 
-  private async runTest(plugin: IntegrationPlugin, organizationId: string, connectionId: string, credentials: Record<string, unknown>): Promise<ConnectionCheck[]> {
+  /** `temporary`: credentials only tried (sql/test), never the organization's connection; the caller releases them. */
+  private async runTest(plugin: IntegrationPlugin, organizationId: string, connectionId: string, credentials: Record<string, unknown>, temporary = false): Promise<ConnectionCheck[]> {
     const started = performance.now();
     try {
-      return await this.call(plugin, { organizationId, connectionId, credentials }, (ctx) => plugin.test!(ctx));
+      return await this.call(plugin, { organizationId, connectionId, credentials, temporary }, (ctx) => plugin.test!(ctx));
     } catch (error) {
       // call() has turned the failure into a problem (an egress refusal of a private host included): it is this check's answer.
       const detail = error instanceof Problem ? error.detail : "the connection test failed";
@@ -453,7 +455,7 @@ export class IntegrationsService {
   }
 
   /** One plugin call in its context: PluginError and deadline failures become problems that name the provider, never a 500. */
-  private async call<T>(plugin: IntegrationPlugin, input: { organizationId: string; connectionId: string; credentials: Record<string, unknown>; timeoutMs?: number }, run: (ctx: ReturnType<IntegrationConnections["context"]>) => Promise<T>): Promise<T> {
+  private async call<T>(plugin: IntegrationPlugin, input: { organizationId: string; connectionId: string; credentials: Record<string, unknown>; timeoutMs?: number; temporary?: boolean }, run: (ctx: ReturnType<IntegrationConnections["context"]>) => Promise<T>): Promise<T> {
     const ctx = this.deps.connections.context({ ...input, kind: plugin.kind });
     const aborted = new Promise<never>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true }));
     try {
@@ -504,6 +506,23 @@ export class IntegrationsService {
     url.searchParams.set("state", `${payload}.${mac}`);
     return url.toString();
   }
+}
+
+/** The objects and `object.field`s a binding reaches: its own object, every field it filters, writes or returns, and a projection's hop. */
+function touchesOf(binding: ValidatedBinding): string[] {
+  const object = binding.object.name;
+  const fields = [
+    ...(binding.search ? [binding.search.field] : []),
+    ...binding.inputs.map((i) => i.arg),
+    ...binding.values.map((v) => v.field),
+    ...(binding.key ? [binding.key.field] : []),
+    ...binding.projection.map((p) => p.path[0]),
+  ].map((f) => `${object}.${f}`);
+  const hops = binding.projection.flatMap((p) => {
+    const target = p.path.length === 2 ? binding.object.fields.find((f) => f.name === p.path[0])?.references : null;
+    return target ? [target.object, `${target.object}.${p.path[1]}`] : [];
+  });
+  return [...new Set([object, ...fields, ...hops])];
 }
 
 const scopingOf = (row: IntegrationRow): ScopingDto => ({ blockedTables: row.blockedObjects, blockedColumns: row.blockedFields });

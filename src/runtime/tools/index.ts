@@ -1,8 +1,6 @@
 // Skill executors ("skills as tools"): one per skill type, behind the RunSkill contract of types.ts.
 // The execution-config schema of each type lives beside its executor, so what the API accepts is what runs.
 import type { TSchema } from "@sinclair/typebox";
-import type { IntegrationConnections } from "../../api/integrations/connections.ts";
-import type { OperationSigner } from "../../api/integrations/signing.ts";
 import type { Config } from "../../config.ts";
 import type { Sealer } from "../../platform/crypto.ts";
 import { createEgressGuard } from "../../platform/egress.ts";
@@ -52,10 +50,6 @@ export interface SkillRunnerDeps {
   geocoder: Geocoder;
   log: Logger;
   metrics?: Metrics;
-  /** The organization's integration connections (plugins, credentials, egress); integration skills run through them. */
-  integrations?: IntegrationConnections;
-  /** Checks the signature of an integration skill's compiled operation before it runs. */
-  signer?: OperationSigner;
 }
 
 export function createSkillRunner(deps: SkillRunnerDeps): RunSkill {

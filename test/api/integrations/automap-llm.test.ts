@@ -33,7 +33,7 @@ const autoMap = (goal: string) => app.api("POST", `/api/v1/agents/${agentId}/int
 it("uses the model's proposal when it passes the checks, saved disabled", async () => {
   replies.push(`Here you go: ${JSON.stringify({ toolName: "caller_tier", operation: "contacts.select", description: "The caller's tier", sqlSearch: { column: "email", param: "caller_email" }, projection: [{ path: "tier", leaf: "tier" }] })}`);
   const res = await autoMap("what tier is the caller on, by email");
-  expect(res.status).toBe(201);
+  expect(res.status).toBe(200);
   expect(res.body.data.proposal).toEqual({ toolName: "caller_tier", operation: "contacts.select", description: "The caller's tier", sqlSearch: { column: "email", param: "caller_email" }, projection: [{ path: "tier", leaf: "tier" }] });
   expect(res.body.data.skill).toMatchObject({ name: "caller_tier", isEnabled: false, allowedFields: ["tier"] });
   expect(llm.requests.at(-1)!.messages.at(-1)!.content).not.toContain("ssn");
@@ -42,7 +42,7 @@ it("uses the model's proposal when it passes the checks, saved disabled", async 
 it("falls back to the matcher when the model's proposal is unusable", async () => {
   replies.push(JSON.stringify({ toolName: "steal", operation: "contacts.select", sqlSearch: { column: "ssn", param: "x" }, projection: [{ path: "ssn", leaf: "ssn" }] }));
   const res = await autoMap("find the caller's tickets by phone");
-  expect(res.status).toBe(201);
+  expect(res.status).toBe(200);
   expect(res.body.data.proposal).toMatchObject({ toolName: "lookup_tickets", operation: "tickets.select" });
   expect(res.body.data.skill.isEnabled).toBe(false);
 });

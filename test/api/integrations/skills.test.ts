@@ -39,7 +39,7 @@ const lookup = {
 describe("bindings", () => {
   it("compiles a read into an enabled skill whose parameters come from the bound fields", async () => {
     const res = await bind(lookup);
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     const skill = res.body.data;
     expect(skill).toMatchObject({
       name: "lookup_caller",
@@ -59,7 +59,7 @@ describe("bindings", () => {
 
   it("projects one foreign-key hop and keeps a read a draft when enabled is false", async () => {
     const res = await bind({ toolName: "caller_tickets", operation: "tickets.select", enabled: false, sqlSearch: { column: "contact_id", param: "contact" }, projection: [{ path: "subject", leaf: "subject" }, { path: ["contact_id", "name"], leaf: "customer_name" }] });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ isEnabled: false, parametersSchema: { properties: { contact: { type: "integer" } } } });
   });
 
@@ -100,7 +100,7 @@ describe("bindings", () => {
     expect(missing.status).toBe(400);
     expect(missing.body.errors).toEqual([{ field: "inputObjectMap", message: expect.stringContaining("tickets.contact_id is required") }]);
     const res = await bind({ toolName: "open_ticket", operation: "tickets.insert", enabled: true, inputObjectMap: [{ field: "subject", param: "subject" }, { field: "contact_id", param: "contact" }], projection: [{ path: "id", leaf: "ticket_id" }] });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ isWrite: true, isEnabled: false, requiresConfirmation: true, nonParallelizable: true, requiresVerifiedIdentity: false });
   });
 
@@ -111,7 +111,7 @@ describe("bindings", () => {
     expect(pii.body.errors[0].message).toContain("pii");
     expect(fieldsOf(await bind({ toolName: "retier", operation: "contacts.update", inputObjectMap: [{ field: "phone", param: "phone" }] }))).toEqual(["sqlWrite"]);
     const ok = await bind({ toolName: "change_phone", operation: "contacts.update", inputObjectMap: [{ field: "phone", param: "new_phone" }], sqlWrite: { keyColumn: "id", keyParam: "contact" } });
-    expect(ok.status).toBe(201);
+    expect(ok.status).toBe(200);
     expect(ok.body.data).toMatchObject({ isWrite: true, isEnabled: false, requiresVerifiedIdentity: true, requiredParams: ["new_phone", "contact"] });
   });
 
@@ -125,7 +125,7 @@ describe("bindings", () => {
 describe("auto-map", () => {
   it("matches a goal deterministically and saves the proposal disabled", async () => {
     const res = await app.api("POST", agentPath("/bindings/auto"), { key, body: { goal: "look up a caller by their mobile number" } });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     expect(res.body.data.proposal).toMatchObject({ toolName: "lookup_contacts", operation: "contacts.select", sqlSearch: { column: "phone", param: "caller_phone" } });
     const leaves = res.body.data.proposal.projection.map((p: { leaf: string }) => p.leaf);
     expect(leaves).not.toContain("ssn");
