@@ -5,10 +5,8 @@ import type { Sensitivity } from "../../src/api/integrations/contract.ts";
 const BY_NAME: [Sensitivity, RegExp][] = [
   ["secret", /(^|_)(password|passwd|pwd|secret|token|api_?key|hash|salt|private_?key|otp)(_|$)/],
   ["payment_card", /(^|_)(card_?(number|num|no)|cc_?(number|num|no)?|credit_?card|pan|cvv|cvc|card_?cvv|expiry|exp_?date)(_|$)/],
-  [
-    "pii",
-    /(^|_)(e_?mail|phone|mobile|cell|ssn|social_?security|dob|birth(_?date|day)?|date_?of_?birth|address|street|postcode|postal_?code|zip(_?code)?|passport|licen[cs]e_?(number|no)|national_?id|tax_?id|iban|first_?name|last_?name|full_?name|surname|given_?name|ip_?address)(_|$)/,
-  ],
+  ["pii", /(^|_)(ssn|social_?security|dob|birth(_?date|day)?|date_?of_?birth|passport|licen[cs]e_?(number|no)|national_?id|tax_?id|iban|ip_?address)(_|$)/],
+  ["contact", /(^|_)(e_?mail|phone|mobile|cell|address|street|postcode|postal_?code|zip(_?code)?|first_?name|last_?name|full_?name|surname|given_?name)(_|$)/],
 ];
 
 /** snake_case of a column name, so `creditCardNumber`, `Credit-Card Number` and `credit_card_number` read alike. */
@@ -53,11 +51,12 @@ export function sensitivityByShape(values: string[]): Sensitivity | null {
   if (sample.length === 0) return null;
   const share = (test: (v: string) => boolean) => sample.filter(test).length * 2 >= sample.length;
   if (share(looksLikeCard)) return "payment_card";
-  if (share((v) => EMAIL.test(v) || SSN.test(v) || PHONE.test(v))) return "pii";
+  if (share((v) => SSN.test(v))) return "pii";
+  if (share((v) => EMAIL.test(v) || PHONE.test(v))) return "contact";
   return null;
 }
 
-const RANK: Record<Sensitivity, number> = { pii: 1, payment_card: 2, secret: 3 };
+const RANK: Record<Sensitivity, number> = { contact: 1, pii: 2, payment_card: 3, secret: 4 };
 
 /** The stronger of what the name and the sample say: a `contact` column full of card numbers is a card column. */
 export function classify(column: string, sample: string[]): Sensitivity | null {

@@ -79,7 +79,7 @@ export function checkBinding(input: BindingInput, schema: DiscoveredSchema): { b
       if (hasParam === hasConstant) errors.push({ field: at, message: "needs exactly one of param or constant" });
       const field = fieldOf(entry.field, `${at}.field`);
       if (!field) return;
-      if (field.sensitivity) errors.push({ field: `${at}.field`, message: `${object.name}.${field.name} is classed ${field.sensitivity}; sensitive fields cannot be written by an agent` });
+      if (field.sensitivity && field.sensitivity !== "contact") errors.push({ field: `${at}.field`, message: `${object.name}.${field.name} is classed ${field.sensitivity}; sensitive fields cannot be written by an agent` });
       if (bound.has(field.name)) errors.push({ field: `${at}.field`, message: `${field.name} is bound twice` });
       bound.add(field.name);
       if (hasParam) {

@@ -68,7 +68,7 @@ export type Badge = "core" | "PII" | "payment-card";
 export function badges(field: SchemaField): Badge[] {
   const out: Badge[] = [];
   if (field.primaryKey || field.unique || field.leadingIndex) out.push("core");
-  if (field.sensitivity === "pii") out.push("PII");
+  if (field.sensitivity === "pii" || field.sensitivity === "contact") out.push("PII");
   if (field.sensitivity === "payment_card") out.push("payment-card");
   return out;
 }

@@ -18,8 +18,13 @@ export type PluginAuth =
   | { type: "credentials" | "api_key"; schema: TObject }
   | { type: "oauth2"; authorizeUrl: string; tokenUrl: string; scopes: readonly string[] };
 
-/** Sensitive data classes: bindings refuse PII and payment-card columns as write inputs, and search shows them as badges. */
-export type Sensitivity = "pii" | "payment_card" | "secret";
+/**
+ * Sensitive data classes. `contact`: how a person is reached (name, phone, email, address), which a booking must
+ * write and a caller gives about themselves; `pii`: identity and other sensitive personal data (national ids, dates
+ * of birth, bank accounts); `payment_card`; `secret` (passwords, tokens). A binding may write `contact` fields only;
+ * search shows `contact` and `pii` as the PII badge.
+ */
+export type Sensitivity = "contact" | "pii" | "payment_card" | "secret";
 
 export type FieldType = "string" | "integer" | "number" | "boolean" | "date" | "datetime" | "time" | "json" | "binary" | "uuid";
 

@@ -61,7 +61,7 @@ export const DiscoverySummary = t.Object(
   { $id: "DiscoverySummary" },
 );
 
-const Sensitivity = Nullable(t.Union([t.Literal("pii"), t.Literal("payment_card"), t.Literal("secret")]));
+const Sensitivity = Nullable(t.Union([t.Literal("contact"), t.Literal("pii"), t.Literal("payment_card"), t.Literal("secret")]));
 const Reference = Nullable(t.Object({ object: t.String(), field: t.String() }));
 export const SchemaField = t.Object(
   {

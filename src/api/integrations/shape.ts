@@ -20,7 +20,7 @@ export const DiscoveredSchemaShape = Type.Object({
           nullable: Type.Boolean(),
           allowedValues: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 500 }), { maxItems: 500 }), Type.Null()])),
           references: Type.Optional(Type.Union([Ref, Type.Null()])),
-          sensitivity: Type.Optional(Type.Union([Type.Literal("pii"), Type.Literal("payment_card"), Type.Literal("secret"), Type.Null()])),
+          sensitivity: Type.Optional(Type.Union([Type.Literal("contact"), Type.Literal("pii"), Type.Literal("payment_card"), Type.Literal("secret"), Type.Null()])),
           primaryKey: Type.Optional(Type.Boolean()),
           unique: Type.Optional(Type.Boolean()),
           leadingIndex: Type.Optional(Type.Boolean()),

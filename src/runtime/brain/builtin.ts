@@ -113,10 +113,20 @@ function describeResult(ctx: BrainContext): Speech {
   for (const key of ["message", "reply", "text", "summary"]) {
     if (typeof r[key] === "string" && r[key]) return r[key] as string;
   }
-  const parts = Object.entries(r)
+  // Several records (an integration read that matched more than one): each one's fields, the first few only.
+  const records = Array.isArray(r.rows) ? (r.rows as unknown[]).filter((row): row is Record<string, unknown> => row !== null && typeof row === "object" && !Array.isArray(row)) : [];
+  const details = (records.length ? records.slice(0, MAX_RECORDS_SAID) : [r]).map(fieldsSaid).filter(Boolean);
+  return details.length ? phrase("answer.found", { details: details.join(". ") }) : phrase("answer.done");
+}
+
+const MAX_RECORDS_SAID = 3;
+
+/** `start time: 2027-03-01; customer name: Grace` — a record's plain fields, as words. */
+function fieldsSaid(record: Record<string, unknown>): string {
+  return Object.entries(record)
     .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
-    .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`);
-  return parts.length ? phrase("answer.found", { details: parts.join("; ") }) : phrase("answer.done");
+    .map(([k, v]) => `${k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}: ${typeof v === "boolean" ? (v ? "yes" : "no") : v}`)
+    .join("; ");
 }
 
 /** A parameter's type as a slot type, from its JSON Schema and its name. */

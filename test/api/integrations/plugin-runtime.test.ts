@@ -54,6 +54,14 @@ beforeAll(async () => {
       const phone = url.searchParams.get("phone");
       if (phone === "+14155550100") return Response.json({ tickets: [{ id: "T-1001", phone, subject: "Broken boiler", status: "open" }] });
       if (phone === "+14155550142") return Response.json({ error: "database down" }, { status: 503 });
+      if (phone === "+14155550155") {
+        return Response.json({
+          tickets: [
+            { id: "T-2001", phone, subject: "Leaking tap", status: "open" },
+            { id: "T-2002", phone, subject: "Cold radiator", status: "pending" },
+          ],
+        });
+      }
       return Response.json({ tickets: [] });
     },
   });
@@ -125,6 +133,19 @@ describe("an operator plugin's skills in a conversation", () => {
     const stored = await app.query<{ sealed_credentials: string }>("SELECT sealed_credentials FROM integrations WHERE kind = 'ticket_desk'");
     expect(stored[0]!.sealed_credentials).toStartWith("v1.");
     expect(stored[0]!.sealed_credentials).not.toContain(API_KEY);
+  });
+
+  it("several records come back as rows, and the built-in brain reads each of them out", async () => {
+    const { key } = await app.newOrg("Busy desk org");
+    await app.api("POST", "/api/v1/integrations/ticket_desk/connect", { key, body: { credentials: { baseUrl: desk.url.origin, apiKey: API_KEY } } });
+    const { b, agent } = await deskAgent(key);
+    await app.api("POST", `/api/v1/agents/${agent.id}/integrations/ticket_desk/provision`, { key, body: {} });
+    const run = await b.simulate(agent.id, { transcript: ["What's the status of my ticket? My number is 415 555 0155"] });
+    const call = run.events.find((e) => e.eventType === "tool_call")!;
+    expect(call.payload.result.rows.map((r: { ticket_id: string }) => r.ticket_id)).toEqual(["T-2001", "T-2002"]);
+    const said = run.said.join(" ");
+    expect(said).toContain("Leaking tap");
+    expect(said).toContain("Cold radiator");
   });
 
   it("a plugin that throws, answers malformed data or hangs past its deadline never breaks the conversation", async () => {

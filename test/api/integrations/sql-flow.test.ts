@@ -62,7 +62,8 @@ for (const dialect of DIALECTS) {
     afterAll(() => f?.cleanup());
 
     it("generates setup scripts that the admin runs, and the generated logins pass the connection test", async () => {
-      const scripts = await api("GET", `/integrations/${dialect}/sql/scripts?database=${f.database}&tables=appointments&suffix=${f.suffix}`);
+      // The one answer that carries the password: the operator needs it once, to run the scripts.
+      const scripts = await app.api("GET", `/api/v1/integrations/${dialect}/sql/scripts?database=${f.database}&tables=appointments&suffix=${f.suffix}`, { key });
       expect(scripts.status).toBe(200);
       const { readOnly, write, generatedPassword } = scripts.body.data;
       expect(generatedPassword).toMatch(/^[A-Za-z0-9_-]{24,}$/);
@@ -81,8 +82,9 @@ for (const dialect of DIALECTS) {
         ["read_only", true],
         ["latency", true],
       ]);
-      // A wrong password is a failed check in a 200 answer, not an error.
-      const wrong = await api("POST", `/integrations/${dialect}/sql/test`, { credentials: f.credentials(readOnly.user, "not-the-password-at-all") });
+      // A login the database refuses is a failed check in a 200 answer, not an error. (An unknown login: this
+      // machine's Postgres trusts local connections whatever the password.)
+      const wrong = await api("POST", `/integrations/${dialect}/sql/test`, { credentials: f.credentials(`nobody_${f.suffix}`, "not-the-password-at-all") });
       expect(wrong.status).toBe(200);
       expect(wrong.body.data.ok).toBe(false);
       expect(wrong.body.data.checks.find((c: { name: string }) => c.name === "authentication").ok).toBe(false);
@@ -126,7 +128,7 @@ for (const dialect of DIALECTS) {
         toolName: "find_appointment",
         description: "Look up the caller's next appointment",
         operation: "appointments.select",
-        sqlSearch: { column: "phone", param: "caller_phone" },
+        sqlSearch: { column: "phone", param: "caller_phone", limit: 1 },
         projection: [
           { path: "starts_at", leaf: "start_time" },
           { path: ["customer_id", "name"], leaf: "customer_name" },
@@ -193,7 +195,7 @@ for (const dialect of DIALECTS) {
           nodes: [
             { id: "s", type: "start", position: { x: 0, y: 0 }, data: {} },
             { id: "phone", type: "collect", position: { x: 0, y: 1 }, data: { variable: "caller_phone", prompt: "What number is the booking under?", slotType: "phone" } },
-            { id: "find", type: "skill", position: { x: 0, y: 2 }, data: { skillId: find.id, inputs: { caller_phone: "{caller_phone}" } } },
+            { id: "find", type: "skill", position: { x: 0, y: 2 }, data: { skillId: find.id, inputs: { caller_phone: "{caller_phone}" }, outputs: { customer_name: "customer_name", start_time: "start_time" } } },
             { id: "done", type: "end", position: { x: 0, y: 3 }, data: { message: "{customer_name}, you are booked for {start_time}.", outcome: "completed" } },
             { id: "none", type: "end", position: { x: 1, y: 3 }, data: { message: "I could not find a booking under that number.", outcome: "completed" } },
           ],

@@ -53,11 +53,11 @@ for (const dialect of DIALECTS) {
     });
 
     it("classifies sensitive columns by name and by the shape of sampled values", () => {
-      expect(field("customers", "email").sensitivity).toBe("pii");
-      expect(field("customers", "phone").sensitivity).toBe("pii");
+      expect(field("customers", "email").sensitivity).toBe("contact");
+      expect(field("customers", "phone").sensitivity).toBe("contact");
       expect(field("customers", "password_hash").sensitivity).toBe("secret");
       // Vague names: emails and Luhn-valid card numbers are recognized from the values.
-      expect(field("customers", "contact").sensitivity).toBe("pii");
+      expect(field("customers", "contact").sensitivity).toBe("contact");
       expect(field("customers", "billing_ref").sensitivity).toBe("payment_card");
       expect(field("customers", "name").sensitivity).toBeNull();
       expect(field("requests", "summary").sensitivity).toBeNull();

@@ -25,11 +25,11 @@ describe("SQL plugins", () => {
 
 describe("sensitivity", () => {
   it("reads the column name in any casing", () => {
-    expect(sensitivityByName("customerEmail")).toBe("pii");
+    expect(sensitivityByName("customerEmail")).toBe("contact");
     expect(sensitivityByName("Date-Of-Birth")).toBe("pii");
     expect(sensitivityByName("cc_number")).toBe("payment_card");
     expect(sensitivityByName("api_key")).toBe("secret");
-    expect(sensitivityByName("phone_verified_at")).toBe("pii");
+    expect(sensitivityByName("phone_verified_at")).toBe("contact");
     expect(sensitivityByName("company_name")).toBeNull();
     expect(sensitivityByName("tokenizer_version")).toBeNull();
   });
@@ -37,7 +37,7 @@ describe("sensitivity", () => {
   it("reads the shape of sampled values", () => {
     expect(sensitivityByShape(["4111111111111111", "5555 5555 5555 4444", ""])).toBe("payment_card");
     expect(sensitivityByShape(["4111111111111112", "1234567890123"])).toBeNull();
-    expect(sensitivityByShape(["a@b.co", "c@d.io", "note"])).toBe("pii");
+    expect(sensitivityByShape(["a@b.co", "c@d.io", "note"])).toBe("contact");
     expect(sensitivityByShape(["123-45-6789"])).toBe("pii");
     expect(sensitivityByShape(["hello", "world", "a@b.co"])).toBeNull();
     expect(sensitivityByShape([])).toBeNull();
