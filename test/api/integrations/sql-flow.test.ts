@@ -213,6 +213,17 @@ for (const dialect of DIALECTS) {
       expect(miss.said.join(" ")).toContain("I could not find a booking under that number.");
     });
 
+    it("a column scoped out after the binding was saved never reaches a conversation", async () => {
+      expect((await api("PATCH", `/integrations/${dialect}/scoping`, { blockedTables: [], blockedColumns: ["customers.email", "customers.name"] })).status).toBe(200);
+      const run = await agentBuilder(app, key).simulate(agentId, { transcript: ["When is my next appointment? My number is 415 555 0100"] });
+      const call = run.events.find((e) => e.eventType === "tool_call")!;
+      expect(call.payload).toMatchObject({ operation: "appointments.select", status: "error", errorCode: "scoped_out" });
+      expect(run.raw).not.toContain("Grace");
+      expect((await api("PATCH", `/integrations/${dialect}/scoping`, { blockedTables: [], blockedColumns: ["customers.email"] })).status).toBe(200);
+      const again = await agentBuilder(app, key).simulate(agentId, { transcript: ["When is my next appointment? My number is 415 555 0100"] });
+      expect(again.said.join(" ")).toContain("Grace Hopper");
+    });
+
     it("keeps the credentials out of every answer and log line, and another organization gets 404 everywhere", async () => {
       for (const text of [...responses, logLines.join("\n")]) expect(text).not.toContain(password);
       const other = await app.newOrg("Another clinic");
