@@ -213,6 +213,23 @@ for (const dialect of DIALECTS) {
       expect(miss.said.join(" ")).toContain("I could not find a booking under that number.");
     });
 
+    it("runs an operator's own db_query template, its placeholders bound as parameters, read-only", async () => {
+      const b = agentBuilder(app, key);
+      const agent = await b.agent({ name: "Template desk", greeting: "Hi." });
+      await b.skill(agent.id, {
+        name: "count_visits",
+        description: "Count how many visits the caller has booked",
+        skillType: "db_query",
+        parametersSchema: { type: "object", properties: { caller_phone: { type: "string" } }, required: ["caller_phone"] },
+        requiredParams: ["caller_phone"],
+        executionConfig: { integration: dialect, sql_template: "SELECT COUNT(*) AS visits FROM appointments WHERE phone = {caller_phone}" },
+      });
+      const run = await b.simulate(agent.id, { transcript: ["Count how many visits I have booked, my number is 415 555 0100"] });
+      const call = run.events.find((e) => e.eventType === "tool_call")!;
+      expect(call.payload).toMatchObject({ integration: dialect, operation: "query", status: "ok" });
+      expect(Number(call.payload.result.visits)).toBe(2);
+    });
+
     it("a column scoped out after the binding was saved never reaches a conversation", async () => {
       expect((await api("PATCH", `/integrations/${dialect}/scoping`, { blockedTables: [], blockedColumns: ["customers.email", "customers.name"] })).status).toBe(200);
       const run = await agentBuilder(app, key).simulate(agentId, { transcript: ["When is my next appointment? My number is 415 555 0100"] });
