@@ -72,8 +72,8 @@ export function compileBinding(binding: ValidatedBinding): RestOperation {
     }
   };
   if (binding.search) throw new PluginError("invalid_binding", "a REST read takes inputs, not sqlSearch", ["sqlSearch"]);
-  binding.inputs.forEach((input, i) => place(input.arg, { param: input.param }, `inputs[${i}].arg`, false));
-  binding.values.forEach((value, i) => place(value.field, "param" in value ? { param: value.param } : { constant: value.constant }, `inputObjectMap[${i}].field`, true));
+  for (const [i, input] of binding.inputs.entries()) place(input.arg, { param: input.param }, `inputs[${i}].arg`, false);
+  for (const [i, value] of binding.values.entries()) place(value.field, "param" in value ? { param: value.param } : { constant: value.constant }, `inputObjectMap[${i}].field`, true);
   if (binding.key) place(binding.key.field, { param: binding.key.param }, "sqlWrite.keyColumn", true);
 
   const missing = [...inPath].filter((name) => !pathArgs.some((a) => a.name === name));
@@ -100,7 +100,7 @@ export function compileBinding(binding: ValidatedBinding): RestOperation {
 
 /** The request URL under the API's root; a caller value that could change the path's shape is refused. */
 export function requestUrl(base: URL, op: RestOperation, args: Record<string, unknown>): URL {
-  const values = new Map(op.pathArgs.map((slot) => [slot.name, valueOf(slot, args)]));
+  const values = new Map(op.pathArgs.map((slot) => [slot.name, slotValue(slot, args)]));
   const path = op.path.replace(PLACEHOLDER, (_, name: string) => {
     const value = values.get(name);
     if (value === undefined || value === null || value === "") throw new PluginError("invalid_input", `${paramOf(op, name)} is needed`, [paramOf(op, name)]);
@@ -113,7 +113,7 @@ export function requestUrl(base: URL, op: RestOperation, args: Record<string, un
   url.pathname = `${base.pathname.replace(/\/$/, "")}${path}`;
   const search = new URLSearchParams();
   for (const slot of op.queryArgs) {
-    const value = valueOf(slot, args);
+    const value = slotValue(slot, args);
     if (value === undefined || value === null || value === "") continue;
     for (const v of Array.isArray(value) ? value : [value]) search.append(slot.name, typeof v === "object" ? JSON.stringify(v) : String(v));
   }
@@ -127,7 +127,7 @@ export function bodyOf(op: RestOperation, args: Record<string, unknown>): string
   if (!op.body) return undefined;
   const record: Record<string, unknown> = {};
   for (const slot of op.body) {
-    const value = valueOf(slot, args);
+    const value = slotValue(slot, args);
     if (value !== undefined) record[slot.name] = value;
   }
   return JSON.stringify(record);
@@ -149,7 +149,7 @@ export function project(op: RestOperation, answer: unknown): Record<string, unkn
     });
 }
 
-const valueOf = (slot: Slot, args: Record<string, unknown>): unknown => ("param" in slot ? args[slot.param] : slot.constant);
+const slotValue = (slot: Slot, args: Record<string, unknown>): unknown => ("param" in slot ? args[slot.param] : slot.constant);
 const paramOf = (op: RestOperation, name: string) => {
   const slot = op.pathArgs.find((s) => s.name === name);
   return slot && "param" in slot ? slot.param : name;

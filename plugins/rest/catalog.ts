@@ -9,7 +9,7 @@
 import type { DiscoveredSchema, FieldType, SchemaField, SchemaObject, SchemaOperation, SchemaRelationship } from "../../src/api/integrations/contract.ts";
 import { sensitivityByName } from "../sql/sensitivity.ts";
 import { type Json, type OpenApiDocument, refName, resolve } from "./document.ts";
-import { type Call, formatCall, METHODS, type Method } from "./call.ts";
+import { type Call, formatCall, METHODS, type Method, placeholders } from "./call.ts";
 
 const MAX_DESCRIPTION = 2000;
 /** How deep components referencing components are followed: enough for Pet → Category, bounded for huge documents. */
@@ -70,8 +70,7 @@ export function catalogOf(doc: OpenApiDocument): DiscoveredSchema & { calls: Dis
       const op = item[method.toLowerCase()] as Json | undefined;
       if (!op || typeof op !== "object") continue;
       const name = uniqueName(operationName(op, method, path), names);
-      const parameters = parametersOf(doc, item, op);
-      if (!parameters) continue;
+      const parameters = parametersOf(doc, item, op, path);
       const isRead = method === "GET";
       const returned = objectOf(bodySchema(successResponse(doc, op)), `${name}_result`);
       const accepted = isRead ? null : objectOf(bodySchema(resolve(doc, op.requestBody)), `${name}_input`);
@@ -135,8 +134,8 @@ function uniqueName(name: string, taken: Set<string>): string {
   return candidate;
 }
 
-/** Path-item and operation parameters (the operation's win); null when a path parameter is missing from the list. */
-function parametersOf(doc: OpenApiDocument, item: Json, op: Json): Parameter[] | null {
+/** Path-item and operation parameters (the operation's win), and any path placeholder the document forgot to declare. */
+function parametersOf(doc: OpenApiDocument, item: Json, op: Json, path: string): Parameter[] {
   const byKey = new Map<string, Parameter>();
   for (const raw of [...asArray(item.parameters), ...asArray(op.parameters)]) {
     const p = resolve(doc, raw);
@@ -149,6 +148,9 @@ function parametersOf(doc: OpenApiDocument, item: Json, op: Json): Parameter[] |
       schema: resolve(doc, p.schema),
       ...(typeof p.description === "string" ? { description: p.description } : {}),
     });
+  }
+  for (const name of placeholders(path)) {
+    if (!byKey.has(`path:${name}`)) byKey.set(`path:${name}`, { name, in: "path", required: true, schema: { type: "string" } });
   }
   return [...byKey.values()];
 }
