@@ -80,6 +80,9 @@ export function compileBinding(binding: ValidatedBinding): RestOperation {
   if (missing.length) {
     throw new PluginError("invalid_binding", `${binding.operation.name} needs ${missing.join(", ")} in its path: bind ${missing.length > 1 ? "them" : "it"} to a parameter`, [binding.isWrite ? "inputObjectMap" : "inputs"]);
   }
+  if (call.method === "DELETE" && body.length) {
+    throw new PluginError("invalid_binding", `${binding.operation.name} sends no body: ${body.map((b) => b.name).join(", ")} cannot be written`, ["inputObjectMap"]);
+  }
   const projection = binding.projection.map((p, i): [string[], string] => {
     const field = binding.object.fields.find((f) => f.name === p.path[0]);
     if (field?.nativeType?.endsWith(" parameter")) {

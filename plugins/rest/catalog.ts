@@ -66,6 +66,8 @@ export function catalogOf(doc: OpenApiDocument): DiscoveredSchema & { calls: Dis
   for (const [path, rawItem] of Object.entries(doc.paths)) {
     const item = resolve(doc, rawItem);
     if (!item || !path.startsWith("/")) continue;
+    // What the path's GET returns: the object a DELETE (or another call without a body schema) on that path is about.
+    let resource: SchemaObject | null = null;
     for (const method of METHODS) {
       const op = item[method.toLowerCase()] as Json | undefined;
       if (!op || typeof op !== "object") continue;
@@ -74,7 +76,8 @@ export function catalogOf(doc: OpenApiDocument): DiscoveredSchema & { calls: Dis
       const isRead = method === "GET";
       const returned = objectOf(bodySchema(successResponse(doc, op)), `${name}_result`);
       const accepted = isRead ? null : objectOf(bodySchema(resolve(doc, op.requestBody)), `${name}_input`);
-      const object = (isRead ? returned : (accepted ?? returned)) ?? inlineObject(`${name}_params`, {});
+      if (isRead) resource = returned;
+      const object = (isRead ? returned : (accepted ?? returned ?? resource)) ?? inlineObject(`${name}_params`, {});
       for (const p of parameters) addParameter(doc, object, p, name);
       const call: Call = { method, path, query: parameters.filter((p) => p.in === "query").map((p) => p.name) };
       const summary = [op.summary, op.description].find((s): s is string => typeof s === "string" && s.trim() !== "");

@@ -1,6 +1,6 @@
 // A stand-in for the Swagger Petstore (the OpenAPI 3 sample, https://petstore3.swagger.io/api/v3/openapi.json): a
 // small subset of its published operations and schemas (getPetById, findPetsByStatus, addPet, getOrderById,
-// getInventory, getUserByName; Pet, Category, Tag, Order, User), served under /api/v3 with its document at
+// deletePet, getInventory, getUserByName; Pet, Category, Tag, Order, User), served under /api/v3 with its document at
 // /openapi.json. Auth follows its security schemes (the `api_key` header), plus a bearer token, an `api_key` query
 // parameter, basic auth, and OAuth 2 client credentials at /oauth/token (RFC 6749 §4.4) for the other auth types.
 // Some pet ids misbehave on purpose: 999 never answers, 500 fails, 777 answers too much.
@@ -41,6 +41,12 @@ export const PETSTORE_DOCUMENT = {
         summary: "Find pet by ID.",
         parameters: [idParam("petId", "ID of pet to return")],
         responses: { "200": { description: "successful operation", ...json(ref("Pet")) }, "400": { description: "Invalid ID supplied" }, "404": { description: "Pet not found" } },
+      },
+      delete: {
+        operationId: "deletePet",
+        summary: "Deletes a pet.",
+        parameters: [{ name: "api_key", in: "header", required: false, schema: { type: "string" } }, idParam("petId", "Pet id to delete")],
+        responses: { "200": { description: "Pet deleted" }, "400": { description: "Invalid pet value" } },
       },
     },
     "/store/inventory": {
@@ -214,6 +220,9 @@ export function startPetstore(): PetstoreStandIn {
         if (!/^\d+$/.test(id)) return Response.json({ code: 400, message: "Invalid ID supplied" }, { status: 400 });
         const found = pets.get(Number(id));
         return found ? Response.json(found) : Response.json({ code: 404, message: "Pet not found" }, { status: 404 });
+      }
+      if (request.method === "DELETE" && pet) {
+        return pets.delete(Number(pet[1])) ? new Response(null, { status: 200 }) : Response.json({ code: 404, message: "Pet not found" }, { status: 404 });
       }
       const order = /^\/store\/order\/([^/]+)$/.exec(path);
       if (request.method === "GET" && order) {

@@ -52,11 +52,14 @@ describe("discovery (Petstore-like OpenAPI stand-in)", () => {
 
   it("lists each operation on the object it returns or accepts, its call leading its description", () => {
     const ops = Object.fromEntries(schema.operations.map((o) => [o.name, o]));
-    expect(Object.keys(ops).sort()).toEqual(["addPet", "findPetsByStatus", "getInventory", "getOrderById", "getPetById", "getUserByName"]);
+    expect(Object.keys(ops).sort()).toEqual(["addPet", "deletePet", "findPetsByStatus", "getInventory", "getOrderById", "getPetById", "getUserByName"]);
     expect(ops.getPetById).toEqual({ name: "getPetById", object: "Pet", kind: "read", description: "GET /pet/{petId}\nFind pet by ID. Needs: petId." });
     expect(ops.findPetsByStatus).toMatchObject({ object: "Pet", kind: "read", description: "GET /pet/findByStatus?status\nFinds Pets by status." });
     expect(ops.addPet).toMatchObject({ object: "Pet", kind: "write", effect: "create" });
     expect(ops.getOrderById!.object).toBe("Order");
+    // A DELETE without a body is about what its path's GET returns; its header parameter is not offered.
+    expect(ops.deletePet).toEqual({ name: "deletePet", object: "Pet", kind: "write", effect: "delete", description: "DELETE /pet/{petId}\nDeletes a pet. Needs: petId." });
+    expect(schema.objects.find((o) => o.name === "Pet")!.fields.some((f) => f.name === "api_key")).toBe(false);
   });
 
   it("names an operation without an operationId by its method and path", async () => {
@@ -111,6 +114,15 @@ describe("bindings compiled and executed (Petstore-like OpenAPI stand-in)", () =
     const result = await plugin.execute(compiled, { pet_name: "Nibbles" }, context(apiKeyAuth));
     expect(result.rows).toEqual([{ pet_id: 43 }]);
     expect(JSON.parse(store.requests.at(-1)!.body)).toEqual({ name: "Nibbles", photoUrls: null, status: "pending" });
+  });
+
+  it("deletes by the path parameter named as the write's key", async () => {
+    const compiled = bind(schema, { operation: "deletePet", isWrite: true, sqlWrite: { keyColumn: "petId", keyParam: "pet_id" }, projection: [] });
+    expect(compiled).toMatchObject({ method: "DELETE", path: "/pet/{petId}", pathArgs: [{ name: "petId", param: "pet_id" }], body: null });
+    expect(await plugin.execute(compiled, { pet_id: 8 }, context(apiKeyAuth))).toEqual({ rows: [] });
+    expect(store.requests.at(-1)).toMatchObject({ method: "DELETE", target: "/api/v3/pet/8", body: "" });
+    expect((await failure(plugin.execute(getPet(), { pet_id: 8 }, context(apiKeyAuth)))).code).toBe("not_found");
+    expect((await failure(plugin.execute(compiled, { pet_id: 8 }, context(apiKeyAuth)))).code).toBe("not_found");
   });
 
   it("refuses at compile time an argument that is not the operation's parameter, a path left unbound, and projecting a parameter", () => {
@@ -281,7 +293,7 @@ describe("connection test (Petstore-like OpenAPI stand-in)", () => {
   it("checks the document, that the API answers, and the credentials on a GET that needs no parameter (optional ones left out)", async () => {
     const checks = await plugin.test!(context(apiKeyAuth));
     expect(checks.map((c) => [c.name, c.ok, c.detail])).toEqual([
-      ["document", true, "Swagger Petstore - OpenAPI 3.0: 6 operations, 5 objects"],
+      ["document", true, "Swagger Petstore - OpenAPI 3.0: 7 operations, 5 objects"],
       ["reachability", true, expect.stringContaining("answered")],
       ["authentication", true, "findPetsByStatus (GET /pet/findByStatus) answered 200"],
     ]);
