@@ -30,7 +30,9 @@ interface Parameter {
   description?: string;
 }
 
-export function catalogOf(doc: OpenApiDocument): DiscoveredSchema & { calls: DiscoveredOperation[] } {
+export type Catalog = DiscoveredSchema & { calls: DiscoveredOperation[] };
+
+export function catalogOf(doc: OpenApiDocument): Catalog {
   const objects = new Map<string, SchemaObject>();
   const calls: DiscoveredOperation[] = [];
   const names = new Set<string>();

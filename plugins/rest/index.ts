@@ -3,7 +3,7 @@
 // through the egress-checked fetch. docs/plugins.md ("REST providers") explains how operations map to bindings.
 import { type ConnectionCheck, definePlugin, PluginError, type PluginContext } from "../../src/api/integrations/contract.ts";
 import { bodyOf, compileBinding, parseCall, placeholders, project, type RestOperation, requestUrl } from "./call.ts";
-import { catalogOf } from "./catalog.ts";
+import { type Catalog, catalogOf } from "./catalog.ts";
 import { readJson, RestClient, statusFailure } from "./client.ts";
 import { checkCredentials, type RestCredentials, RestCredentialsSchema } from "./credentials.ts";
 import { parseDocument } from "./document.ts";
@@ -19,10 +19,8 @@ export default definePlugin({
   skillType: "native_rest",
   auth: { type: "credentials", schema: RestCredentialsSchema },
   accountLabel(credentials) {
-    const host = (() => {
-      const url = credentials.baseUrl ?? credentials.documentUrl;
-      return url ? new URL(url).host : null;
-    })();
+    const url = credentials.baseUrl ?? credentials.documentUrl;
+    const host = url ? new URL(url).host : null;
     let title: string | null = null;
     try {
       if (credentials.document !== undefined) title = parseDocument(credentials.document).info?.title ?? null;
@@ -77,30 +75,30 @@ export default definePlugin({
         return false;
       }
     };
-    const credentials = ctx.credentials as RestCredentials;
-    let catalog: ReturnType<typeof catalogOf> | null = null;
-    const documentOk = await check("document", async () => {
-        checkCredentials(credentials);
-        const { document } = await client.document(ctx);
-        catalog = catalogOf(document);
-        if (!catalog.operations.length) throw new PluginError("invalid_input", "the document describes no operation this plugin can call");
-        const title = document.info?.title ? `${document.info.title}: ` : "";
-        return `${title}${catalog.operations.length} operations, ${catalog.objects.length} objects`;
-      });
-    const reachable =
-      documentOk &&
-      (await check("reachability", async () => {
-        const base = await client.baseUrl(ctx);
-        try {
-          const response = await ctx.fetch(base, { method: "GET" });
-          await response.body?.cancel();
-          return `${base.host} answered ${response.status}`;
-        } catch (error) {
-          if (ctx.signal.aborted) throw new PluginError("timeout", `${base.host} took too long to answer`);
-          throw new PluginError("unavailable", `could not reach ${base.host}: ${error instanceof Error ? error.message : "network error"}`);
-        }
-      }));
-    if (reachable) await check("authentication", () => authenticated(ctx, catalog!));
+    let catalog: Catalog | undefined;
+    const documentRead = await check("document", async () => {
+      checkCredentials(ctx.credentials as RestCredentials);
+      const { document } = await client.document(ctx);
+      catalog = catalogOf(document);
+      if (!catalog.operations.length) throw new PluginError("invalid_input", "the document describes no operation this plugin can call");
+      const title = document.info?.title ? `${document.info.title}: ` : "";
+      return `${title}${catalog.operations.length} operations, ${catalog.objects.length} objects`;
+    });
+    if (!documentRead || !catalog) return checks;
+    const reachable = await check("reachability", async () => {
+      const base = await client.baseUrl(ctx);
+      try {
+        // Any answer will do, a 404 included: this check is about the network path, the next one about the credentials.
+        const response = await ctx.fetch(base, { method: "GET" });
+        await response.body?.cancel();
+        return `${base.host} answered ${response.status}`;
+      } catch (error) {
+        if (ctx.signal.aborted) throw new PluginError("timeout", `${base.host} took too long to answer`);
+        throw new PluginError("unavailable", `could not reach ${base.host}: ${error instanceof Error ? error.message : "network error"}`);
+      }
+    });
+    const found = catalog;
+    if (reachable) await check("authentication", () => authenticated(ctx, found));
     return checks;
   },
 
@@ -110,7 +108,7 @@ export default definePlugin({
 });
 
 /** Calls the first GET that needs no parameter, if there is one: a 401/403 means the credentials do not work. */
-async function authenticated(ctx: PluginContext, catalog: ReturnType<typeof catalogOf>): Promise<string> {
+async function authenticated(ctx: PluginContext, catalog: Catalog): Promise<string> {
   const credentials = ctx.credentials as RestCredentials;
   if (credentials.authType === "oauth_client_credentials") await client.token(ctx);
   const probe = catalog.calls.find((c) => c.call.method === "GET" && !c.required.length && !placeholders(c.call.path).length);
