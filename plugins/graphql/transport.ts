@@ -82,7 +82,7 @@ function codeOf(errors: GraphqlError[]): PluginErrorCode {
   for (const error of errors) {
     const message = String(error.message ?? "");
     // graphql-js's own wording, which most servers pass through: a variable's value that does not coerce.
-    if (/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(message)) return "invalid_input";
+    if (/^Variable "\$[^"]+" ((got|has) invalid value|of required type|of non-null type)/.test(message)) return "invalid_input";
     if (/^(Cannot query field|Unknown argument|Unknown type|Field "[^"]+" argument "[^"]+" of type)/.test(message)) return "invalid_binding";
     if (/\b(not found|does not exist|no such)\b/i.test(message)) return "not_found";
     if (/\b(unauthenticated|unauthori[sz]ed|forbidden|permission|not allowed|access denied)\b/i.test(message)) return "refused";
