@@ -99,4 +99,14 @@ describe("a GraphQL API bound as skills (GraphQL stand-in)", () => {
     expect(run.raw).not.toContain(TOKEN);
     expect(logLines.join("\n")).not.toContain(TOKEN);
   });
+
+  it("refuses to connect to an endpoint outside EGRESS_ALLOWLIST, saying so", async () => {
+    const outside = new URL(shop.url);
+    outside.hostname = "127.0.0.2";
+    const refused = await api("POST", "/integrations/graphql/connect", { credentials: { endpoint: outside.href, authType: "bearer", token: TOKEN } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("connection_failed");
+    expect(refused.body.detail).toContain("add it to EGRESS_ALLOWLIST to allow it");
+    expect(JSON.stringify(refused.body)).not.toContain(TOKEN);
+  });
 });
