@@ -2,15 +2,16 @@
 // ever sent as variables), answers projected onto the leaves, and every way the API says no mapped to a skill error.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { type CompiledOperation, type DiscoveredSchema, PluginError } from "../../../src/api/integrations/contract.ts";
+import type { GraphqlOperation } from "../../../plugins/graphql/operation.ts";
 import { MAX_ANSWER_BYTES } from "../../../plugins/graphql/transport.ts";
 import { type GraphqlStandIn, startGraphqlStandIn } from "../../support/graphql-stand-in.ts";
 import { bearer, context, plugin, validated } from "./support.ts";
 
 let shop: GraphqlStandIn;
 let schema: DiscoveredSchema;
-let byId: CompiledOperation;
+let byId: GraphqlOperation;
 let byEmail: CompiledOperation;
-let createNote: CompiledOperation;
+let createNote: GraphqlOperation;
 beforeAll(async () => {
   shop = await startGraphqlStandIn();
   schema = await plugin.discover!(context(bearer(shop.url)));
@@ -23,7 +24,7 @@ beforeAll(async () => {
         { path: ["customer", "name"], leaf: "customer_name" },
       ],
     }),
-  );
+  ) as GraphqlOperation;
   byEmail = plugin.compile!(validated(schema, { operation: "Query.ordersByEmail", inputs: [{ param: "caller_email", arg: "email" }], projection: [{ path: "name", leaf: "order" }, { path: "total", leaf: "total" }] }));
   createNote = plugin.compile!(
     validated(schema, {
@@ -35,11 +36,11 @@ beforeAll(async () => {
       ],
       projection: [{ path: "id", leaf: "note_id" }, { path: "text", leaf: "text" }],
     }),
-  );
+  ) as GraphqlOperation;
 });
 afterAll(() => shop?.stop());
 
-const run = (op: CompiledOperation, args: Record<string, unknown>, options: Parameters<typeof context>[1] = {}, credentials = bearer(shop.url)) => plugin.execute(op, args, context(credentials, options));
+const run = (op: CompiledOperation, args: Record<string, unknown>, options: Parameters<typeof context>[1] = {}, credentials: Record<string, unknown> = bearer(shop.url)) => plugin.execute(op, args, context(credentials, options));
 const failure = async (promise: Promise<unknown>) => {
   const error = await promise.then(
     () => null,
@@ -80,14 +81,14 @@ describe("GraphQL execute (GraphQL stand-in)", () => {
       const notes = shop.notes.length;
       expect(await run(byId, { order_id: attempt })).toEqual({ rows: [] });
       const sent = shop.requests.at(-1)!;
-      expect(sent.query).toBe((byId as { document: string }).document);
+      expect(sent.query).toBe(byId.document);
       expect(sent.variables).toEqual({ id: attempt });
       expect(shop.notes.length).toBe(notes);
     }
     const note = '"}) { id } __schema { types { name } } #';
     const answer = await run(createNote, { order_id: "1002", note });
     expect(answer.rows[0]!.text).toBe(note);
-    expect(shop.requests.at(-1)!.query).toBe((createNote as { document: string }).document);
+    expect(shop.requests.at(-1)!.query).toBe(createNote.document);
   });
 
   it("maps the API's errors to skill errors", async () => {
