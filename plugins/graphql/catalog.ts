@@ -81,6 +81,10 @@ export function catalogOf(schema: GraphQLSchema, log: PluginContext["log"]): Dis
         continue;
       }
       visit(target);
+      if (!objects.has(target.name)) {
+        skipped++;
+        continue;
+      }
       const human = field.description?.trim() || `${kind === "read" ? "Reads" : "Runs"} ${root.name}.${field.name}, answering ${String(field.type)}`;
       operations.push({
         name: `${root.name}.${field.name}`,

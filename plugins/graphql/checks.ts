@@ -4,7 +4,7 @@
 import type { ConnectionCheck, PluginContext } from "../../src/api/integrations/contract.ts";
 import { PluginError } from "../../src/api/integrations/contract.ts";
 import { introspect } from "./catalog.ts";
-import { failureOf, post } from "./transport.ts";
+import { CredentialsRefused, failureOf, post } from "./transport.ts";
 
 export async function checks(ctx: PluginContext): Promise<ConnectionCheck[]> {
   const results: ConnectionCheck[] = [];
@@ -32,7 +32,7 @@ export async function checks(ctx: PluginContext): Promise<ConnectionCheck[]> {
       return `HTTP ${(await ping()).status} from ${hostOf(ctx)}`;
     } catch (error) {
       // Refused credentials still mean the endpoint answered: that is the next check's failure.
-      if (error instanceof PluginError && error.code === "refused") return `${hostOf(ctx)} answered`;
+      if (error instanceof CredentialsRefused) return `HTTP ${error.status} from ${hostOf(ctx)}`;
       throw error;
     }
   });

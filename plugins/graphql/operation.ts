@@ -162,9 +162,9 @@ function checkSchema(signature: Signature, binding: ValidatedBinding, types: Map
   if (returned !== binding.object.name) throw new PluginError("invalid_binding", `${binding.operation.name} returns ${returned}, not ${binding.object.name}`);
   let sdl = signature.sdl;
   for (const [type, fields] of types) sdl += ` type ${type} { ${[...fields].map(([n, t]) => `${n}: ${t}`).join(" ")} }`;
-  if (signature.rootType !== "Query") sdl += " type Query { _: Boolean }";
-  sdl += ` schema { query: Query${signature.kind === "mutation" ? ` mutation: ${signature.rootType}` : ""} }`;
-  if (signature.kind === "query" && signature.rootType !== "Query") throw new PluginError("invalid_binding", `${binding.operation.name} is not a query`);
+  // Root types keep the API's names (Shopify's is QueryRoot); a mutation still needs some query type beside it.
+  if (signature.kind === "mutation") sdl += ` type _Root { _: Boolean } schema { query: _Root mutation: ${signature.rootType} }`;
+  else sdl += ` schema { query: ${signature.rootType} }`;
   // Enums and custom scalars are opaque here: the API checks their values when the skill runs.
   const defined = new Set<string>(BUILT_IN);
   const used = new Set<string>(["_Leaf"]);

@@ -7,6 +7,13 @@ import { endpointOf } from "./credentials.ts";
 /** What is read of an answer: a bound operation returns a few records, an introspection a few hundred kilobytes. */
 export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
+/** The endpoint answered, and said no to the credentials: it was reached, and the auth failed. */
+export class CredentialsRefused extends PluginError {
+  constructor(readonly status: number) {
+    super("refused", `the GraphQL API refused the credentials (HTTP ${status})`);
+  }
+}
+
 export interface GraphqlError {
   message?: string;
   path?: unknown[];
@@ -31,7 +38,7 @@ export async function post(ctx: PluginContext, query: string, variables: Record<
   }
   if (response.status === 401 || response.status === 403) {
     await response.body?.cancel();
-    throw new PluginError("refused", `the GraphQL API refused the credentials (HTTP ${response.status})`);
+    throw new CredentialsRefused(response.status);
   }
   if (response.status >= 500) {
     await response.body?.cancel();

@@ -30,7 +30,7 @@ describe("GraphQL connection test (GraphQL stand-in)", () => {
 
   it("fails authentication with a wrong token, the endpoint still reachable", async () => {
     expect(await summary(bearer(shop.url, "not-the-token"))).toEqual([
-      ["reachability", true, `${new URL(shop.url).host} answered`],
+      ["reachability", true, `HTTP 401 from ${new URL(shop.url).host}`],
       ["authentication", false, "the GraphQL API refused the credentials (HTTP 401)"],
       ["introspection", false, "skipped: authentication failed"],
     ]);

@@ -1,6 +1,8 @@
 // Bindings over the GraphQL stand-in's discovered schema, checked by the app's binding rules and compiled by the
 // plugin: a fixed document whose caller values are variables, checked against the operation's signature.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { buildSchema } from "graphql";
+import { catalogOf } from "../../../plugins/graphql/catalog.ts";
 import { PluginError, type DiscoveredSchema } from "../../../src/api/integrations/contract.ts";
 import { type GraphqlStandIn, startGraphqlStandIn } from "../../support/graphql-stand-in.ts";
 import { bearer, context, plugin, validated } from "./support.ts";
@@ -127,5 +129,22 @@ describe("GraphQL compile (GraphQL stand-in)", () => {
     expect(() => plugin.compile!(validated(stripped, { operation: "Query.order", inputs: [{ param: "id", arg: "id" }], projection: [{ path: "name", leaf: "name" }] }))).toThrow(
       "Query.order carries no GraphQL signature: discover the API again",
     );
+  });
+
+  it("keeps the API's own root type names (QueryRoot, MutationRoot)", () => {
+    const shopify = catalogOf(
+      buildSchema(`
+        schema { query: QueryRoot mutation: MutationRoot }
+        type QueryRoot { order(id: ID!): Order }
+        type MutationRoot { orderClose(id: ID!): Order }
+        type Order { id: ID! name: String! closed: Boolean! }
+      `),
+      context({}).log,
+    );
+    expect(shopify.operations.map((o) => o.name)).toEqual(["QueryRoot.order", "MutationRoot.orderClose"]);
+    const read = plugin.compile!(validated(shopify, { operation: "QueryRoot.order", inputs: [{ param: "order_id", arg: "id" }], projection: [{ path: "name", leaf: "name" }] }));
+    expect(read.document).toBe("query Bound($id: ID!) {\n  order(id: $id) {\n    name\n  }\n}");
+    const write = plugin.compile!(validated(shopify, { operation: "MutationRoot.orderClose", isWrite: true, inputObjectMap: [{ field: "id", param: "order_id" }], projection: [{ path: "closed", leaf: "closed" }] }));
+    expect(write.document).toBe("mutation Bound($id: ID!) {\n  orderClose(id: $id) {\n    closed\n  }\n}");
   });
 });
