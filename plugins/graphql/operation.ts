@@ -166,13 +166,13 @@ function checkSchema(signature: Signature, binding: ValidatedBinding, types: Map
   if (signature.kind === "mutation") sdl += ` type _Root { _: Boolean } schema { query: _Root mutation: ${signature.rootType} }`;
   else sdl += ` schema { query: ${signature.rootType} }`;
   // Enums and custom scalars are opaque here: the API checks their values when the skill runs.
-  const defined = new Set<string>(BUILT_IN);
-  const used = new Set<string>(["_Leaf"]);
-  const parsed = parse(sdl, { noLocation: true });
-  for (const d of parsed.definitions) if ("name" in d && d.name) defined.add(d.name.value);
-  visit(parsed, { NamedType: (node) => void used.add(node.name.value) });
-  for (const name of used) if (!defined.has(name)) sdl += ` scalar ${name}`;
   try {
+    const defined = new Set<string>(BUILT_IN);
+    const used = new Set<string>(["_Leaf"]);
+    const parsed = parse(sdl, { noLocation: true });
+    for (const d of parsed.definitions) if ("name" in d && d.name) defined.add(d.name.value);
+    visit(parsed, { NamedType: (node) => void used.add(node.name.value) });
+    for (const name of used) if (!defined.has(name)) sdl += ` scalar ${name}`;
     return buildSchema(sdl, { noLocation: true });
   } catch (error) {
     throw new PluginError("invalid_binding", `${binding.operation.name}'s signature does not make a schema: ${messageOf(error)}`);
@@ -186,7 +186,8 @@ function inputArguments(signature: Signature): [string, readonly InputValueDefin
   });
 }
 
-const isLeafArgument = (arg: InputValueDefinitionNode, signature: Signature) => arg.type.kind !== Kind.LIST_TYPE && !signature.inputs.has(namedOf(arg.type));
+const isLeafArgument = (arg: InputValueDefinitionNode, signature: Signature) =>
+  (arg.type.kind === Kind.NON_NULL_TYPE ? arg.type.type : arg.type).kind !== Kind.LIST_TYPE && !signature.inputs.has(namedOf(arg.type));
 
 const describeArguments = (signature: Signature) =>
   (signature.field.arguments ?? []).map((a) => `${a.name.value}: ${print(a.type)}`).join(", ") || "no arguments";
