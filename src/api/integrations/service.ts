@@ -274,6 +274,7 @@ export class IntegrationsService {
             skillType: skillTypeOf(plugin, plugin.skillType),
             parametersSchema: callerSchema(action),
             executionConfig: { integration: kind, source: "action", action: action.slug, ...this.deps.signer.sign(kind, { operation: action.operation }) },
+            ...(action.allowedFields ? { allowedFields: action.allowedFields } : {}),
             isWrite: action.isWrite,
             requiresConfirmation: action.requiresConfirmation ?? action.isWrite,
             nonParallelizable: action.isWrite,
