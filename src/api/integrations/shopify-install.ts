@@ -1,0 +1,178 @@
+// Shopify App Store installs: Shopify sends the installer's browser back to the install callback with a code, the
+// shop and an `hmac` signed with the app's secret (SHOPIFY_APP_SECRET). The callback checks the signature and its
+// age, exchanges the code for the shop's access token (through the egress guard), keeps the token sealed as a
+// pending install and shows the installer a one-time claim secret. `POST /integrations/shopify/claim` with that
+// secret attaches the store to the caller's organization as an ordinary connection; a claim is single-use.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { Elysia, t } from "elysia";
+import type { Principal } from "../../platform/auth/principal.ts";
+import { shopifyInstalls } from "../../platform/db/schema/index.ts";
+import { createEgressGuard, EgressRefused } from "../../platform/egress.ts";
+import { problems } from "../../platform/http/docs.ts";
+import { Envelope, ok } from "../../platform/http/envelope.ts";
+import { Problem, ProblemSchema } from "../../platform/http/problem.ts";
+import type { ApiContext } from "../context.ts";
+import { ClaimBody, ClaimResult, KindParams } from "./model.ts";
+import type { IntegrationsService } from "./service.ts";
+
+const SHOP = /^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$/;
+/** How old a signed callback may be: Shopify redirects at once, so an older one is a replay. */
+const CALLBACK_MAX_AGE_S = 300;
+/** How long an install waits for its claim; after that the installer reinstalls. */
+const PENDING_TTL_MS = 24 * 60 * 60 * 1000;
+const tags = ["Integrations"];
+
+/**
+ * Shopify's install signature: HMAC-SHA256, hex, keyed by the app secret, over the query parameters other than
+ * `hmac` sorted by name and joined as `name=value&…` (values as decoded from the query string).
+ */
+export function shopifyHmac(query: Record<string, string>, secret: string): string {
+  const message = Object.keys(query)
+    .filter((k) => k !== "hmac" && k !== "signature")
+    .sort()
+    .map((k) => `${k}=${query[k]}`)
+    .join("&");
+  return createHmac("sha256", secret).update(message).digest("hex");
+}
+
+const sameText = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+const digest = (secret: string) => createHash("sha256").update(secret).digest();
+
+export class ShopifyInstalls {
+  private readonly guard;
+
+  constructor(
+    private readonly ctx: Pick<ApiContext, "database" | "sealer" | "config" | "log">,
+    private readonly service: IntegrationsService,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.guard = createEgressGuard({ allowlist: ctx.config.egressAllowlist });
+  }
+
+  /** The install callback: answers the claim secret for the shop, or a problem saying why the install is refused. */
+  async callback(query: Record<string, string>): Promise<{ shop: string; claimSecret: string }> {
+    const app = this.ctx.config.shopify;
+    if (!app) throw new Problem(503, "shopify_app_not_configured", "this installation has no Shopify app (SHOPIFY_APP_CLIENT_ID and SHOPIFY_APP_SECRET)");
+    if (typeof query.hmac !== "string" || !sameText(shopifyHmac(query, app.appSecret), query.hmac.toLowerCase())) {
+      throw new Problem(401, "invalid_signature", "the install callback's hmac does not match: it was not sent by Shopify for this app");
+    }
+    const shop = (query.shop ?? "").toLowerCase();
+    if (!SHOP.test(shop)) throw new Problem(400, "invalid_shop", "shop must be a myshopify.com domain");
+    const timestamp = Number(query.timestamp);
+    const age = this.now() / 1000 - timestamp;
+    if (!Number.isFinite(timestamp) || age > CALLBACK_MAX_AGE_S || age < -60) throw new Problem(401, "install_expired", "the install callback is too old (or from the future): install the app again");
+    if (!query.code) throw new Problem(400, "missing_code", "the install callback carries no code");
+
+    const { token, scope } = await this.exchange(shop, query.code, app);
+    const claimSecret = randomBytes(24).toString("base64url");
+    const values = { sealedToken: this.ctx.sealer.seal(token), scope, claimSecretHash: digest(claimSecret).toString("hex"), createdAt: new Date(this.now()) };
+    // A reinstall replaces what an earlier install left unclaimed.
+    await this.ctx.database.db.insert(shopifyInstalls).values({ shop, ...values }).onConflictDoUpdate({ target: shopifyInstalls.shop, set: values });
+    this.ctx.log.info("shopify install pending a claim", { shop });
+    return { shop, claimSecret };
+  }
+
+  /** Shopify's OAuth token endpoint: the callback's code for the shop's offline access token. */
+  private async exchange(shop: string, code: string, app: { clientId: string; appSecret: string; adminOrigin: string | null }) {
+    const url = new URL(`${app.adminOrigin ?? `https://${shop}`}/admin/oauth/access_token`);
+    let response: Response;
+    try {
+      response = await this.guard.fetch(url, {
+        method: "POST",
+        headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
+        body: JSON.stringify({ client_id: app.clientId, client_secret: app.appSecret, code }),
+        signal: AbortSignal.timeout(this.ctx.config.integrations.timeoutMs),
+      });
+    } catch (error) {
+      if (error instanceof EgressRefused) throw new Problem(502, "egress_refused", error.message, { title: "Bad gateway" });
+      throw new Problem(502, "shopify_token_exchange_failed", `${shop} could not be reached to finish the install`, { title: "Bad gateway" });
+    }
+    const answer = (await response.json().catch(() => null)) as { access_token?: unknown; scope?: unknown } | null;
+    if (!response.ok || typeof answer?.access_token !== "string" || !answer.access_token) {
+      this.ctx.log.warn("shopify refused an install code", { shop, status: response.status });
+      throw new Problem(502, "shopify_token_exchange_failed", `${shop} refused the install code (${response.status}): install the app again`, { title: "Bad gateway" });
+    }
+    return { token: answer.access_token, scope: typeof answer.scope === "string" ? answer.scope : "" };
+  }
+
+  /** Attaches a pending install to the organization: 404 none (or expired), 403 wrong secret; the secret works once. */
+  async claim(organizationId: string, kind: string, input: { shop: string; claimSecret: string }) {
+    if (kind !== "shopify") throw new Problem(404, "integration_not_found", "only Shopify App Store installs are claimed");
+    const shop = input.shop.trim().toLowerCase();
+    const db = this.ctx.database.db;
+    const [pending] = await db.select().from(shopifyInstalls).where(eq(shopifyInstalls.shop, shop));
+    if (!pending || this.now() - pending.createdAt.getTime() > PENDING_TTL_MS) throw noPendingInstall(shop);
+    if (!timingSafeEqual(digest(input.claimSecret), Buffer.from(pending.claimSecretHash, "hex"))) {
+      throw new Problem(403, "claim_secret_mismatch", "the claim secret does not match the one shown after the install");
+    }
+    // Taken before it is attached: of two claims racing with the secret, one gets the store.
+    const [taken] = await db.delete(shopifyInstalls).where(eq(shopifyInstalls.claimSecretHash, pending.claimSecretHash)).returning();
+    if (!taken) throw noPendingInstall(shop);
+    await this.service.attach(organizationId, "shopify", { shop, access_token: this.ctx.sealer.open(taken.sealedToken) });
+    this.ctx.log.info("shopify install claimed", { shop, organizationId });
+    return { connected: true as const, kind: "shopify", shop };
+  }
+}
+
+const noPendingInstall = (shop: string) => new Problem(404, "no_pending_install", `there is no pending App Store install for ${shop}`);
+
+/** The page an installer sees: the claim secret, once, and what to do with it. */
+function claimPage(shop: string, claimSecret: string, publicBaseUrl: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shopify store installed</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>${shop} is installed</h1>
+<p>Claim it for your organization with this one-time secret. It is shown only now and works once, within 24 hours.</p>
+<p><code id="claim-secret" style="font-size: 1.2rem; user-select: all">${claimSecret}</code></p>
+<pre style="white-space: pre-wrap">curl -X POST ${publicBaseUrl}/api/v1/integrations/shopify/claim \\
+  -H "Authorization: Bearer $FLOWYTE_API_KEY" -H "Content-Type: application/json" \\
+  -d '{"shop":"${shop}","claimSecret":"${claimSecret}"}'</pre>
+</body></html>`;
+}
+
+export function shopifyInstallRoutes(ctx: ApiContext, service: IntegrationsService) {
+  const installs = new ShopifyInstalls(ctx, service);
+  const me = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
+  return new Elysia({ prefix: "/api/v1" })
+    .use(ctx.conventions)
+    .get(
+      "/integrations/shopify/install/callback",
+      async ({ query }) => {
+        const { shop, claimSecret } = await installs.callback(query as Record<string, string>);
+        return new Response(claimPage(shop, claimSecret, ctx.config.publicBaseUrl), {
+          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" },
+        });
+      },
+      {
+        publicRoute: true,
+        query: t.Record(t.String(), t.String({ maxLength: 2000 })),
+        response: { 200: t.String({ description: "An HTML page showing the one-time claim secret" }), 400: ProblemSchema, 401: ProblemSchema, 502: ProblemSchema, 503: ProblemSchema },
+        detail: {
+          operationId: "shopifyInstallCallback",
+          summary: "Finish a Shopify App Store install",
+          description:
+            "Where Shopify sends the installer's browser (the app's redirection URL, at PUBLIC_BASE_URL); no API key. Checks Shopify's hmac (SHOPIFY_APP_SECRET) and the timestamp (5 minutes), exchanges the code for the store's token, keeps it sealed as a pending install and shows a one-time claimSecret for POST /integrations/shopify/claim. 401 invalid_signature or install_expired; 400 invalid_shop or missing_code; 502 shopify_token_exchange_failed or egress_refused; 503 shopify_app_not_configured.",
+          tags,
+        },
+      },
+    )
+    .post("/integrations/:kind/claim", async ({ params, body, ...c }) => ok(await installs.claim(me(c), params.kind, body)), {
+      scope: "integrations:connect",
+      params: KindParams,
+      body: ClaimBody,
+      parse: "json",
+      response: { 200: Envelope(ClaimResult), ...problems(400, 403, 404) },
+      detail: {
+        operationId: "claimIntegration",
+        summary: "Claim a Shopify App Store install",
+        description:
+          "Shopify only: attaches a pending App Store install (the store's token, sealed) to this organization as a normal connection, with the one-time claimSecret the install callback showed. Single-use. 404 no_pending_install when none waits for that shop (or it was claimed, or is older than 24 hours); 403 claim_secret_mismatch.",
+        tags,
+      },
+    });
+}
