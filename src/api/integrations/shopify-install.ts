@@ -138,7 +138,8 @@ function claimPage(shop: string, claimSecret: string, publicBaseUrl: string): st
 export function shopifyInstallRoutes(ctx: ApiContext, service: IntegrationsService) {
   const installs = new ShopifyInstalls(ctx, service);
   const me = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
-  return new Elysia({ prefix: "/api/v1" })
+  // Mounted by integrationRoutes, under its /api/v1 prefix.
+  return new Elysia()
     .use(ctx.conventions)
     .get(
       "/integrations/shopify/install/callback",
@@ -151,8 +152,12 @@ export function shopifyInstallRoutes(ctx: ApiContext, service: IntegrationsServi
       {
         publicRoute: true,
         query: t.Record(t.String(), t.String({ maxLength: 2000 })),
-        response: { 200: t.String({ description: "An HTML page showing the one-time claim secret" }), 400: ProblemSchema, 401: ProblemSchema, 502: ProblemSchema, 503: ProblemSchema },
         detail: {
+          // Given here, not as `response`: the generator documents a string answer as text/plain, and this is a page.
+          responses: {
+            200: { description: "An HTML page showing the one-time claim secret", content: { "text/html": { schema: { type: "string" } } } },
+            ...Object.fromEntries([400, 401, 502, 503].map((status) => [status, { description: "Problem", content: { "application/json": { schema: ProblemSchema } } }])),
+          },
           operationId: "shopifyInstallCallback",
           summary: "Finish a Shopify App Store install",
           description:
