@@ -11,7 +11,7 @@ import { shopifyInstalls } from "../../platform/db/schema/index.ts";
 import { createEgressGuard, EgressRefused } from "../../platform/egress.ts";
 import { problems } from "../../platform/http/docs.ts";
 import { Envelope, ok } from "../../platform/http/envelope.ts";
-import { Problem, ProblemSchema } from "../../platform/http/problem.ts";
+import { Problem } from "../../platform/http/problem.ts";
 import type { ApiContext } from "../context.ts";
 import { ClaimBody, ClaimResult, KindParams } from "./model.ts";
 import type { IntegrationsService } from "./service.ts";
@@ -152,12 +152,9 @@ export function shopifyInstallRoutes(ctx: ApiContext, service: IntegrationsServi
       {
         publicRoute: true,
         query: t.Record(t.String(), t.String({ maxLength: 2000 })),
+        // A page for the installer's browser, not an API operation: left out of the OpenAPI document like the widget's.
         detail: {
-          // Given here, not as `response`: the generator documents a string answer as text/plain, and this is a page.
-          responses: {
-            200: { description: "An HTML page showing the one-time claim secret", content: { "text/html": { schema: { type: "string" } } } },
-            ...Object.fromEntries([400, 401, 502, 503].map((status) => [status, { description: "Problem", content: { "application/json": { schema: ProblemSchema } } }])),
-          },
+          hide: true,
           operationId: "shopifyInstallCallback",
           summary: "Finish a Shopify App Store install",
           description:
