@@ -2,8 +2,9 @@
 // (POST /admin/api/{version}/graphql.json with X-Shopify-Access-Token; `shop`, `currentAppInstallation.accessScopes`
 // and `orders(first:, query:, sortKey:, reverse:)` with the search syntax's `name:` and `email:` terms joined by AND;
 // 401 for an unknown token; ACCESS_DENIED in `errors` when the token lacks read_orders) and the app install flow
-// (POST /admin/oauth/access_token exchanging a one-time code for the shop's token; installs signed with an `hmac` of the
-// sorted query string). All shops answer at one origin, told apart by their token (SHOPIFY_ADMIN_ORIGIN points here).
+// (GET /admin/oauth/authorize, where the merchant approves and is sent to the app's redirect_uri with a code, the
+// state, a timestamp and an `hmac` of the sorted query string; POST /admin/oauth/access_token exchanging the one-time
+// code for the shop's token). All shops answer at one origin, told apart by their token (SHOPIFY_ADMIN_ORIGIN points here).
 // It reads queries by the fields they name rather than parsing GraphQL: it answers the documents the plugin sends.
 import { createHmac, randomBytes } from "node:crypto";
 
@@ -36,6 +37,10 @@ export interface ShopifyStandIn {
   addShop(shop: StandInShop): void;
   /** What Shopify does when a merchant approves the install: a one-time code for a new token of `shop`. */
   issueCode(domain: string, token: string, scopes: string[]): string;
+  /** The merchant who opens the consent page next approves installing on `domain`, granting this token. */
+  expectInstall(domain: string, token: string, scopes: string[]): void;
+  /** Every consent page opened: its query (client_id, scope, redirect_uri, state). */
+  authorizations: Record<string, string>[];
   stop(): void;
 }
 
@@ -52,6 +57,13 @@ export function startShopifyStandIn(app: { clientId: string; clientSecret: strin
   const shops = new Map<string, StandInShop>();
   const codes = new Map<string, { domain: string; token: string; scopes: string[] }>();
   const requests: ShopifyStandIn["requests"] = [];
+  const authorizations: Record<string, string>[] = [];
+  let nextInstall: { domain: string; token: string; scopes: string[] } | null = null;
+  const issueCode = (domain: string, token: string, scopes: string[]) => {
+    const code = randomBytes(16).toString("hex");
+    codes.set(code, { domain, token, scopes });
+    return code;
+  };
 
   const graphql = (shop: StandInShop, query: string, variables: Record<string, unknown>) => {
     if (/\borders\s*\(/.test(query)) {
@@ -73,6 +85,17 @@ export function startShopifyStandIn(app: { clientId: string; clientSecret: strin
     port: 0,
     async fetch(request) {
       const url = new URL(request.url);
+      if (request.method === "GET" && url.pathname === "/admin/oauth/authorize") {
+        const query = Object.fromEntries(url.searchParams);
+        authorizations.push(query);
+        if (query.client_id !== app.clientId || !query.redirect_uri || !nextInstall) return new Response("Oauth error invalid_request: The client_id or redirect_uri is not valid", { status: 400 });
+        const { domain, token, scopes } = nextInstall;
+        nextInstall = null;
+        const params = { code: issueCode(domain, token, scopes), host: Buffer.from(`${domain}/admin`).toString("base64url"), shop: domain, state: query.state ?? "", timestamp: String(Math.floor(Date.now() / 1000)) };
+        const back = new URL(query.redirect_uri);
+        for (const [k, v] of Object.entries(signInstallQuery(params, app.clientSecret))) back.searchParams.set(k, v);
+        return new Response(null, { status: 302, headers: { location: back.toString() } });
+      }
       if (request.method === "POST" && url.pathname === "/admin/oauth/access_token") {
         const body = (await request.json().catch(() => ({}))) as { client_id?: string; client_secret?: string; code?: string };
         if (body.client_id !== app.clientId || body.client_secret !== app.clientSecret) return Response.json({ error: "invalid_client", error_description: "Client credentials are invalid" }, { status: 401 });
@@ -99,11 +122,11 @@ export function startShopifyStandIn(app: { clientId: string; clientSecret: strin
   return {
     origin: `http://127.0.0.1:${server.port}`,
     requests,
+    authorizations,
     addShop: (shop) => void shops.set(shop.domain, shop),
-    issueCode(domain, token, scopes) {
-      const code = randomBytes(16).toString("hex");
-      codes.set(code, { domain, token, scopes });
-      return code;
+    issueCode,
+    expectInstall(domain, token, scopes) {
+      nextInstall = { domain, token, scopes };
     },
     stop: () => void server.stop(true),
   };

@@ -1,8 +1,10 @@
-// Shopify App Store installs: Shopify sends the installer's browser back to the install callback with a code, the
-// shop and an `hmac` signed with the app's secret (SHOPIFY_APP_SECRET). The callback checks the signature and its
-// age, exchanges the code for the shop's access token (through the egress guard), keeps the token sealed as a
-// pending install and shows the installer a one-time claim secret. `POST /integrations/shopify/claim` with that
-// secret attaches the store to the caller's organization as an ordinary connection; a claim is single-use.
+// Shopify App Store installs, Shopify's authorization code grant: Shopify opens the app's URL (the install entry)
+// with the shop and an `hmac` signed with the app's secret (SHOPIFY_APP_SECRET); the entry sends the installer on to
+// the shop's consent page with a `state` nonce, also kept in a cookie. Shopify sends them back to the install
+// callback with a code, the state and a new hmac. The callback checks the signature, its age and the state, exchanges
+// the code for the shop's access token (through the egress guard), keeps the token sealed as a pending install and
+// shows the installer a one-time claim secret. `POST /integrations/shopify/claim` with that secret attaches the store
+// to the caller's organization as an ordinary connection; a claim is single-use.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
@@ -22,6 +24,11 @@ const CALLBACK_MAX_AGE_S = 300;
 /** How long an install waits for its claim; after that the installer reinstalls. */
 const PENDING_TTL_MS = 24 * 60 * 60 * 1000;
 const tags = ["Integrations"];
+/** What an install asks for: orders, and the customer an order belongs to. */
+const INSTALL_SCOPES = "read_orders,read_customers";
+const STATE_COOKIE = "flowyte_shopify_state";
+const STATE_MAX_AGE_S = 600;
+const INSTALL_PATH = "/api/v1/integrations/shopify/install";
 
 /**
  * Shopify's install signature: HMAC-SHA256, hex, keyed by the app secret, over the query parameters other than
@@ -54,18 +61,40 @@ export class ShopifyInstalls {
     this.guard = createEgressGuard({ allowlist: ctx.config.egressAllowlist });
   }
 
-  /** The install callback: answers the claim secret for the shop, or a problem saying why the install is refused. */
-  async callback(query: Record<string, string>): Promise<{ shop: string; claimSecret: string }> {
+  /** A request Shopify signed for this app, not too old: answers the app and the shop it names. */
+  private signed(query: Record<string, string>) {
     const app = this.ctx.config.shopify;
     if (!app) throw new Problem(503, "shopify_app_not_configured", "this installation has no Shopify app (SHOPIFY_APP_CLIENT_ID and SHOPIFY_APP_SECRET)");
     if (typeof query.hmac !== "string" || !sameText(shopifyHmac(query, app.appSecret), query.hmac.toLowerCase())) {
-      throw new Problem(401, "invalid_signature", "the install callback's hmac does not match: it was not sent by Shopify for this app");
+      throw new Problem(401, "invalid_signature", "the install request's hmac does not match: it was not sent by Shopify for this app");
     }
     const shop = (query.shop ?? "").toLowerCase();
     if (!SHOP.test(shop)) throw new Problem(400, "invalid_shop", "shop must be a myshopify.com domain");
     const timestamp = Number(query.timestamp);
     const age = this.now() / 1000 - timestamp;
-    if (!Number.isFinite(timestamp) || age > CALLBACK_MAX_AGE_S || age < -60) throw new Problem(401, "install_expired", "the install callback is too old (or from the future): install the app again");
+    if (!Number.isFinite(timestamp) || age > CALLBACK_MAX_AGE_S || age < -60) throw new Problem(401, "install_expired", "the install request is too old (or from the future): install the app again");
+    return { app, shop };
+  }
+
+  /** The install entry: where the shop's consent page is, and the state nonce the callback must bring back. */
+  start(query: Record<string, string>): { location: string; state: string } {
+    const { app, shop } = this.signed(query);
+    const state = randomBytes(18).toString("base64url");
+    const url = new URL(`${app.adminOrigin ?? `https://${shop}`}/admin/oauth/authorize`);
+    url.searchParams.set("client_id", app.clientId);
+    url.searchParams.set("scope", INSTALL_SCOPES);
+    url.searchParams.set("redirect_uri", `${this.ctx.config.publicBaseUrl}${INSTALL_PATH}/callback`);
+    url.searchParams.set("state", state);
+    return { location: url.toString(), state };
+  }
+
+  /**
+   * The install callback: answers the claim secret for the shop, or a problem saying why the install is refused.
+   * `cookieState` is the nonce the entry gave this browser: a callback started elsewhere does not carry it.
+   */
+  async callback(query: Record<string, string>, cookieState: string | undefined): Promise<{ shop: string; claimSecret: string }> {
+    const { app, shop } = this.signed(query);
+    if (!query.state || !cookieState || !sameText(query.state, cookieState)) throw new Problem(403, "invalid_state", "the install was not started from this browser: install the app again");
     if (!query.code) throw new Problem(400, "missing_code", "the install callback carries no code");
 
     const { token, scope } = await this.exchange(shop, query.code, app);
@@ -138,27 +167,54 @@ function claimPage(shop: string, claimSecret: string, publicBaseUrl: string): st
 export function shopifyInstallRoutes(ctx: ApiContext, service: IntegrationsService) {
   const installs = new ShopifyInstalls(ctx, service);
   const me = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
-  // Mounted by integrationRoutes, under its /api/v1 prefix.
+  const secure = ctx.config.publicBaseUrl.startsWith("https:") ? "; Secure" : "";
+  const browserQuery = t.Record(t.String(), t.String({ maxLength: 2000 }));
+  // Mounted by integrationRoutes, under its /api/v1 prefix. Both install pages are the installer's browser's, not
+  // API operations: left out of the OpenAPI document like the widget's, and reached without an API key.
   return new Elysia()
     .use(ctx.conventions)
     .get(
-      "/integrations/shopify/install/callback",
-      async ({ query }) => {
-        const { shop, claimSecret } = await installs.callback(query as Record<string, string>);
-        return new Response(claimPage(shop, claimSecret, ctx.config.publicBaseUrl), {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" },
+      "/integrations/shopify/install",
+      ({ query }) => {
+        const { location, state } = installs.start(query as Record<string, string>);
+        return new Response(null, {
+          status: 302,
+          headers: { location, "cache-control": "no-store", "set-cookie": `${STATE_COOKIE}=${state}; Path=${INSTALL_PATH}; Max-Age=${STATE_MAX_AGE_S}; HttpOnly; SameSite=Lax${secure}` },
         });
       },
       {
         publicRoute: true,
-        query: t.Record(t.String(), t.String({ maxLength: 2000 })),
-        // A page for the installer's browser, not an API operation: left out of the OpenAPI document like the widget's.
+        query: browserQuery,
         detail: {
           hide: true,
-          operationId: "shopifyInstallCallback",
+          summary: "Start a Shopify App Store install",
+          description: "The Shopify app's URL: checks Shopify's hmac and timestamp, then redirects to the shop's consent page with a state nonce (also set as a cookie). 401 invalid_signature or install_expired; 400 invalid_shop; 503 shopify_app_not_configured.",
+          tags,
+        },
+      },
+    )
+    .get(
+      "/integrations/shopify/install/callback",
+      async ({ query, cookie }) => {
+        const { shop, claimSecret } = await installs.callback(query as Record<string, string>, cookie[STATE_COOKIE]?.value as string | undefined);
+        return new Response(claimPage(shop, claimSecret, ctx.config.publicBaseUrl), {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+            "referrer-policy": "no-referrer",
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "set-cookie": `${STATE_COOKIE}=; Path=${INSTALL_PATH}; Max-Age=0; HttpOnly; SameSite=Lax${secure}`,
+          },
+        });
+      },
+      {
+        publicRoute: true,
+        query: browserQuery,
+        detail: {
+          hide: true,
           summary: "Finish a Shopify App Store install",
           description:
-            "Where Shopify sends the installer's browser (the app's redirection URL, at PUBLIC_BASE_URL); no API key. Checks Shopify's hmac (SHOPIFY_APP_SECRET) and the timestamp (5 minutes), exchanges the code for the store's token, keeps it sealed as a pending install and shows a one-time claimSecret for POST /integrations/shopify/claim. 401 invalid_signature or install_expired; 400 invalid_shop or missing_code; 502 shopify_token_exchange_failed or egress_refused; 503 shopify_app_not_configured.",
+            "The Shopify app's redirection URL: checks Shopify's hmac, the timestamp (5 minutes) and the state against the entry's cookie, exchanges the code for the store's token, keeps it sealed as a pending install and shows a one-time claimSecret for POST /integrations/shopify/claim. 401 invalid_signature or install_expired; 403 invalid_state; 400 invalid_shop or missing_code; 502 shopify_token_exchange_failed or egress_refused; 503 shopify_app_not_configured.",
           tags,
         },
       },

@@ -172,13 +172,34 @@ describe("Shopify over the API (Shopify Admin API stand-in)", () => {
 });
 
 describe("the Shopify App Store install and claim (Shopify Admin API stand-in)", () => {
-  const callback = (params: Record<string, string>) => fetch(`${app.url}/api/v1/integrations/shopify/install/callback?${new URLSearchParams(params)}`);
-  const installParams = (shop: string, code: string, timestamp = Math.floor(Date.now() / 1000)) => ({ code, host: Buffer.from(`${shop}/admin`).toString("base64url"), shop, state: "n0nce", timestamp: String(timestamp) });
+  const INSTALL = "/api/v1/integrations/shopify/install";
+  const callback = (params: Record<string, string>, cookie = "flowyte_shopify_state=n0nce") =>
+    fetch(`${app.url}${INSTALL}/callback?${new URLSearchParams(params)}`, { headers: cookie ? { cookie } : {} });
+  const now = () => String(Math.floor(Date.now() / 1000));
+  const installParams = (shop: string, code: string, timestamp = now()) => ({ code, host: Buffer.from(`${shop}/admin`).toString("base64url"), shop, state: "n0nce", timestamp });
 
-  it("records a pending install from a signed callback, and the one-time secret claims it for one organization", async () => {
+  it("takes the installer from the app's URL to the shop's consent page and back, then the one-time secret claims the store", async () => {
     const shop = "maple-tea.myshopify.com";
     const token = "shpua_maple_7c1e93d0aa";
-    const res = await callback(signInstallQuery(installParams(shop, standIn.issueCode(shop, token, ["read_orders"])), APP_SECRET));
+    standIn.expectInstall(shop, token, ["read_orders", "read_customers"]);
+    // Shopify opens the app's URL with a signed shop.
+    const start = await fetch(`${app.url}${INSTALL}?${new URLSearchParams(signInstallQuery({ host: "bWFwbGU", shop, timestamp: now() }, APP_SECRET))}`, { redirect: "manual" });
+    expect(start.status).toBe(302);
+    const cookie = start.headers.get("set-cookie")!.split(";")[0]!;
+    expect(start.headers.get("set-cookie")).toContain("HttpOnly");
+    const consent = new URL(start.headers.get("location")!);
+    expect(consent.origin + consent.pathname).toBe(`${standIn.origin}/admin/oauth/authorize`);
+    expect(Object.fromEntries(consent.searchParams)).toEqual({ client_id: CLIENT_ID, scope: "read_orders,read_customers", redirect_uri: expect.stringMatching(/\/api\/v1\/integrations\/shopify\/install\/callback$/), state: cookie.split("=")[1]! });
+    // The merchant approves; Shopify sends the browser back with a code, the state and a new hmac.
+    const approved = await fetch(consent, { redirect: "manual" });
+    expect(approved.status).toBe(302);
+    const back = Object.fromEntries(new URL(approved.headers.get("location")!).searchParams);
+    expect(Object.keys(back).sort()).toEqual(["code", "hmac", "host", "shop", "state", "timestamp"]);
+    // Another browser (without the entry's cookie) cannot finish it.
+    const elsewhere = await callback(back, "");
+    expect(elsewhere.status).toBe(403);
+    expect((await elsewhere.json()).code).toBe("invalid_state");
+    const res = await callback(back, cookie);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toStartWith("text/html");
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -220,7 +241,7 @@ describe("the Shopify App Store install and claim (Shopify Admin API stand-in)",
     for (const text of [JSON.stringify(claimed.body), JSON.stringify(list.body), logLines.join("\n")]) expect(text).not.toContain(token);
   });
 
-  it("refuses a callback whose hmac does not match, an old one, and a code Shopify does not know", async () => {
+  it("refuses a callback whose hmac does not match, one from another browser, an old one, and a code Shopify does not know", async () => {
     const shop = "birch-supply.myshopify.com";
     const signed = signInstallQuery(installParams(shop, standIn.issueCode(shop, "shpua_birch_93aa1f02", ["read_orders"])), APP_SECRET);
     const tampered = await callback({ ...signed, shop: "other-store.myshopify.com" });
@@ -228,9 +249,13 @@ describe("the Shopify App Store install and claim (Shopify Admin API stand-in)",
     expect((await tampered.json()).code).toBe("invalid_signature");
     const wrongKey = await callback(signInstallQuery(installParams(shop, "abc"), "not-the-app-secret"));
     expect(wrongKey.status).toBe(401);
+    const wrongEntry = await fetch(`${app.url}${INSTALL}?${new URLSearchParams(signInstallQuery({ shop, timestamp: now() }, "not-the-app-secret"))}`, { redirect: "manual" });
+    expect(wrongEntry.status).toBe(401);
+    const wrongState = await callback(signInstallQuery(installParams(shop, "abc"), APP_SECRET), "flowyte_shopify_state=other");
+    expect(wrongState.status).toBe(403);
     const unsigned = await callback(installParams(shop, "abc"));
     expect(unsigned.status).toBe(401);
-    const old = await callback(signInstallQuery(installParams(shop, standIn.issueCode(shop, "shpua_birch_93aa1f02", ["read_orders"]), Math.floor(Date.now() / 1000) - 3600), APP_SECRET));
+    const old = await callback(signInstallQuery(installParams(shop, standIn.issueCode(shop, "shpua_birch_93aa1f02", ["read_orders"]), String(Math.floor(Date.now() / 1000) - 3600)), APP_SECRET));
     expect(old.status).toBe(401);
     expect((await old.json()).code).toBe("install_expired");
     const badCode = await callback(signInstallQuery(installParams(shop, "never-issued"), APP_SECRET));
