@@ -15,3 +15,4 @@ export * from "./rate-limits.ts";
 export * from "./voice-leases.ts";
 export * from "./events.ts";
 export * from "./integrations.ts";
+export * from "./oauth.ts";
