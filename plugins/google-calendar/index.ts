@@ -50,7 +50,7 @@ export default definePlugin({
       isWrite: true,
       important: true,
       parameters: Type.Object({
-        slot: Type.String({ format: "date-time", description: "The appointment's start, in the calendar's time zone (YYYY-MM-DDTHH:MM)" }),
+        start: Type.String({ format: "date-time", description: "The appointment's start, in the calendar's time zone (YYYY-MM-DDTHH:MM, as check_availability answers it)" }),
         caller_name: Type.String({ description: "The caller's full name" }),
         caller_phone: Type.String({ description: "A phone number to reach the caller" }),
         reason: Type.Optional(Type.String({ description: "What the visit is for" })),
@@ -80,12 +80,12 @@ export default definePlugin({
         parametersSchema: {
           type: "object",
           properties: {
-            slot: { type: "string", format: "date-time", description: "The appointment's start, in the calendar's time zone (YYYY-MM-DDTHH:MM)" },
+            start: { type: "string", format: "date-time", description: "The appointment's start, in the calendar's time zone (YYYY-MM-DDTHH:MM, as check_availability answers it)" },
             caller_name: { type: "string", description: "The caller's full name" },
             caller_phone: { type: "string", description: "A phone number to reach the caller" },
             reason: { type: "string", description: "What the visit is for" },
           },
-          required: ["slot", "caller_name", "caller_phone"],
+          required: ["start", "caller_name", "caller_phone"],
         },
         executionConfig: { operation: "book" },
         isWrite: true,
@@ -115,8 +115,8 @@ async function availability(ctx: PluginContext, hours: Hours, calendars: string[
 }
 
 async function book(ctx: PluginContext, hours: Hours, calendars: string[], settings: Record<string, unknown>, args: Record<string, unknown>) {
-  const start = typeof args.slot === "string" ? parseSlot(args.slot, hours.timeZone) : null;
-  if (start === null) throw new PluginError("invalid_input", "the appointment time should be a date and time such as 2026-12-15T10:00", ["slot"]);
+  const start = typeof args.start === "string" ? parseSlot(args.start, hours.timeZone) : null;
+  if (start === null) throw new PluginError("invalid_input", "the appointment time should be a date and time such as 2026-12-15T10:00", ["start"]);
   const end = start + hours.slotMinutes * MINUTE;
   const calendarId = calendars[0]!;
   const eventsUrl = `${API}/calendars/${encodeURIComponent(calendarId)}/events`;
@@ -127,13 +127,13 @@ async function book(ctx: PluginContext, hours: Hours, calendars: string[], setti
     if (existing.status === 200 && existing.body.status !== "cancelled") return booked(existing.body, start, hours);
     if (existing.status !== 404 && existing.status !== 200) throw googleFailure(existing, "look up the booking");
   }
-  if (start < Date.now()) throw new PluginError("invalid_input", "that time has already passed", ["slot"]);
+  if (start < Date.now()) throw new PluginError("invalid_input", "that time has already passed", ["start"]);
   const busy = await busyTimes(ctx, calendars, start - hours.bufferMinutes * MINUTE, end + hours.bufferMinutes * MINUTE + SEARCH_DAYS * 24 * 60 * MINUTE, hours.timeZone);
   if (!withinHours(start, hours) || !isFree(start, hours, busy)) {
     const [next] = freeSlots(start, hours, busy, 1, SEARCH_DAYS);
     const reason = withinHours(start, hours) ? "that time is already taken" : "that time is outside opening hours";
     const offer = next === undefined ? "there is no free time in the next two weeks" : `the next free time is ${spoken(next, hours.timeZone)} (${localIso(next, hours.timeZone)})`;
-    throw new PluginError(withinHours(start, hours) ? "conflict" : "invalid_input", `${reason}; ${offer}`, ["slot"]);
+    throw new PluginError(withinHours(start, hours) ? "conflict" : "invalid_input", `${reason}; ${offer}`, ["start"]);
   }
   const name = String(args.caller_name ?? "").slice(0, 200);
   const phone = String(args.caller_phone ?? "").slice(0, 50);
