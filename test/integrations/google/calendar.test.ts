@@ -2,7 +2,7 @@
 // two calendars within opening hours and buffers, books the one the caller picks, books once however often the
 // turn is repeated, and refuses a slot taken meanwhile with the next free one.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { agentBuilder } from "../../support/agent-builder.ts";
+import { agentBuilder, type SimulateResult } from "../../support/agent-builder.ts";
 import { connectOverHttp, startGoogle } from "./support.ts";
 
 let g: Awaited<ReturnType<typeof startGoogle>>;
@@ -50,7 +50,7 @@ async function hvacAgent(key: string) {
   return { b, agent };
 }
 
-const toolCalls = (run: { events: { eventType: string; payload: any }[] }) => run.events.filter((e) => e.eventType === "tool_call").map((e) => e.payload);
+const toolCalls = (run: SimulateResult) => run.events.filter((e) => e.eventType === "tool_call").map((e) => e.payload);
 
 describe("an HVAC agent on Google Calendar (Google Calendar v3 stand-in)", () => {
   it("offers the free slots of both calendars within hours and buffers, and books the one the caller picks, once", async () => {
