@@ -80,6 +80,24 @@ describe("an HVAC agent on Google Calendar (Google Calendar v3 stand-in)", () =>
     expect(g.calendar.insertAttempts.filter((id) => id === books[0].result.event_id)).toHaveLength(1);
   });
 
+  it("installs the appointment-booking pack: both presets, signed, runnable", async () => {
+    const { key } = await g.app.newOrg("Cool Air HVAC, pack");
+    expect((await connectOverHttp(g.app, g.google.url, key, "google_calendar")).status).toBe(200);
+    const pack = await g.app.api("GET", "/api/v1/integrations/google_calendar/pack", { key });
+    expect(pack.body.data.skills.map((s: { slug: string }) => s.slug)).toEqual(["check_availability", "book_appointment"]);
+    expect(pack.body.data.guidance).toContain("check availability first");
+    const b = agentBuilder(g.app, key);
+    const agent = await b.agent({ name: "Cool Air HVAC", greeting: "Cool Air HVAC, how can I help?" });
+    const installed = await g.app.api("POST", `/api/v1/agents/${agent.id}/integrations/google_calendar/pack/install`, { key });
+    expect(installed.status).toBe(200);
+    expect(installed.body.data.map((r: { created: boolean; skill: { skillType: string } }) => [r.created, r.skill.skillType])).toEqual([
+      [true, "calendar"],
+      [true, "calendar"],
+    ]);
+    const run = await b.simulate(agent.id, { transcript: [`Can you check availability on ${day.words}?`] });
+    expect(toolCalls(run)[0]).toMatchObject({ operation: "availability", status: "ok" });
+  });
+
   it("refuses a slot taken meanwhile and offers the next free one", async () => {
     const { key } = await g.app.newOrg("Cool Air HVAC, second line");
     const { b, agent } = await hvacAgent(key);
