@@ -37,6 +37,12 @@ export interface Config {
    * deadline of one integration call inside a turn.
    */
   integrations: { pluginsDir: string | null; sqlPlaintextHosts: string[]; timeoutMs: number; oauthClients: Record<string, OAuthClient> };
+  /**
+   * The operator's Shopify app, for App Store installs (docs/operator-guide.md): its client id and secret (which
+   * signs install callbacks and exchanges their codes); null = installs refused. `adminOrigin` stands for
+   * https://{shop} (a mirror, a test stand-in); the shopify plugin reads the same SHOPIFY_ADMIN_ORIGIN.
+   */
+  shopify: { clientId: string; appSecret: string; adminOrigin: string | null } | null;
   /** SMTP server for the email skill (smtp:// or smtps:// URL with credentials); null = email skills unavailable. */
   smtp: { url: string; from: string } | null;
   /** Nominatim-compatible geocoder; null = offline geocoding from the bundled postal-code and city data. */
@@ -218,6 +224,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!!googleClientId !== !!googleClientSecret) problems.push("GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET are set together (the OAuth client of your Google Cloud project, docs/operator-guide.md)");
   if (googleClientId && googleClientSecret) integrations.oauthClients.GOOGLE_OAUTH = { clientId: googleClientId, clientSecret: googleClientSecret, baseUrl: googleBaseUrl };
 
+  const shopifyClientId = text("SHOPIFY_APP_CLIENT_ID");
+  const shopifyAppSecret = text("SHOPIFY_APP_SECRET");
+  if (!shopifyClientId !== !shopifyAppSecret) problems.push("SHOPIFY_APP_CLIENT_ID and SHOPIFY_APP_SECRET are set together (your Shopify app's client id and secret)");
+  const shopifyAdminOrigin = url("SHOPIFY_ADMIN_ORIGIN", ["http:", "https:"]);
+  const shopify = shopifyClientId && shopifyAppSecret ? { clientId: shopifyClientId, appSecret: shopifyAppSecret, adminOrigin: shopifyAdminOrigin } : null;
+
   const smtpUrl = url("SMTP_URL", ["smtp:", "smtps:"]);
   const smtpFrom = text("SMTP_FROM");
   if (smtpFrom !== null && !/^[^\s@]+@[^\s@]+$/.test(smtpFrom)) problems.push(`SMTP_FROM must be an email address (got "${smtpFrom}")`);
@@ -330,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     llm,
     egressAllowlist,
     integrations,
+    shopify,
     smtp,
     geocoderUrl,
     modelsDir,

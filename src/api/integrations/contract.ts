@@ -116,6 +116,8 @@ export interface PluginAction {
   /** Settings the operator must still give in the skill's executionConfig before it can run; until then it lands disabled. */
   operatorConfig?: { name: string; description: string; required: boolean }[];
   operation: string;
+  /** The result fields the provisioned skill may read back (its allowedFields); absent: all it returns. */
+  allowedFields?: string[];
   requiresConfirmation?: boolean;
   requiresVerifiedIdentity?: boolean;
 }

@@ -18,8 +18,6 @@ import {
   AutoMapResult,
   BindingBody,
   CatalogEntry,
-  ClaimBody,
-  ClaimResult,
   ConnectBody,
   Connection,
   ConnectResult,
@@ -47,6 +45,7 @@ import {
   SqlTestResult,
 } from "./model.ts";
 import { IntegrationsService } from "./service.ts";
+import { shopifyInstallRoutes } from "./shopify-install.ts";
 import type { OperationSigner } from "./signing.ts";
 
 const tags = ["Integrations"];
@@ -96,14 +95,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
         detail: { operationId: "disconnectIntegration", summary: "Disconnect an integration", description: "Clears the stored credentials (an OAuth grant is also revoked at the provider, best effort). Skills built on it stay and fail with integration_not_connected until it is connected again; the discovered schema and scoping are kept. 404 when not connected.", tags },
       },
     )
-    .post("/integrations/:kind/claim", ({ params, body }) => service.claim(params.kind, body.shop), {
-      scope: "integrations:connect",
-      params: KindParams,
-      body: ClaimBody,
-      parse: "json",
-      response: { 200: Envelope(ClaimResult), ...problems(400, 404) },
-      detail: { operationId: "claimIntegration", summary: "Claim a Shopify App Store install", description: "Shopify only: attaches a pending App Store install to this organization. 404 no_pending_install when none waits for that shop.", tags },
-    })
+    .use(shopifyInstallRoutes(ctx, service))
     .post("/integrations/:kind/discover", async ({ params, ...c }) => ok(await service.discover(me(c), params.kind)), {
       scope: "integrations:write",
       params: KindParams,

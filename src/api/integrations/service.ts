@@ -118,6 +118,18 @@ export class IntegrationsService {
         throw new Problem(400, "connection_failed", `the ${failed.name} check failed: ${failed.detail}`, { extensions: { checks } });
       }
     }
+    await this.store(organizationId, plugin, given, connectionId);
+    return { status: "connected" };
+  }
+
+  /** Makes credentials that need no connection test (a claimed App Store install's token) the organization's connection. */
+  async attach(organizationId: string, kind: string, credentials: Record<string, unknown>): Promise<void> {
+    const plugin = this.plugin(kind);
+    await this.store(organizationId, plugin, this.checkCredentials(plugin, credentials), newId("conn"));
+  }
+
+  private async store(organizationId: string, plugin: IntegrationPlugin, given: Record<string, unknown>, connectionId: string) {
+    const kind = plugin.kind;
     const accountLabel = accountLabelOf(plugin, given);
     const sealedCredentials = this.deps.connections.seal(given);
     await this.db
@@ -129,7 +141,6 @@ export class IntegrationsService {
       });
     // Every replica (this one too) lets go of what its plugin holds for the replaced credentials.
     this.deps.connections.announce(organizationId, kind);
-    return { status: "connected" };
   }
 
   async disconnect(organizationId: string, kind: string): Promise<void> {
@@ -278,6 +289,7 @@ export class IntegrationsService {
             skillType: skillTypeOf(plugin, plugin.skillType),
             parametersSchema: callerSchema(action),
             executionConfig: { integration: kind, source: "action", action: action.slug, ...this.deps.signer.sign(kind, { operation: action.operation }) },
+            ...(action.allowedFields ? { allowedFields: action.allowedFields } : {}),
             isWrite: action.isWrite,
             requiresConfirmation: action.requiresConfirmation ?? action.isWrite,
             nonParallelizable: action.isWrite,
@@ -456,11 +468,6 @@ export class IntegrationsService {
     const row = await this.deps.connections.row(organizationId, kind);
     if (row?.status === "error") throw new Problem(409, "integration_error", `${kind} needs to be connected again: ${row.statusReason ?? "its grant failed"}`);
     throw notConnected(kind);
-  }
-
-  claim(kind: string, shop: string): never {
-    if (kind !== "shopify") throw new Problem(404, "integration_not_found", "only Shopify App Store installs are claimed");
-    throw new Problem(404, "no_pending_install", `there is no pending App Store install for ${shop}`);
   }
 
   private checkCredentials(plugin: IntegrationPlugin, credentials: Record<string, unknown>): Record<string, unknown> {

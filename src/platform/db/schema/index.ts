@@ -16,3 +16,4 @@ export * from "./voice-leases.ts";
 export * from "./events.ts";
 export * from "./integrations.ts";
 export * from "./oauth.ts";
+export * from "./shopify-installs.ts";
