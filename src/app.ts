@@ -10,6 +10,7 @@ import type { ApiContext } from "./api/context.ts";
 import { guardrailRoutes } from "./api/guardrails/routes.ts";
 import { IntegrationConnections } from "./api/integrations/connections.ts";
 import type { PluginRegistry } from "./api/integrations/registry.ts";
+import { OAuthGrants, oauthCallbackRoute } from "./api/integrations/oauth.ts";
 import { integrationRoutes } from "./api/integrations/routes.ts";
 import { createOperationSigner } from "./api/integrations/signing.ts";
 import { GapRecorder } from "./api/knowledge/gaps.ts";
@@ -120,7 +121,9 @@ export function createApp({ config, database, sealer, log, plugins, speech: give
   const egress = createEgressGuard({ allowlist: config.egressAllowlist });
   // Plugins reach providers through the same egress guard as every outbound call; databases on a private network
   // without TLS only when SQL_PLAINTEXT_HOSTS names them.
+  const oauth = new OAuthGrants({ db: database.db, sealer, guard: egress, registry: plugins, clients: config.integrations.oauthClients, publicBaseUrl: config.publicBaseUrl, log });
   const connections = new IntegrationConnections({
+    oauth,
     db: database.db,
     sealer,
     registry: plugins,
@@ -203,7 +206,8 @@ export function createApp({ config, database, sealer, log, plugins, speech: give
     .use(numberRoutes(ctx))
     .use(billingRoutes(ctx))
     .use(voiceRoutes(ctx))
-    .use(integrationRoutes(ctx, { connections, signer, skills: new SkillsService(database, sealer, config.defaultPhoneRegion) }));
+    .use(integrationRoutes(ctx, { connections, oauth, signer, skills: new SkillsService(database, sealer, config.defaultPhoneRegion) }))
+    .use(oauthCallbackRoute(conventions, oauth, { announce: (organizationId, kind) => connections.announce(organizationId, kind), log }));
 
   // Keys older than a day can no longer replay, and rate limit windows long closed count nothing: clear them out hourly.
   const purge = setInterval(() => {

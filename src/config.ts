@@ -36,7 +36,7 @@ export interface Config {
    * hosts that may be reached without TLS (sslmode=disable), for databases on a private network; `timeoutMs` is the
    * deadline of one integration call inside a turn.
    */
-  integrations: { pluginsDir: string | null; sqlPlaintextHosts: string[]; timeoutMs: number };
+  integrations: { pluginsDir: string | null; sqlPlaintextHosts: string[]; timeoutMs: number; oauthClients: Record<string, OAuthClient> };
   /**
    * The operator's Shopify app, for App Store installs (docs/operator-guide.md): its client id and secret (which
    * signs install callbacks and exchanges their codes); null = installs refused. `adminOrigin` stands for
@@ -112,6 +112,16 @@ export interface Config {
   otel: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
   /** On SIGTERM, how long `/ready` answers 503 before the server stops, so load balancers take it out of rotation first. */
   shutdownDelayMs: number;
+}
+
+/**
+ * The operator's own OAuth client for a provider, named by the env prefix its plugins declare (`GOOGLE_OAUTH` for
+ * both Google plugins). `baseUrl` stands for every one of the provider's hosts (a proxy, or a test stand-in).
+ */
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+  baseUrl: string | null;
 }
 
 /** Usage channels with a per-unit rate: a voice minute, a chat message, a minute of a forwarded transfer leg. */
@@ -206,7 +216,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pluginsDir: text("PLUGINS_DIR"),
     sqlPlaintextHosts: (text("SQL_PLAINTEXT_HOSTS") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
     timeoutMs: integer("INTEGRATION_TIMEOUT_MS", 8_000, 100, 120_000),
+    oauthClients: {} as Record<string, OAuthClient>,
   };
+  const googleClientId = text("GOOGLE_OAUTH_CLIENT_ID");
+  const googleClientSecret = text("GOOGLE_OAUTH_CLIENT_SECRET");
+  const googleBaseUrl = url("GOOGLE_OAUTH_BASE_URL", ["http:", "https:"]);
+  if (!!googleClientId !== !!googleClientSecret) problems.push("GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET are set together (the OAuth client of your Google Cloud project, docs/operator-guide.md)");
+  if (googleClientId && googleClientSecret) integrations.oauthClients.GOOGLE_OAUTH = { clientId: googleClientId, clientSecret: googleClientSecret, baseUrl: googleBaseUrl };
 
   const shopifyClientId = text("SHOPIFY_APP_CLIENT_ID");
   const shopifyAppSecret = text("SHOPIFY_APP_SECRET");

@@ -10,6 +10,7 @@ import { integrations } from "../../platform/db/schema/index.ts";
 import { EgressRefused, type EgressGuard } from "../../platform/egress.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { IntegrationPlugin, PluginContext } from "./contract.ts";
+import { oauthOf, type OAuthGrants } from "./oauth.ts";
 import type { PluginRegistry } from "./registry.ts";
 
 export type IntegrationRow = typeof integrations.$inferSelect;
@@ -26,6 +27,8 @@ export interface ConnectionsDeps {
   plaintextHosts: readonly string[];
   /** Connections replaced or ended on any replica: every replica releases what its plugins hold for them. */
   changes?: ChangeFeed;
+  /** Tokens of oauth2 connections: refreshed before they expire and when a provider refuses one. */
+  oauth?: OAuthGrants;
 }
 
 export class IntegrationConnections {
@@ -71,13 +74,19 @@ export class IntegrationConnections {
     return row ?? null;
   }
 
-  /** The connected row and its plugin, or null when the kind is unknown or not connected. */
+  /**
+   * The connected row and its plugin, or null when the kind is unknown or not connected. An oauth2 connection's
+   * access token is refreshed first when it is about to expire (IntegrationAuthFailed when the grant is gone).
+   */
   async connected(organizationId: string, kind: string): Promise<{ row: IntegrationRow; plugin: IntegrationPlugin; credentials: Record<string, unknown> } | null> {
     const plugin = this.deps.registry.get(kind);
     if (!plugin) return null;
     const row = await this.row(organizationId, kind);
     if (row?.status !== "connected" || !row.sealedCredentials) return null;
-    return { row, plugin, credentials: JSON.parse(this.deps.sealer.open(row.sealedCredentials)) as Record<string, unknown> };
+    const credentials = JSON.parse(this.deps.sealer.open(row.sealedCredentials)) as Record<string, unknown>;
+    const auth = oauthOf(plugin);
+    if (auth && this.deps.oauth) return { row, plugin, credentials: await this.deps.oauth.fresh(organizationId, kind, auth, credentials) };
+    return { row, plugin, credentials };
   }
 
   seal(credentials: Record<string, unknown>): string {
@@ -97,6 +106,7 @@ export class IntegrationConnections {
     signal?: AbortSignal;
     /** Credentials under test, not the stored connection: the caller releases them itself. */
     temporary?: boolean;
+    conversationId?: string;
   }): PluginContext & { dispose(): void } {
     const key = heldKey(input.organizationId, input.kind);
     const previous = this.held.get(key);
@@ -113,10 +123,22 @@ export class IntegrationConnections {
     input.signal?.addEventListener("abort", onAbort, { once: true });
     const { guard, log } = this.deps;
     const fields = (f?: Record<string, unknown>) => ({ ...f, integration: input.kind, organizationId: input.organizationId });
-    return {
+    const { oauth } = this.deps;
+    const auth = oauthOf(this.deps.registry.get(input.kind));
+    const ctx: PluginContext & { dispose(): void } = {
       organizationId: input.organizationId,
       connectionId: input.connectionId,
       credentials: input.credentials,
+      ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+      providerUrl: (url) => oauth?.providerUrl(auth, url) ?? url,
+      ...(auth && oauth && !input.temporary
+        ? {
+            async refreshCredentials() {
+              ctx.credentials = await oauth.refresh(input.organizationId, input.kind, auth, ctx.credentials.access_token);
+              return ctx.credentials;
+            },
+          }
+        : {}),
       signal: controller.signal,
       deadline,
       fetch: (url, init) => {
@@ -140,6 +162,7 @@ export class IntegrationConnections {
         input.signal?.removeEventListener("abort", onAbort);
       },
     };
+    return ctx;
   }
 }
 

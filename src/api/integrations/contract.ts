@@ -14,9 +14,30 @@ export { Type } from "@sinclair/typebox";
 export type IntegrationCategory = "database" | "calendar" | "spreadsheet" | "commerce" | "crm" | "messaging" | "other";
 
 /** How a provider is connected. `credentials`/`api_key` take a body validated against `schema`; `oauth2` is a browser hop. */
-export type PluginAuth =
-  | { type: "credentials" | "api_key"; schema: TObject }
-  | { type: "oauth2"; authorizeUrl: string; tokenUrl: string; scopes: readonly string[] };
+export type PluginAuth = { type: "credentials" | "api_key"; schema: TObject } | OAuth2Auth;
+
+/**
+ * OAuth 2 authorization code with PKCE, run by the app: the plugin names the provider's endpoints and scopes; the
+ * app sends the browser to `authorizeUrl`, takes the code at its callback, keeps the tokens sealed, refreshes them
+ * and revokes them on disconnect. The plugin then finds `access_token` in `ctx.credentials`.
+ */
+export interface OAuth2Auth {
+  type: "oauth2";
+  authorizeUrl: string;
+  tokenUrl: string;
+  scopes: readonly string[];
+  /**
+   * The env prefix of the operator's OAuth client: `<client>_CLIENT_ID`, `<client>_CLIENT_SECRET` and the optional
+   * `<client>_BASE_URL` standing for the provider's hosts (e.g. `GOOGLE_OAUTH`, shared by both Google plugins).
+   */
+  client: string;
+  /** RFC 7009 revocation endpoint, called (best effort) on disconnect. */
+  revokeUrl?: string;
+  /** OpenID Connect userinfo endpoint, asked for the account's email when the token answer has no id_token. */
+  userinfoUrl?: string;
+  /** Extra authorization request parameters (Google: `access_type=offline`, `prompt=consent` to get a refresh token). */
+  authorizeParams?: Record<string, string>;
+}
 
 /**
  * Sensitive data classes. `contact`: how a person is reached (name, phone, email, address), which a booking must
@@ -78,7 +99,11 @@ export interface DiscoveredSchema {
   operations: SchemaOperation[];
 }
 
-/** A pre-built action: provisioned as a skill of `skillType` that runs `operation` with the skill's settings. */
+/**
+ * A pre-built action: provisioned as a skill of `skillType` that runs `operation`. The operator's settings (the
+ * `operatorConfig` names) are given in the skill's `executionConfig.settings` and reach `execute` as
+ * `operation.settings`.
+ */
 export interface PluginAction {
   slug: string;
   name: string;
@@ -140,6 +165,24 @@ export interface PluginContext {
   signal: AbortSignal;
   /** Epoch milliseconds by which the plugin must answer. */
   deadline: number;
+  /** The conversation the call serves, inside a turn (to make a write idempotent per conversation); absent elsewhere. */
+  conversationId?: string;
+  /**
+   * The URL to call for one of the provider's URLs: the same one, unless the operator points the provider's hosts
+   * elsewhere (the OAuth client's `_BASE_URL`: a proxy, or a test stand-in).
+   */
+  providerUrl?(url: string): string;
+  /**
+   * oauth2 plugins: the provider refused the access token (401), so get a new one. Answers the new credentials (also
+   * put in `ctx.credentials`); when the grant itself is gone the app marks the connection `error` and the call fails.
+   */
+  refreshCredentials?(): Promise<Record<string, unknown>>;
+}
+
+/** What `spreadsheet(ref)` answers: a spreadsheet's title, its tabs and each tab's header row. */
+export interface SpreadsheetInfo {
+  title: string;
+  tabs: { name: string; headers: string[] }[];
 }
 
 export interface OperationResult {
@@ -195,6 +238,8 @@ export interface IntegrationPlugin<Credentials extends TObject = TObject> {
   scripts?(options: { database: string; tables: string[]; password: string; suffix?: string }): SetupScripts;
   /** The connection ended (disconnected, credentials replaced, server stopping): close what is held for it. */
   release?(connectionId: string): Promise<void>;
+  /** Spreadsheet providers: looks up a spreadsheet by URL or id; PluginError("not_found") when it cannot be read. */
+  spreadsheet?(ref: string, ctx: PluginContext): Promise<SpreadsheetInfo>;
 }
 
 /**

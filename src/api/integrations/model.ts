@@ -33,7 +33,8 @@ export const CatalogEntry = t.Object(
 export const Connection = t.Object(
   {
     kind: t.String(),
-    status: t.Union([t.Literal("connected"), t.Literal("disconnected")]),
+    status: t.Union([t.Literal("connected"), t.Literal("disconnected"), t.Literal("error")], { description: "error: the provider no longer honours the grant (revoked, expired); connect it again" }),
+    statusReason: Nullable(t.String({ description: "Why the status is error; null otherwise" })),
     accountLabel: Nullable(t.String()),
     connectedAt: Nullable(t.String({ format: "date-time" })),
     discoveredAt: Nullable(t.String({ format: "date-time" })),

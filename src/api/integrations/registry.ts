@@ -72,7 +72,11 @@ export function contractProblems(value: unknown): string[] {
   const auth = p.auth as Record<string, unknown> | undefined;
   if (!auth || !["credentials", "api_key", "oauth2"].includes(auth.type as string)) problems.push("auth.type must be credentials, api_key or oauth2");
   else if (auth.type !== "oauth2" && !TypeGuard.IsObject(auth.schema)) problems.push("auth.schema must be a TypeBox object schema");
-  for (const hook of ["discover", "compile", "test", "scripts", "release", "accountLabel"]) {
+  else if (auth.type === "oauth2") {
+    if (typeof auth.authorizeUrl !== "string" || typeof auth.tokenUrl !== "string" || !Array.isArray(auth.scopes)) problems.push("oauth2 auth needs authorizeUrl, tokenUrl and scopes");
+    if (typeof auth.client !== "string" || !/^[A-Z][A-Z0-9_]{1,39}$/.test(auth.client)) problems.push("oauth2 auth.client must name the env prefix of the OAuth client (e.g. GOOGLE_OAUTH)");
+  }
+  for (const hook of ["discover", "compile", "test", "scripts", "release", "accountLabel", "spreadsheet"]) {
     if (p[hook] !== undefined && typeof p[hook] !== "function") problems.push(`${hook} must be a function`);
   }
   if (p.actions !== undefined) {

@@ -10,6 +10,7 @@ import type { ApiContext } from "../context.ts";
 import { Skill } from "../skills/model.ts";
 import type { SkillsService } from "../skills/service.ts";
 import type { IntegrationConnections } from "./connections.ts";
+import type { OAuthGrants } from "./oauth.ts";
 import {
   Action,
   AgentKindParams,
@@ -51,9 +52,9 @@ const tags = ["Integrations"];
 /** Plugin failures: 502 (the plugin failed or answered malformed data), 503 (the provider cannot be reached in time). */
 const upstream = { 502: ProblemSchema, 503: ProblemSchema };
 
-export function integrationRoutes(ctx: ApiContext, deps: { connections: IntegrationConnections; signer: OperationSigner; skills: SkillsService }) {
+export function integrationRoutes(ctx: ApiContext, deps: { connections: IntegrationConnections; oauth: OAuthGrants; signer: OperationSigner; skills: SkillsService }) {
   const me = (c: unknown) => (c as { principal: Principal }).principal.organizationId;
-  const service = new IntegrationsService({ database: ctx.database, connections: deps.connections, signer: deps.signer, skills: deps.skills, sealer: ctx.sealer, config: ctx.config, log: ctx.log });
+  const service = new IntegrationsService({ database: ctx.database, connections: deps.connections, oauth: deps.oauth, signer: deps.signer, skills: deps.skills, sealer: ctx.sealer, config: ctx.config, log: ctx.log });
 
   return new Elysia({ prefix: "/api/v1" })
     .use(ctx.conventions)
@@ -72,12 +73,12 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       params: KindParams,
       body: ConnectBody,
       parse: "json",
-      response: { 200: Envelope(ConnectResult), ...problems(400, 404), ...upstream },
+      response: { 200: Envelope(ConnectResult), ...problems(400, 404, 409), ...upstream },
       detail: {
         operationId: "connectIntegration",
         summary: "Connect an integration",
         description:
-          "Needs integrations:connect (it ingests credentials and opens an egress path). oauth2 providers answer {oauthUrl}; others validate `credentials` against the provider's schema (400 validation_error naming each field), run its connection test when it has one (400 connection_failed naming the failed check; read_only and latency failures are warnings), seal them with the master key and answer {status: connected}. Credentials are never returned or logged. 403 reserved_integration for a provider coming soon; 404 integration_not_found for an unknown kind.",
+          "Needs integrations:connect (it ingests credentials and opens an egress path). oauth2 providers answer {oauthUrl}: the provider's consent page (authorization code with PKCE; the browser comes back to PUBLIC_BASE_URL/integrations/oauth/callback, which stores the tokens and shows the connection in GET /integrations), or 409 oauth_client_not_configured when the operator set no OAuth client for it; others validate `credentials` against the provider's schema (400 validation_error naming each field), run its connection test when it has one (400 connection_failed naming the failed check; read_only and latency failures are warnings), seal them with the master key and answer {status: connected}. Credentials are never returned or logged. 403 reserved_integration for a provider coming soon; 404 integration_not_found for an unknown kind.",
         tags,
       },
     })
@@ -91,7 +92,7 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
         scope: "integrations:write",
         params: KindParams,
         response: { 200: VoidEnvelope, ...problems(404) },
-        detail: { operationId: "disconnectIntegration", summary: "Disconnect an integration", description: "Clears the stored credentials. Skills built on it stay and fail with integration_not_connected until it is connected again; the discovered schema and scoping are kept. 404 when not connected.", tags },
+        detail: { operationId: "disconnectIntegration", summary: "Disconnect an integration", description: "Clears the stored credentials (an OAuth grant is also revoked at the provider, best effort). Skills built on it stay and fail with integration_not_connected until it is connected again; the discovered schema and scoping are kept. 404 when not connected.", tags },
       },
     )
     .use(shopifyInstallRoutes(ctx, service))
@@ -180,12 +181,12 @@ export function integrationRoutes(ctx: ApiContext, deps: { connections: Integrat
       response: { 200: Envelope(SqlTestResult), ...problems(400, 404) },
       detail: { operationId: "testSqlConnection", summary: "Test a database connection", description: "Needs integrations:connect (it carries credentials). Runs the provider's ordered checks without storing anything; always 200 with each check, a failed check (a refused private host included) being data. 400 only for malformed credentials.", tags },
     })
-    .get("/integrations/:kind/spreadsheet", async ({ params, ...c }) => service.spreadsheet(me(c), params.kind), {
+    .get("/integrations/:kind/spreadsheet", async ({ params, query, ...c }) => ok(await service.spreadsheet(me(c), params.kind, query.ref)), {
       scope: "integrations:read",
       params: KindParams,
       query: SpreadsheetQuery,
-      response: { 200: Envelope(Spreadsheet), ...problems(404, 409) },
-      detail: { operationId: "getSpreadsheet", summary: "Look up a connected spreadsheet", description: "google_sheets only: title, tabs and header rows. 409 integration_not_connected; 404 sheet_not_accessible.", tags },
+      response: { 200: Envelope(Spreadsheet), ...problems(404, 409), ...upstream },
+      detail: { operationId: "getSpreadsheet", summary: "Look up a connected spreadsheet", description: "google_sheets only: title, tabs and each tab's header row (its first row), for a Sheets URL or a bare id. 409 integration_not_connected (also integration_error when the grant must be connected again); 404 sheet_not_accessible when the connected account cannot read it.", tags },
     })
     .post("/agents/:id/integrations/:kind/provision", async ({ params, body, ...c }) => ok(await service.provision(me(c), params.id, params.kind, body.actions)), {
       scope: "skills:write",

@@ -3,7 +3,7 @@
 // schema through the scoping, and turning actions, bindings and pack presets into skills of an agent's draft. Every
 // plugin call goes through IntegrationConnections (credentials, egress guard, deadline); credentials never leave
 // this module except sealed into the row.
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Value } from "@sinclair/typebox/value";
 import { and, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config.ts";
@@ -24,6 +24,7 @@ import { filterOperations, objectDetail, objectSummary, scoped, searchSchema } f
 import { DeadlineExceeded, EgressRefused, type IntegrationConnections, type IntegrationRow } from "./connections.ts";
 import { type CompiledOperation, type ConnectionCheck, type DiscoveredSchema, type IntegrationPlugin, PluginError, type PluginAction, type ValidatedBinding } from "./contract.ts";
 import type { BindingInput, ScopingDto } from "./model.ts";
+import { IntegrationAuthFailed, oauthOf, type OAuthGrants, ProviderUnavailable } from "./oauth.ts";
 import { DiscoveredSchemaShape } from "./shape.ts";
 import type { OperationSigner } from "./signing.ts";
 
@@ -38,6 +39,7 @@ const SOURCES = ["action", "binding", "pack"] as const;
 export interface IntegrationsDeps {
   database: Database;
   connections: IntegrationConnections;
+  oauth: OAuthGrants;
   signer: OperationSigner;
   skills: SkillsService;
   sealer: Sealer;
@@ -83,7 +85,8 @@ export class IntegrationsService {
   async list(organizationId: string) {
     return (await this.orgRows(organizationId)).map((r) => ({
       kind: r.kind,
-      status: r.status as "connected" | "disconnected",
+      status: r.status as "connected" | "disconnected" | "error",
+      statusReason: r.status === "error" ? r.statusReason : null,
       accountLabel: r.accountLabel,
       connectedAt: r.connectedAt?.toISOString() ?? null,
       discoveredAt: r.discoveredAt?.toISOString() ?? null,
@@ -104,7 +107,7 @@ export class IntegrationsService {
 
   async connect(organizationId: string, kind: string, credentials: Record<string, unknown> | undefined): Promise<{ oauthUrl: string } | { status: "connected" }> {
     const plugin = this.plugin(kind);
-    if (plugin.auth.type === "oauth2") return { oauthUrl: this.oauthUrl(organizationId, kind, plugin.auth) };
+    if (plugin.auth.type === "oauth2") return { oauthUrl: await this.deps.oauth.start(organizationId, kind, plugin.auth) };
     const given = this.checkCredentials(plugin, credentials ?? {});
     const connectionId = newId("conn");
     if (plugin.test) {
@@ -141,20 +144,21 @@ export class IntegrationsService {
   }
 
   async disconnect(organizationId: string, kind: string): Promise<void> {
-    this.plugin(kind);
+    const plugin = this.plugin(kind);
     const row = await this.deps.connections.row(organizationId, kind);
-    if (row?.status !== "connected") throw notConnected404(kind);
+    if (!row || row.status === "disconnected") throw notConnected404(kind);
+    const auth = oauthOf(plugin);
+    if (auth && row.sealedCredentials) await this.deps.oauth.revoke(auth, JSON.parse(this.deps.sealer.open(row.sealedCredentials)) as Record<string, unknown>);
     await this.db
       .update(integrations)
-      .set({ status: "disconnected", sealedCredentials: null, revision: sql`${integrations.revision} + 1`, updatedAt: sql`now()` })
+      .set({ status: "disconnected", statusReason: null, sealedCredentials: null, revision: sql`${integrations.revision} + 1`, updatedAt: sql`now()` })
       .where(and(eq(integrations.organizationId, organizationId), eq(integrations.kind, kind)));
     this.deps.connections.announce(organizationId, kind);
   }
 
   async discover(organizationId: string, kind: string) {
     const plugin = this.plugin(kind);
-    const connection = await this.deps.connections.connected(organizationId, kind);
-    if (!connection) throw notConnected(kind);
+    const connection = await this.connectedOrProblem(organizationId, kind);
     const discover = plugin.discover;
     if (!discover) throw new Problem(409, "discovery_unsupported", `${plugin.name} has no schema to discover; use its actions (GET /integrations/${kind}/actions)`);
     const raw = await this.call(plugin, { organizationId, connectionId: connection.row.connectionId, credentials: connection.credentials, timeoutMs: DISCOVERY_DEADLINE_MS }, (ctx) => discover.call(plugin, ctx));
@@ -439,11 +443,31 @@ export class IntegrationsService {
     }
   }
 
-  async spreadsheet(organizationId: string, kind: string): Promise<never> {
-    if (kind !== "google_sheets") throw new Problem(404, "integration_not_found", "spreadsheets are looked up on the google_sheets integration");
-    this.plugin(kind);
-    await this.requireConnected(organizationId, kind);
-    throw new Problem(404, "sheet_not_accessible", "the spreadsheet is not shared with the connected account");
+  async spreadsheet(organizationId: string, kind: string, ref: string) {
+    const plugin = this.plugin(kind);
+    const lookup = plugin.spreadsheet;
+    if (!lookup) throw new Problem(404, "integration_not_found", "spreadsheets are looked up on a spreadsheet integration such as google_sheets");
+    const connection = await this.connectedOrProblem(organizationId, kind);
+    try {
+      const info = await this.call(plugin, { organizationId, connectionId: connection.row.connectionId, credentials: connection.credentials }, (ctx) => lookup.call(plugin, ref, ctx), { notFound: true });
+      return { title: String(info.title), tabs: info.tabs.map((tab) => ({ name: String(tab.name), headers: tab.headers.map(String) })) };
+    } catch (error) {
+      if (error instanceof PluginError && error.code === "not_found") throw new Problem(404, "sheet_not_accessible", error.message);
+      throw error;
+    }
+  }
+
+  /** The connection, its token fresh: 409 integration_not_connected, or integration_error when its grant is gone. */
+  private async connectedOrProblem(organizationId: string, kind: string) {
+    try {
+      const connection = await this.deps.connections.connected(organizationId, kind);
+      if (connection) return connection;
+    } catch (error) {
+      throw authProblem(error) ?? error;
+    }
+    const row = await this.deps.connections.row(organizationId, kind);
+    if (row?.status === "error") throw new Problem(409, "integration_error", `${kind} needs to be connected again: ${row.statusReason ?? "its grant failed"}`);
+    throw notConnected(kind);
   }
 
   private checkCredentials(plugin: IntegrationPlugin, credentials: Record<string, unknown>): Record<string, unknown> {
@@ -462,13 +486,21 @@ export class IntegrationsService {
   }
 
   /** One plugin call in its context: PluginError and deadline failures become problems that name the provider, never a 500. */
-  private async call<T>(plugin: IntegrationPlugin, input: { organizationId: string; connectionId: string; credentials: Record<string, unknown>; timeoutMs?: number; temporary?: boolean }, run: (ctx: ReturnType<IntegrationConnections["context"]>) => Promise<T>): Promise<T> {
+  private async call<T>(
+    plugin: IntegrationPlugin,
+    input: { organizationId: string; connectionId: string; credentials: Record<string, unknown>; timeoutMs?: number; temporary?: boolean },
+    run: (ctx: ReturnType<IntegrationConnections["context"]>) => Promise<T>,
+    options: { notFound?: boolean } = {},
+  ): Promise<T> {
     const ctx = this.deps.connections.context({ ...input, kind: plugin.kind });
     const aborted = new Promise<never>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true }));
     try {
       return await Promise.race([run(ctx), aborted]);
     } catch (error) {
       if (error instanceof EgressRefused) throw new Problem(502, "egress_refused", error.message, { title: "Bad gateway" });
+      const auth = authProblem(error);
+      if (auth) throw auth;
+      if (options.notFound && error instanceof PluginError && error.code === "not_found") throw error;
       if (error instanceof DeadlineExceeded || (error instanceof PluginError && error.code === "timeout")) {
         throw new Problem(503, "integration_unavailable", `${plugin.name} did not answer in time`, { headers: { "retry-after": "30" } });
       }
@@ -500,19 +532,6 @@ export class IntegrationsService {
     if (existing) return { skill: await this.deps.skills.get(organizationId, agentId, existing.id), created: false };
     return { skill: await this.deps.skills.create(organizationId, agentId, build()), created: true };
   }
-
-  /** The provider's consent page, with a state only this server could have made (issue 16 completes the callback). */
-  private oauthUrl(organizationId: string, kind: string, auth: { authorizeUrl: string; scopes: readonly string[] }): string {
-    const nonce = randomBytes(12).toString("base64url");
-    const payload = Buffer.from(JSON.stringify({ o: organizationId, k: kind, n: nonce, t: Date.now() })).toString("base64url");
-    const mac = createHmac("sha256", this.deps.sealer.deriveKey("integration-oauth-state")).update(payload).digest("base64url");
-    const url = new URL(auth.authorizeUrl);
-    url.searchParams.set("response_type", "code");
-    url.searchParams.set("redirect_uri", `${this.deps.config.publicBaseUrl}/api/v1/integrations/${kind}/oauth/callback`);
-    url.searchParams.set("scope", auth.scopes.join(" "));
-    url.searchParams.set("state", `${payload}.${mac}`);
-    return url.toString();
-  }
 }
 
 /** The objects and `object.field`s a binding reaches: its own object, every field it filters, writes or returns, and a projection's hop. */
@@ -535,6 +554,12 @@ function touchesOf(binding: ValidatedBinding): string[] {
 const scopingOf = (row: IntegrationRow): ScopingDto => ({ blockedTables: row.blockedObjects, blockedColumns: row.blockedFields });
 const notConnected = (kind: string) => new Problem(409, "integration_not_connected", `connect the ${kind} integration first (POST /integrations/${kind}/connect)`);
 const notConnected404 = (kind: string) => new Problem(404, "integration_not_found", `${kind} is not connected in this organization`);
+/** A grant that is gone (409 integration_error) or a provider that could not refresh it (503), as problems. */
+function authProblem(error: unknown): Problem | null {
+  if (error instanceof IntegrationAuthFailed) return new Problem(409, "integration_error", error.message);
+  if (error instanceof ProviderUnavailable) return new Problem(503, "integration_unavailable", error.message, { headers: { "retry-after": "30" } });
+  return null;
+}
 const errorName = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : typeof error);
 
 function accountLabelOf(plugin: IntegrationPlugin, credentials: Record<string, unknown>): string | null {

@@ -7,6 +7,7 @@ import { Type, type TProperties } from "@sinclair/typebox";
 import type { CompiledOperation, OperationResult } from "../../api/integrations/contract.ts";
 import { PluginError } from "../../api/integrations/contract.ts";
 import { DeadlineExceeded, type IntegrationConnections } from "../../api/integrations/connections.ts";
+import { IntegrationAuthFailed, ProviderUnavailable } from "../../api/integrations/oauth.ts";
 import type { OperationSigner } from "../../api/integrations/signing.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { SkillType } from "../compiled.ts";
@@ -71,13 +72,25 @@ const PLUGIN_CODES = new Set(["not_found", "invalid_input", "conflict", "unavail
 export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
   return async (skill, args, ctx) => {
     const kind = integrationOf(skill);
-    const connection = deps.connections ? await deps.connections.connected(ctx.organizationId, kind) : null;
-    if (!deps.connections || !connection) return failure("integration_not_connected", `connect the ${kind} integration first`);
+    let connection: Awaited<ReturnType<IntegrationConnections["connected"]>> = null;
+    try {
+      connection = deps.connections ? await deps.connections.connected(ctx.organizationId, kind) : null;
+    } catch (error) {
+      if (error instanceof IntegrationAuthFailed) return failure("integration_error", error.message);
+      if (error instanceof ProviderUnavailable) return failure("unavailable", error.message);
+      throw error;
+    }
+    if (!deps.connections || !connection) {
+      // A grant the provider stopped honouring says so, rather than looking never connected.
+      const row = deps.connections ? await deps.connections.row(ctx.organizationId, kind) : null;
+      if (row?.status === "error") return failure("integration_error", `${kind} needs to be connected again: ${row.statusReason ?? "its grant failed"}`);
+      return failure("integration_not_connected", `connect the ${kind} integration first`);
+    }
     const operation = operationOf(skill, kind, deps.signer);
     if (!operation) return failure("invalid_binding", "this skill's operation was not made by a binding, action or pack (or was edited since): bind it again");
     const blocked = scopedOut(skill.executionConfig, connection.row);
     if (blocked.length) return failure("scoped_out", `the organization's data scoping now blocks ${blocked.join(", ")}: bind the skill again without them`);
-    const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal });
+    const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal, conversationId: ctx.conversationId });
     try {
       // A plugin that ignores its signal still cannot hold the turn past the deadline.
       const aborted = new Promise<never>((_, reject) => {
@@ -88,6 +101,8 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
       return resultOf(answer, skill.isWrite);
     } catch (error) {
       if (isPluginError(error)) return { kind: "error", code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
+      if (error instanceof IntegrationAuthFailed) return failure("integration_error", error.message);
+      if (error instanceof ProviderUnavailable) return failure("unavailable", error.message);
       if (error instanceof DeadlineExceeded) return failure("timeout", error.message);
       if (ctx.signal.aborted) return failure("cancelled", "the conversation stopped waiting for the answer");
       deps.log.warn("integration plugin failed", { kind, skillId: skill.id, error: error instanceof Error ? error.message : String(error) });
@@ -111,14 +126,15 @@ function isPluginError(error: unknown): error is PluginError {
 
 /**
  * The operation a skill runs: the operator's SQL template (db_query), or a compiled operation whose signature holds,
- * without the app's own keys (where it came from, what it touches, its signature): those are not the plugin's.
+ * without the app's own keys (where it came from, what it touches, its signature): those are not the plugin's. An
+ * action's operator settings (`settings`, edited by the operator after provisioning) are not signed and ride along.
  */
 function operationOf(skill: Parameters<RunSkill>[0], kind: string, signer: OperationSigner | undefined): CompiledOperation | null {
-  const config = skill.executionConfig;
+  const { settings, ...config } = skill.executionConfig;
   if (typeof config.sql_template === "string") return { operation: "query", sql: config.sql_template, write: skill.isWrite };
   if (typeof config.operation !== "string" || !signer?.verify(kind, config)) return null;
   const { integration: _i, source: _s, action: _a, signature: _g, touches: _t, ...operation } = config;
-  return operation as CompiledOperation;
+  return { ...(operation as CompiledOperation), ...(settings && typeof settings === "object" && !Array.isArray(settings) ? { settings } : {}) };
 }
 
 /**

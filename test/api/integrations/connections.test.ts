@@ -73,7 +73,7 @@ describe("connect", () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ status: "connected" });
     const list = await app.api("GET", "/api/v1/integrations", { key });
-    expect(list.body.data).toEqual([{ kind: "acme_crm", status: "connected", accountLabel: "acme.example.test", connectedAt: expect.any(String), discoveredAt: null }]);
+    expect(list.body.data).toEqual([{ kind: "acme_crm", status: "connected", statusReason: null, accountLabel: "acme.example.test", connectedAt: expect.any(String), discoveredAt: null }]);
     const catalog = await app.api("GET", "/api/v1/integrations/catalog", { key });
     expect(catalog.body.data.find((e: { kind: string }) => e.kind === "acme_crm")).toMatchObject({ connected: true, accountLabel: "acme.example.test" });
     const [row] = await app.query<{ sealed_credentials: string }>(`select sealed_credentials from integrations where organization_id = '${organizationId}'`);
@@ -122,8 +122,10 @@ describe("SQL helpers and claims", () => {
   });
 
   it("looks up spreadsheets on google_sheets only", async () => {
-    const res = await app.api("GET", "/api/v1/integrations/google_sheets/spreadsheet?ref=abc", { key });
+    const res = await app.api("GET", "/api/v1/integrations/acme_crm/spreadsheet?ref=abc", { key });
     expect(res.status).toBe(404);
+    const sheets = await app.api("GET", "/api/v1/integrations/google_sheets/spreadsheet?ref=abc", { key });
+    expect([sheets.status, sheets.body.code]).toEqual([409, "integration_not_connected"]);
   });
 });
 

@@ -15,4 +15,5 @@ export * from "./rate-limits.ts";
 export * from "./voice-leases.ts";
 export * from "./events.ts";
 export * from "./integrations.ts";
+export * from "./oauth.ts";
 export * from "./shopify-installs.ts";

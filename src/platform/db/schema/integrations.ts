@@ -12,8 +12,10 @@ export const integrations = pgTable(
   {
     organizationId: text("organization_id").notNull().references(() => organizations.id),
     kind: text("kind").notNull(),
-    /** connected | disconnected */
+    /** connected | disconnected | error (an OAuth grant that can no longer be refreshed) */
     status: text("status").notNull(),
+    /** Why the status is `error`, in words an operator can act on. */
+    statusReason: text("status_reason"),
     /** Identifies the current credentials; changes on every connect so plugins drop pools made with older ones. */
     connectionId: text("connection_id").notNull(),
     sealedCredentials: text("sealed_credentials"),
