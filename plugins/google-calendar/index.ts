@@ -14,9 +14,9 @@ const SEARCH_DAYS = 14;
 
 const SETTINGS = [
   { name: "calendarIds", description: "Calendars whose busy times count (a list or comma-separated; default primary); bookings go to the first", required: false },
-  { name: "timeZone", description: "IANA time zone of the opening hours, e.g. America/Chicago (default UTC)", required: false },
-  { name: "openingHours", description: 'Bookable hours each open day, e.g. "08:00-17:00" (default 09:00-17:00)', required: false },
-  { name: "openDays", description: "Open days, e.g. mon,tue,wed,thu,fri (the default)", required: false },
+  { name: "timeZone", description: "IANA time zone of the opening hours, e.g. America/Chicago (default: the agent's time zone, else UTC)", required: false },
+  { name: "openingHours", description: `Bookable hours each open day, e.g. "08:00-17:00" (default: the agent's business hours, else 09:00-17:00)`, required: false },
+  { name: "openDays", description: "Open days, e.g. mon,tue,wed,thu,fri (default: the agent's open days, else Monday to Friday)", required: false },
   { name: "slotMinutes", description: "Length of an appointment in minutes (default 60)", required: false },
   { name: "bufferMinutes", description: "Free time kept before and after each appointment (default 0)", required: false },
   { name: "slotsOffered", description: "How many free slots to offer at once (default 3)", required: false },
@@ -94,7 +94,7 @@ export default definePlugin({
   },
   async execute(operation, args, ctx) {
     const settings = settingsOf(operation);
-    const hours = hoursOf(settings);
+    const hours = hoursOf(settings, ctx.agentHours);
     const calendars = listSetting(settings.calendarIds, ["primary"]);
     if (operation.operation === "availability") return availability(ctx, hours, calendars, settings, args);
     if (operation.operation === "book") return book(ctx, hours, calendars, settings, args);

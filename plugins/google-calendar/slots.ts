@@ -1,6 +1,6 @@
 // Free slots from busy intervals: the opening hours are wall-clock times in the calendar's time zone, a slot is free
 // when nothing busy overlaps it widened by the buffer on both sides, and each slot is said the way a person says it.
-import { PluginError } from "../../src/api/integrations/contract.ts";
+import { type AgentHours, PluginError } from "../../src/api/integrations/contract.ts";
 
 export interface Interval {
   start: number;
@@ -9,11 +9,8 @@ export interface Interval {
 
 export interface Hours {
   timeZone: string;
-  /** Minutes after local midnight. */
-  open: number;
-  close: number;
-  /** 0 = Sunday … 6 = Saturday. */
-  days: Set<number>;
+  /** Bookable ranges by weekday (0 = Sunday … 6 = Saturday), in minutes after local midnight; a day without any is closed. */
+  ranges: Map<number, [open: number, close: number][]>;
   slotMinutes: number;
   bufferMinutes: number;
 }
@@ -21,14 +18,25 @@ export interface Hours {
 const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const MINUTE = 60_000;
 
-/** Opening hours from an action's settings, refused (invalid_binding) when the operator wrote something unreadable. */
-export function hoursOf(settings: Record<string, unknown>): Hours {
-  const timeZone = typeof settings.timeZone === "string" && settings.timeZone ? settings.timeZone : "UTC";
+const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+/**
+ * Bookable hours: the action's own settings when the operator gave opening hours or days; otherwise the agent's
+ * business hours (its weekly ranges, in its time zone); otherwise 09:00-17:00, Monday to Friday. The time zone is the
+ * settings', else the agent's, else UTC. Refused (invalid_binding) when the operator wrote something unreadable.
+ */
+export function hoursOf(settings: Record<string, unknown>, agent?: AgentHours): Hours {
+  const timeZone = typeof settings.timeZone === "string" && settings.timeZone ? settings.timeZone : (agent?.timeZone ?? "UTC");
   try {
     new Intl.DateTimeFormat("en-US", { timeZone });
   } catch {
     throw new PluginError("invalid_binding", `settings.timeZone "${timeZone}" is not an IANA time zone such as America/Chicago`, ["settings.timeZone"]);
   }
+  const slotMinutes = whole(settings.slotMinutes, 60, 5, 24 * 60);
+  const bufferMinutes = whole(settings.bufferMinutes, 0, 0, 240);
+  const operatorSet = (typeof settings.openingHours === "string" && settings.openingHours) || (typeof settings.openDays === "string" && settings.openDays);
+  const agentRanges = agent ? weeklyRanges(agent) : null;
+  if (!operatorSet && agentRanges) return { timeZone, ranges: agentRanges, slotMinutes, bufferMinutes };
   const range = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(typeof settings.openingHours === "string" ? settings.openingHours : "09:00-17:00");
   if (!range) throw new PluginError("invalid_binding", 'settings.openingHours must look like "08:00-17:00"', ["settings.openingHours"]);
   const open = Number(range[1]) * 60 + Number(range[2]);
@@ -36,9 +44,30 @@ export function hoursOf(settings: Record<string, unknown>): Hours {
   const dayList = typeof settings.openDays === "string" ? settings.openDays : "mon,tue,wed,thu,fri";
   const days = new Set(dayList.split(",").map((d) => DAY_NAMES.indexOf(d.trim().toLowerCase().slice(0, 3))));
   if (days.has(-1) || close <= open) throw new PluginError("invalid_binding", "settings.openDays must list days such as mon,tue,wed and openingHours must close after it opens", ["settings.openDays"]);
-  const slotMinutes = whole(settings.slotMinutes, 60, 5, 24 * 60);
-  const bufferMinutes = whole(settings.bufferMinutes, 0, 0, 240);
-  return { timeZone, open, close, days, slotMinutes, bufferMinutes };
+  return { timeZone, ranges: new Map([...days].map((d) => [d, [[open, close]]])), slotMinutes, bufferMinutes };
+}
+
+/**
+ * The agent's weekly ranges, or null when it has none. A range past midnight is bookable to midnight only (the rest
+ * belongs to the next day, which has its own ranges); `24:00` is midnight at the end of the day.
+ */
+function weeklyRanges(agent: AgentHours): Hours["ranges"] | null {
+  const ranges: Hours["ranges"] = new Map();
+  for (const [day, list] of Object.entries(agent.weekly)) {
+    const weekday = WEEKDAYS.indexOf(day.toLowerCase());
+    if (weekday < 0 || !list?.length) continue;
+    const minutes = (text: string) => {
+      const m = /^(\d{1,2}):(\d{2})$/.exec(text);
+      return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+    };
+    const usable = list
+      .map((r) => [minutes(r.start), minutes(r.end)] as const)
+      .filter((r): r is readonly [number, number] => r[0] !== null && r[1] !== null)
+      .map(([open, close]): [number, number] => [open, close > open ? Math.min(close, 24 * 60) : 24 * 60])
+      .sort((a, b) => a[0] - b[0]);
+    if (usable.length) ranges.set(weekday, usable);
+  }
+  return ranges.size ? ranges : null;
 }
 
 function whole(value: unknown, fallback: number, min: number, max: number): number {
@@ -83,7 +112,7 @@ export function parseSlot(value: string, timeZone: string): number | null {
 export function withinHours(start: number, hours: Hours): boolean {
   const p = partsIn(start, hours.timeZone);
   const minutes = p.hour * 60 + p.minute;
-  return hours.days.has(p.weekday) && minutes >= hours.open && minutes + hours.slotMinutes <= hours.close;
+  return (hours.ranges.get(p.weekday) ?? []).some(([open, close]) => minutes >= open && minutes + hours.slotMinutes <= close);
 }
 
 export function isFree(start: number, hours: Hours, busy: Interval[]): boolean {
@@ -99,10 +128,11 @@ export function freeSlots(from: number, hours: Hours, busy: Interval[], count: n
   for (let d = 0; d < days && slots.length < count; d++) {
     // Noon of the local day, d days on: a safe anchor for finding that day's date across DST changes.
     const anchor = partsIn(zonedInstant(first.year, first.month, first.day, 12 * 60, hours.timeZone) + d * 24 * 60 * MINUTE, hours.timeZone);
-    if (!hours.days.has(anchor.weekday)) continue;
-    for (let m = hours.open; m + hours.slotMinutes <= hours.close && slots.length < count; m += hours.slotMinutes) {
-      const start = zonedInstant(anchor.year, anchor.month, anchor.day, m, hours.timeZone);
-      if (start >= from && isFree(start, hours, busy)) slots.push(start);
+    for (const [open, close] of hours.ranges.get(anchor.weekday) ?? []) {
+      for (let m = open; m + hours.slotMinutes <= close && slots.length < count; m += hours.slotMinutes) {
+        const start = zonedInstant(anchor.year, anchor.month, anchor.day, m, hours.timeZone);
+        if (start >= from && isFree(start, hours, busy)) slots.push(start);
+      }
     }
   }
   return slots;

@@ -644,6 +644,7 @@ export class ConversationRuntime {
       variables: live.state.variables,
       dataEgress: declared.length ? declared : null,
       signal,
+      businessHours: live.compiled.agent.businessHours,
     };
   }
 

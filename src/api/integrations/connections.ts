@@ -9,7 +9,7 @@ import type { Database } from "../../platform/db/index.ts";
 import { integrations } from "../../platform/db/schema/index.ts";
 import { EgressRefused, type EgressGuard } from "../../platform/egress.ts";
 import type { Logger } from "../../platform/log.ts";
-import type { IntegrationPlugin, PluginContext } from "./contract.ts";
+import type { AgentHours, IntegrationPlugin, PluginContext } from "./contract.ts";
 import { oauthOf, type OAuthGrants } from "./oauth.ts";
 import type { PluginRegistry } from "./registry.ts";
 
@@ -107,6 +107,7 @@ export class IntegrationConnections {
     /** Credentials under test, not the stored connection: the caller releases them itself. */
     temporary?: boolean;
     conversationId?: string;
+    agentHours?: AgentHours;
   }): PluginContext & { dispose(): void } {
     const key = heldKey(input.organizationId, input.kind);
     const previous = this.held.get(key);
@@ -130,6 +131,7 @@ export class IntegrationConnections {
       connectionId: input.connectionId,
       credentials: input.credentials,
       ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+      ...(input.agentHours ? { agentHours: input.agentHours } : {}),
       providerUrl: (url) => oauth?.providerUrl(auth, url) ?? url,
       ...(auth && oauth && !input.temporary
         ? {

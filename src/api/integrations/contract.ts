@@ -168,6 +168,11 @@ export interface PluginContext {
   /** The conversation the call serves, inside a turn (to make a write idempotent per conversation); absent elsewhere. */
   conversationId?: string;
   /**
+   * The agent's business hours, inside a turn: its IANA time zone (null when it set none) and its weekly opening
+   * ranges by lowercase English weekday (`monday`: [{start: "08:00", end: "17:00"}]). Absent outside a turn.
+   */
+  agentHours?: AgentHours;
+  /**
    * The URL to call for one of the provider's URLs: the same one, unless the operator points the provider's hosts
    * elsewhere (the OAuth client's `_BASE_URL`: a proxy, or a test stand-in).
    */
@@ -177,6 +182,11 @@ export interface PluginContext {
    * put in `ctx.credentials`); when the grant itself is gone the app marks the connection `error` and the call fails.
    */
   refreshCredentials?(): Promise<Record<string, unknown>>;
+}
+
+export interface AgentHours {
+  timeZone: string | null;
+  weekly: Partial<Record<string, { start: string; end: string }[]>>;
 }
 
 /** What `spreadsheet(ref)` answers: a spreadsheet's title, its tabs and each tab's header row. */

@@ -4,7 +4,7 @@
 // SQL template for db_query. The plugin runs it within the integration deadline; whatever it throws, hangs on or
 // answers malformed becomes a skill error the runtime speaks, never a broken conversation.
 import { Type, type TProperties } from "@sinclair/typebox";
-import type { CompiledOperation, OperationResult } from "../../api/integrations/contract.ts";
+import type { AgentHours, CompiledOperation, OperationResult } from "../../api/integrations/contract.ts";
 import { PluginError } from "../../api/integrations/contract.ts";
 import { DeadlineExceeded, type IntegrationConnections } from "../../api/integrations/connections.ts";
 import { IntegrationAuthFailed, ProviderUnavailable } from "../../api/integrations/oauth.ts";
@@ -12,7 +12,7 @@ import type { OperationSigner } from "../../api/integrations/signing.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { SkillType } from "../compiled.ts";
 import { failure } from "./outcomes.ts";
-import type { RunSkill, SkillOutcome } from "./types.ts";
+import type { RunSkill, SkillCallContext, SkillOutcome } from "./types.ts";
 
 export const INTEGRATION_KINDS = {
   db_query: "postgres",
@@ -90,7 +90,7 @@ export function integrationExecutor(deps: IntegrationExecutorDeps): RunSkill {
     if (!operation) return failure("invalid_binding", "this skill's operation was not made by a binding, action or pack (or was edited since): bind it again");
     const blocked = scopedOut(skill.executionConfig, connection.row);
     if (blocked.length) return failure("scoped_out", `the organization's data scoping now blocks ${blocked.join(", ")}: bind the skill again without them`);
-    const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal, conversationId: ctx.conversationId });
+    const pctx = deps.connections.context({ organizationId: ctx.organizationId, connectionId: connection.row.connectionId, kind, credentials: connection.credentials, signal: ctx.signal, conversationId: ctx.conversationId, ...(ctx.businessHours ? { agentHours: agentHoursOf(ctx.businessHours) } : {}) });
     try {
       // A plugin that ignores its signal still cannot hold the turn past the deadline.
       const aborted = new Promise<never>((_, reject) => {
@@ -169,4 +169,11 @@ function resultOf(answer: unknown, isWrite: boolean): SkillOutcome {
     variableSources[leaf] = leaf;
   }
   return { kind: "result", data, variables, variableSources };
+}
+
+/** The agent's schedule as plugins see it: a time zone and weekly ranges, holidays and after-hours rules left to the runtime. */
+function agentHoursOf(hours: NonNullable<SkillCallContext["businessHours"]>): AgentHours {
+  const weekly: AgentHours["weekly"] = {};
+  for (const [day, ranges] of Object.entries(hours.weekly ?? {})) if (ranges) weekly[day] = ranges.map((r) => ({ start: r.start, end: r.end }));
+  return { timeZone: hours.timezone ?? null, weekly };
 }

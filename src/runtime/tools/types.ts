@@ -1,6 +1,6 @@
 // The contract between the conversation runtime and skill executors ("skills as tools").
 // The runtime decides whether a call may happen (guardrails); an executor only performs it.
-import type { CompiledSkill } from "../compiled.ts";
+import type { AgentSettings, CompiledSkill } from "../compiled.ts";
 
 export interface SkillCallContext {
   organizationId: string;
@@ -15,6 +15,8 @@ export interface SkillCallContext {
    */
   dataEgress?: readonly string[] | null;
   signal: AbortSignal;
+  /** The agent's business hours (its compiled settings): integrations that book or check times use them. */
+  businessHours?: AgentSettings["businessHours"];
 }
 
 export type SkillOutcome =

@@ -98,6 +98,23 @@ describe("an HVAC agent on Google Calendar (Google Calendar v3 stand-in)", () =>
     expect(toolCalls(run)[0]).toMatchObject({ operation: "availability", status: "ok" });
   });
 
+  it("offers slots within the agent's own business hours and time zone when the action sets none", async () => {
+    const { key } = await g.app.newOrg("Cool Air HVAC, agent hours");
+    expect((await connectOverHttp(g.app, g.google.url, key, "google_calendar")).status).toBe(200);
+    const b = agentBuilder(g.app, key);
+    // Open on Tuesdays 15:00-17:00 Chicago time only; the action keeps its calendars and slot length, nothing else.
+    const agent = await b.agent({ name: "Cool Air HVAC", greeting: "Cool Air HVAC, how can I help?", businessHours: { timezone: ZONE, weekly: { tuesday: [{ start: "15:00", end: "17:00" }] } } });
+    const provisioned = await g.app.api("POST", `/api/v1/agents/${agent.id}/integrations/google_calendar/provision`, { key, body: { actions: ["check_availability"] } });
+    const [{ skill }] = provisioned.body.data;
+    await g.app.api("PATCH", `/api/v1/agents/${agent.id}/skills/${skill.id}`, { key, body: { executionConfig: { ...skill.executionConfig, settings: { calendarIds: ["primary"], slotMinutes: 60 } } } });
+    const run = await b.simulate(agent.id, { transcript: [`Can you check availability on ${day.words}?`] });
+    const [availability] = toolCalls(run);
+    expect(availability.status).toBe("ok");
+    // Three slots are offered: that Tuesday's two, then the next open day's first, a week on.
+    const weekOn = new Date(Date.parse(`${day.iso}T12:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10);
+    expect(availability.result.rows.map((r: { start: string }) => r.start)).toEqual([`${day.iso}T15:00`, `${day.iso}T16:00`, `${weekOn}T15:00`]);
+  });
+
   it("refuses a slot taken meanwhile and offers the next free one", async () => {
     const { key } = await g.app.newOrg("Cool Air HVAC, second line");
     const { b, agent } = await hvacAgent(key);

@@ -24,6 +24,20 @@ describe("calendar slots", () => {
     expect(spoken(slots[0]!, "UTC")).toMatch(/^Monday, December 14 at 9:00\sAM$/);
   });
 
+  it("takes the agent's business hours and time zone when the operator set no opening hours of the action's own", () => {
+    const agent = { timeZone: "Europe/Berlin", weekly: { tuesday: [{ start: "08:00", end: "10:00" }, { start: "14:00", end: "15:00" }], saturday: [{ start: "22:00", end: "02:00" }] } };
+    const hours = hoursOf({ slotMinutes: 60 }, agent);
+    expect(hours.timeZone).toBe("Europe/Berlin");
+    const slots = freeSlots(Date.parse("2026-12-14T00:00:00Z"), hours, [], 6, 7);
+    // Tuesday's two ranges in Berlin time; Saturday's overnight range is bookable to midnight only.
+    expect(slots.map((s) => localIso(s, "Europe/Berlin"))).toEqual(["2026-12-15T08:00", "2026-12-15T09:00", "2026-12-15T14:00", "2026-12-19T22:00", "2026-12-19T23:00"]);
+    // The action's own settings win where given; the zone still falls back to the agent's.
+    const own = hoursOf({ openingHours: "09:00-10:00", openDays: "wed" }, agent);
+    expect(freeSlots(Date.parse("2026-12-14T00:00:00Z"), own, [], 2, 7).map((s) => localIso(s, "Europe/Berlin"))).toEqual(["2026-12-16T09:00"]);
+    // An agent with no schedule leaves the defaults: 09:00-17:00, Monday to Friday.
+    expect(freeSlots(Date.parse("2026-12-12T00:00:00Z"), hoursOf({}, { timeZone: null, weekly: {} }), [], 1, 7).map((s) => localIso(s, "UTC"))).toEqual(["2026-12-14T09:00"]);
+  });
+
   it("refuses opening hours it cannot read", () => {
     expect(() => hoursOf({ openingHours: "nine to five" })).toThrow("openingHours");
     expect(() => hoursOf({ timeZone: "Mars/Olympus" })).toThrow("time zone");
