@@ -223,6 +223,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const googleBaseUrl = url("GOOGLE_OAUTH_BASE_URL", ["http:", "https:"]);
   if (!!googleClientId !== !!googleClientSecret) problems.push("GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET are set together (the OAuth client of your Google Cloud project, docs/operator-guide.md)");
   if (googleClientId && googleClientSecret) integrations.oauthClients.GOOGLE_OAUTH = { clientId: googleClientId, clientSecret: googleClientSecret, baseUrl: googleBaseUrl };
+  // An operator's own oauth2 plugin names its client prefix (`auth.client: "ACME_OAUTH"`); its three variables are
+  // read the same way, so a plugin from PLUGINS_DIR needs no change here (docs/plugins.md).
+  for (const name of Object.keys(env)) {
+    const prefix = /^([A-Z][A-Z0-9_]*_OAUTH)_CLIENT_ID$/.exec(name)?.[1];
+    if (!prefix || prefix === "GOOGLE_OAUTH") continue;
+    const clientId = text(`${prefix}_CLIENT_ID`);
+    const clientSecret = text(`${prefix}_CLIENT_SECRET`);
+    if (!clientId) continue;
+    if (!clientSecret) problems.push(`${prefix}_CLIENT_SECRET is required with ${prefix}_CLIENT_ID`);
+    else integrations.oauthClients[prefix] = { clientId, clientSecret, baseUrl: url(`${prefix}_BASE_URL`, ["http:", "https:"]) };
+  }
 
   const shopifyClientId = text("SHOPIFY_APP_CLIENT_ID");
   const shopifyAppSecret = text("SHOPIFY_APP_SECRET");

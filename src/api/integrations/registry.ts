@@ -74,7 +74,7 @@ export function contractProblems(value: unknown): string[] {
   else if (auth.type !== "oauth2" && !TypeGuard.IsObject(auth.schema)) problems.push("auth.schema must be a TypeBox object schema");
   else if (auth.type === "oauth2") {
     if (typeof auth.authorizeUrl !== "string" || typeof auth.tokenUrl !== "string" || !Array.isArray(auth.scopes)) problems.push("oauth2 auth needs authorizeUrl, tokenUrl and scopes");
-    if (typeof auth.client !== "string" || !/^[A-Z][A-Z0-9_]{1,39}$/.test(auth.client)) problems.push("oauth2 auth.client must name the env prefix of the OAuth client (e.g. GOOGLE_OAUTH)");
+    if (typeof auth.client !== "string" || !/^[A-Z][A-Z0-9_]{0,33}_OAUTH$/.test(auth.client)) problems.push("oauth2 auth.client must name the env prefix of the OAuth client, ending in _OAUTH (e.g. GOOGLE_OAUTH)");
   }
   for (const hook of ["discover", "compile", "test", "scripts", "release", "accountLabel", "spreadsheet"]) {
     if (p[hook] !== undefined && typeof p[hook] !== "function") problems.push(`${hook} must be a function`);

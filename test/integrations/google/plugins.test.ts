@@ -65,4 +65,10 @@ describe("GOOGLE_OAUTH_* settings", () => {
     expect(loadConfig({}).integrations.oauthClients).toEqual({});
     expect(() => loadConfig({ GOOGLE_OAUTH_CLIENT_ID: "id.apps.googleusercontent.com" })).toThrow(ConfigError);
   });
+
+  it("reads an operator plugin's own client the same way, by the prefix its auth.client names", () => {
+    const config = loadConfig({ ACME_CRM_OAUTH_CLIENT_ID: "acme-id", ACME_CRM_OAUTH_CLIENT_SECRET: "acme-secret", ACME_CRM_OAUTH_BASE_URL: "https://login.acme.example/" });
+    expect(config.integrations.oauthClients.ACME_CRM_OAUTH).toEqual({ clientId: "acme-id", clientSecret: "acme-secret", baseUrl: "https://login.acme.example" });
+    expect(() => loadConfig({ ACME_CRM_OAUTH_CLIENT_ID: "acme-id" })).toThrow("ACME_CRM_OAUTH_CLIENT_SECRET is required");
+  });
 });
