@@ -1,7 +1,7 @@
 // One GraphQL request over HTTP (GraphQL over HTTP: a POST of {query, variables} answered by {data, errors}), through
 // the egress-checked fetch, with the connection's auth, the call's deadline and a cap on what is read back. Every way
 // it can fail becomes the PluginError code the runtime speaks.
-import { type PluginContext, PluginError, type PluginErrorCode } from "../../src/api/integrations/contract.ts";
+import { type PluginContext, PluginError, type PluginErrorCode, readCapped } from "../../src/api/integrations/contract.ts";
 import { endpointOf } from "./credentials.ts";
 
 /** What is read of an answer: a bound operation returns a few records, an introspection a few hundred kilobytes. */
@@ -44,7 +44,7 @@ export async function post(ctx: PluginContext, query: string, variables: Record<
     await response.body?.cancel();
     throw new PluginError("unavailable", `the GraphQL API answered HTTP ${response.status}`);
   }
-  const text = await readCapped(response, ctx);
+  const text = await readText(response, ctx);
   let body: { data?: unknown; errors?: unknown };
   try {
     body = JSON.parse(text);
@@ -98,33 +98,16 @@ function codeOf(errors: GraphqlError[]): PluginErrorCode {
   return "unavailable";
 }
 
-async function readCapped(response: Response, ctx: PluginContext): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    await response.body?.cancel();
-    throw new PluginError("unavailable", `the GraphQL API's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+async function readText(response: Response, ctx: PluginContext): Promise<string> {
+  let body: Uint8Array | null;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_ANSWER_BYTES) {
-        await reader.cancel();
-        throw new PluginError("unavailable", `the GraphQL API's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-      }
-      chunks.push(value);
-    }
+    body = await readCapped(response, MAX_ANSWER_BYTES);
   } catch (error) {
-    if (error instanceof PluginError) throw error;
     if (ctx.signal.aborted) throw new PluginError("timeout", "the GraphQL API did not answer in time");
     throw new PluginError("unavailable", `the GraphQL API's answer broke off: ${reasonOf(error)}`);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  if (!body) throw new PluginError("unavailable", `the GraphQL API's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+  return new TextDecoder().decode(body);
 }
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 200);

@@ -1,7 +1,7 @@
 // Requests to the API: authenticated, through the egress-checked fetch, with the provider's answer mapped to the
 // contract's failures and its body read up to a size cap. The document (for the server URL when no baseUrl is given)
 // and OAuth tokens are kept per connection until release().
-import { PluginError, type PluginContext } from "../../src/api/integrations/contract.ts";
+import { PluginError, type PluginContext, readCapped } from "../../src/api/integrations/contract.ts";
 import { authenticate, secretsOf, TokenCache } from "./auth.ts";
 import type { RestCredentials } from "./credentials.ts";
 import { baseUrlOf, loadDocument, type OpenApiDocument } from "./document.ts";
@@ -79,28 +79,9 @@ export function statusFailure(status: number, host: string): PluginError {
 
 /** The answer's JSON, read up to MAX_RESPONSE_BYTES; an empty body is null. */
 export async function readJson(response: Response, host: string): Promise<unknown> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  const tooLarge = () => new PluginError("unavailable", `${host} answered more than ${MAX_RESPONSE_BYTES / 1_000_000} MB`);
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (response.body) {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_RESPONSE_BYTES) {
-        await reader.cancel();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  const body = await readCapped(response, MAX_RESPONSE_BYTES);
+  if (!body) throw new PluginError("unavailable", `${host} answered more than ${MAX_RESPONSE_BYTES / 1_000_000} MB`);
+  const text = new TextDecoder().decode(body);
   if (!text.trim()) return null;
   try {
     return JSON.parse(text);

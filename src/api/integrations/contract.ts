@@ -11,6 +11,9 @@ import type { Static, TObject } from "@sinclair/typebox";
  */
 export { Type } from "@sinclair/typebox";
 
+/** A provider's answer read up to a size (null when larger): plugins cap what they read with the app's own reader. */
+export { readCapped } from "../../platform/http/capped-body.ts";
+
 export type IntegrationCategory = "database" | "calendar" | "spreadsheet" | "commerce" | "crm" | "messaging" | "other";
 
 /** How a provider is connected. `credentials`/`api_key` take a body validated against `schema`; `oauth2` is a browser hop. */

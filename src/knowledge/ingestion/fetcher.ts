@@ -1,6 +1,7 @@
 // Fetching web pages for URL sources, through the egress guard (no private, loopback or link-local address
 // unless EGRESS_ALLOWLIST names it; every redirect checked again), with a time and size limit per page.
 import { EgressRefused, MAX_REDIRECTS, TooManyRedirects, type EgressGuard } from "../../platform/egress.ts";
+import { readCapped } from "../../platform/http/capped-body.ts";
 import { IngestionError, TransientIngestionError } from "./errors.ts";
 
 export const USER_AGENT = "FlowyteBot/1.0 (+knowledge ingestion)";
@@ -38,31 +39,15 @@ export function createPageFetcher(guard: EgressGuard): PageFetcher {
 }
 
 async function readLimited(response: Response, url: URL, signal: AbortSignal, timedOut: () => boolean): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array();
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > MAX_PAGE_BYTES) {
-    await response.body.cancel();
-    throw new IngestionError(`${url.href} is larger than ${MAX_PAGE_BYTES / 1024 / 1024} MB`);
-  }
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
+  let body: Uint8Array | null;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_PAGE_BYTES) {
-        await reader.cancel();
-        throw new IngestionError(`${url.href} is larger than ${MAX_PAGE_BYTES / 1024 / 1024} MB`);
-      }
-      parts.push(value);
-    }
+    body = await readCapped(response, MAX_PAGE_BYTES);
   } catch (error) {
-    if (error instanceof IngestionError || (signal.aborted && !timedOut())) throw error;
+    if (signal.aborted && !timedOut()) throw error;
     throw new TransientIngestionError(timedOut() ? `${url.href} did not finish answering within ${PAGE_TIMEOUT_MS / 1000} s` : `${url.href} broke off while answering`);
   }
-  return Buffer.concat(parts);
+  if (!body) throw new IngestionError(`${url.href} is larger than ${MAX_PAGE_BYTES / 1024 / 1024} MB`);
+  return body;
 }
 
 /** A status that ends the attempt: 404 and friends will not change on retry, 429 and 5xx may. */

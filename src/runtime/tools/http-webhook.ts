@@ -3,6 +3,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { Sealer } from "../../platform/crypto.ts";
 import { EgressRefused, TooManyRedirects, type EgressGuard } from "../../platform/egress.ts";
+import { readCapped } from "../../platform/http/capped-body.ts";
 import { egressRefused, failure } from "./outcomes.ts";
 import { oneOf } from "./schema.ts";
 import { egressLookup, fillJson, fillTemplate, lookupIn, singleLine } from "./templates.ts";
@@ -89,7 +90,7 @@ export function httpWebhookExecutor(deps: { guard: EgressGuard; sealer: Sealer }
         await response.body?.cancel();
         return failure("http_error", String(response.status));
       }
-      const answer = parseAnswer(await readCapped(response, MAX_RESPONSE_BYTES));
+      const answer = parseAnswer(await readText(response, MAX_RESPONSE_BYTES));
       return resultOf(answer, config.response_mapping);
     } catch (err) {
       if (err instanceof EgressRefused) return failure("egress_refused", err.message);
@@ -139,24 +140,8 @@ function parseAnswer(text: string): unknown {
   }
 }
 
-async function readCapped(response: Response, max: number): Promise<string> {
-  if (Number(response.headers.get("content-length")) > max) {
-    await response.body?.cancel();
-    throw new ResponseTooLarge();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw new ResponseTooLarge();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+async function readText(response: Response, max: number): Promise<string> {
+  const body = await readCapped(response, max);
+  if (!body) throw new ResponseTooLarge();
+  return new TextDecoder().decode(body);
 }
